@@ -1,0 +1,26 @@
+"""The `aisbom` command line. Each command lives in its own module under aisbom/commands."""
+
+from __future__ import annotations
+
+import click
+
+from aisbom import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="aisbom")
+def cli() -> None:
+    """Protect the ML supply chain: scan, hash, sign and inventory AI assets."""
+
+
+def _register() -> None:
+    from aisbom.commands.scan import scan
+
+    cli.add_command(scan)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="aisbom")

@@ -1,0 +1,1 @@
+"""One module per CLI command; `aisbom.cli` wires them into the click group."""

@@ -1,0 +1,52 @@
+"""The JSON scan report. Its shape is versioned and documented in docs/report-format.md."""
+
+from __future__ import annotations
+
+import json
+
+from aisbom.pipeline import ScanReport
+
+SCHEMA_VERSION = "1.0"
+
+
+def verdict(report: ScanReport) -> str:
+    code = int(report.exit_code)
+    return {0: "clean", 1: "unsafe", 2: "error"}[code]
+
+
+def report_dict(report: ScanReport) -> dict[str, object]:
+    files = []
+    for file in report.files:
+        files.append(
+            {
+                "path": file.path,
+                "size": file.size,
+                "sha256": file.sha256,
+                "format": file.format,
+                "findings": [f.to_dict() for f in file.findings],
+            }
+        )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "aisbom", "version": report.tool_version},
+        "target": report.target,
+        "policy": {
+            "fail_on": report.policy.fail_on.label,
+            "strict": report.policy.strict,
+            "extra_allowed": sorted(f"{m}:{n}" for m, n in report.policy.extra_allowed),
+        },
+        "summary": {
+            "files": len(report.files),
+            "bytes": sum(f.size or 0 for f in report.files),
+            "findings": report.counts(),
+            "failing": len(report.failing()),
+            "complete": not report.incomplete,
+            "verdict": verdict(report),
+            "exit_code": int(report.exit_code),
+        },
+        "files": files,
+    }
+
+
+def render(report: ScanReport) -> str:
+    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,85 @@
+"""The human report: one line per file, details only where something was found."""
+
+from __future__ import annotations
+
+from aisbom.formats.json_report import verdict
+from aisbom.pipeline import FileResult, ScanReport
+from aisbom.severity import Severity
+
+_COLORS = {
+    Severity.CRITICAL: "red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "bright_black",
+}
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def render(report: ScanReport, *, color: bool = False, verbose: bool = False) -> str:
+    import click  # already imported by the CLI; keeps this module usable without a terminal
+
+    def style(text: str, fg: str, bold: bool = False) -> str:
+        return click.style(text, fg=fg, bold=bold) if color else text
+
+    total = sum(f.size or 0 for f in report.files)
+    lines = [
+        f"aisbom {report.tool_version}: {report.target} "
+        f"({len(report.files)} file{'s' if len(report.files) != 1 else ''}, {_size(total)})",
+        "",
+    ]
+    shown_floor = Severity.INFO if verbose else Severity.LOW
+    for file in report.files:
+        lines.append(_file_line(file, report, style))
+        for finding in sorted(file.findings, key=lambda f: (-f.severity, f.offset or 0)):
+            if finding.severity < shown_floor:
+                continue
+            where = []
+            if finding.member:
+                where.append(f"in {finding.member}")
+            if finding.offset is not None:
+                where.append(f"at offset {finding.offset}")
+            suffix = f" ({', '.join(where)})" if where else ""
+            label = style(f"{finding.severity.label.upper():8}", _COLORS[finding.severity], bold=True)
+            lines.append(f"    {label} {finding.rule}: {finding.message}{suffix}")
+            evidence = dict(finding.evidence)
+            if "call" in evidence:
+                lines.append(f"             call: {evidence['call']}")
+    counts = report.counts()
+    summary = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+    outcome = verdict(report).upper()
+    outcome_color = {"CLEAN": "green", "UNSAFE": "red", "ERROR": "yellow"}[outcome]
+    lines += [
+        "",
+        f"Result: {style(outcome, outcome_color, bold=True)}"
+        + (f" ({summary})" if summary else " (no findings)")
+        + f"; failing at {report.policy.fail_on.label} or above"
+        + ("; --strict" if report.policy.strict else ""),
+    ]
+    if report.incomplete:
+        lines.append("Some content could not be fully analysed: the scan cannot be called clean.")
+    return "\n".join(lines) + "\n"
+
+
+def _file_line(file: FileResult, report: ScanReport, style) -> str:  # type: ignore[no-untyped-def]
+    failing = [f for f in file.findings if report.policy.fails(f.severity, f.rule)]
+    if failing:
+        mark = style("UNSAFE", "red", bold=True)
+    elif not file.readable:
+        mark = style("ERROR ", "yellow", bold=True)
+    elif any(f.severity >= Severity.MEDIUM for f in file.findings):
+        mark = style("WARN  ", "yellow")
+    else:
+        mark = style("ok    ", "green")
+    digest = f"sha256:{file.sha256[:16]}…" if file.sha256 else ""
+    return f"  {mark} {file.path}  [{file.format}, {_size(file.size)}] {digest}".rstrip()

@@ -1,0 +1,143 @@
+"""inventory -> read once -> hash + sniff + scan -> a finished ScanReport."""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from aisbom import __version__
+from aisbom.findings import Finding
+from aisbom.inventory import Entry, walk
+from aisbom.limits import Limits
+from aisbom.policy import Policy
+from aisbom.scanners.base import Data, ScanContext
+from aisbom.severity import ExitCode, Severity
+
+# Findings that mean part of the target was not analysed: such a scan never exits 0.
+INCOMPLETE_RULES = frozenset({"scan-limit", "scan-error", "file-unreadable", "symlink-outside-target"})
+# Files up to this size are read into memory; larger ones are memory-mapped.
+_READ_WHOLE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    size: int | None
+    sha256: str | None
+    format: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def readable(self) -> bool:
+        return self.sha256 is not None
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    target: str
+    tool_version: str
+    policy: Policy
+    files: tuple[FileResult, ...]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for file in self.files for f in file.findings]
+
+    def counts(self) -> dict[str, int]:
+        counts = {s.label: 0 for s in sorted(Severity, reverse=True)}
+        for finding in self.findings:
+            counts[finding.severity.label] += 1
+        return counts
+
+    def failing(self) -> list[Finding]:
+        return [f for f in self.findings if self.policy.fails(f.severity, f.rule)]
+
+    @property
+    def incomplete(self) -> bool:
+        return any(f.rule in INCOMPLETE_RULES for f in self.findings)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.failing() or any(f.rule in INCOMPLETE_RULES - {"file-unreadable"} for f in self.findings):
+            return ExitCode.UNSAFE
+        if any(f.rule == "file-unreadable" for f in self.findings):
+            return ExitCode.ERROR
+        return ExitCode.CLEAN
+
+
+Progress = Callable[[int], None]  # called with the bytes of each file as it finishes
+
+
+def scan_target(
+    target: Path,
+    *,
+    policy: Policy | None = None,
+    limits: Limits | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> ScanReport:
+    """Scan a file or directory. Raises TargetError only if the target itself is unusable;
+    every problem with a file inside it becomes a finding on that file."""
+    policy = policy or Policy()
+    limits = limits or Limits()
+    _root, entries = walk(target)
+    workers = workers or min(4, os.cpu_count() or 1)
+
+    def one(entry: Entry) -> FileResult:
+        result = scan_entry(entry, policy, limits)
+        if progress is not None:
+            progress(result.size or 0)
+        return result
+
+    if workers > 1 and len(entries) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            files = tuple(pool.map(one, entries))
+    else:
+        files = tuple(one(entry) for entry in entries)
+    return ScanReport(target=str(target), tool_version=__version__, policy=policy, files=files)
+
+
+def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:
+    ctx = ScanContext.for_file(entry.path, limits, policy)
+    if entry.problem:
+        ctx.report(entry.problem_rule or "file-unreadable", entry.problem)
+        return FileResult(entry.path, None, None, "symlink" if "symlink" in entry.problem else "special", tuple(ctx.sink))
+    try:
+        with open(entry.absolute, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size <= _READ_WHOLE:
+                data: Data = handle.read()
+                return _scan_data(entry, data, hashlib.sha256(data).hexdigest(), ctx)
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                # One pass from disk: hashing pulls every page into the cache, and the
+                # scanners then touch only the pages they parse (never tensor storages twice).
+                digest = hashlib.sha256(mapped).hexdigest()
+                return _scan_data(entry, mapped, digest, ctx)
+    except OSError as exc:
+        ctx.report("file-unreadable", f"cannot read file: {exc.strerror or exc}")
+        return FileResult(entry.path, None, None, "unreadable", tuple(ctx.sink))
+
+
+def _scan_data(entry: Entry, data: Data, digest: str, ctx: ScanContext) -> FileResult:
+    from aisbom.scanners.registry import scan_blob
+
+    try:
+        fmt = scan_blob(data, ctx)
+    except (MemoryError, RecursionError) as exc:
+        fmt = "unknown"
+        ctx.report("scan-limit", f"analysis ran out of resources ({type(exc).__name__}); not fully analysed")
+    except Exception as exc:  # a scanner bug must not drop the rest of the report
+        fmt = "unknown"
+        ctx.report(
+            "scan-error",
+            f"internal error while scanning ({type(exc).__name__}: {exc}); please report this bug",
+            evidence={"exception": type(exc).__name__},
+        )
+        if os.environ.get("AISBOM_DEBUG"):
+            raise
+    return FileResult(entry.path, len(data), digest, fmt, tuple(ctx.sink))

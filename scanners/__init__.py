@@ -1,0 +1,1 @@
+"""Format scanners. `registry.scan_blob` sniffs content and dispatches to the right one."""

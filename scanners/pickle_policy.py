@@ -1,0 +1,221 @@
+"""Which pickle globals are trusted (the allowlist decides) and how bad the others are (the
+denylist only sharpens the severity and the message; it never makes anything safe)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from aisbom.scanners.pickle_allowlist import (
+    ALLOWED,
+    CALLS_ARGUMENTS,
+    TORCHSCRIPT_ALLOWED,
+    TORCHSCRIPT_CLASS_PREFIX,
+)
+
+
+class Use(enum.IntEnum):
+    """How a pickle used a global, weakest first."""
+
+    IMPORTED = 1  # fetched (its module was imported), never called
+    CONSTRUCTED = 2  # an instance was created without calling the class (NEWOBJ, copyreg)
+    CALLED = 3  # called with arguments, or handed to a function that calls it
+
+
+# torch.load's unpickler renames this module before import (torch.serialization).
+_TORCH_MODULE_RENAMES = {"torch.tensor": "torch._tensor"}
+
+# Functions that call or construct some of their positional arguments: (module, name) ->
+# {position: Use}. The argument then counts as used that way. Extends the allowlist's table.
+ARGUMENT_USE: dict[tuple[str, str], dict[int, Use]] = {
+    ("copyreg", "_reconstructor"): {0: Use.CONSTRUCTED, 1: Use.CALLED},
+    ("copyreg", "__newobj__"): {0: Use.CONSTRUCTED},
+    ("copyreg", "__newobj_ex__"): {0: Use.CONSTRUCTED},
+}
+for _key, _positions in CALLS_ARGUMENTS.items():
+    for _position in _positions:
+        ARGUMENT_USE.setdefault(_key, {}).setdefault(_position, Use.CALLED)
+
+# Callables that unpickle (or unmarshal, or exec) bytes they are given: their bytes argument
+# is scanned as a nested pickle when it is a constant.
+NESTED_LOADERS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("pickle", "loads"),
+        ("_pickle", "loads"),
+        ("pickle", "_loads"),
+        ("dill", "loads"),
+        ("dill._dill", "loads"),
+        ("cloudpickle", "loads"),
+        ("joblib.numpy_pickle", "load"),
+        ("torch.storage", "_load_from_bytes"),
+        ("torch.serialization", "load"),
+        ("torch", "load"),
+        ("numpy.core.numeric", "loads"),
+        ("numpy", "loads"),
+    }
+)
+
+# numpy rebuilds ufuncs by importing a module and fetching a name given as arguments:
+# an import-by-name gadget, safe only when the resolved name is itself allowlisted.
+IMPORT_BY_NAME: frozenset[tuple[str, str]] = frozenset(
+    {("numpy.core", "_ufunc_reconstruct"), ("numpy._core", "_ufunc_reconstruct")}
+)
+
+# Pure decoders that benign pickles use to build bytes (and attackers to hide them); the
+# scanner evaluates them on constants to find nested pickles.
+DECODERS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("_codecs", "encode"),
+        ("codecs", "encode"),
+        ("base64", "b64decode"),
+        ("base64", "decodebytes"),
+        ("binascii", "a2b_base64"),
+        ("binascii", "unhexlify"),
+        ("bytes", "fromhex"),
+        ("builtins", "bytes.fromhex"),
+        ("zlib", "decompress"),
+    }
+)
+
+# --- the denylist: known code execution, process, file, network and import gadgets ---------
+
+_DANGEROUS_MODULES = frozenset(
+    """
+    os posix nt posixpath ntpath subprocess _posixsubprocess pty sys importlib runpy pickle
+    _pickle cPickle dill cloudpickle marshal shutil socket _socket ctypes _ctypes cffi code
+    codeop pdb bdb cProfile profile _lsprof timeit trace webbrowser multiprocessing asyncio
+    signal pydoc zipimport pkgutil sqlite3 _sqlite3 http urllib urllib2 requests httpx
+    aiohttp ftplib smtplib telnetlib xmlrpc io _io pathlib zipfile tarfile tempfile site
+    sysconfig distutils setuptools pip venv ensurepip idlelib lib2to3 antigravity this turtle
+    tkinter _tkinter _thread threading atexit inspect types gc builtins __builtin__ glob
+    fileinput mmap select selectors ssl dbm shelve logging.config imp platform uuid
+    commands popen2 spawn _winapi winreg msvcrt _osx_support ensurepip crypt
+    """.split()
+)
+
+_DANGEROUS_GLOBALS = frozenset(
+    {
+        ("builtins", "eval"),
+        ("builtins", "exec"),
+        ("builtins", "compile"),
+        ("builtins", "__import__"),
+        ("builtins", "open"),
+        ("builtins", "getattr"),
+        ("builtins", "setattr"),
+        ("builtins", "delattr"),
+        ("builtins", "globals"),
+        ("builtins", "locals"),
+        ("builtins", "vars"),
+        ("builtins", "input"),
+        ("builtins", "breakpoint"),
+        ("builtins", "help"),
+        ("builtins", "exit"),
+        ("builtins", "quit"),
+        ("builtins", "memoryview"),
+        ("operator", "attrgetter"),
+        ("operator", "methodcaller"),
+        ("operator", "itemgetter"),
+        ("operator", "call"),
+        ("_operator", "attrgetter"),
+        ("_operator", "methodcaller"),
+        ("_operator", "itemgetter"),
+        ("_operator", "call"),
+        ("functools", "partial"),
+        ("functools", "reduce"),
+        ("_functools", "partial"),
+        ("_functools", "reduce"),
+        ("copyreg", "add_extension"),
+        ("logging", "FileHandler"),
+        ("numpy", "load"),
+        ("numpy", "save"),
+        ("numpy", "fromfile"),
+        ("numpy", "loadtxt"),
+        ("numpy", "memmap"),
+        ("numpy.testing._private.utils", "runstring"),
+        ("numpy.lib.npyio", "load"),
+        ("torch", "load"),
+        ("torch", "save"),
+        ("torch.serialization", "load"),
+        ("torch.serialization", "save"),
+        ("torch.jit", "load"),
+        ("torch.hub", "load"),
+        ("torch.hub", "load_state_dict_from_url"),
+        ("torch.hub", "download_url_to_file"),
+        ("torch.utils.cpp_extension", "load"),
+        ("torch.utils.cpp_extension", "load_inline"),
+        ("torch._inductor.codecache", "compile_file"),
+        ("joblib", "load"),
+        ("joblib.numpy_pickle", "load"),
+        ("pandas", "read_pickle"),
+        ("pandas.io.pickle", "read_pickle"),
+    }
+)
+
+# Attribute names whose presence in a dotted walk means the walk reaches code execution.
+_DANGEROUS_SEGMENTS = frozenset(
+    """
+    os posix nt subprocess sys system popen exec eval execfile compile __import__ __builtins__
+    builtins __globals__ __subclasses__ __getattribute__ __reduce__ __reduce_ex__ getattr
+    import_module loads spawnl spawnv execv execve execl fork system check_output getoutput
+    run_path run_module runstring _run_code open
+    """.split()
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    dangerous: bool = False
+    reason: str = ""
+
+
+def normalize(module: str, name: str) -> tuple[str, str]:
+    return _TORCH_MODULE_RENAMES.get(module, module), name
+
+
+def is_allowed(
+    module: str,
+    name: str,
+    *,
+    torchscript: bool = False,
+    extra: frozenset[tuple[str, str]] = frozenset(),
+) -> bool:
+    module, name = normalize(module, name)
+    if name in ALLOWED.get(module, ()) or (module, name) in extra:
+        return True
+    if torchscript:
+        if module == TORCHSCRIPT_CLASS_PREFIX or module.startswith(TORCHSCRIPT_CLASS_PREFIX + "."):
+            return True  # TorchScript classes: resolved by the compilation unit, never imported
+        return name in TORCHSCRIPT_ALLOWED.get(module, ())
+    return False
+
+
+def judge(
+    module: str,
+    name: str,
+    *,
+    torchscript: bool = False,
+    extra: frozenset[tuple[str, str]] = frozenset(),
+) -> Verdict:
+    if is_allowed(module, name, torchscript=torchscript, extra=extra):
+        return Verdict(allowed=True)
+    module, name = normalize(module, name)
+    reason = _danger_reason(module, name)
+    return Verdict(allowed=False, dangerous=bool(reason), reason=reason)
+
+
+def _danger_reason(module: str, name: str) -> str:
+    head = name.split(".", 1)[0]
+    if (module, name) in _DANGEROUS_GLOBALS or (module, head) in _DANGEROUS_GLOBALS:
+        return "known code-execution, file or import gadget"
+    top = module.split(".", 1)[0]
+    if module in _DANGEROUS_MODULES or top in _DANGEROUS_MODULES:
+        return f"module {module!r} runs commands, touches files or the network, or imports code"
+    if (module, name) in NESTED_LOADERS:
+        return "deserializes further bytes, which can carry their own payload"
+    segments = name.split(".")
+    if len(segments) > 1 and any(s in _DANGEROUS_SEGMENTS for s in segments):
+        return f"dotted name walks attributes to {name!r}"
+    if any(s in _DANGEROUS_SEGMENTS for s in module.split(".")[1:]):
+        return f"module path reaches {module!r}"
+    return ""

@@ -1,0 +1,61 @@
+"""Pick scanners by sniffed content. Adding a format is one module and one line here."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.sniff import sniff
+
+Scanner = Callable[[Data, ScanContext], None]
+
+# format -> "module:function". Imported on first use, so start-up stays fast.
+SCANNERS: dict[str, str] = {
+    "pickle": "aisbom.scanners.pickle_scanner:scan_pickle",
+    "pytorch-legacy": "aisbom.scanners.pytorch:scan_pytorch_legacy",
+    "pytorch-zip": "aisbom.scanners.pytorch:scan_pytorch_zip",
+    "torchscript": "aisbom.scanners.pytorch:scan_torchscript",
+    "joblib": "aisbom.scanners.joblib_scanner:scan_joblib",
+    "numpy": "aisbom.scanners.numpy_scanner:scan_npy",
+    "numpy-npz": "aisbom.scanners.archive:scan_zip",
+    "zip": "aisbom.scanners.archive:scan_zip",
+    "keras": "aisbom.scanners.archive:scan_zip",
+    "tar": "aisbom.scanners.archive:scan_tar",
+    "7z": "aisbom.scanners.archive:scan_7z",
+    "gzip": "aisbom.scanners.compressed:scan_compressed",
+    "bzip2": "aisbom.scanners.compressed:scan_compressed",
+    "xz": "aisbom.scanners.compressed:scan_compressed",
+    "lzma": "aisbom.scanners.compressed:scan_compressed",
+    "lz4": "aisbom.scanners.compressed:scan_compressed",
+    "zlib": "aisbom.scanners.compressed:scan_compressed",
+    "zstd": "aisbom.scanners.compressed:scan_compressed",
+}
+
+_loaded: dict[str, Scanner] = {}
+
+
+def scanner_for(fmt: str) -> Scanner | None:
+    target = SCANNERS.get(fmt)
+    if target is None:
+        return None
+    if target not in _loaded:
+        module_name, _, function = target.partition(":")
+        _loaded[target] = getattr(importlib.import_module(module_name), function)
+    return _loaded[target]
+
+
+def scan_blob(data: Data, ctx: ScanContext) -> str:
+    """Sniff `data`, run its scanner, and return the format name."""
+    fmt = sniff(data)
+    scanner = scanner_for(fmt)
+    if scanner is not None:
+        if ctx.out_of_time():
+            ctx.report(
+                "scan-limit",
+                f"time limit of {ctx.limits.max_seconds_per_file:g}s per file reached; not analysed",
+                evidence={"limit": "max_seconds_per_file"},
+            )
+        else:
+            scanner(data, ctx)
+    return fmt

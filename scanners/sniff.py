@@ -1,0 +1,128 @@
+"""Identify a file's format from its bytes, never from its name.
+
+Misleading extensions are a classic bypass (a pickle called `weights.safetensors`), so the
+name plays no part here. Order matters: strong magic numbers first, then structural checks,
+then the pickle heuristic (protocol 0/1 pickles are plain ASCII), then text.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+from aisbom.scanners import zipread
+from aisbom.scanners.base import Data
+
+# PyTorch's legacy (non-zip) format starts with a pickle of this magic number.
+TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_TORCH_LEGACY_LONG1 = b"\x8a\x0a" + TORCH_LEGACY_MAGIC.to_bytes(10, "little")
+
+_MAGIC: list[tuple[int, bytes, str]] = [
+    (0, b"\x93NUMPY", "numpy"),
+    (0, b"\x1f\x8b", "gzip"),
+    (0, b"\xfd7zXZ\x00", "xz"),
+    (0, b"\x5d\x00\x00\x80\x00", "lzma"),  # legacy .lzma ("alone"), as joblib writes it
+    (0, b"\x04\x22\x4d\x18", "lz4"),
+    (0, b"7z\xbc\xaf\x27\x1c", "7z"),
+    (0, b"\x28\xb5\x2f\xfd", "zstd"),
+    (0, b"GGUF", "gguf"),
+    (0, b"\x89HDF\r\n\x1a\n", "hdf5"),
+    (4, b"TFL3", "tflite"),
+    (257, b"ustar", "tar"),
+]
+
+PICKLE_FORMATS = frozenset({"pickle", "pytorch-legacy", "joblib"})
+COMPRESSED_FORMATS = frozenset({"gzip", "bzip2", "xz", "lzma", "lz4", "zlib", "zstd"})
+ARCHIVE_FORMATS = frozenset({"zip", "tar", "7z"})
+
+
+def sniff(data: Data) -> str:
+    head = data[:512]
+    for offset, magic, name in _MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return name
+    if head[:3] == b"BZh" and head[3:4].isdigit():
+        return "bzip2"
+    if zipread.looks_like_zip(data):
+        return _zip_kind(data)
+    if _looks_like_safetensors(data):
+        return "safetensors"
+    if head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5:
+        if _TORCH_LEGACY_LONG1 in head[:16]:
+            return "pytorch-legacy"
+        return "joblib" if _looks_like_joblib(head) else "pickle"
+    if _looks_like_legacy_joblib_zlib(head) or _looks_like_zlib(head):
+        return "zlib"
+    from aisbom.scanners.pickle_engine import looks_like_pickle  # late: the engine is large
+
+    if looks_like_pickle(data):
+        return "pickle"
+    if _looks_like_onnx(head):
+        return "onnx"
+    return _text_or_data(head)
+
+
+def _zip_kind(data: Data) -> str:
+    try:
+        names = [entry.name for entry in zipread.read_central_directory(data, max_entries=100_000)]
+    except zipread.ZipError:
+        return "zip"
+    if any(n.endswith("/constants.pkl") or n == "constants.pkl" for n in names) and any(
+        "/code/" in n or n.startswith("code/") for n in names
+    ):
+        return "torchscript"
+    if any(n.endswith("/data.pkl") or n == "data.pkl" for n in names):
+        return "pytorch-zip"
+    if names and all(n.endswith(".npy") for n in names):
+        return "numpy-npz"
+    if "config.json" in names and "metadata.json" in names:
+        return "keras"
+    return "zip"
+
+
+def _looks_like_safetensors(data: Data) -> bool:
+    if len(data) < 10:
+        return False
+    (header_len,) = struct.unpack("<Q", data[:8])
+    return 2 <= header_len <= len(data) - 8 and data[8:9] == b"{"
+
+
+def _looks_like_joblib(head: bytes) -> bool:
+    return b"joblib.numpy_pickle" in head or b"NumpyArrayWrapper" in head
+
+
+def _looks_like_legacy_joblib_zlib(head: bytes) -> bool:
+    # joblib < 0.10 wrote b"ZF" + a hex length + zlib data.
+    return head[:2] == b"ZF" and head[2:4] == b"0x"
+
+
+def _looks_like_zlib(head: bytes) -> bool:
+    if len(head) < 2 or head[0] & 0x0F != 8 or (head[0] << 8 | head[1]) % 31 != 0:
+        return False
+    try:
+        zlib.decompressobj().decompress(head, 64)
+    except zlib.error:
+        return False
+    return True
+
+
+def _looks_like_onnx(head: bytes) -> bool:
+    # ModelProto starts with field 1 (ir_version, varint) in every exporter we know of.
+    return len(head) > 4 and head[0] == 0x08 and head[1] < 0x20 and head[2] in b"\x12\x1a\x22\x2a\x3a\x42"
+
+
+def _text_or_data(head: bytes) -> str:
+    if not head:
+        return "empty"
+    if b"\x00" in head:
+        return "data"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # a multi-byte character cut at the window is fine
+            return "data"
+        text = head[: exc.start].decode("utf-8")
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        return "json"
+    return "text"

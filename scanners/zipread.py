@@ -1,0 +1,177 @@
+"""A tolerant, bounded zip reader.
+
+Why not `zipfile`: PyTorch reads checkpoints with miniz, which trusts the central directory,
+ignores the local header's name, skips CRC checks and ignores most flag bits. `zipfile`
+refuses such archives ("File name in directory ... differ", "Bad CRC-32", encrypted flag),
+so a scanner built on it sees nothing where torch.load sees a pickle. Here we read what the
+lenient loaders read, and report every inconsistency instead of stopping on it.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import struct
+import zlib
+from dataclasses import dataclass
+
+from aisbom.scanners.base import Data
+
+_EOCD = b"PK\x05\x06"
+_EOCD64_LOCATOR = b"PK\x06\x07"
+_EOCD64 = b"PK\x06\x06"
+_CENTRAL = b"PK\x01\x02"
+_LOCAL = b"PK\x03\x04"
+_MAX_COMMENT = 0xFFFF
+
+
+class ZipError(Exception):
+    """The archive's structure cannot be read at all."""
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    name: str
+    method: int
+    flags: int
+    crc: int
+    compressed_size: int
+    size: int
+    header_offset: int  # absolute offset of the local header in the data
+    is_dir: bool
+
+
+@dataclass(frozen=True)
+class MemberData:
+    data: bytes
+    local_name: str | None  # the name in the local header, if it differs from the central one
+    crc_ok: bool
+    truncated: bool  # stopped at the size limit
+
+
+def looks_like_zip(data: Data) -> bool:
+    if data[:4] == _LOCAL:
+        return True
+    tail_start = max(0, len(data) - (_MAX_COMMENT + 22))
+    return data.rfind(_EOCD, tail_start) != -1 if len(data) >= 22 else False
+
+
+def read_central_directory(data: Data, *, max_entries: int) -> list[ZipEntry]:
+    """Entries as the central directory lists them. Raises ZipError if it cannot be found."""
+    size = len(data)
+    eocd = data.rfind(_EOCD, max(0, size - (_MAX_COMMENT + 22)))
+    if eocd < 0 or eocd + 22 > size:
+        raise ZipError("no end-of-central-directory record")
+    (_, _, _, _, count, cd_size, cd_offset, _) = struct.unpack("<4sHHHHIIH", data[eocd : eocd + 22])
+    cd_end = eocd
+    # Zip64: the real values live in the zip64 end record.
+    locator = eocd - 20
+    if locator >= 0 and data[locator : locator + 4] == _EOCD64_LOCATOR:
+        (_, _, eocd64_offset, _) = struct.unpack("<4sIQI", data[locator : locator + 20])
+        record = locator - 56
+        if record >= 0 and data[record : record + 4] == _EOCD64:
+            (_, _, _, _, _, _, _, count, cd_size, cd_offset) = struct.unpack(
+                "<4sQHHIIQQQQ", data[record : record + 56]
+            )
+            cd_end = record
+    # Data prepended to the archive shifts every offset (self-extractors, concatenation).
+    shift = cd_end - cd_size - cd_offset
+    if shift < 0:
+        raise ZipError("central directory offset points past its own end")
+    pos = cd_offset + shift
+    entries: list[ZipEntry] = []
+    while data[pos : pos + 4] == _CENTRAL:
+        if len(entries) >= max_entries:
+            raise ZipError(f"more than {max_entries} entries")
+        header = data[pos : pos + 46]
+        if len(header) < 46:
+            raise ZipError("truncated central directory")
+        (_, _, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, _, offset) = (
+            struct.unpack("<4sHHHHHHIIIHHHHHII", header)
+        )
+        raw_name = data[pos + 46 : pos + 46 + nlen]
+        extra = data[pos + 46 + nlen : pos + 46 + nlen + xlen]
+        usize, csize, offset = _apply_zip64(extra, usize, csize, offset)
+        name = _decode_name(raw_name, flags)
+        entries.append(
+            ZipEntry(
+                name=name,
+                method=method,
+                flags=flags,
+                crc=crc,
+                compressed_size=csize,
+                size=usize,
+                header_offset=offset + shift,
+                is_dir=name.endswith("/"),
+            )
+        )
+        pos += 46 + nlen + xlen + clen
+    if not entries and count:
+        raise ZipError("central directory records not found where the end record says")
+    return entries
+
+
+def read_member(data: Data, entry: ZipEntry, *, max_size: int) -> MemberData:
+    """Decompress one member, reading at most `max_size` bytes of output.
+
+    Raises ZipError for an unknown compression method or an unreadable local header.
+    """
+    start = entry.header_offset
+    header = data[start : start + 30]
+    if len(header) < 30 or header[:4] != _LOCAL:
+        raise ZipError(f"no local header at offset {start}")
+    (_, _, flags, _, _, _, _, _, _, nlen, xlen) = struct.unpack("<4sHHHHHIIIHH", header)
+    local_name = _decode_name(data[start + 30 : start + 30 + nlen], flags)
+    body = start + 30 + nlen + xlen
+    raw = data[body : body + entry.compressed_size]
+    out, truncated = _decompress(entry.method, raw, max_size)
+    crc_ok = truncated or (zlib.crc32(out) & 0xFFFFFFFF) == entry.crc
+    return MemberData(
+        data=out,
+        local_name=None if local_name == entry.name else local_name,
+        crc_ok=crc_ok,
+        truncated=truncated,
+    )
+
+
+def _decompress(method: int, raw: bytes, max_size: int) -> tuple[bytes, bool]:
+    if method == 0:
+        return raw[:max_size], len(raw) > max_size
+    if method == 8:
+        decompressor = zlib.decompressobj(-15)
+    elif method == 12:
+        decompressor = bz2.BZ2Decompressor()  # type: ignore[assignment]
+    elif method == 14:
+        decompressor = lzma.LZMADecompressor()  # type: ignore[assignment]
+    else:
+        raise ZipError(f"unsupported compression method {method}")
+    try:
+        out = decompressor.decompress(raw, max_size + 1)
+    except (zlib.error, OSError, EOFError, lzma.LZMAError) as exc:
+        raise ZipError(f"corrupt compressed data: {exc}") from None
+    if len(out) > max_size:
+        return out[:max_size], True
+    return out, False
+
+
+def _apply_zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, length = struct.unpack("<HH", extra[pos : pos + 4])
+        if tag == 0x0001:
+            field = extra[pos + 4 : pos + 4 + length]
+            values = [struct.unpack("<Q", field[i : i + 8])[0] for i in range(0, len(field) - 7, 8)]
+            if usize == 0xFFFFFFFF and values:
+                usize = values.pop(0)
+            if csize == 0xFFFFFFFF and values:
+                csize = values.pop(0)
+            if offset == 0xFFFFFFFF and values:
+                offset = values.pop(0)
+            break
+        pos += 4 + length
+    return usize, csize, offset
+
+
+def _decode_name(raw: bytes, flags: int) -> str:
+    # Bit 11: UTF-8 names; otherwise cp437, as zipfile does.
+    return raw.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")

@@ -1,0 +1,1 @@
+"""Signing and verification (OMS v1.0, OpenSSF model_signing compatible)."""

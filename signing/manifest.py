@@ -1,0 +1,267 @@
+"""Model → manifest: walk the target, hash every file, record how it was done.
+
+A manifest is the `files` serialization of OMS v1.0: one `(name, digest)` per regular file,
+named by its `/`-separated path relative to the target. Names are compared as strings, so two
+manifests are equal exactly when every file has the same content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import stat
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aisbom.signing.errors import TargetReadError, UnsafePathError
+
+CHUNK_SIZE = 1 << 20  # 1 MiB reads: large enough to run SHA-256 at full speed.
+
+# Excluded at the top level of every directory target (same set as model_signing).
+DEFAULT_IGNORES: tuple[str, ...] = (".git", ".gitattributes", ".github", ".gitignore")
+
+# Name → constructor for the hash types we can verify. Signing always uses sha256.
+_HASHES: dict[str, Callable[[], Any]] = {
+    "sha256": hashlib.sha256,
+    "blake2b": hashlib.blake2b,
+}
+_DIGEST_HEX_LEN = {"sha256": 64, "blake2b": 128, "blake3": 64}
+
+
+def hash_types() -> tuple[str, ...]:
+    """Hash types this installation can compute (blake3 only if its package is installed)."""
+    names = list(_HASHES)
+    try:
+        import blake3  # noqa: F401
+    except ImportError:
+        return tuple(names)
+    return (*names, "blake3")
+
+
+def digest_hex_length(hash_type: str) -> int | None:
+    return _DIGEST_HEX_LEN.get(hash_type)
+
+
+def _new_hasher(hash_type: str) -> Any:
+    factory = _HASHES.get(hash_type)
+    if factory is not None:
+        return factory()
+    if hash_type == "blake3":
+        try:
+            import blake3
+        except ImportError:
+            raise TargetReadError(
+                "hash type blake3 needs the 'blake3' package (pip install blake3)"
+            ) from None
+        return blake3.blake3()
+    raise TargetReadError(f"unsupported hash type {hash_type!r}")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What was (or is to be) signed: resources by name, and the serialization parameters."""
+
+    model_name: str
+    resources: Mapping[str, str]  # name → lowercase hex digest
+    hash_type: str = "sha256"
+    allow_symlinks: bool = False
+    ignore_paths: tuple[str, ...] = ()
+    single_file: bool = False
+
+    def sorted_resources(self) -> list[tuple[str, str]]:
+        """Resources in Unicode code-point order of their names, as OMS requires."""
+        return sorted(self.resources.items())
+
+
+@dataclass(frozen=True)
+class FileSet:
+    """The files of a target, found by `walk`: resource name → path to read."""
+
+    root: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    single_file: bool = False
+
+
+def normalize_ignore(path: str, *, target: Path) -> str:
+    """Turn a user-given ignore path into a name relative to `target` (`/`-separated).
+
+    Relative paths are relative to the target; absolute ones must lie inside it.
+    """
+    raw = os.fspath(path)
+    if os.path.isabs(raw):
+        root = os.path.realpath(target)
+        full = os.path.realpath(raw)
+        if os.path.commonpath([root, full]) != root:
+            raise TargetReadError(f"ignore path {raw!r} is outside the target {str(target)!r}")
+        raw = os.path.relpath(full, root)
+    name = posixpath.normpath(raw.replace(os.sep, "/"))
+    if name in ("", ".") or name == ".." or name.startswith("../"):
+        raise TargetReadError(f"ignore path {path!r} must name something inside the target")
+    return name
+
+
+def is_ignored(name: str, ignores: Iterable[str]) -> bool:
+    """True if `name` is an ignored path or lies under one."""
+    return any(name == p or name.startswith(p + "/") for p in ignores)
+
+
+def walk(target: Path, *, ignores: Iterable[str] = (), allow_symlinks: bool = False) -> FileSet:
+    """List the regular files of `target` (a file or a directory), skipping ignored paths.
+
+    Symlinks that leave the target are always refused; other symlinks are refused unless
+    `allow_symlinks`, in which case they are followed (each real directory visited once).
+    Sockets, pipes and devices are refused: reading them could block or never end.
+    """
+    try:
+        st = os.stat(target)
+    except OSError as exc:
+        raise TargetReadError(f"cannot read target: {exc.strerror or exc}", path=str(target)) from None
+    if stat.S_ISREG(st.st_mode):
+        # The user named this file: follow it even if it is a symlink (e.g. a hub cache).
+        real = Path(os.path.realpath(target))
+        return FileSet(root=target, files={model_name(target): real}, single_file=True)
+    if not stat.S_ISDIR(st.st_mode):
+        raise TargetReadError("target is neither a regular file nor a directory", path=str(target))
+
+    root_real = os.path.realpath(target)
+    ignore_set = tuple(ignores)
+    files: dict[str, Path] = {}
+    visited: set[str] = {root_real}
+    # Stack of (directory path on disk, its name prefix inside the model).
+    stack: list[tuple[str, str]] = [(os.fspath(target), "")]
+    while stack:
+        directory, prefix = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except OSError as exc:
+            raise TargetReadError(
+                f"cannot list directory: {exc.strerror or exc}", path=directory
+            ) from None
+        for entry in entries:
+            name = prefix + entry.name
+            if is_ignored(name, ignore_set):
+                continue
+            try:
+                if entry.is_symlink():
+                    kind = _follow_symlink(entry.path, name, root_real, allow_symlinks, visited)
+                    if kind == "dir":
+                        stack.append((entry.path, name + "/"))
+                    elif kind == "file":
+                        files[name] = Path(entry.path)
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, name + "/"))
+                elif entry.is_file(follow_symlinks=False):
+                    files[name] = Path(entry.path)
+                else:
+                    raise TargetReadError("not a regular file or directory", path=entry.path)
+            except OSError as exc:
+                raise TargetReadError(f"cannot read: {exc.strerror or exc}", path=entry.path) from None
+    return FileSet(root=target, files=files)
+
+
+def _follow_symlink(
+    path: str, name: str, root_real: str, allow_symlinks: bool, visited: set[str]
+) -> str:
+    real = os.path.realpath(path)
+    if real != root_real and os.path.commonpath([root_real, real]) != root_real:
+        raise UnsafePathError(f"symlink {name!r} points outside the target (to {real})", path=path)
+    if not allow_symlinks:
+        raise UnsafePathError(
+            f"symlink {name!r} found but symlinks are not allowed (allow_symlinks=false)",
+            path=path,
+        )
+    st = os.stat(real)
+    if stat.S_ISDIR(st.st_mode):
+        if real in visited:  # a loop, or a second way into a directory already listed
+            raise UnsafePathError(f"symlink {name!r} leads into a loop or a repeated directory")
+        visited.add(real)
+        return "dir"
+    if stat.S_ISREG(st.st_mode):
+        return "file"
+    raise TargetReadError("symlink to something that is not a regular file", path=path)
+
+
+def hash_file(path: Path, hash_type: str = "sha256", *, follow_symlinks: bool = False) -> str:
+    """Hex digest of one file, read in 1 MiB chunks into a reused buffer."""
+    hasher = _new_hasher(hash_type)
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    if not follow_symlinks:
+        # The walk saw a regular file here; refuse it if it was swapped for a symlink since.
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise TargetReadError(f"cannot open: {exc.strerror or exc}", path=str(path)) from None
+    with open(fd, "rb", buffering=0, closefd=True) as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise TargetReadError("not a regular file", path=str(path))
+        buf = bytearray(CHUNK_SIZE)
+        view = memoryview(buf)
+        try:
+            while n := f.readinto(buf):
+                hasher.update(view[:n])
+        except OSError as exc:
+            raise TargetReadError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    return hasher.hexdigest()
+
+
+def hash_files(
+    files: Mapping[str, Path],
+    hash_type: str = "sha256",
+    *,
+    follow_symlinks: bool = False,
+    max_workers: int | None = None,
+) -> dict[str, str]:
+    """Hash many files, several at a time: hashlib releases the GIL on large updates."""
+    if max_workers is None:
+        max_workers = min(8, os.cpu_count() or 1)
+    items = list(files.items())
+    if len(items) <= 1 or max_workers <= 1:
+        return {name: hash_file(p, hash_type, follow_symlinks=follow_symlinks) for name, p in items}
+    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+        digests = pool.map(
+            lambda item: hash_file(item[1], hash_type, follow_symlinks=follow_symlinks), items
+        )
+        return {name: digest for (name, _), digest in zip(items, digests, strict=True)}
+
+
+def model_name(target: Path) -> str:
+    """The informative subject name: the target's last component (resolved for `.` or `..`)."""
+    name = target.name
+    if not name or name in (".", ".."):
+        name = Path(os.path.realpath(target)).name
+    return name or "model"
+
+
+def build_manifest(
+    target: Path,
+    *,
+    ignore_paths: Iterable[str] = (),
+    allow_symlinks: bool = False,
+    max_workers: int | None = None,
+) -> Manifest:
+    """Hash a model for signing. `ignore_paths` are names relative to the target.
+
+    For a directory the default exclusions are added and every exclusion is recorded;
+    a single file has nothing to exclude, and is named by its basename.
+    """
+    target = Path(target)
+    ignores = sorted(set(DEFAULT_IGNORES) | set(ignore_paths))
+    fileset = walk(target, ignores=ignores, allow_symlinks=allow_symlinks)
+    digests = hash_files(
+        fileset.files, "sha256", follow_symlinks=allow_symlinks, max_workers=max_workers
+    )
+    return Manifest(
+        model_name=model_name(target),
+        resources=digests,
+        hash_type="sha256",
+        allow_symlinks=allow_symlinks,
+        ignore_paths=() if fileset.single_file else tuple(ignores),
+        single_file=fileset.single_file,
+    )

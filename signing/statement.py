@@ -1,0 +1,174 @@
+"""Manifest ↔ OMS in-toto statement (the DSSE payload).
+
+Encoding is deterministic: fixed key order, resources sorted by name, compact separators,
+ASCII-only JSON; the same manifest always gives the same bytes. Decoding happens only after
+the signature over those bytes has been verified, and trusts nothing it has not checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+from typing import Any
+
+from aisbom.signing.errors import StatementError
+from aisbom.signing.manifest import Manifest, digest_hex_length, hash_types
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://model_signing/signature/v1.0"
+# model_signing 1.1.1 names the only resource of a single-file model "." (OMS says basename).
+SINGLE_FILE_COMPAT_NAME = "."
+
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+def root_digest(digests_hex: list[str]) -> str:
+    """The subject digest: SHA-256 over the raw resource digests, in the order listed."""
+    h = hashlib.sha256()
+    for d in digests_hex:
+        h.update(bytes.fromhex(d))
+    return h.hexdigest()
+
+
+def encode_statement(manifest: Manifest) -> bytes:
+    """The in-toto statement bytes to sign for `manifest`."""
+    resources = [
+        {"name": name, "algorithm": manifest.hash_type, "digest": digest}
+        for name, digest in manifest.sorted_resources()
+    ]
+    serialization: dict[str, Any] = {
+        "method": "files",
+        "hash_type": manifest.hash_type,
+        "allow_symlinks": manifest.allow_symlinks,
+    }
+    if manifest.ignore_paths:
+        serialization["ignore_paths"] = sorted(manifest.ignore_paths)
+    statement = {
+        "_type": STATEMENT_TYPE,
+        "subject": [
+            {
+                "name": manifest.model_name,
+                "digest": {"sha256": root_digest([r["digest"] for r in resources])},
+            }
+        ],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {"resources": resources, "serialization": serialization},
+    }
+    return json.dumps(statement, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def check_resource_name(name: object) -> str:
+    """A resource name must be a normalized relative `/` path with no `..`, `.` or empty part."""
+    if not isinstance(name, str) or not name:
+        raise StatementError(f"resource name {name!r} is not a non-empty string")
+    if "\x00" in name:
+        raise StatementError(f"resource name {name!r} contains a NUL byte")
+    if name.startswith("/") or re.match(r"[A-Za-z]:[\\/]", name) or name.startswith("\\"):
+        raise StatementError(f"resource name {name!r} is absolute")
+    parts = name.split("/")
+    if ".." in parts or any(p == ".." for p in name.split("\\")):
+        raise StatementError(f"resource name {name!r} contains '..'")
+    if "" in parts or "." in parts or posixpath.normpath(name) != name:
+        raise StatementError(f"resource name {name!r} is not a normalized relative path")
+    return name
+
+
+def _check_ignore_path(path: object) -> str | None:
+    """A recorded exclusion; ones that cannot name anything inside the model are dropped."""
+    if not isinstance(path, str) or not path:
+        raise StatementError(f"ignore path {path!r} is not a non-empty string")
+    norm = posixpath.normpath(path.replace("\\", "/"))
+    if norm in (".", ""):
+        raise StatementError("the signature ignores the whole model (ignore path '.')")
+    if norm.startswith("/") or norm == ".." or norm.startswith("../"):
+        return None  # model_signing drops these too: they cannot exclude a file of the model
+    return norm
+
+
+def decode_statement(payload: bytes) -> Manifest:
+    """Parse and check a verified DSSE payload; return the manifest it signs.
+
+    Raises `StatementError` for anything that is not an acceptable OMS v1.0 `files` statement.
+    """
+    try:
+        doc = json.loads(payload)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise StatementError(f"signed payload is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise StatementError("signed payload is not a JSON object")
+    if doc.get("_type") != STATEMENT_TYPE:
+        raise StatementError(f"not an in-toto Statement v1 (_type {doc.get('_type')!r})")
+    if doc.get("predicateType") != PREDICATE_TYPE:
+        raise StatementError(
+            f"unsupported predicate type {doc.get('predicateType')!r} "
+            f"(expected {PREDICATE_TYPE})"
+        )
+
+    subjects = doc.get("subject")
+    if not isinstance(subjects, list) or len(subjects) != 1 or not isinstance(subjects[0], dict):
+        raise StatementError("statement must have exactly one subject")
+    subject = subjects[0]
+    subject_name = subject.get("name")
+    digest_set = subject.get("digest")
+    subject_digest = digest_set.get("sha256") if isinstance(digest_set, dict) else None
+    if not isinstance(subject_digest, str):
+        raise StatementError("subject has no sha256 digest")
+
+    predicate = doc.get("predicate")
+    if not isinstance(predicate, dict):
+        raise StatementError("statement has no predicate object")
+    serialization = predicate.get("serialization")
+    if not isinstance(serialization, dict):
+        raise StatementError("predicate has no serialization object")
+    method = serialization.get("method")
+    if method != "files":
+        raise StatementError(f"serialization method {method!r} is not supported (only 'files')")
+    hash_type = serialization.get("hash_type")
+    if hash_type not in hash_types():
+        raise StatementError(f"hash type {hash_type!r} is not supported")
+    allow_symlinks = serialization.get("allow_symlinks")
+    if not isinstance(allow_symlinks, bool):
+        raise StatementError("serialization.allow_symlinks is not a boolean")
+    raw_ignores = serialization.get("ignore_paths", [])
+    if not isinstance(raw_ignores, list):
+        raise StatementError("serialization.ignore_paths is not a list")
+    ignores = sorted({p for p in map(_check_ignore_path, raw_ignores) if p is not None})
+
+    raw_resources = predicate.get("resources")
+    if not isinstance(raw_resources, list):
+        raise StatementError("predicate has no resources list")
+    expected_len = digest_hex_length(hash_type)
+    resources: dict[str, str] = {}
+    listed: list[str] = []
+    single_file = False
+    for res in raw_resources:
+        if not isinstance(res, dict):
+            raise StatementError("a resource is not an object")
+        name = res.get("name")
+        if name == SINGLE_FILE_COMPAT_NAME and len(raw_resources) == 1:
+            single_file = True  # model_signing 1.1.1's name for a single-file model
+        else:
+            check_resource_name(name)
+        algorithm, digest = res.get("algorithm"), res.get("digest")
+        if algorithm != hash_type:
+            raise StatementError(f"resource {name!r} uses {algorithm!r}, not {hash_type!r}")
+        if not isinstance(digest, str) or not _HEX.fullmatch(digest) or len(digest) != expected_len:
+            raise StatementError(f"resource {name!r} has a malformed {hash_type} digest")
+        if name in resources:
+            raise StatementError(f"resource {name!r} is listed twice")
+        resources[name] = digest
+        listed.append(digest)
+
+    if root_digest(listed) != subject_digest:
+        raise StatementError("subject digest does not match the listed resources")
+
+    return Manifest(
+        model_name=subject_name if isinstance(subject_name, str) else "",
+        resources=resources,
+        hash_type=hash_type,
+        allow_symlinks=allow_symlinks,
+        ignore_paths=tuple(ignores),
+        single_file=single_file,
+    )
