@@ -46,7 +46,12 @@ def walk(target: Path) -> tuple[Path, list[Entry]]:
                 children = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             entries.append(
-                Entry(prefix.rstrip("/") or ".", directory, f"cannot list directory: {exc.strerror}", "file-unreadable")
+                Entry(
+                    prefix.rstrip("/") or ".",
+                    directory,
+                    f"cannot list directory: {exc.strerror}",
+                    "file-unreadable",
+                )
             )
             continue
         subdirs = []
@@ -75,7 +80,9 @@ def _classify(child: os.DirEntry[str], rel: str, root: Path) -> Entry | None:
         return None
     if stat.S_ISREG(mode):
         return Entry(rel, child.path)
-    return Entry(rel, child.path, "not a regular file (device, FIFO or socket); not read", "file-unreadable")
+    return Entry(
+        rel, child.path, "not a regular file (device, FIFO or socket); not read", "file-unreadable"
+    )
 
 
 def _classify_symlink(child: os.DirEntry[str], rel: str, root: Path) -> Entry:
@@ -83,11 +90,17 @@ def _classify_symlink(child: os.DirEntry[str], rel: str, root: Path) -> Entry:
     try:
         resolved = Path(child.path).resolve(strict=True)
     except (OSError, RuntimeError):  # broken link or a loop
-        return Entry(rel, child.path, f"symlink to {link!r} is broken or loops", "symlink-outside-target")
+        return Entry(
+            rel, child.path, f"symlink to {link!r} is broken or loops", "symlink-outside-target"
+        )
     if not resolved.is_relative_to(root):
-        return Entry(rel, child.path, f"symlink to {link!r} leaves the target", "symlink-outside-target")
+        return Entry(
+            rel, child.path, f"symlink to {link!r} leaves the target", "symlink-outside-target"
+        )
     if resolved.is_dir():
         return Entry("", child.path)  # files inside are reached through their real path
     if not resolved.is_file():
-        return Entry(rel, child.path, f"symlink to {link!r} is not a regular file", "file-unreadable")
+        return Entry(
+            rel, child.path, f"symlink to {link!r} is not a regular file", "file-unreadable"
+        )
     return Entry(rel, str(resolved))

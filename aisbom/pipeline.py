@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from aisbom import __version__
 from aisbom.findings import Finding
@@ -19,7 +19,9 @@ from aisbom.scanners.base import Data, ScanContext
 from aisbom.severity import ExitCode, Severity
 
 # Findings that mean part of the target was not analysed: such a scan never exits 0.
-INCOMPLETE_RULES = frozenset({"scan-limit", "scan-error", "file-unreadable", "symlink-outside-target"})
+INCOMPLETE_RULES = frozenset(
+    {"scan-limit", "scan-error", "file-unreadable", "symlink-outside-target"}
+)
 # Files up to this size are read into memory; larger ones are memory-mapped.
 _READ_WHOLE = 1024 * 1024
 
@@ -63,7 +65,9 @@ class ScanReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        if self.failing() or any(f.rule in INCOMPLETE_RULES - {"file-unreadable"} for f in self.findings):
+        if self.failing() or any(
+            f.rule in INCOMPLETE_RULES - {"file-unreadable"} for f in self.findings
+        ):
             return ExitCode.UNSAFE
         if any(f.rule == "file-unreadable" for f in self.findings):
             return ExitCode.ERROR
@@ -106,7 +110,13 @@ def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:
     ctx = ScanContext.for_file(entry.path, limits, policy)
     if entry.problem:
         ctx.report(entry.problem_rule or "file-unreadable", entry.problem)
-        return FileResult(entry.path, None, None, "symlink" if "symlink" in entry.problem else "special", tuple(ctx.sink))
+        return FileResult(
+            entry.path,
+            None,
+            None,
+            "symlink" if "symlink" in entry.problem else "special",
+            tuple(ctx.sink),
+        )
     try:
         with open(entry.absolute, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -130,7 +140,10 @@ def _scan_data(entry: Entry, data: Data, digest: str, ctx: ScanContext) -> FileR
         fmt = scan_blob(data, ctx)
     except (MemoryError, RecursionError) as exc:
         fmt = "unknown"
-        ctx.report("scan-limit", f"analysis ran out of resources ({type(exc).__name__}); not fully analysed")
+        ctx.report(
+            "scan-limit",
+            f"analysis ran out of resources ({type(exc).__name__}); not fully analysed",
+        )
     except Exception as exc:  # a scanner bug must not drop the rest of the report
         fmt = "unknown"
         ctx.report(

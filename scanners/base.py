@@ -16,7 +16,7 @@ from aisbom.severity import Severity
 
 # Scanners read `bytes` (small files, container members) or a read-only `mmap` (large files).
 # Both support len(), indexing to int, slicing to bytes and .find().
-Data = Union[bytes, mmap.mmap]
+Data = Union[bytes, mmap.mmap]  # noqa: UP007 (a runtime alias)
 
 
 def as_file(data: Data) -> BinaryIO:

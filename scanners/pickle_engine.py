@@ -23,8 +23,8 @@ import codecs
 import re
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Union
 
 from aisbom.scanners.base import Data
 
@@ -68,6 +68,7 @@ class Call:
     kind: str  # "reduce" | "inst" | "obj" | "new"
     offset: int
     kwargs: object = None
+    state: object = None  # what BUILD set on the result, if anything
 
 
 @dataclass(eq=False)
@@ -158,7 +159,7 @@ class _Limit(Exception):
 
 # BUILD hook: (instance, state, position after the BUILD opcode) -> where to continue, or None.
 # joblib writes raw array bytes right after the BUILD of a NumpyArrayWrapper.
-BuildHook = Callable[[object, object, int], Union[int, None]]
+BuildHook = Callable[[object, object, int], int | None]
 
 _MARK = object()
 
@@ -533,7 +534,7 @@ def _op_dict(m: PickleMachine, off: int) -> None:
     items = m.pop_mark(off)
     if len(items) % 2:
         raise PickleError("odd number of items for DICT", off)
-    m.push(PDict(list(zip(items[::2], items[1::2]))))
+    m.push(PDict(list(zip(items[::2], items[1::2], strict=True))))
 
 
 def _op_empty_set(m: PickleMachine, off: int) -> None:
@@ -577,7 +578,7 @@ def _op_setitems(m: PickleMachine, off: int) -> None:
     if len(items) % 2:
         raise PickleError("odd number of items for SETITEMS", off)
     target = m.top(off)
-    pairs = list(zip(items[::2], items[1::2]))
+    pairs = list(zip(items[::2], items[1::2], strict=True))
     if isinstance(target, PDict):
         target.items.extend(pairs)
     else:
@@ -661,7 +662,9 @@ def _op_stack_global(m: PickleMachine, off: int) -> None:
     elif isinstance(module, (Call, Global, DynamicGlobal, Persistent)) or isinstance(
         name, (Call, Global, DynamicGlobal, Persistent)
     ):
-        value = DynamicGlobal(f"STACK_GLOBAL with computed names ({describe(module)}, {describe(name)})", off)
+        value = DynamicGlobal(
+            f"STACK_GLOBAL with computed names ({describe(module)}, {describe(name)})", off
+        )
         m.run_info.globals.append(value)
         m.push(value)
     else:
@@ -717,6 +720,8 @@ def _op_build(m: PickleMachine, off: int) -> None:
     state = m.pop(off)
     inst = m.top(off)
     m._mutate("BUILD", inst, state, off)
+    if isinstance(inst, Call):
+        inst.state = state
     if m.build_hook is not None:
         resume = m.build_hook(inst, state, m.pos)
         if resume is not None:
@@ -886,8 +891,10 @@ def describe(value: object, depth: int = 0, budget: list[int] | None = None) -> 
     if isinstance(value, Opaque):
         return f"<{value.what}>"
     if isinstance(value, PList):
-        return "[" + ", ".join(describe(v, depth + 1, budget) for v in value.items[:8]) + (
-            ", …]" if len(value.items) > 8 else "]"
+        return (
+            "["
+            + ", ".join(describe(v, depth + 1, budget) for v in value.items[:8])
+            + (", …]" if len(value.items) > 8 else "]")
         )
     if isinstance(value, PSet):
         return "{" + ", ".join(describe(v, depth + 1, budget) for v in value.items[:8]) + "}"

@@ -61,6 +61,14 @@ IMPORT_BY_NAME: frozenset[tuple[str, str]] = frozenset(
     {("numpy.core", "_ufunc_reconstruct"), ("numpy._core", "_ufunc_reconstruct")}
 )
 
+# Trusted only because the scanner resolves their arguments statically: the bytes a nested
+# loader gets are scanned, the name an import-by-name function fetches is judged. When the
+# arguments are computed at load time the scanner reports a dynamic call instead.
+TRUSTED_NESTED_LOADERS: frozenset[tuple[str, str]] = frozenset(
+    {("torch.storage", "_load_from_bytes")}
+)
+RESOLVED_BY_SCANNER = TRUSTED_NESTED_LOADERS | IMPORT_BY_NAME
+
 # Pure decoders that benign pickles use to build bytes (and attackers to hide them); the
 # scanner evaluates them on constants to find nested pickles.
 DECODERS: frozenset[tuple[str, str]] = frozenset(
@@ -80,17 +88,107 @@ DECODERS: frozenset[tuple[str, str]] = frozenset(
 # --- the denylist: known code execution, process, file, network and import gadgets ---------
 
 _DANGEROUS_MODULES = frozenset(
-    """
-    os posix nt posixpath ntpath subprocess _posixsubprocess pty sys importlib runpy pickle
-    _pickle cPickle dill cloudpickle marshal shutil socket _socket ctypes _ctypes cffi code
-    codeop pdb bdb cProfile profile _lsprof timeit trace webbrowser multiprocessing asyncio
-    signal pydoc zipimport pkgutil sqlite3 _sqlite3 http urllib urllib2 requests httpx
-    aiohttp ftplib smtplib telnetlib xmlrpc io _io pathlib zipfile tarfile tempfile site
-    sysconfig distutils setuptools pip venv ensurepip idlelib lib2to3 antigravity this turtle
-    tkinter _tkinter _thread threading atexit inspect types gc builtins __builtin__ glob
-    fileinput mmap select selectors ssl dbm shelve logging.config imp platform uuid
-    commands popen2 spawn _winapi winreg msvcrt _osx_support ensurepip crypt
-    """.split()
+    {
+        "os",
+        "posix",
+        "nt",
+        "posixpath",
+        "ntpath",
+        "subprocess",
+        "_posixsubprocess",
+        "pty",
+        "sys",
+        "importlib",
+        "runpy",
+        "pickle",
+        "_pickle",
+        "cPickle",
+        "dill",
+        "cloudpickle",
+        "marshal",
+        "shutil",
+        "socket",
+        "_socket",
+        "ctypes",
+        "_ctypes",
+        "cffi",
+        "code",
+        "codeop",
+        "pdb",
+        "bdb",
+        "cProfile",
+        "profile",
+        "_lsprof",
+        "timeit",
+        "trace",
+        "webbrowser",
+        "multiprocessing",
+        "asyncio",
+        "signal",
+        "pydoc",
+        "zipimport",
+        "pkgutil",
+        "sqlite3",
+        "_sqlite3",
+        "http",
+        "urllib",
+        "urllib2",
+        "requests",
+        "httpx",
+        "aiohttp",
+        "ftplib",
+        "smtplib",
+        "telnetlib",
+        "xmlrpc",
+        "io",
+        "_io",
+        "pathlib",
+        "zipfile",
+        "tarfile",
+        "tempfile",
+        "site",
+        "sysconfig",
+        "distutils",
+        "setuptools",
+        "pip",
+        "venv",
+        "ensurepip",
+        "idlelib",
+        "lib2to3",
+        "antigravity",
+        "this",
+        "turtle",
+        "tkinter",
+        "_tkinter",
+        "_thread",
+        "threading",
+        "atexit",
+        "inspect",
+        "types",
+        "gc",
+        "builtins",
+        "__builtin__",
+        "glob",
+        "fileinput",
+        "mmap",
+        "select",
+        "selectors",
+        "ssl",
+        "dbm",
+        "shelve",
+        "logging.config",
+        "imp",
+        "platform",
+        "uuid",
+        "commands",
+        "popen2",
+        "spawn",
+        "_winapi",
+        "winreg",
+        "msvcrt",
+        "_osx_support",
+        "crypt",
+    }
 )
 
 _DANGEROUS_GLOBALS = frozenset(
@@ -153,12 +251,43 @@ _DANGEROUS_GLOBALS = frozenset(
 
 # Attribute names whose presence in a dotted walk means the walk reaches code execution.
 _DANGEROUS_SEGMENTS = frozenset(
-    """
-    os posix nt subprocess sys system popen exec eval execfile compile __import__ __builtins__
-    builtins __globals__ __subclasses__ __getattribute__ __reduce__ __reduce_ex__ getattr
-    import_module loads spawnl spawnv execv execve execl fork system check_output getoutput
-    run_path run_module runstring _run_code open
-    """.split()
+    {
+        "os",
+        "posix",
+        "nt",
+        "subprocess",
+        "sys",
+        "system",
+        "popen",
+        "exec",
+        "eval",
+        "execfile",
+        "compile",
+        "__import__",
+        "__builtins__",
+        "builtins",
+        "__globals__",
+        "__subclasses__",
+        "__getattribute__",
+        "__reduce__",
+        "__reduce_ex__",
+        "getattr",
+        "import_module",
+        "loads",
+        "spawnl",
+        "spawnv",
+        "execv",
+        "execve",
+        "execl",
+        "fork",
+        "check_output",
+        "getoutput",
+        "run_path",
+        "run_module",
+        "runstring",
+        "_run_code",
+        "open",
+    }
 )
 
 
@@ -182,6 +311,8 @@ def is_allowed(
 ) -> bool:
     module, name = normalize(module, name)
     if name in ALLOWED.get(module, ()) or (module, name) in extra:
+        return True
+    if (module, name) in RESOLVED_BY_SCANNER:
         return True
     if torchscript:
         if module == TORCHSCRIPT_CLASS_PREFIX or module.startswith(TORCHSCRIPT_CLASS_PREFIX + "."):

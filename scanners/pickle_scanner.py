@@ -14,6 +14,7 @@ import binascii
 import codecs
 import zlib
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 
 from aisbom.scanners.base import Data, ScanContext
 from aisbom.scanners.pickle_engine import (
@@ -34,15 +35,14 @@ from aisbom.scanners.pickle_policy import (
     DECODERS,
     IMPORT_BY_NAME,
     NESTED_LOADERS,
+    TRUSTED_NESTED_LOADERS,
     Use,
     judge,
     normalize,
 )
+
 from aisbom.severity import Severity
 
-# Loaders whose nested bytes we scan and, when those are clean, trust: plain
-# pickle.dumps(tensor) writes torch.storage._load_from_bytes(<a torch zip>).
-_TRUSTED_NESTED_LOADERS = frozenset({("torch.storage", "_load_from_bytes")})
 _MAX_EMBEDDED = 64 * 1024 * 1024  # bytes of one nested blob we pull into memory
 
 
@@ -76,13 +76,36 @@ class _Analysis:
 
 
 def scan_pickle(data: Data, ctx: ScanContext) -> None:
-    """A file or member that is one or more pickles, back to back."""
+    """A file or member that is one or more pickles, back to back (joblib files included).
+
+    It is read the way joblib.load reads it (raw array bytes inside the stream are skipped);
+    if it holds such arrays, it is read again the way pickle.load would, since a crafted
+    "array" can be valid opcodes that only a plain unpickler executes.
+    """
+    from aisbom.scanners.joblib_scanner import JoblibArrays
+
     if not ctx.members:
         ctx.report(
             "pickle-format",
-            "pickle serialization: loading it with pickle/torch/joblib can run code",
+            "pickle serialization: loading it with pickle, torch or joblib can run code",
         )
-    scan_pickle_stream(data, ctx)
+    arrays = JoblibArrays(data, ctx)
+    scan_pickle_stream(data, ctx, build_hook=arrays)
+    if arrays.arrays:
+        _scan_plain_view(data, ctx)
+
+
+def _scan_plain_view(data: Data, ctx: ScanContext) -> None:
+    """Report what pickle.load (no joblib hook) would execute beyond the joblib reading.
+    Its parse errors are expected (array bytes are not opcodes) and not reported."""
+    scratch = dataclass_replace(ctx, sink=[])
+    scan_pickle_stream(data, scratch)
+    seen = {(f.rule, f.offset, f.members) for f in ctx.sink}
+    for finding in scratch.sink:
+        if finding.rule in ("pickle-malformed", "pickle-trailing-data", "scan-limit"):
+            continue
+        if (finding.rule, finding.offset, finding.members) not in seen:
+            ctx.sink.append(finding)
 
 
 def scan_pickle_stream(
@@ -129,7 +152,12 @@ def scan_pickle_stream(
 
 
 def _another_pickle_follows(data: Data, pos: int) -> bool:
-    if data[pos : pos + 1] == b"\x80" and data[pos + 1 : pos + 2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+    if data[pos : pos + 1] == b"\x80" and data[pos + 1 : pos + 2] in (
+        b"\x02",
+        b"\x03",
+        b"\x04",
+        b"\x05",
+    ):
         return True
     return looks_like_pickle(data[pos : pos + 65536])
 
@@ -137,7 +165,7 @@ def _another_pickle_follows(data: Data, pos: int) -> bool:
 def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> None:
     torchscript = "torchscript" in ctx.hints
     extra = ctx.policy.extra_allowed
-    analysis = _analyse(run, torchscript=torchscript, extra=extra)
+    analysis = _analyse(run)
     where = f" (pickle #{index + 1} in the stream)" if index else ""
 
     for (module, name), seen in sorted(analysis.uses.items(), key=lambda kv: kv[1].glob.offset):
@@ -214,26 +242,24 @@ def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> Non
         )
 
 
-def _analyse(
-    run: PickleRun, *, torchscript: bool, extra: frozenset[tuple[str, str]]
-) -> _Analysis:
+def _analyse(run: PickleRun) -> _Analysis:
     analysis = _Analysis()
     for glob in run.globals:
         if isinstance(glob, Global):
             analysis.use(glob, Use.IMPORTED)
         else:
-            analysis.dynamic.append((f"fetches {glob.what}, whose target is only known at load time", glob.offset))
+            analysis.dynamic.append(
+                (f"fetches {glob.what}, whose target is only known at load time", glob.offset)
+            )
 
     for call in run.calls:
-        _analyse_call(call, analysis, torchscript=torchscript, extra=extra)
+        _analyse_call(call, analysis)
     for mutation in run.mutations:
         _analyse_mutation(mutation, analysis)
     return analysis
 
 
-def _analyse_call(
-    call: Call, analysis: _Analysis, *, torchscript: bool, extra: frozenset[tuple[str, str]]
-) -> None:
+def _analyse_call(call: Call, analysis: _Analysis) -> None:
     func = call.func
     rendering = describe(call)
     if not isinstance(func, Global):
@@ -249,19 +275,20 @@ def _analyse_call(
 
     if key in IMPORT_BY_NAME:
         if len(args) == 2 and all(isinstance(a, str) for a in args):
-            target = Global(args[0], args[1], call.offset, raw=None)  # what it will import
-            analysis.use(target, Use.IMPORTED)
-            how = Use.IMPORTED if judge(*key, torchscript=torchscript, extra=extra).allowed else how
+            # It imports args[0] and fetches args[1]: judge that name as if fetched directly.
+            analysis.use(Global(args[0], args[1], call.offset), Use.IMPORTED)
         else:
-            analysis.dynamic.append((f"imports a name computed at load time: {rendering}", call.offset))
+            analysis.dynamic.append(
+                (f"imports a name computed at load time: {rendering}", call.offset)
+            )
     if key in NESTED_LOADERS:
         blob = _constant_bytes(args[0]) if args else None
         if blob is not None:
             analysis.nested.append((f"{func.dotted} argument", blob, call.offset))
-            if key in _TRUSTED_NESTED_LOADERS:
-                how = Use.IMPORTED  # the nested object carries the verdict
-        elif key in _TRUSTED_NESTED_LOADERS:
-            analysis.dynamic.append((f"loads bytes computed at load time: {rendering}", call.offset))
+        elif key in TRUSTED_NESTED_LOADERS:
+            analysis.dynamic.append(
+                (f"loads bytes computed at load time: {rendering}", call.offset)
+            )
     analysis.use(func, how, rendering if how is Use.CALLED else "")
 
     for position, arg_use in ARGUMENT_USE.get(key, {}).items():
@@ -290,7 +317,9 @@ def _analyse_mutation(mutation: Mutation, analysis: _Analysis) -> None:
         return
     if mutation.opcode == "BUILD":
         # A state that plants __setstate__ makes the next BUILD call it.
-        for state in mutation.argument if isinstance(mutation.argument, tuple) else (mutation.argument,):
+        for state in (
+            mutation.argument if isinstance(mutation.argument, tuple) else (mutation.argument,)
+        ):
             if isinstance(state, PDict):
                 planted = state.get("__setstate__")
                 if isinstance(planted, Global):
@@ -319,11 +348,16 @@ def _decode(key: tuple[str, str], args: tuple[object, ...]) -> bytes | None:
     try:
         if key in (("_codecs", "encode"), ("codecs", "encode")):
             text, encoding = args[0], (args[1] if len(args) > 1 else "utf-8")
-            if isinstance(text, str) and isinstance(encoding, str) and codecs.lookup(encoding).name in (
-                "latin-1",
-                "iso8859-1",
-                "utf-8",
-                "ascii",
+            if (
+                isinstance(text, str)
+                and isinstance(encoding, str)
+                and codecs.lookup(encoding).name
+                in (
+                    "latin-1",
+                    "iso8859-1",
+                    "utf-8",
+                    "ascii",
+                )
             ):
                 return text.encode(encoding)
             return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from aisbom.scanners.base import Data, ScanContext
 from aisbom.scanners.sniff import sniff
@@ -16,7 +16,7 @@ SCANNERS: dict[str, str] = {
     "pytorch-legacy": "aisbom.scanners.pytorch:scan_pytorch_legacy",
     "pytorch-zip": "aisbom.scanners.pytorch:scan_pytorch_zip",
     "torchscript": "aisbom.scanners.pytorch:scan_torchscript",
-    "joblib": "aisbom.scanners.joblib_scanner:scan_joblib",
+    "joblib": "aisbom.scanners.pickle_scanner:scan_pickle",
     "numpy": "aisbom.scanners.numpy_scanner:scan_npy",
     "numpy-npz": "aisbom.scanners.archive:scan_zip",
     "zip": "aisbom.scanners.archive:scan_zip",
@@ -41,7 +41,9 @@ def scanner_for(fmt: str) -> Scanner | None:
         return None
     if target not in _loaded:
         module_name, _, function = target.partition(":")
-        _loaded[target] = getattr(importlib.import_module(module_name), function)
+        _loaded[target] = getattr(
+            importlib.import_module(module_name), function
+        )  # safe: fixed table
     return _loaded[target]
 
 

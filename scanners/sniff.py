@@ -108,7 +108,12 @@ def _looks_like_zlib(head: bytes) -> bool:
 
 def _looks_like_onnx(head: bytes) -> bool:
     # ModelProto starts with field 1 (ir_version, varint) in every exporter we know of.
-    return len(head) > 4 and head[0] == 0x08 and head[1] < 0x20 and head[2] in b"\x12\x1a\x22\x2a\x3a\x42"
+    return (
+        len(head) > 4
+        and head[0] == 0x08
+        and head[1] < 0x20
+        and head[2] in b"\x12\x1a\x22\x2a\x3a\x42"
+    )
 
 
 def _text_or_data(head: bytes) -> str:

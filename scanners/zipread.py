@@ -29,6 +29,14 @@ class ZipError(Exception):
     """The archive's structure cannot be read at all."""
 
 
+class TooManyEntries(ZipError):
+    """More central directory entries than allowed; `entries` holds the first ones."""
+
+    def __init__(self, message: str, entries: list[ZipEntry]) -> None:
+        super().__init__(message)
+        self.entries = entries
+
+
 @dataclass(frozen=True)
 class ZipEntry:
     name: str
@@ -82,7 +90,7 @@ def read_central_directory(data: Data, *, max_entries: int) -> list[ZipEntry]:
     entries: list[ZipEntry] = []
     while data[pos : pos + 4] == _CENTRAL:
         if len(entries) >= max_entries:
-            raise ZipError(f"more than {max_entries} entries")
+            raise TooManyEntries(f"more than {max_entries} entries", entries)
         header = data[pos : pos + 46]
         if len(header) < 46:
             raise ZipError("truncated central directory")
@@ -142,7 +150,7 @@ def _decompress(method: int, raw: bytes, max_size: int) -> tuple[bytes, bool]:
     elif method == 12:
         decompressor = bz2.BZ2Decompressor()  # type: ignore[assignment]
     elif method == 14:
-        decompressor = lzma.LZMADecompressor()  # type: ignore[assignment]
+        decompressor, raw = _zip_lzma(raw)  # type: ignore[assignment]
     else:
         raise ZipError(f"unsupported compression method {method}")
     try:
@@ -152,6 +160,23 @@ def _decompress(method: int, raw: bytes, max_size: int) -> tuple[bytes, bool]:
     if len(out) > max_size:
         return out[:max_size], True
     return out, False
+
+
+def _zip_lzma(raw: bytes) -> tuple[lzma.LZMADecompressor, bytes]:
+    # Zip's LZMA (method 14): 2 bytes version, 2 bytes properties size, the 5-byte LZMA1
+    # properties (lc/lp/pb byte, dictionary size), then a raw LZMA1 stream.
+    (props_size,) = struct.unpack("<H", raw[2:4]) if len(raw) >= 4 else (0,)
+    props = raw[4 : 4 + props_size]
+    if props_size != 5 or len(props) != 5:
+        raise ZipError("corrupt LZMA properties")
+    bits, dict_size = props[0], struct.unpack("<I", props[1:5])[0]
+    lc, lp, pb = bits % 9, bits // 9 % 5, bits // 45
+    lzma1 = {"id": lzma.FILTER_LZMA1, "lc": lc, "lp": lp, "pb": pb, "dict_size": dict_size}
+    try:
+        decompressor = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma1])
+    except lzma.LZMAError as exc:
+        raise ZipError(f"corrupt LZMA properties: {exc}") from None
+    return decompressor, raw[4 + props_size :]
 
 
 def _apply_zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:

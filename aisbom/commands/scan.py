@@ -17,8 +17,15 @@ _FORMATS = ("text", "json")
 
 @click.command()
 @click.argument("target", type=click.Path(path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE instead of stdout.")
+@click.option(
+    "--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE instead of stdout.",
+)
 @click.option(
     "--fail-on",
     type=click.Choice([s.label for s in Severity if s >= Severity.LOW]),
@@ -26,7 +33,11 @@ _FORMATS = ("text", "json")
     show_default=True,
     help="Exit 1 when a finding is at least this severe.",
 )
-@click.option("--strict", is_flag=True, help="Fail on anything outside the allowlist, even if only imported or constructed.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on anything outside the allowlist, even if only imported or constructed.",
+)
 @click.option(
     "--allow",
     "allow_files",
@@ -35,7 +46,9 @@ _FORMATS = ("text", "json")
     help="File of extra trusted globals, one 'module:qualname' per line. Repeatable.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also show informational findings.")
-@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
+@click.option(
+    "--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."
+)
 def scan(
     target: Path,
     output_format: str,
@@ -73,7 +86,9 @@ def scan(
     else:
         from aisbom.formats.text import render as render_text
 
-        rendered = render_text(report, color=output is None and sys.stdout.isatty(), verbose=verbose)
+        rendered = render_text(
+            report, color=output is None and sys.stdout.isatty(), verbose=verbose
+        )
     if output is None:
         click.echo(rendered, nl=False)
     else:

@@ -1,0 +1,110 @@
+"""PyTorch containers, opened the way torch.load and torch.jit.load open them.
+
+- zip checkpoints (torch.save since 1.6): `<prefix>/data.pkl` is unpickled; tensor storages
+  live in `<prefix>/data/<key>` and are raw bytes that are never read here. torch reads the
+  zip with miniz, which trusts the central directory and tolerates bad CRCs, local/central
+  name mismatches and odd flag bits, so we do too (scanners/zipread.py) and report them.
+  Every member that is a pickle is scanned, whatever its name.
+- TorchScript archives (torch.jit.save): `constants.pkl` and `data.pkl` are read by the
+  TorchScript unpickler, which resolves `__torch__.*` classes in its compilation unit and
+  never imports Python modules; they are scanned with that allowlist.
+- legacy files (torch.save before 1.6, or `_use_new_zipfile_serialization=False`): five
+  pickles in a row (magic number, protocol, sys info, the object, storage keys), then raw
+  storages. All five are scanned.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aisbom.scanners import zipread
+from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.pickle_engine import looks_like_pickle
+from aisbom.scanners.pickle_scanner import scan_pickle_stream
+
+# Raw tensor storages: `<prefix>/data/<key>` (keys are decimal), and TorchScript's
+# `<prefix>/constants/<key>`. They are bytes, not pickles, and are the bulk of the file.
+_STORAGE = re.compile(r"(^|/)(data|constants)/\d+$")
+_LEGACY_PICKLES = 5
+
+
+def scan_pytorch_zip(data: Data, ctx: ScanContext) -> None:
+    _scan_torch_zip(data, ctx, torchscript=False)
+
+
+def scan_torchscript(data: Data, ctx: ScanContext) -> None:
+    _scan_torch_zip(data, ctx, torchscript=True)
+
+
+def scan_pytorch_legacy(data: Data, ctx: ScanContext) -> None:
+    if not ctx.members:
+        ctx.report(
+            "pickle-format",
+            "legacy PyTorch file (pickles): loading it with torch.load can run code",
+        )
+    scan_pickle_stream(data, ctx, max_pickles=_LEGACY_PICKLES)
+
+
+def _scan_torch_zip(data: Data, ctx: ScanContext, *, torchscript: bool) -> None:
+    kind = "TorchScript archive" if torchscript else "PyTorch checkpoint"
+    if not ctx.members:
+        ctx.report("pickle-format", f"{kind} (zip of pickles): loading it can run code")
+    try:
+        entries = zipread.read_central_directory(data, max_entries=ctx.limits.max_members)
+    except zipread.ZipError as exc:
+        ctx.report("scan-error", f"{kind} cannot be read as a zip: {exc}")
+        return
+    seen_names: set[str] = set()
+    hints = ctx.hints | {"torchscript"} if torchscript else ctx.hints
+    for entry in entries:
+        if entry.is_dir:
+            continue
+        if entry.name in seen_names:
+            ctx.report(
+                "archive-tampered",
+                f"member {entry.name!r} appears more than once; loaders pick different copies",
+            )
+        seen_names.add(entry.name)
+        if _STORAGE.search(entry.name):
+            continue
+        if ctx.out_of_time():
+            ctx.report(
+                "scan-limit",
+                "time limit reached inside the archive; remaining members not analysed",
+                evidence={"limit": "max_seconds_per_file"},
+            )
+            return
+        try:
+            member = zipread.read_member(data, entry, max_size=ctx.limits.max_member_size)
+        except zipread.ZipError as exc:
+            ctx.report("scan-error", f"member {entry.name!r} cannot be read: {exc}")
+            continue
+        if member.local_name is not None:
+            ctx.report(
+                "archive-tampered",
+                f"member {entry.name!r} is called {member.local_name!r} in its local header; "
+                "torch.load uses the central directory name",
+            )
+        if not member.crc_ok:
+            ctx.report(
+                "archive-tampered",
+                f"member {entry.name!r} fails its CRC check; torch.load does not check it",
+            )
+        if member.truncated:
+            ctx.report(
+                "scan-limit",
+                f"member {entry.name!r} is larger than {ctx.limits.max_member_size} bytes; "
+                "only its start was analysed",
+                evidence={"limit": "max_member_size"},
+            )
+        payload = member.data
+        if entry.name.endswith(".pkl") or _is_pickle(payload):
+            scan_pickle_stream(payload, ctx.child(entry.name, hints=hints))
+        else:
+            ctx.scan_nested(payload, entry.name, hints=hints)
+
+
+def _is_pickle(payload: bytes) -> bool:
+    if payload[:1] == b"\x80" and payload[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return True
+    return looks_like_pickle(payload)
