@@ -843,24 +843,23 @@ _SNIFF_WINDOW = 64 * 1024
 
 
 def looks_like_pickle(data: Data) -> bool:
-    """True if `data` runs as a pickle: it reaches STOP cleanly, or it imports a
-    well-formed global (and possibly calls it) before breaking. Text that happens to start
-    with an opcode letter fails within a few bytes."""
+    """True if `data` runs as a pickle: it reaches STOP cleanly, or it calls a well-formed
+    global before breaking (a truncated payload still runs). Text that merely starts with
+    an opcode letter ("cat\ndog\n" reads as GLOBAL at.dog) breaks before any call."""
     if not data or data[0] not in _DISPATCH:
         return False
     window = data[:_SNIFF_WINDOW] if len(data) > _SNIFF_WINDOW else data
     run = run_pickle(window, max_opcodes=20_000)
-    imports = [g for g in run.globals if isinstance(g, Global)]
-    if any(_IDENTIFIER_PATH.match(g.raw[0] if g.raw else g.module) for g in imports):
-        return all(
-            _IDENTIFIER_PATH.match((g.raw or (g.module, g.name))[0])
-            and _IDENTIFIER_PATH.match((g.raw or (g.module, g.name))[1])
-            for g in imports
-        )
-    if run.end is not None and run.error is None and run.opcodes >= 2:
-        rest = data[run.end : run.end + 16]
-        return not rest.strip()
-    return False
+    if run.end is not None and run.error is None:
+        return run.opcodes >= 2 and not data[run.end : run.end + 16].strip()
+    if run.limit or (len(data) > len(window) and run.error and "truncated" in run.error):
+        return run.opcodes >= 64  # thousands of valid opcodes are no accident
+    return any(
+        isinstance(call.func, Global)
+        and _IDENTIFIER_PATH.match((call.func.raw or (call.func.module, call.func.name))[0])
+        and _IDENTIFIER_PATH.match((call.func.raw or (call.func.module, call.func.name))[1])
+        for call in run.calls
+    )
 
 
 # --- human-readable rendering of values, for evidence ------------------------------------

@@ -1,0 +1,29 @@
+"""Shared test setup: the fixture catalog on sys.path, and helpers to scan bytes and paths."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures"
+sys.path.insert(0, str(FIXTURES))
+sys.path.insert(0, str(REPO / "tests")); import _stub_allowlist  # noqa  TEMP
+
+
+@pytest.fixture
+def scan_bytes():
+    """Scan an in-memory blob; returns (format, findings)."""
+    from aisbom.limits import Limits
+    from aisbom.policy import Policy
+    from aisbom.scanners.base import ScanContext
+    from aisbom.scanners.registry import scan_blob
+
+    def scan(data: bytes, *, policy: Policy | None = None, limits: Limits | None = None):
+        ctx = ScanContext.for_file("blob", limits or Limits(), policy or Policy())
+        fmt = scan_blob(data, ctx)
+        return fmt, list(ctx.sink)
+
+    return scan
