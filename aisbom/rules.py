@@ -107,8 +107,8 @@ _RULES = [
         Severity.LOW,
         "NumPy array of Python objects",
         "A .npy array (alone or in .npz) has an object dtype, so its payload is a pickle "
-        "that np.load runs with allow_pickle=True.",
-        "np.load refuses it by default, but users often pass allow_pickle=True to make it load.",
+        "that np.load unpickles once allow_pickle is enabled.",
+        "np.load refuses it by default, but users often enable allow_pickle to make it load.",
         "Store numeric arrays only, or convert to safetensors.",
     ),
     Rule(

@@ -41,9 +41,8 @@ def scanner_for(fmt: str) -> Scanner | None:
         return None
     if target not in _loaded:
         module_name, _, function = target.partition(":")
-        _loaded[target] = getattr(
-            importlib.import_module(module_name), function
-        )  # safe: fixed table
+        module = importlib.import_module(module_name)  # safe: our own modules, from the table
+        _loaded[target] = getattr(module, function)
     return _loaded[target]
 
 

@@ -128,6 +128,6 @@ def _text_or_data(head: bytes) -> str:
             return "data"
         text = head[: exc.start].decode("utf-8")
     stripped = text.lstrip()
-    if stripped[:1] in ("{", "["):
+    if stripped[:1] == "{" or (stripped[:1] == "[" and stripped[1:].lstrip()[:1] in tuple('{["-0123456789tfn]')):
         return "json"
     return "text"
