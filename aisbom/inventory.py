@@ -22,6 +22,7 @@ class Entry:
     absolute: str
     problem: str | None = None  # why it will not be read (symlink out of target, special file ...)
     problem_rule: str | None = None
+    size: int = 0  # as seen by the walk; the scan re-reads it from the open file
 
 
 def walk(target: Path) -> tuple[Path, list[Entry]]:
@@ -33,7 +34,7 @@ def walk(target: Path) -> tuple[Path, list[Entry]]:
     except OSError as exc:
         raise TargetError(f"cannot access: {exc.strerror or exc}", path=str(target)) from None
     if stat.S_ISREG(info.st_mode):
-        return target.parent, [Entry(path=target.name, absolute=str(target))]
+        return target.parent, [Entry(path=target.name, absolute=str(target), size=info.st_size)]
     if not stat.S_ISDIR(info.st_mode):
         raise TargetError("not a regular file or directory", path=str(target))
     root = target.resolve()
@@ -73,16 +74,14 @@ def _classify(child: os.DirEntry[str], rel: str, root: Path) -> Entry | None:
     try:
         if child.is_symlink():
             return _classify_symlink(child, rel, root)
-        mode = child.stat(follow_symlinks=False).st_mode
+        info = child.stat(follow_symlinks=False)
     except OSError as exc:
         return Entry(rel, child.path, f"cannot stat: {exc.strerror}", "file-unreadable")
-    if stat.S_ISDIR(mode):
+    if stat.S_ISDIR(info.st_mode):
         return None
-    if stat.S_ISREG(mode):
-        return Entry(rel, child.path)
-    return Entry(
-        rel, child.path, "not a regular file (device, FIFO or socket); not read", "file-unreadable"
-    )
+    if stat.S_ISREG(info.st_mode):
+        return Entry(rel, child.path, size=info.st_size)
+    return Entry(rel, child.path, "not a regular file (device, FIFO or socket); not read", "file-unreadable")
 
 
 def _classify_symlink(child: os.DirEntry[str], rel: str, root: Path) -> Entry:
@@ -90,17 +89,11 @@ def _classify_symlink(child: os.DirEntry[str], rel: str, root: Path) -> Entry:
     try:
         resolved = Path(child.path).resolve(strict=True)
     except (OSError, RuntimeError):  # broken link or a loop
-        return Entry(
-            rel, child.path, f"symlink to {link!r} is broken or loops", "symlink-outside-target"
-        )
+        return Entry(rel, child.path, f"symlink to {link!r} is broken or loops", "symlink-outside-target")
     if not resolved.is_relative_to(root):
-        return Entry(
-            rel, child.path, f"symlink to {link!r} leaves the target", "symlink-outside-target"
-        )
+        return Entry(rel, child.path, f"symlink to {link!r} leaves the target", "symlink-outside-target")
     if resolved.is_dir():
         return Entry("", child.path)  # files inside are reached through their real path
     if not resolved.is_file():
-        return Entry(
-            rel, child.path, f"symlink to {link!r} is not a regular file", "file-unreadable"
-        )
-    return Entry(rel, str(resolved))
+        return Entry(rel, child.path, f"symlink to {link!r} is not a regular file", "file-unreadable")
+    return Entry(rel, str(resolved), size=resolved.stat().st_size)

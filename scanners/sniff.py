@@ -108,12 +108,7 @@ def _looks_like_zlib(head: bytes) -> bool:
 
 def _looks_like_onnx(head: bytes) -> bool:
     # ModelProto starts with field 1 (ir_version, varint) in every exporter we know of.
-    return (
-        len(head) > 4
-        and head[0] == 0x08
-        and head[1] < 0x20
-        and head[2] in b"\x12\x1a\x22\x2a\x3a\x42"
-    )
+    return len(head) > 4 and head[0] == 0x08 and head[1] < 0x20 and head[2] in b"\x12\x1a\x22\x2a\x3a\x42"
 
 
 def _text_or_data(head: bytes) -> str:
@@ -128,6 +123,8 @@ def _text_or_data(head: bytes) -> str:
             return "data"
         text = head[: exc.start].decode("utf-8")
     stripped = text.lstrip()
-    if stripped[:1] == "{" or (stripped[:1] == "[" and stripped[1:].lstrip()[:1] in tuple('{["-0123456789tfn]')):
+    if stripped[:1] == "{" or (
+        stripped[:1] == "[" and stripped[1:].lstrip()[:1] in tuple('{["-0123456789tfn]')
+    ):
         return "json"
     return "text"
