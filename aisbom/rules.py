@@ -66,6 +66,16 @@ _RULES = [
         "Use --strict to fail on these.",
     ),
     Rule(
+        "torchscript-unsafe-op",
+        Severity.CRITICAL,
+        "TorchScript code calls an operator that touches files or loads code",
+        "The TorchScript source in an archive's code/ directory calls torch.from_file, torch.save, "
+        "torch.load or loads an operator library.",
+        "TorchScript methods run inside torch.jit.load (__setstate__) or on every call (forward); "
+        "file operators write or read arbitrary paths without any pickle being involved.",
+        "Do not load the archive. Export the weights to safetensors and rebuild the module in code.",
+    ),
+    Rule(
         "pickle-malformed",
         Severity.HIGH,
         "Pickle stream is malformed",

@@ -64,9 +64,7 @@ IMPORT_BY_NAME: frozenset[tuple[str, str]] = frozenset(
 # Trusted only because the scanner resolves their arguments statically: the bytes a nested
 # loader gets are scanned, the name an import-by-name function fetches is judged. When the
 # arguments are computed at load time the scanner reports a dynamic call instead.
-TRUSTED_NESTED_LOADERS: frozenset[tuple[str, str]] = frozenset(
-    {("torch.storage", "_load_from_bytes")}
-)
+TRUSTED_NESTED_LOADERS: frozenset[tuple[str, str]] = frozenset({("torch.storage", "_load_from_bytes")})
 RESOLVED_BY_SCANNER = TRUSTED_NESTED_LOADERS | IMPORT_BY_NAME
 
 # Pure decoders that benign pickles use to build bytes (and attackers to hide them); the
@@ -226,13 +224,20 @@ _DANGEROUS_GLOBALS = frozenset(
         ("logging", "FileHandler"),
         ("numpy", "load"),
         ("numpy", "save"),
+        ("numpy", "savez"),
+        ("numpy", "savez_compressed"),
+        ("numpy", "savetxt"),
         ("numpy", "fromfile"),
         ("numpy", "loadtxt"),
+        ("numpy", "genfromtxt"),
+        ("numpy", "fromregex"),
         ("numpy", "memmap"),
+        ("numpy", "tofile"),
         ("numpy.testing._private.utils", "runstring"),
         ("numpy.lib.npyio", "load"),
         ("torch", "load"),
         ("torch", "save"),
+        ("torch", "from_file"),
         ("torch.serialization", "load"),
         ("torch.serialization", "save"),
         ("torch.jit", "load"),
@@ -247,6 +252,33 @@ _DANGEROUS_GLOBALS = frozenset(
         ("pandas", "read_pickle"),
         ("pandas.io.pickle", "read_pickle"),
     }
+)
+
+# Subpackages of otherwise benign libraries that read/write files, compile or run code.
+_DANGEROUS_PACKAGES = (
+    "numpy.testing",
+    "numpy.f2py",
+    "numpy.distutils",
+    "numpy.lib.npyio",
+    "numpy.lib._npyio_impl",
+    "numpy.ctypeslib",
+    "torch.hub",
+    "torch.utils.cpp_extension",
+    "torch._inductor",
+    "torch._dynamo",
+    "torch.jit",
+    "torch.package",
+    "torch.serialization",
+    "torch.multiprocessing",
+    "torch.distributed",
+    "torch.testing",
+    "torch.utils.benchmark",
+    "torch.compiler",
+    "torch.ops",
+    "torch.classes",
+    "transformers.dynamic_module_utils",
+    "huggingface_hub",
+    "pandas.io",
 )
 
 # Attribute names whose presence in a dotted walk means the walk reaches code execution.
@@ -340,6 +372,8 @@ def _danger_reason(module: str, name: str) -> str:
     if (module, name) in _DANGEROUS_GLOBALS or (module, head) in _DANGEROUS_GLOBALS:
         return "known code-execution, file or import gadget"
     top = module.split(".", 1)[0]
+    if any(module == p or module.startswith(p + ".") for p in _DANGEROUS_PACKAGES):
+        return f"module {module!r} reads or writes files, compiles or runs code"
     if module in _DANGEROUS_MODULES or top in _DANGEROUS_MODULES:
         return f"module {module!r} runs commands, touches files or the network, or imports code"
     if (module, name) in NESTED_LOADERS:

@@ -136,11 +136,7 @@ def scan_pickle_stream(
             return pos
         if not _another_pickle_follows(data, pos):
             if max_pickles is None:
-                ctx.report(
-                    "pickle-trailing-data",
-                    f"{len(data) - pos} bytes follow the end of the pickle at offset {pos}",
-                    offset=pos,
-                )
+                _scan_trailing(data, pos, ctx)
             return pos
     ctx.report(
         "scan-limit",
@@ -149,6 +145,24 @@ def scan_pickle_stream(
         evidence={"limit": "max_stacked_pickles"},
     )
     return None
+
+
+def _scan_trailing(data: Data, pos: int, ctx: ScanContext) -> None:
+    """Bytes after the last pickle: pickle.load never reads them, but other loaders may
+    (a zip appended to a pickle is a zip to zipfile), so anything recognisable is scanned."""
+    from aisbom.scanners.sniff import sniff
+
+    size = len(data) - pos
+    trailing = data[pos : pos + min(size, ctx.limits.max_in_memory)]
+    fmt = sniff(trailing)
+    ctx.report(
+        "pickle-trailing-data",
+        f"{size} bytes ({fmt}) follow the end of the pickle at offset {pos}",
+        offset=pos,
+        evidence={"format": fmt},
+    )
+    if fmt not in ("text", "data", "json", "empty"):
+        ctx.scan_nested(trailing, f"trailing-data@{pos}")
 
 
 def _another_pickle_follows(data: Data, pos: int) -> bool:
@@ -278,17 +292,13 @@ def _analyse_call(call: Call, analysis: _Analysis) -> None:
             # It imports args[0] and fetches args[1]: judge that name as if fetched directly.
             analysis.use(Global(args[0], args[1], call.offset), Use.IMPORTED)
         else:
-            analysis.dynamic.append(
-                (f"imports a name computed at load time: {rendering}", call.offset)
-            )
+            analysis.dynamic.append((f"imports a name computed at load time: {rendering}", call.offset))
     if key in NESTED_LOADERS:
         blob = _constant_bytes(args[0]) if args else None
         if blob is not None:
             analysis.nested.append((f"{func.dotted} argument", blob, call.offset))
         elif key in TRUSTED_NESTED_LOADERS:
-            analysis.dynamic.append(
-                (f"loads bytes computed at load time: {rendering}", call.offset)
-            )
+            analysis.dynamic.append((f"loads bytes computed at load time: {rendering}", call.offset))
     analysis.use(func, how, rendering if how is Use.CALLED else "")
 
     for position, arg_use in ARGUMENT_USE.get(key, {}).items():
@@ -309,17 +319,14 @@ def _analyse_mutation(mutation: Mutation, analysis: _Analysis) -> None:
         name = target.dotted if isinstance(target, Global) else target.what
         analysis.dynamic.append(
             (
-                f"{mutation.opcode} modifies the imported object {name} "
-                f"with {describe(mutation.argument)}",
+                f"{mutation.opcode} modifies the imported object {name} with {describe(mutation.argument)}",
                 mutation.offset,
             )
         )
         return
     if mutation.opcode == "BUILD":
         # A state that plants __setstate__ makes the next BUILD call it.
-        for state in (
-            mutation.argument if isinstance(mutation.argument, tuple) else (mutation.argument,)
-        ):
+        for state in mutation.argument if isinstance(mutation.argument, tuple) else (mutation.argument,):
             if isinstance(state, PDict):
                 planted = state.get("__setstate__")
                 if isinstance(planted, Global):

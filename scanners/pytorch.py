@@ -26,6 +26,13 @@ from aisbom.scanners.pickle_scanner import scan_pickle_stream
 # `<prefix>/constants/<key>`. They are bytes, not pickles, and are the bulk of the file.
 _STORAGE = re.compile(r"(^|/)(data|constants)/\d+$")
 _LEGACY_PICKLES = 5
+_TORCHSCRIPT_CODE = re.compile(r"(^|/)code/.*\.py$")
+_DEF = re.compile(r"^\s*def\s+([A-Za-z_][A-Za-z0-9_]*)")
+# Operators that read or write files, or load native libraries, reachable from TorchScript.
+_UNSAFE_TORCHSCRIPT_OP = re.compile(
+    r"\b((?:torch|ops\.aten)\.(?:from_file|save|load|_load_for_mobile|_save_for_mobile)"
+    r"|(?:torch\.)?ops\.load_library|torch\.classes\.load_library)\s*\("
+)
 
 
 def scan_pytorch_zip(data: Data, ctx: ScanContext) -> None:
@@ -98,10 +105,30 @@ def _scan_torch_zip(data: Data, ctx: ScanContext, *, torchscript: bool) -> None:
                 evidence={"limit": "max_member_size"},
             )
         payload = member.data
-        if entry.name.endswith(".pkl") or _is_pickle(payload):
+        if torchscript and _TORCHSCRIPT_CODE.search(entry.name):
+            _scan_torchscript_code(payload, ctx.child(entry.name))
+        elif entry.name.endswith(".pkl") or _is_pickle(payload):
             scan_pickle_stream(payload, ctx.child(entry.name, hints=hints))
         else:
             ctx.scan_nested(payload, entry.name, hints=hints)
+
+
+def _scan_torchscript_code(source: bytes, ctx: ScanContext) -> None:
+    """TorchScript source is a Python subset that can only call torch operators; flag the
+    operators that reach the file system or load native code."""
+    text = source.decode("utf-8", "replace")
+    method = "?"
+    for number, line in enumerate(text.splitlines(), start=1):
+        definition = _DEF.match(line)
+        if definition:
+            method = definition.group(1)
+        for match in _UNSAFE_TORCHSCRIPT_OP.finditer(line):
+            when = "when the archive is loaded" if method == "__setstate__" else "when it is called"
+            ctx.report(
+                "torchscript-unsafe-op",
+                f"method {method}() calls {match.group(1)} (line {number}), which runs {when}",
+                evidence={"operator": match.group(1), "method": method, "line": line.strip()[:200]},
+            )
 
 
 def _is_pickle(payload: bytes) -> bool:

@@ -7,6 +7,7 @@ then the pickle heuristic (protocol 0/1 pickles are plain ASCII), then text.
 
 from __future__ import annotations
 
+import lzma
 import struct
 import zlib
 
@@ -21,7 +22,6 @@ _MAGIC: list[tuple[int, bytes, str]] = [
     (0, b"\x93NUMPY", "numpy"),
     (0, b"\x1f\x8b", "gzip"),
     (0, b"\xfd7zXZ\x00", "xz"),
-    (0, b"\x5d\x00\x00\x80\x00", "lzma"),  # legacy .lzma ("alone"), as joblib writes it
     (0, b"\x04\x22\x4d\x18", "lz4"),
     (0, b"7z\xbc\xaf\x27\x1c", "7z"),
     (0, b"\x28\xb5\x2f\xfd", "zstd"),
@@ -43,11 +43,17 @@ def sniff(data: Data) -> str:
             return name
     if head[:3] == b"BZh" and head[3:4].isdigit():
         return "bzip2"
-    if zipread.looks_like_zip(data):
+    if _looks_like_lzma_alone(head):
+        return "lzma"
+    starts_as_pickle = head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5
+    # A zip with data in front is still a zip to zipfile, but torch.load checks for the local
+    # header magic at offset 0 and otherwise unpickles from the start: a pickle followed by
+    # a zip is a pickle (its trailing zip is scanned too).
+    if zipread.looks_like_zip(data) and not starts_as_pickle:
         return _zip_kind(data)
     if _looks_like_safetensors(data):
         return "safetensors"
-    if head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5:
+    if starts_as_pickle:
         if _TORCH_LEGACY_LONG1 in head[:16]:
             return "pytorch-legacy"
         return "joblib" if _looks_like_joblib(head) else "pickle"
@@ -85,6 +91,18 @@ def _looks_like_safetensors(data: Data) -> bool:
         return False
     (header_len,) = struct.unpack("<Q", data[:8])
     return 2 <= header_len <= len(data) - 8 and data[8:9] == b"{"
+
+
+def _looks_like_lzma_alone(head: bytes) -> bool:
+    # .lzma "alone" (joblib's lzma compressor): 0x5d (the default lc/lp/pb that every
+    # encoder writes), a dictionary size, the size or -1; then a trial decode to be sure.
+    if len(head) < 13 or head[0] != 0x5D or (head[5:13] != b"\xff" * 8 and head[12] != 0):
+        return False
+    try:
+        lzma.LZMADecompressor(format=lzma.FORMAT_ALONE).decompress(head, 64)
+    except lzma.LZMAError:
+        return False
+    return True
 
 
 def _looks_like_joblib(head: bytes) -> bool:
