@@ -15,8 +15,12 @@ def cli() -> None:
 
 def _register() -> None:
     from aisbom.commands.scan import scan
+    from aisbom.commands.sign import sign
+    from aisbom.commands.verify import verify
 
     cli.add_command(scan)
+    cli.add_command(sign)
+    cli.add_command(verify)
 
 
 _register()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
 import tempfile
@@ -27,6 +28,11 @@ MAX_BUNDLE_BYTES = 64 << 20  # a bundle for a million files is well under this
 KIND_PUBLIC_KEY = "publicKey"
 KIND_CERTIFICATE_CHAIN = "x509CertificateChain"
 KIND_SIGSTORE = "certificate"  # keyless: a Fulcio certificate plus transparency-log entries
+KIND_LABELS = {
+    KIND_PUBLIC_KEY: "a public-key hint",
+    KIND_CERTIFICATE_CHAIN: "a certificate chain",
+    KIND_SIGSTORE: "a Sigstore (keyless) certificate",
+}
 
 
 def pae(payload: bytes, payload_type: str = PAYLOAD_TYPE) -> bytes:
@@ -79,10 +85,8 @@ def write_bundle(path: Path, data: bytes) -> None:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise BundleError(f"cannot write signature: {exc.strerror or exc}", path=str(path)) from None
 
 
@@ -198,14 +202,9 @@ def _material_kind(vm: dict[str, Any]) -> str:
                 "keyless bundle has a certificate but no transparency-log entries (tlogEntries)"
             )
         return KIND_SIGSTORE
-    raise BundleError(
-        "verificationMaterial has no publicKey, x509CertificateChain or certificate"
-    )
+    raise BundleError("verificationMaterial has no publicKey, x509CertificateChain or certificate")
 
 
 def certificate_chain_der(bundle: Bundle) -> list[bytes]:
     """DER certificates of an x509CertificateChain bundle, leaf first."""
-    return [
-        base64.b64decode(c["rawBytes"])
-        for c in bundle.material["x509CertificateChain"]["certificates"]
-    ]
+    return [base64.b64decode(c["rawBytes"]) for c in bundle.material["x509CertificateChain"]["certificates"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,9 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from aisbom.signing.bundle import KIND_PUBLIC_KEY, Bundle, make_bundle, pae
-from aisbom.signing.errors import (
-    KeyMaterialError,
-    SignatureInvalidError,
-)
+from aisbom.signing.base import Verified
+from aisbom.signing.bundle import KIND_LABELS, KIND_PUBLIC_KEY, Bundle, make_bundle, pae
+from aisbom.signing.errors import KeyMaterialError, SignatureInvalidError
 
 # Each curve signs with the hash of matching strength (as Sigstore's key details name them).
 _CURVE_HASH: dict[str, type[hashes.HashAlgorithm]] = {
@@ -46,22 +45,27 @@ def _read(path: Path, what: str) -> bytes:
         raise KeyMaterialError(f"cannot read {what}: {exc.strerror or exc}", path=str(path)) from None
 
 
-def load_private_key(path: Path, password: bytes | None = None) -> ec.EllipticCurvePrivateKey:
-    """Load a PEM private key; an encrypted one takes `password` or $AISBOM_KEY_PASSWORD."""
+def load_private_key(
+    path: Path, password_prompt: Callable[[], bytes] | None = None
+) -> ec.EllipticCurvePrivateKey:
+    """Load a PEM private key. An encrypted one is opened with $AISBOM_KEY_PASSWORD, or else
+    with `password_prompt()` (the CLI asks on a terminal), or fails with a clear error."""
     data = _read(path, "private key")
-    if password is None and os.environ.get(PASSWORD_ENV):
-        password = os.environ[PASSWORD_ENV].encode()
     try:
-        key = serialization.load_pem_private_key(data, password)
-    except TypeError:
-        raise KeyMaterialError(
-            f"private key is encrypted: set {PASSWORD_ENV}" if password is None
-            else "private key is not encrypted but a password was given",
-            path=str(path),
-        ) from None
+        key = serialization.load_pem_private_key(data, None)
+    except TypeError:  # encrypted
+        if os.environ.get(PASSWORD_ENV):
+            password = os.environ[PASSWORD_ENV].encode()
+        elif password_prompt is not None:
+            password = password_prompt()
+        else:
+            raise KeyMaterialError(f"private key is encrypted: set {PASSWORD_ENV}", path=str(path)) from None
+        try:
+            key = serialization.load_pem_private_key(data, password)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            raise KeyMaterialError("wrong password for the private key", path=str(path)) from None
     except (ValueError, UnsupportedAlgorithm) as exc:
-        msg = "wrong password, or not a PEM private key" if password else "not a PEM private key"
-        raise KeyMaterialError(f"{msg} ({exc})", path=str(path)) from None
+        raise KeyMaterialError(f"not a PEM private key ({exc})", path=str(path)) from None
     _check_curve(key, path)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     return key
@@ -80,9 +84,7 @@ def load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
 
 def key_hint(public_key: ec.EllipticCurvePublicKey) -> str:
     """OMS/model_signing key hint: hex SHA-256 of the PEM SubjectPublicKeyInfo text."""
-    pem = public_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(pem).hexdigest()
 
 
@@ -101,17 +103,15 @@ def verify_payload(public_key: ec.EllipticCurvePublicKey, payload: bytes, sig: b
 
 def only_signature(bundle: Bundle) -> bytes:
     if len(bundle.signatures) != 1:
-        raise SignatureInvalidError(
-            f"expected exactly one DSSE signature, found {len(bundle.signatures)}"
-        )
+        raise SignatureInvalidError(f"expected exactly one DSSE signature, found {len(bundle.signatures)}")
     return bundle.signatures[0]
 
 
 class KeySigner:
     """Signs with a private key; the bundle names the key by its hint only."""
 
-    def __init__(self, private_key_path: Path, password: bytes | None = None) -> None:
-        self._key = load_private_key(private_key_path, password)
+    def __init__(self, private_key_path: Path, password_prompt: Callable[[], bytes] | None = None) -> None:
+        self._key = load_private_key(private_key_path, password_prompt)
 
     def sign(self, payload: bytes) -> dict[str, Any]:
         material = {
@@ -127,21 +127,17 @@ class KeyVerifier:
     def __init__(self, public_key_path: Path) -> None:
         self._key = load_public_key(public_key_path)
 
-    def describe(self) -> str:
-        return f"public key {key_hint(self._key)[:16]}…"
-
-    def verify(self, bundle: Bundle) -> bytes:
+    def verify(self, bundle: Bundle) -> Verified:
         if bundle.kind != KIND_PUBLIC_KEY:
             raise SignatureInvalidError(
-                f"the signature carries {bundle.kind}, not a public key: "
+                f"the signature carries {KIND_LABELS[bundle.kind]}, not a public key: "
                 "verify it with --certificate-chain or --identity/--issuer"
             )
         hint = bundle.material["publicKey"].get("hint")
         if hint and hint != key_hint(self._key):
             raise SignatureInvalidError(
-                f"signed by another key (bundle key hint {hint[:16]}…, "
-                f"given key {key_hint(self._key)[:16]}…)"
+                f"signed by another key (bundle key hint {hint[:16]}…, given key {key_hint(self._key)[:16]}…)"
             )
         if not verify_payload(self._key, bundle.payload, only_signature(bundle)):
             raise SignatureInvalidError("signature does not verify with the given public key")
-        return bundle.payload
+        return Verified(bundle.payload, f"public key {key_hint(self._key)[:16]}")

@@ -139,9 +139,7 @@ def walk(target: Path, *, ignores: Iterable[str] = (), allow_symlinks: bool = Fa
             with os.scandir(directory) as it:
                 entries = list(it)
         except OSError as exc:
-            raise TargetReadError(
-                f"cannot list directory: {exc.strerror or exc}", path=directory
-            ) from None
+            raise TargetReadError(f"cannot list directory: {exc.strerror or exc}", path=directory) from None
         for entry in entries:
             name = prefix + entry.name
             if is_ignored(name, ignore_set):
@@ -165,9 +163,7 @@ def walk(target: Path, *, ignores: Iterable[str] = (), allow_symlinks: bool = Fa
     return FileSet(root=target, files=files)
 
 
-def _follow_symlink(
-    path: str, name: str, root_real: str, allow_symlinks: bool, visited: set[str]
-) -> str:
+def _follow_symlink(path: str, name: str, root_real: str, allow_symlinks: bool, visited: set[str]) -> str:
     real = os.path.realpath(path)
     if real != root_real and os.path.commonpath([root_real, real]) != root_real:
         raise UnsafePathError(f"symlink {name!r} points outside the target (to {real})", path=path)
@@ -190,7 +186,8 @@ def _follow_symlink(
 def hash_file(path: Path, hash_type: str = "sha256", *, follow_symlinks: bool = False) -> str:
     """Hex digest of one file, read in 1 MiB chunks into a reused buffer."""
     hasher = _new_hasher(hash_type)
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    # O_NONBLOCK: should a FIFO have replaced the file since the walk, open must not hang.
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
     if not follow_symlinks:
         # The walk saw a regular file here; refuse it if it was swapped for a symlink since.
         flags |= getattr(os, "O_NOFOLLOW", 0)
@@ -225,9 +222,7 @@ def hash_files(
     if len(items) <= 1 or max_workers <= 1:
         return {name: hash_file(p, hash_type, follow_symlinks=follow_symlinks) for name, p in items}
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
-        digests = pool.map(
-            lambda item: hash_file(item[1], hash_type, follow_symlinks=follow_symlinks), items
-        )
+        digests = pool.map(lambda item: hash_file(item[1], hash_type, follow_symlinks=follow_symlinks), items)
         return {name: digest for (name, _), digest in zip(items, digests, strict=True)}
 
 
@@ -245,18 +240,21 @@ def build_manifest(
     ignore_paths: Iterable[str] = (),
     allow_symlinks: bool = False,
     max_workers: int | None = None,
+    single_file_name: str | None = None,
 ) -> Manifest:
     """Hash a model for signing. `ignore_paths` are names relative to the target.
 
     For a directory the default exclusions are added and every exclusion is recorded;
-    a single file has nothing to exclude, and is named by its basename.
+    a single file has nothing to exclude, and is named by its basename (OMS v1.0) unless
+    `single_file_name` says otherwise (model_signing 1.1.1 writes and expects ".").
     """
     target = Path(target)
     ignores = sorted(set(DEFAULT_IGNORES) | set(ignore_paths))
     fileset = walk(target, ignores=ignores, allow_symlinks=allow_symlinks)
-    digests = hash_files(
-        fileset.files, "sha256", follow_symlinks=allow_symlinks, max_workers=max_workers
-    )
+    digests = hash_files(fileset.files, "sha256", follow_symlinks=allow_symlinks, max_workers=max_workers)
+    if fileset.single_file and single_file_name is not None:
+        (digest,) = digests.values()
+        digests = {single_file_name: digest}
     return Manifest(
         model_name=model_name(target),
         resources=digests,

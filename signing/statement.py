@@ -102,8 +102,7 @@ def decode_statement(payload: bytes) -> Manifest:
         raise StatementError(f"not an in-toto Statement v1 (_type {doc.get('_type')!r})")
     if doc.get("predicateType") != PREDICATE_TYPE:
         raise StatementError(
-            f"unsupported predicate type {doc.get('predicateType')!r} "
-            f"(expected {PREDICATE_TYPE})"
+            f"unsupported predicate type {doc.get('predicateType')!r} (expected {PREDICATE_TYPE})"
         )
 
     subjects = doc.get("subject")
@@ -146,11 +145,12 @@ def decode_statement(payload: bytes) -> Manifest:
     for res in raw_resources:
         if not isinstance(res, dict):
             raise StatementError("a resource is not an object")
-        name = res.get("name")
-        if name == SINGLE_FILE_COMPAT_NAME and len(raw_resources) == 1:
-            single_file = True  # model_signing 1.1.1's name for a single-file model
+        raw_name = res.get("name")
+        if raw_name == SINGLE_FILE_COMPAT_NAME and len(raw_resources) == 1:
+            name = SINGLE_FILE_COMPAT_NAME  # model_signing 1.1.1's name for a single-file model
+            single_file = True
         else:
-            check_resource_name(name)
+            name = check_resource_name(raw_name)
         algorithm, digest = res.get("algorithm"), res.get("digest")
         if algorithm != hash_type:
             raise StatementError(f"resource {name!r} uses {algorithm!r}, not {hash_type!r}")

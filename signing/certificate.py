@@ -1,0 +1,184 @@
+"""Signing with a key plus its X.509 certificate chain; verifying against trusted CA certificates.
+
+The bundle carries `x509CertificateChain` (leaf first, then the chain given at signing), as
+model_signing writes it. Verification builds a path from the leaf through the bundle's
+certificates to one of the trusted CA certificates, at the leaf's notBefore time: these
+bundles have no trusted timestamp, so, like model_signing, a signature stays verifiable after
+its certificate expires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from aisbom.signing.base import Verified
+from aisbom.signing.bundle import (
+    KIND_CERTIFICATE_CHAIN,
+    KIND_LABELS,
+    Bundle,
+    b64,
+    certificate_chain_der,
+    make_bundle,
+)
+from aisbom.signing.errors import BundleError, KeyMaterialError, SignatureInvalidError
+from aisbom.signing.keys import (
+    load_private_key,
+    only_signature,
+    sign_payload,
+    verify_payload,
+)
+
+
+def load_certificates(paths: Iterable[Path], what: str) -> list[x509.Certificate]:
+    certs: list[x509.Certificate] = []
+    for path in paths:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise KeyMaterialError(f"cannot read {what}: {exc.strerror or exc}", path=str(path)) from None
+        try:
+            certs.extend(x509.load_pem_x509_certificates(data))
+        except ValueError as exc:
+            raise KeyMaterialError(f"not a PEM certificate file ({exc})", path=str(path)) from None
+    return certs
+
+
+def can_sign(cert: x509.Certificate) -> bool:
+    """model_signing's rule: KeyUsage digitalSignature, or else ExtendedKeyUsage codeSigning."""
+    try:
+        if cert.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature:
+            return True
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return ExtendedKeyUsageOID.CODE_SIGNING in eku
+
+
+def _ec_public_key(cert: x509.Certificate) -> ec.EllipticCurvePublicKey:
+    key = cert.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in (
+        "secp256r1",
+        "secp384r1",
+        "secp521r1",
+    ):
+        raise SignatureInvalidError("signing certificate does not hold an ECDSA P-256/384/521 key")
+    return key
+
+
+class CertificateSigner:
+    """Signs with a private key; the bundle carries its certificate and the chain above it."""
+
+    def __init__(
+        self,
+        private_key_path: Path,
+        certificate_path: Path,
+        chain_paths: Iterable[Path] = (),
+        password_prompt: Callable[[], bytes] | None = None,
+    ) -> None:
+        self._key = load_private_key(private_key_path, password_prompt)
+        leaf = load_certificates([certificate_path], "certificate")
+        if not leaf:
+            raise KeyMaterialError("no certificate in file", path=str(certificate_path))
+        self._leaf = leaf[0]
+        if self._leaf.public_key() != self._key.public_key():
+            raise KeyMaterialError(
+                "the certificate does not belong to the private key", path=str(certificate_path)
+            )
+        if not can_sign(self._leaf):
+            raise KeyMaterialError(
+                "the certificate is not for signing (needs KeyUsage digitalSignature "
+                "or ExtendedKeyUsage codeSigning)",
+                path=str(certificate_path),
+            )
+        self._chain = load_certificates(chain_paths, "certificate chain")
+
+    def sign(self, payload: bytes) -> dict[str, Any]:
+        certs = [self._leaf, *self._chain]
+        material = {
+            "x509CertificateChain": {
+                "certificates": [{"rawBytes": b64(c.public_bytes(serialization.Encoding.DER))} for c in certs]
+            },
+            "tlogEntries": [],
+        }
+        return make_bundle(material, payload, sign_payload(self._key, payload))
+
+
+def _ca_extension_policy() -> Any:
+    """What an issuing certificate must look like: a CA, allowed to sign certificates.
+
+    Looser than cryptography's Web PKI defaults (no AKI/SKI or EKU demands), closer to what
+    OpenSSL (and so model_signing) accepts from a private code-signing CA.
+    """
+    from cryptography.x509.verification import Criticality, ExtensionPolicy
+
+    def basic_constraints(_policy: Any, _cert: x509.Certificate, ext: Any) -> None:
+        if not ext.ca:
+            raise ValueError("issuer is not a CA (basicConstraints CA:FALSE)")
+
+    def key_usage(_policy: Any, _cert: x509.Certificate, ext: Any) -> None:
+        if ext is not None and not ext.key_cert_sign:
+            raise ValueError("issuer's KeyUsage does not allow signing certificates")
+
+    return (
+        ExtensionPolicy.permit_all()
+        .require_present(x509.BasicConstraints, Criticality.AGNOSTIC, basic_constraints)
+        .may_be_present(x509.KeyUsage, Criticality.AGNOSTIC, key_usage)
+    )
+
+
+class CertificateVerifier:
+    """Verifies a certificate-signed bundle against trusted CA certificates (PEM files)."""
+
+    def __init__(self, ca_paths: Iterable[Path]) -> None:
+        paths = list(ca_paths)
+        self._anchors = load_certificates(paths, "certificate chain")
+        if not self._anchors:
+            raise KeyMaterialError("no certificate found in the --certificate-chain file(s)")
+
+    def verify(self, bundle: Bundle) -> Verified:
+        from cryptography.x509.verification import (
+            ExtensionPolicy,
+            PolicyBuilder,
+            Store,
+            VerificationError,
+        )
+
+        if bundle.kind != KIND_CERTIFICATE_CHAIN:
+            raise SignatureInvalidError(
+                f"the signature carries {KIND_LABELS[bundle.kind]}, not a certificate chain: "
+                "verify it with --key or --identity/--issuer"
+            )
+        try:
+            certs = [x509.load_der_x509_certificate(d) for d in certificate_chain_der(bundle)]
+        except ValueError as exc:
+            raise BundleError(f"bundle holds a malformed certificate ({exc})") from None
+        leaf, intermediates = certs[0], certs[1:]
+        verifier = (
+            PolicyBuilder()
+            .store(Store(self._anchors))
+            .time(leaf.not_valid_before_utc)
+            .extension_policies(ca_policy=_ca_extension_policy(), ee_policy=ExtensionPolicy.permit_all())
+            .build_client_verifier()
+        )
+        try:
+            verifier.verify(leaf, intermediates)
+        except VerificationError as exc:
+            raise SignatureInvalidError(
+                f"signing certificate does not chain to a trusted CA ({exc})"
+            ) from None
+        if not can_sign(leaf):
+            raise SignatureInvalidError("signing certificate is not allowed to sign")
+        if not verify_payload(_ec_public_key(leaf), bundle.payload, only_signature(bundle)):
+            raise SignatureInvalidError("signature does not verify with the signing certificate")
+        subject = leaf.subject.rfc4514_string() or "(empty subject)"
+        return Verified(bundle.payload, f"certificate {subject}")

@@ -1,0 +1,61 @@
+"""Expected (signed) manifest vs actual model: which files were modified, are missing, are extra."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Modified:
+    name: str
+    expected: str
+    actual: str
+
+
+@dataclass(frozen=True)
+class ManifestDiff:
+    hash_type: str = "sha256"
+    modified: tuple[Modified, ...] = ()
+    missing: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
+    matched: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.modified or self.missing or self.extra)
+
+    @property
+    def problem_count(self) -> int:
+        return len(self.modified) + len(self.missing) + len(self.extra)
+
+
+def compare(
+    expected: dict[str, str],
+    actual: dict[str, str],
+    present: set[str] | frozenset[str] = frozenset(),
+    hash_type: str = "sha256",
+) -> ManifestDiff:
+    """`actual` holds digests of the present files that the signature names; `present` is every
+    file found (so names in `present` but not in `expected` are the extra ones)."""
+    present = set(present) | set(actual)
+    modified = tuple(
+        Modified(name, digest, actual[name])
+        for name, digest in sorted(expected.items())
+        if name in actual and actual[name] != digest
+    )
+    missing = tuple(sorted(name for name in expected if name not in present))
+    extra = tuple(sorted(name for name in present if name not in expected))
+    matched = sum(1 for name, digest in expected.items() if actual.get(name) == digest)
+    return ManifestDiff(hash_type, modified, missing, extra, matched)
+
+
+def format_diff(diff: ManifestDiff) -> list[str]:
+    """Human lines, one block per problem, names in sorted order."""
+    lines: list[str] = []
+    for m in diff.modified:
+        lines.append(f"  modified  {m.name}")
+        lines.append(f"            expected {diff.hash_type}:{m.expected}")
+        lines.append(f"            actual   {diff.hash_type}:{m.actual}")
+    lines.extend(f"  missing   {name}" for name in diff.missing)
+    lines.extend(f"  extra     {name}" for name in diff.extra)
+    return lines
