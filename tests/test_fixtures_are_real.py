@@ -1,0 +1,207 @@
+"""The fixture corpus is real.
+
+* Every malicious fixture, opened by its natural loader in a fresh directory,
+  runs its payload: ``aisbom-marker`` appears, and nothing else does.
+* Every benign fixture (and every real model in REAL_MODELS) loads cleanly and
+  creates nothing.
+* ``fixtures/generate.py --out DIR`` reproduces the committed files byte for byte.
+
+Each check is its own test running its own subprocess, so ``-n auto`` spreads them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from catalog import (
+    BENIGN,
+    FAMILIES,
+    FIXTURES,
+    FIXTURES_DIR,
+    GENERATED_DIRS,
+    MALICIOUS,
+    MARKER,
+    REAL_MODELS,
+)
+
+TIMEOUT = 60
+MODULES_TAG = "@@aisbom-modules@@"
+
+# Runs the loader exactly as written (PATH bound to the fixture's path), swallows
+# nothing, and reports which of the catalogue's `modules` ended up imported.
+RUNNER = """\
+import json, sys
+PATH = sys.argv[1]
+WANTED = json.loads(sys.argv[2])
+try:
+    exec(compile(sys.argv[3], "<loader>", "exec"), {"PATH": PATH, "__name__": "__main__"})
+finally:
+    sys.stdout.flush()
+    print("\\nTAG" + json.dumps(sorted(m for m in WANTED if m in sys.modules)), flush=True)
+""".replace("TAG", MODULES_TAG)
+
+
+def run_loader(loader: str, path: Path, cwd: Path, modules=()) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONWARNINGS="ignore")
+    return subprocess.run(
+        [sys.executable, "-c", RUNNER, str(path), json.dumps(sorted(modules)), loader],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if not p.is_dir())
+
+
+def explain(result: subprocess.CompletedProcess) -> str:
+    return (f"exit {result.returncode}\n--- stdout\n{result.stdout[-1500:]}\n"
+            f"--- stderr\n{result.stderr[-3000:]}")
+
+
+def imported(result: subprocess.CompletedProcess) -> set[str]:
+    _, _, tail = result.stdout.rpartition(MODULES_TAG)
+    return set(json.loads(tail.strip() or "[]"))
+
+
+@pytest.mark.parametrize("fixture", MALICIOUS, ids=lambda f: f.id)
+def test_malicious_fixture_runs_its_payload(fixture, tmp_path):
+    result = run_loader(fixture.loader, fixture.abspath, tmp_path, fixture.modules)
+    # The loader may raise after the payload ran (broken streams, magic checks):
+    # only the marker counts.
+    assert (tmp_path / MARKER).is_file(), f"payload did not run\n{explain(result)}"
+    assert files_under(tmp_path) == [MARKER], "payload did more than create the marker"
+    missing = set(fixture.modules) - imported(result)
+    assert not missing, f"catalogue lists modules the load never imported: {missing}"
+
+
+@pytest.mark.parametrize("fixture", BENIGN, ids=lambda f: f.id)
+def test_benign_fixture_loads_cleanly(fixture, tmp_path):
+    result = run_loader(fixture.loader, fixture.abspath, tmp_path)
+    assert result.returncode == 0, explain(result)
+    assert files_under(tmp_path) == []
+
+
+@pytest.mark.parametrize("fixture", REAL_MODELS, ids=lambda f: Path(f.path).name)
+def test_real_model_loads_cleanly(fixture, tmp_path):
+    result = run_loader(fixture.loader, fixture.abspath, tmp_path)
+    assert result.returncode == 0, explain(result)
+    assert files_under(tmp_path) == []
+
+
+# --- the catalogue and the files on disk agree ----------------------------------
+
+
+def test_catalog_is_well_formed():
+    paths = [f.path for f in FIXTURES]
+    assert len(paths) == len(set(paths)), [p for p, n in Counter(paths).items() if n > 1]
+    for f in FIXTURES + REAL_MODELS:
+        assert f.kind in ("malicious", "benign"), f
+        assert f.family in FAMILIES, f
+        assert f.trick and f.description and f.loader, f
+        compile(f.loader, f.path, "exec")
+    for f in FIXTURES:
+        assert not Path(f.path).is_absolute() and ".." not in Path(f.path).parts, f
+        assert f.path.split("/", 1)[0] in GENERATED_DIRS, f
+
+
+def test_catalog_matches_files_on_disk():
+    on_disk = set()
+    for sub in GENERATED_DIRS:
+        on_disk |= {f"{sub}/{p}" for p in files_under(FIXTURES_DIR / sub)}
+    listed = {f.path for f in FIXTURES}
+    assert sorted(listed - on_disk) == [], "listed but not generated (run generate.py)"
+    assert sorted(on_disk - listed) == [], "generated but not in the catalogue"
+
+
+def test_fixtures_are_commit_sized():
+    sizes = {f.path: f.abspath.stat().st_size for f in FIXTURES}
+    too_big = {p: s for p, s in sizes.items() if s >= 200 * 1024}
+    assert not too_big
+    assert sum(sizes.values()) < 5 * 1024 * 1024
+    demo = [f for f in FIXTURES if f.path.startswith("demo/")]
+    assert sum(sizes[f.path] for f in demo) < 50 * 1024
+    assert {f.kind for f in demo} == {"benign", "malicious"}
+
+
+def test_malicious_corpus_covers_every_family():
+    families = {f.family for f in MALICIOUS}
+    expected = {"pickle", "pytorch-zip", "pytorch-legacy", "torchscript", "numpy", "npz",
+                "joblib", "archive", "compressed"}
+    assert expected <= families, expected - families
+    pickle_protocols = {f.trick for f in MALICIOUS if f.trick.startswith("protocol-")}
+    assert pickle_protocols == {f"protocol-{n}" for n in range(6)}
+
+
+# --- reproducibility ------------------------------------------------------------
+
+
+def test_generator_reproduces_committed_files(tmp_path):
+    out = tmp_path / "out"
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    # A different hash seed than the committed run: set/dict order must not leak in.
+    env = dict(os.environ, PYTHONHASHSEED="4242", PYTHONWARNINGS="ignore")
+    result = subprocess.run(
+        [sys.executable, str(FIXTURES_DIR / "generate.py"), "--out", str(out)],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, explain(result)
+    assert files_under(cwd) == [], "generating the corpus must not run any payload"
+    committed = {}
+    for sub in GENERATED_DIRS:
+        committed |= {f"{sub}/{p}": FIXTURES_DIR / sub / p for p in files_under(FIXTURES_DIR / sub)}
+    regenerated = {p for sub in GENERATED_DIRS for p in
+                   (f"{sub}/{q}" for q in files_under(out / sub))}
+    assert regenerated == set(committed)
+    differing = [p for p, src in sorted(committed.items())
+                 if (out / p).read_bytes() != src.read_bytes()]
+    assert differing == []
+
+
+# --- the zip tampering really defeats Python's zipfile (torch loads them above) ----
+
+
+def _pytorch(name: str) -> Path:
+    return FIXTURES_DIR / "malicious" / "pytorch" / name
+
+
+@pytest.mark.parametrize("name", ["zip_bad_crc.pt", "zip_name_mismatch.pt"])
+def test_tampered_zip_breaks_python_zipfile(name):
+    with zipfile.ZipFile(_pytorch(name)) as zf, pytest.raises(zipfile.BadZipFile):
+        zf.read("archive/data.pkl")
+
+
+def test_duplicate_member_python_zipfile_reads_the_benign_copy():
+    with zipfile.ZipFile(_pytorch("zip_duplicate_member.pt")) as zf:
+        infos = [i for i in zf.infolist() if i.filename == "archive/data.pkl"]
+        assert len(infos) == 2
+        assert b"system" in zf.read(infos[0]) and b"system" not in zf.read(infos[1])
+        assert b"system" not in zf.read("archive/data.pkl")  # zipfile: last entry wins
+
+
+def test_polyglot_looks_like_a_benign_zip_to_python():
+    data = _pytorch("zip_pickle_polyglot.pt").read_bytes()
+    assert data[:2] == b"\x80\x02" and zipfile.is_zipfile(io.BytesIO(data))
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert b"system" not in zf.read("archive/data.pkl")
+
+
+def test_zip_header_oddities():
+    with zipfile.ZipFile(_pytorch("zip_deflated.pt")) as zf:
+        assert zf.getinfo("archive/data.pkl").compress_type == zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(_pytorch("zip_flag_bits.pt")) as zf:
+        assert zf.getinfo("archive/data.pkl").flag_bits == 0xC80E
+    with zipfile.ZipFile(_pytorch("zip_unusual_record_prefix.pt")) as zf:
+        assert "../data.pkl" in zf.namelist()
