@@ -10,7 +10,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
 sys.path.insert(0, str(FIXTURES))
-sys.path.insert(0, str(REPO / "tests")); import _stub_allowlist  # noqa  TEMP
 
 
 @pytest.fixture
