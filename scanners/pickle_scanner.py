@@ -249,11 +249,18 @@ def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> Non
             evidence={"limit": run.limit},
         )
     elif run.error:
+        # Nothing runs without a global: a break before any import is a damaged file (or
+        # data that merely starts like a pickle), not a hidden payload.
         executed = bool(analysis.uses or analysis.dynamic)
         ctx.report(
             "pickle-malformed",
             f"malformed pickle at offset {run.error_offset}: {run.error}"
-            + ("; everything before that point was analysed as executed" if executed else ""),
+            + (
+                "; everything before that point was analysed as executed"
+                if executed
+                else "; it imports nothing before that point"
+            ),
+            severity=None if executed else Severity.MEDIUM,
             offset=run.error_offset,
             evidence={"error": run.error},
         )
@@ -398,5 +405,3 @@ def _materialize(data: Data, blob: object) -> bytes | None:
         return bytes(data[blob.offset : blob.offset + blob.length])
     return blob if isinstance(blob, bytes) else None
 
-
-__all__ = ["scan_pickle", "scan_pickle_stream", "Severity"]

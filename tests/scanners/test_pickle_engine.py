@@ -261,3 +261,10 @@ def test_payload_after_a_long_benign_protocol0_prefix_is_found(scan_bytes):
     fmt, findings = scan_bytes(data)
     assert fmt == "pickle"
     assert "pickle-dangerous-global" in rules(findings)
+
+
+def test_binary_data_that_merely_starts_like_a_pickle_does_not_fail(scan_bytes):
+    fmt, findings = scan_bytes(b"\x80\x02" + bytes(range(256)) * 4)
+    assert fmt == "pickle"
+    assert worst(findings) is Severity.MEDIUM
+    assert "pickle-malformed" in rules(findings)
