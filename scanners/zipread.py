@@ -10,6 +10,7 @@ lenient loaders read, and report every inconsistency instead of stopping on it.
 from __future__ import annotations
 
 import bz2
+import io
 import lzma
 import struct
 import zlib
@@ -131,8 +132,8 @@ def read_member(data: Data, entry: ZipEntry, *, max_size: int) -> MemberData:
     (_, _, flags, _, _, _, _, _, _, nlen, xlen) = struct.unpack("<4sHHHHHIIIHH", header)
     local_name = _decode_name(data[start + 30 : start + 30 + nlen], flags)
     body = start + 30 + nlen + xlen
-    raw = data[body : body + entry.compressed_size]
-    out, truncated = _decompress(entry.method, raw, max_size)
+    end = min(body + entry.compressed_size, len(data))
+    out, truncated = _decompress(entry.method, data, body, end, max_size)
     crc_ok = truncated or (zlib.crc32(out) & 0xFFFFFFFF) == entry.crc
     return MemberData(
         data=out,
@@ -142,31 +143,43 @@ def read_member(data: Data, entry: ZipEntry, *, max_size: int) -> MemberData:
     )
 
 
-def _decompress(method: int, raw: bytes, max_size: int) -> tuple[bytes, bool]:
+_CHUNK = 1024 * 1024  # compressed bytes copied out of the archive at a time
+
+
+def _decompress(method: int, data: Data, start: int, end: int, max_size: int) -> tuple[bytes, bool]:
+    """Decompress data[start:end], copying neither more input nor more output than needed:
+    a stored or deflated member can be gigabytes of tensor data in an mmapped archive."""
     if method == 0:
+        raw = data[start : min(end, start + max_size + 1)]
         return raw[:max_size], len(raw) > max_size
     if method == 8:
         decompressor = zlib.decompressobj(-15)
     elif method == 12:
         decompressor = bz2.BZ2Decompressor()  # type: ignore[assignment]
     elif method == 14:
-        decompressor, raw = _zip_lzma(raw)  # type: ignore[assignment]
+        decompressor, start = _zip_lzma(data[start : start + 9], start)  # type: ignore[assignment]
     else:
         raise ZipError(f"unsupported compression method {method}")
+    out = io.BytesIO()  # getvalue() hands its buffer over without a copy
+    pos = start
     try:
-        out = decompressor.decompress(raw, max_size + 1)
+        while pos < end and out.tell() <= max_size and not decompressor.eof:
+            chunk = data[pos : min(end, pos + _CHUNK)]
+            pos += len(chunk)
+            out.write(decompressor.decompress(chunk, max_size + 1 - out.tell()))
     except (zlib.error, OSError, EOFError, lzma.LZMAError) as exc:
         raise ZipError(f"corrupt compressed data: {exc}") from None
-    if len(out) > max_size:
-        return out[:max_size], True
-    return out, False
+    if out.tell() > max_size:
+        out.truncate(max_size)
+        return out.getvalue(), True
+    return out.getvalue(), False
 
 
-def _zip_lzma(raw: bytes) -> tuple[lzma.LZMADecompressor, bytes]:
+def _zip_lzma(head: bytes, start: int) -> tuple[lzma.LZMADecompressor, int]:
     # Zip's LZMA (method 14): 2 bytes version, 2 bytes properties size, the 5-byte LZMA1
-    # properties (lc/lp/pb byte, dictionary size), then a raw LZMA1 stream.
-    (props_size,) = struct.unpack("<H", raw[2:4]) if len(raw) >= 4 else (0,)
-    props = raw[4 : 4 + props_size]
+    # properties (lc/lp/pb byte, dictionary size), then a raw LZMA1 stream (returned: where).
+    (props_size,) = struct.unpack("<H", head[2:4]) if len(head) >= 4 else (0,)
+    props = head[4 : 4 + props_size]
     if props_size != 5 or len(props) != 5:
         raise ZipError("corrupt LZMA properties")
     bits, dict_size = props[0], struct.unpack("<I", props[1:5])[0]
@@ -176,7 +189,7 @@ def _zip_lzma(raw: bytes) -> tuple[lzma.LZMADecompressor, bytes]:
         decompressor = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma1])
     except lzma.LZMAError as exc:
         raise ZipError(f"corrupt LZMA properties: {exc}") from None
-    return decompressor, raw[4 + props_size :]
+    return decompressor, start + 4 + props_size
 
 
 def _apply_zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
