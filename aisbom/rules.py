@@ -134,8 +134,9 @@ _RULES = [
         "archive-tampered",
         Severity.MEDIUM,
         "Archive structure is inconsistent",
-        "Zip local and central headers disagree (name, sizes), a CRC does not match, or "
-        "flag bits are set that tools interpret differently.",
+        "Zip local and central headers disagree (name, sizes), a CRC does not match, flag bits "
+        "are set that tools interpret differently, names repeat, entries overlap or hide between "
+        "others; a tar has gaps or device nodes; bytes follow the end of a compressed stream.",
         "Loaders that tolerate the inconsistency (PyTorch does) may see different content than "
         "scanners that trust one of the headers.",
         "Re-create the archive with standard tools and re-verify its hash.",

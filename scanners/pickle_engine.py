@@ -851,7 +851,10 @@ def looks_like_pickle(data: Data) -> bool:
     window = data[:_SNIFF_WINDOW] if len(data) > _SNIFF_WINDOW else data
     run = run_pickle(window, max_opcodes=20_000)
     if run.end is not None and run.error is None:
-        return run.opcodes >= 2 and not data[run.end : run.end + 16].strip()
+        # pickle.load stops at STOP and ignores what follows, so trailing bytes prove nothing.
+        if run.globals or run.calls:
+            return True
+        return run.opcodes >= 8 or (run.opcodes >= 2 and not data[run.end : run.end + 16].strip())
     if run.limit or (len(data) > len(window) and run.error and "truncated" in run.error):
         return run.opcodes >= 64  # thousands of valid opcodes are no accident
     return any(

@@ -268,3 +268,9 @@ def test_binary_data_that_merely_starts_like_a_pickle_does_not_fail(scan_bytes):
     assert fmt == "pickle"
     assert worst(findings) is Severity.MEDIUM
     assert "pickle-malformed" in rules(findings)
+
+
+def test_protocol0_pickle_with_trailing_bytes_is_still_a_pickle(scan_bytes):
+    fmt, findings = scan_bytes(b"cos\nsystem\n(S'touch x'\ntR." + b"\x00" * 10)
+    assert fmt == "pickle"
+    assert "pickle-dangerous-global" in rules(findings)
