@@ -99,8 +99,7 @@ class ScanContext:
         if child.depth > self.limits.max_depth:
             self.report(
                 "scan-limit",
-                f"member {member!r} is nested deeper than {self.limits.max_depth} containers; "
-                "not analysed",
+                f"member {member!r} is nested deeper than {self.limits.max_depth} containers; not analysed",
                 evidence={"limit": "max_depth"},
             )
             return "unknown"

@@ -30,9 +30,7 @@ class JoblibArrays:
     def __call__(self, instance: object, state: object, pos: int) -> int | None:
         if not (isinstance(instance, Call) and isinstance(instance.func, Global)):
             return None
-        if (instance.func.module, instance.func.name) not in _WRAPPERS or not isinstance(
-            state, PDict
-        ):
+        if (instance.func.module, instance.func.name) not in _WRAPPERS or not isinstance(state, PDict):
             return None
         self.arrays += 1
         dtype, shape = state.get("dtype"), state.get("shape")

@@ -662,9 +662,7 @@ def _op_stack_global(m: PickleMachine, off: int) -> None:
     elif isinstance(module, (Call, Global, DynamicGlobal, Persistent)) or isinstance(
         name, (Call, Global, DynamicGlobal, Persistent)
     ):
-        value = DynamicGlobal(
-            f"STACK_GLOBAL with computed names ({describe(module)}, {describe(name)})", off
-        )
+        value = DynamicGlobal(f"STACK_GLOBAL with computed names ({describe(module)}, {describe(name)})", off)
         m.run_info.globals.append(value)
         m.push(value)
     else:
@@ -831,9 +829,7 @@ def run_pickle(
     build_hook: BuildHook | None = None,
 ) -> PickleRun:
     """Symbolically run one pickle starting at `start`."""
-    return PickleMachine(
-        data, start, max_opcodes=max_opcodes, deadline=deadline, build_hook=build_hook
-    ).run()
+    return PickleMachine(data, start, max_opcodes=max_opcodes, deadline=deadline, build_hook=build_hook).run()
 
 
 # --- sniffing protocol 0/1 pickles, which have no header -----------------------------------
@@ -902,8 +898,7 @@ def describe(value: object, depth: int = 0, budget: list[int] | None = None) -> 
         return "{" + ", ".join(describe(v, depth + 1, budget) for v in value.items[:8]) + "}"
     if isinstance(value, PDict):
         parts = [
-            f"{describe(k, depth + 1, budget)}: {describe(v, depth + 1, budget)}"
-            for k, v in value.items[:8]
+            f"{describe(k, depth + 1, budget)}: {describe(v, depth + 1, budget)}" for k, v in value.items[:8]
         ]
         return "{" + ", ".join(parts) + (", …}" if len(value.items) > 8 else "}")
     if isinstance(value, tuple):

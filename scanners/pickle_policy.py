@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from aisbom.scanners.pickle_allowlist import (
     ALLOWED,
     CALLS_ARGUMENTS,
+    CONSTRUCT_ONLY,
     TORCHSCRIPT_ALLOWED,
     TORCHSCRIPT_CLASS_PREFIX,
 )
@@ -31,6 +32,8 @@ ARGUMENT_USE: dict[tuple[str, str], dict[int, Use]] = {
     ("copyreg", "_reconstructor"): {0: Use.CONSTRUCTED, 1: Use.CALLED},
     ("copyreg", "__newobj__"): {0: Use.CONSTRUCTED},
     ("copyreg", "__newobj_ex__"): {0: Use.CONSTRUCTED},
+    ("functools", "partial"): {0: Use.CALLED},
+    ("_functools", "partial"): {0: Use.CALLED},
 }
 for _key, _positions in CALLS_ARGUMENTS.items():
     for _position in _positions:
@@ -65,7 +68,13 @@ IMPORT_BY_NAME: frozenset[tuple[str, str]] = frozenset(
 # loader gets are scanned, the name an import-by-name function fetches is judged. When the
 # arguments are computed at load time the scanner reports a dynamic call instead.
 TRUSTED_NESTED_LOADERS: frozenset[tuple[str, str]] = frozenset({("torch.storage", "_load_from_bytes")})
-RESOLVED_BY_SCANNER = TRUSTED_NESTED_LOADERS | IMPORT_BY_NAME
+# Wrappers that call what they wrap later: trusted when every wrapped callable (argument 0,
+# and element 0 of a BUILD state) is itself allowlisted, which the scanner checks as a call.
+# scikit-learn's HistGradientBoosting keeps partial(check_array, ...).
+CALLABLE_WRAPPERS: frozenset[tuple[str, str]] = frozenset(
+    {("functools", "partial"), ("_functools", "partial")}
+)
+RESOLVED_BY_SCANNER = TRUSTED_NESTED_LOADERS | IMPORT_BY_NAME | CALLABLE_WRAPPERS
 
 # Pure decoders that benign pickles use to build bytes (and attackers to hide them); the
 # scanner evaluates them on constants to find nested pickles.
@@ -216,9 +225,7 @@ _DANGEROUS_GLOBALS = frozenset(
         ("_operator", "methodcaller"),
         ("_operator", "itemgetter"),
         ("_operator", "call"),
-        ("functools", "partial"),
         ("functools", "reduce"),
-        ("_functools", "partial"),
         ("_functools", "reduce"),
         ("copyreg", "add_extension"),
         ("logging", "FileHandler"),
@@ -338,12 +345,15 @@ def is_allowed(
     module: str,
     name: str,
     *,
+    use: Use = Use.CALLED,
     torchscript: bool = False,
     extra: frozenset[tuple[str, str]] = frozenset(),
 ) -> bool:
     module, name = normalize(module, name)
     if name in ALLOWED.get(module, ()) or (module, name) in extra:
         return True
+    if (module, name) in CONSTRUCT_ONLY and use <= Use.CONSTRUCTED:
+        return True  # benign files only build these; calling them does I/O
     if (module, name) in RESOLVED_BY_SCANNER:
         return True
     if torchscript:
@@ -357,10 +367,11 @@ def judge(
     module: str,
     name: str,
     *,
+    use: Use = Use.CALLED,
     torchscript: bool = False,
     extra: frozenset[tuple[str, str]] = frozenset(),
 ) -> Verdict:
-    if is_allowed(module, name, torchscript=torchscript, extra=extra):
+    if is_allowed(module, name, use=use, torchscript=torchscript, extra=extra):
         return Verdict(allowed=True)
     module, name = normalize(module, name)
     reason = _danger_reason(module, name)

@@ -32,6 +32,7 @@ from aisbom.scanners.pickle_engine import (
 )
 from aisbom.scanners.pickle_policy import (
     ARGUMENT_USE,
+    CALLABLE_WRAPPERS,
     DECODERS,
     IMPORT_BY_NAME,
     NESTED_LOADERS,
@@ -40,7 +41,6 @@ from aisbom.scanners.pickle_policy import (
     judge,
     normalize,
 )
-
 from aisbom.severity import Severity
 
 _MAX_EMBEDDED = 64 * 1024 * 1024  # bytes of one nested blob we pull into memory
@@ -186,7 +186,7 @@ def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> Non
     where = f" (pickle #{index + 1} in the stream)" if index else ""
 
     for (module, name), seen in sorted(analysis.uses.items(), key=lambda kv: kv[1].glob.offset):
-        verdict = judge(module, name, torchscript=torchscript, extra=extra)
+        verdict = judge(module, name, use=seen.use, torchscript=torchscript, extra=extra)
         if verdict.allowed:
             continue
         evidence = {"global": f"{module}.{name}", "use": seen.use.name.lower()}
@@ -334,6 +334,7 @@ def _analyse_mutation(mutation: Mutation, analysis: _Analysis) -> None:
         )
         return
     if mutation.opcode == "BUILD":
+        _wrapped_by_state(mutation, analysis)
         # A state that plants __setstate__ makes the next BUILD call it.
         for state in mutation.argument if isinstance(mutation.argument, tuple) else (mutation.argument,):
             if isinstance(state, PDict):
@@ -344,6 +345,24 @@ def _analyse_mutation(mutation: Mutation, analysis: _Analysis) -> None:
                     analysis.dynamic.append(
                         (f"BUILD plants __setstate__ = {describe(planted)}", mutation.offset)
                     )
+
+
+def _wrapped_by_state(mutation: Mutation, analysis: _Analysis) -> None:
+    """partial's BUILD state is (func, args, kwargs, dict): its func replaces the one it was
+    built with, so it counts as called too."""
+    target = mutation.target
+    if not (isinstance(target, Call) and isinstance(target.func, Global)):
+        return
+    if normalize(target.func.module, target.func.name) not in CALLABLE_WRAPPERS:
+        return
+    state = mutation.argument
+    wrapped = state[0] if isinstance(state, tuple) and state else None
+    if isinstance(wrapped, Global):
+        analysis.use(wrapped, Use.CALLED, f"{target.func.dotted}({wrapped.dotted}, …)")
+    elif wrapped is not None:
+        analysis.dynamic.append(
+            (f"{target.func.dotted} wraps {describe(wrapped)}, computed at load time", mutation.offset)
+        )
 
 
 def _constant_bytes(value: object) -> object | None:
@@ -404,4 +423,3 @@ def _materialize(data: Data, blob: object) -> bytes | None:
             return None
         return bytes(data[blob.offset : blob.offset + blob.length])
     return blob if isinstance(blob, bytes) else None
-

@@ -95,8 +95,8 @@ def read_central_directory(data: Data, *, max_entries: int) -> list[ZipEntry]:
         header = data[pos : pos + 46]
         if len(header) < 46:
             raise ZipError("truncated central directory")
-        (_, _, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, _, offset) = (
-            struct.unpack("<4sHHHHHHIIIHHHHHII", header)
+        (_, _, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, _, offset) = struct.unpack(
+            "<4sHHHHHHIIIHHHHHII", header
         )
         raw_name = data[pos + 46 : pos + 46 + nlen]
         extra = data[pos + 46 + nlen : pos + 46 + nlen + xlen]

@@ -274,3 +274,22 @@ def test_protocol0_pickle_with_trailing_bytes_is_still_a_pickle(scan_bytes):
     fmt, findings = scan_bytes(b"cos\nsystem\n(S'touch x'\ntR." + b"\x00" * 10)
     assert fmt == "pickle"
     assert "pickle-dangerous-global" in rules(findings)
+
+
+def test_partial_of_an_allowlisted_function_is_clean_and_of_anything_else_is_not(scan_bytes):
+    check_array = b"csklearn.utils.validation\ncheck_array\n"
+    safe = b"\x80\x02cfunctools\npartial\n" + check_array + b"\x85R(" + check_array + b")}Ntb."
+    _, findings = scan_bytes(safe)
+    assert worst(findings) <= Severity.LOW, findings
+    evil = b"\x80\x02cfunctools\npartial\ncos\nsystem\nX\x01\x00\x00\x00x\x86R."
+    assert "pickle-dangerous-global" in rules(scan_bytes(evil)[1])
+    # The BUILD state swaps the wrapped function: it is judged too.
+    swapped = b"\x80\x02cfunctools\npartial\n" + check_array + b"\x85R(cmy_pkg\nrun\n)}Ntb."
+    assert "pickle-unknown-call" in rules(scan_bytes(swapped)[1])
+
+
+def test_construct_only_classes_pass_when_built_and_fail_when_called(scan_bytes):
+    built = b"\x80\x02ctransformers.training_args\nTrainingArguments\n)\x81}b."
+    assert worst(scan_bytes(built)[1]) <= Severity.LOW
+    called = b"\x80\x02ctransformers.training_args\nTrainingArguments\n)R."
+    assert "pickle-unknown-call" in rules(scan_bytes(called)[1])
