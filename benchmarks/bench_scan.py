@@ -24,13 +24,17 @@ import tempfile
 import time
 from pathlib import Path
 
-HASHLIB_LOOP = (
-    "import hashlib,sys,os\n"
-    "for root,_,names in os.walk(sys.argv[1]) if os.path.isdir(sys.argv[1]) else [(os.path.dirname(sys.argv[1]),None,[os.path.basename(sys.argv[1])])]:\n"
-    "    for n in names:\n"
-    "        h=hashlib.sha256(); f=open(os.path.join(root,n),'rb')\n"
-    "        while b:=f.read(1<<20): h.update(b)\n"
-)
+HASHLIB_LOOP = """
+import hashlib, os, sys
+target = sys.argv[1]
+paths = [target] if os.path.isfile(target) else [
+    os.path.join(root, n) for root, _, names in os.walk(target) for n in names
+]
+for path in paths:
+    digest, f = hashlib.sha256(), open(path, "rb")
+    while chunk := f.read(1 << 20):
+        digest.update(chunk)
+"""
 
 
 def timed(cmd: list[str], repeat: int = 3) -> tuple[float, float]:
@@ -68,7 +72,9 @@ def make_small(directory: Path, count: int) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size-mb", type=int, default=1024)
     parser.add_argument("--small-files", type=int, default=20000)
     parser.add_argument("--peers", action="store_true", help="also time modelscan and fickling")
@@ -99,15 +105,21 @@ def main() -> None:
                     if shutil.which(cmd[0]):
                         t, _ = timed(cmd, repeat=1)
                         rows.append((f"  {peer} on {label}", size, base, loop, t, float("nan")))
-        print(f"{'workload':28} {'MiB':>8} {'sha256sum s':>12} {'hashlib s':>10} {'tool s':>8} "
-              f"{'tool/sha256sum':>15} {'GB/s':>6} {'peak RSS MiB':>13}")
+        print(
+            f"{'workload':28} {'MiB':>8} {'sha256sum s':>12} {'hashlib s':>10} {'tool s':>8} "
+            f"{'tool/sha256sum':>15} {'GB/s':>6} {'peak RSS MiB':>13}"
+        )
         for label, size, base, loop, ours, rss in rows:
-            print(f"{label:28} {size / 2**20:8.0f} {base:12.3f} {loop:10.3f} {ours:8.3f} "
-                  f"{ours / base:15.2f} {size / ours / 1e9:6.2f} {rss:13.0f}")
+            print(
+                f"{label:28} {size / 2**20:8.0f} {base:12.3f} {loop:10.3f} {ours:8.3f} "
+                f"{ours / base:15.2f} {size / ours / 1e9:6.2f} {rss:13.0f}"
+            )
         n = args.small_files
         small_row = next(r for r in rows if r[0] == "small files")
-        print(f"\nper-file cost on small files: aisbom {small_row[4] / n * 1e6:.0f} µs, "
-              f"sha256sum {small_row[2] / n * 1e6:.0f} µs")
+        print(
+            f"\nper-file cost on small files: aisbom {small_row[4] / n * 1e6:.0f} µs, "
+            f"sha256sum {small_row[2] / n * 1e6:.0f} µs"
+        )
 
 
 if __name__ == "__main__":
