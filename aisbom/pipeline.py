@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
+import stat
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -122,8 +123,14 @@ def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:
             tuple(ctx.sink),
         )
     try:
-        with open(entry.absolute, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+        # The walk saw a regular file; should it have been swapped for a link or a FIFO since,
+        # refuse the link and do not block on the FIFO.
+        fd = os.open(entry.absolute, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with open(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(0, "no longer a regular file")
+            size = info.st_size
             if size <= _READ_WHOLE:
                 data: Data = handle.read()
                 return _scan_data(entry, data, hashlib.sha256(data).hexdigest(), ctx)
