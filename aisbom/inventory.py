@@ -34,7 +34,8 @@ def walk(target: Path) -> tuple[Path, list[Entry]]:
     except OSError as exc:
         raise TargetError(f"cannot access: {exc.strerror or exc}", path=str(target)) from None
     if stat.S_ISREG(info.st_mode):
-        return target.parent, [Entry(path=target.name, absolute=str(target), size=info.st_size)]
+        # The user named this file: a link to it is followed once, here, on purpose.
+        return target.parent, [Entry(path=target.name, absolute=str(target.resolve()), size=info.st_size)]
     if not stat.S_ISDIR(info.st_mode):
         raise TargetError("not a regular file or directory", path=str(target))
     root = target.resolve()

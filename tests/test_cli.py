@@ -164,3 +164,14 @@ def test_python_dash_m_and_console_script_agree(tmp_path: Path):
     assert module.returncode == 1, module.stderr
     version = subprocess.run([sys.executable, "-m", "aisbom", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and "aisbom" in version.stdout
+
+
+def test_a_symlink_named_as_the_target_is_scanned(tmp_path: Path):
+    real = tmp_path / "real.pkl"
+    real.write_bytes(EVIL)
+    link = tmp_path / "link.pkl"
+    link.symlink_to(real)
+    code, out, _ = run(str(link), "--format", "json")
+    assert code == 1
+    [entry] = json.loads(out)["files"]
+    assert entry["path"] == "link.pkl" and entry["format"] == "pickle"
