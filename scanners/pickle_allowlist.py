@@ -265,6 +265,41 @@ TORCH: dict[str, frozenset[str]] = {
     "torch.storage": frozenset({"UntypedStorage"}),
 }
 
+# Older and GPU checkpoints, and names torch writes in rarer cases; each read in torch's source
+# (torch/_utils.py, torch/storage.py, torch/nn/parameter.py) and pure: they rebuild tensors,
+# storages or parameters from data, or are dtype constants. GPU checkpoints name the
+# torch.cuda storage classes in their persistent ids (map_location moves them to the CPU).
+_TORCH_STORAGE_TYPES = frozenset(
+    f"{kind}Storage"
+    for kind in (
+        "BFloat16",
+        "Bool",
+        "Byte",
+        "Char",
+        "ComplexDouble",
+        "ComplexFloat",
+        "Double",
+        "Float",
+        "Half",
+        "Int",
+        "Long",
+        "Short",
+    )
+)
+TORCH_BY_SOURCE: dict[str, frozenset[str]] = {
+    "torch": frozenset({f"uint{n}" for n in range(1, 8)} | {f"int{n}" for n in range(1, 8)}),
+    "torch._utils": frozenset(
+        {
+            "_rebuild_tensor",
+            "_rebuild_device_tensor_from_numpy",
+            "_rebuild_device_tensor_from_cpu_tensor",
+        }
+    ),
+    "torch.cuda": _TORCH_STORAGE_TYPES,
+    "torch.nn.parameter": frozenset({"Parameter", "Buffer"}),
+    "torch.storage": frozenset({"TypedStorage"}),
+}
+
 # --- PyTorch: whole modules ------------------------------------------------------------------
 # From torch.save(model) (zip and legacy) of standard layers and containers, i.e. not a state
 # dict. Each class is only constructed (copyreg / NEWOBJ, then __setstate__ restores
@@ -849,6 +884,7 @@ ECOSYSTEMS: dict[str, dict[str, frozenset[str]]] = {
     "numpy": NUMPY,
     "joblib": JOBLIB,
     "torch": TORCH,
+    "torch-by-source": TORCH_BY_SOURCE,
     "torch-modules": TORCH_MODULES,
     "huggingface": HUGGINGFACE,
     "sklearn": SKLEARN,
