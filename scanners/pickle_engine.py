@@ -32,6 +32,7 @@ from aisbom.scanners.base import Data
 _INLINE_BYTES = 64 * 1024
 _INLINE_STR = 1024 * 1024
 _CHECK_EVERY = 1 << 16  # opcodes between time checks
+_MAX_LINE = 1024 * 1024  # protocol 0 text arguments; real ones are names and numbers
 
 
 # --- values on the symbolic stack ---------------------------------------------------------
@@ -244,7 +245,9 @@ class PickleMachine:
     def _readline(self, offset: int) -> bytes:
         # Like _pickle.c: a line runs to '\n' or to the end of the data; the caller drops
         # its last byte as the newline even when it was not one.
-        nl = self.data.find(b"\n", self.pos)
+        nl = self.data.find(b"\n", self.pos, self.pos + _MAX_LINE)
+        if nl < 0 and self.size - self.pos > _MAX_LINE:
+            raise PickleError(f"text argument longer than {_MAX_LINE} bytes", offset)
         end = self.size if nl < 0 else nl + 1
         line = self.data[self.pos : end]
         self.pos = end

@@ -293,3 +293,8 @@ def test_construct_only_classes_pass_when_built_and_fail_when_called(scan_bytes)
     assert worst(scan_bytes(built)[1]) <= Severity.LOW
     called = b"\x80\x02ctransformers.training_args\nTrainingArguments\n)R."
     assert "pickle-unknown-call" in rules(scan_bytes(called)[1])
+
+
+def test_a_huge_text_argument_is_refused_without_reading_it_all():
+    run = run_pickle(b"c" + b"x" * (3 * 1024 * 1024))
+    assert run.error and "longer than" in run.error
