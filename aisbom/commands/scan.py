@@ -17,9 +17,7 @@ _FORMATS = ("text", "json")
 
 @click.command()
 @click.argument("target", type=click.Path(path_type=Path))
-@click.option(
-    "--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True
-)
+@click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True)
 @click.option(
     "-o",
     "--output",
@@ -46,9 +44,7 @@ _FORMATS = ("text", "json")
     help="File of extra trusted globals, one 'module:qualname' per line. Repeatable.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also show informational findings.")
-@click.option(
-    "--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."
-)
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
 def scan(
     target: Path,
     output_format: str,
@@ -86,9 +82,7 @@ def scan(
     else:
         from aisbom.formats.text import render as render_text
 
-        rendered = render_text(
-            report, color=output is None and sys.stdout.isatty(), verbose=verbose
-        )
+        rendered = render_text(report, color=output is None and sys.stdout.isatty(), verbose=verbose)
     if output is None:
         click.echo(rendered, nl=False)
     else:

@@ -50,9 +50,7 @@ def render(report: ScanReport, *, color: bool = False, verbose: bool = False) ->
             if finding.offset is not None:
                 where.append(f"at offset {finding.offset}")
             suffix = f" ({', '.join(where)})" if where else ""
-            label = style(
-                f"{finding.severity.label.upper():8}", _COLORS[finding.severity], bold=True
-            )
+            label = style(f"{finding.severity.label.upper():8}", _COLORS[finding.severity], bold=True)
             lines.append(f"    {label} {finding.rule}: {finding.message}{suffix}")
             evidence = dict(finding.evidence)
             if "call" in evidence:
