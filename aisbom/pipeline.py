@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from aisbom import __version__
 from aisbom.findings import Finding
@@ -24,6 +25,7 @@ from aisbom.severity import ExitCode, Severity
 INCOMPLETE_RULES = frozenset({"scan-limit", "scan-error", "file-unreadable", "symlink-outside-target"})
 # Files up to this size are read into memory; larger ones are memory-mapped.
 _READ_WHOLE = 1024 * 1024
+_HASH_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -134,14 +136,24 @@ def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:
             if size <= _READ_WHOLE:
                 data: Data = handle.read()
                 return _scan_data(entry, data, hashlib.sha256(data).hexdigest(), ctx)
+            # One pass from disk: hashing reads every page (through a small buffer, so the
+            # process does not grow with the file), and the scanners then touch only the
+            # pages they parse, from the cache: tensor storages are never read twice.
+            digest = _sha256_of(handle)
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                # One pass from disk: hashing pulls every page into the cache, and the
-                # scanners then touch only the pages they parse (never tensor storages twice).
-                digest = hashlib.sha256(mapped).hexdigest()
                 return _scan_data(entry, mapped, digest, ctx)
     except OSError as exc:
         ctx.report("file-unreadable", f"cannot read file: {exc.strerror or exc}")
         return FileResult(entry.path, None, None, "unreadable", tuple(ctx.sink))
+
+
+def _sha256_of(handle: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    buffer = bytearray(_HASH_CHUNK)
+    view = memoryview(buffer)
+    while n := handle.readinto(buffer):  # type: ignore[attr-defined]
+        digest.update(view[:n])  # releases the GIL: large files hash in parallel
+    return digest.hexdigest()
 
 
 def _scan_data(entry: Entry, data: Data, digest: str, ctx: ScanContext) -> FileResult:

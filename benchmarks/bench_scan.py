@@ -51,14 +51,17 @@ def timed(cmd: list[str], repeat: int = 3) -> tuple[float, float]:
 
 
 def make_big(directory: Path, size_mb: int) -> tuple[Path, Path]:
-    import torch
-
-    n = size_mb * 1024 * 1024 // 4 // 16
-    state = {f"layer{i}.weight": torch.randn(n) for i in range(16)}
-    zip_path = directory / "model.pt"
-    legacy_path = directory / "legacy.pt"
-    torch.save(state, zip_path)
-    torch.save(state, legacy_path, _use_new_zipfile_serialization=False)
+    """Written by a child process, so this one stays small: a forked child's peak RSS counts
+    the parent's pages until it execs, which would inflate every measurement."""
+    zip_path, legacy_path = directory / "model.pt", directory / "legacy.pt"
+    script = f"""
+import torch
+n = {size_mb} * 1024 * 1024 // 4 // 16
+state = {{f"layer{{i}}.weight": torch.randn(n) for i in range(16)}}
+torch.save(state, {str(zip_path)!r})
+torch.save(state, {str(legacy_path)!r}, _use_new_zipfile_serialization=False)
+"""
+    subprocess.run([sys.executable, "-c", script], check=True)
     return zip_path, legacy_path
 
 
