@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import mmap
 import os
-import pickle
 import re
 import struct
 import tarfile
@@ -16,40 +15,14 @@ import zlib
 from dataclasses import dataclass
 
 import pytest
+from payloads import BENIGN, EVIL, EVIL2, MiB, evidence, rules, scan, where  # noqa: E402
 
-from aisbom.findings import Finding
 from aisbom.limits import Limits
 from aisbom.policy import Policy
 from aisbom.scanners import archive
 from aisbom.scanners.base import ScanContext
 from aisbom.scanners.registry import scan_blob
 from aisbom.severity import Severity
-
-# A protocol-0 pickle that would run os.system when loaded. Only ever scanned, never loaded.
-EVIL = b"cos\nsystem\n(S'touch aisbom-marker'\ntR."
-# The same call as a protocol-2 pickle, for payloads followed by filler bytes.
-_COMMAND = b"touch aisbom-marker"
-EVIL2 = b"\x80\x02cos\nsystem\nX" + struct.pack("<I", len(_COMMAND)) + _COMMAND + b"\x85R."
-BENIGN = pickle.dumps({"weights": [1.0, 2.0], "name": "ok"}, protocol=2)
-MiB = 1024 * 1024
-
-
-def scan(data: bytes, limits: Limits | None = None) -> tuple[str, list[Finding]]:
-    ctx = ScanContext.for_file("x", limits or Limits(), Policy())
-    fmt = scan_blob(data, ctx)
-    return fmt, ctx.sink
-
-
-def where(findings: list[Finding], rule: str) -> list[tuple[str, ...]]:
-    return [f.members for f in findings if f.rule == rule]
-
-
-def rules(findings: list[Finding]) -> set[str]:
-    return {f.rule for f in findings}
-
-
-def evidence(finding: Finding) -> dict[str, str]:
-    return dict(finding.evidence)
 
 
 def make_zip(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:

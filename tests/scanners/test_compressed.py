@@ -8,8 +8,6 @@ import io
 import lzma
 import mmap
 import os
-import pickle
-import struct
 import tarfile
 import time
 import tracemalloc
@@ -17,35 +15,13 @@ import zlib
 
 import lz4.frame
 import pytest
+from payloads import BENIGN, EVIL, EVIL2, MiB, evidence, scan, where  # noqa: E402
 
-from aisbom.findings import Finding
 from aisbom.limits import Limits
 from aisbom.policy import Policy
 from aisbom.scanners.base import ScanContext
 from aisbom.scanners.registry import scan_blob
 from aisbom.severity import Severity
-
-# A protocol-0 pickle that would run os.system when loaded. Only ever scanned, never loaded.
-EVIL = b"cos\nsystem\n(S'touch aisbom-marker'\ntR."
-# The same call as a protocol-2 pickle, for payloads followed by filler bytes.
-_COMMAND = b"touch aisbom-marker"
-EVIL2 = b"\x80\x02cos\nsystem\nX" + struct.pack("<I", len(_COMMAND)) + _COMMAND + b"\x85R."
-BENIGN = pickle.dumps({"weights": [1.0, 2.0], "name": "ok"}, protocol=2)
-MiB = 1024 * 1024
-
-
-def scan(data: bytes, limits: Limits | None = None) -> tuple[str, list[Finding]]:
-    ctx = ScanContext.for_file("x", limits or Limits(), Policy())
-    fmt = scan_blob(data, ctx)
-    return fmt, ctx.sink
-
-
-def where(findings: list[Finding], rule: str) -> list[tuple[str, ...]]:
-    return [f.members for f in findings if f.rule == rule]
-
-
-def evidence(finding: Finding) -> dict[str, str]:
-    return dict(finding.evidence)
 
 
 def zstd_compress(data: bytes) -> bytes:

@@ -27,14 +27,7 @@ from aisbom.severity import Severity
 np = pytest.importorskip("numpy")
 np_format = pytest.importorskip("numpy.lib.format")
 
-# A protocol-0 pickle that would run os.system when loaded. Only ever scanned, never loaded.
-EVIL = b"cos\nsystem\n(S'touch aisbom-marker'\ntR."
-
-
-def scan(data: bytes, limits: Limits | None = None) -> tuple[str, list[Finding]]:
-    ctx = ScanContext.for_file("x", limits or Limits(), Policy())
-    fmt = scan_blob(data, ctx)
-    return fmt, ctx.sink
+from payloads import EVIL, scan  # noqa: E402
 
 
 def rules(findings: list[Finding]) -> list[str]:
