@@ -202,3 +202,8 @@ def test_scanning_writes_nothing(tmp_path: object, monkeypatch: pytest.MonkeyPat
     for compress in FORMATS.values():
         scan(compress(EVIL))
     assert os.listdir(".") == []
+
+
+def test_text_starting_with_80_is_not_zlib():
+    fmt, findings = scan(b"800 lines of text\nand some more text after them\n")
+    assert fmt == "text" and not findings
