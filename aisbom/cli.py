@@ -14,6 +14,8 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from aisbom.commands.bom import bom
+    from aisbom.commands.diff import diff
     from aisbom.commands.scan import scan
     from aisbom.commands.sign import sign
     from aisbom.commands.verify import verify
@@ -21,6 +23,8 @@ def _register() -> None:
     cli.add_command(scan)
     cli.add_command(sign)
     cli.add_command(verify)
+    cli.add_command(bom)
+    cli.add_command(diff)
 
 
 _register()

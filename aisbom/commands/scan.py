@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import nullcontext
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -12,7 +13,7 @@ from aisbom.errors import AisbomError
 from aisbom.policy import Policy, load_allowlist_file
 from aisbom.severity import ExitCode, Severity
 
-_FORMATS = ("text", "json")
+_FORMATS = ("text", "json", "cyclonedx")
 
 
 @click.command()
@@ -69,8 +70,13 @@ def scan(
             extra |= load_allowlist_file(path)
         policy = Policy(fail_on=Severity.parse(fail_on), strict=strict, extra_allowed=extra)
         show_progress = sys.stderr.isatty() if progress is None else progress
+        scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
         with _progress_bar(show_progress) as advance:
             report = scan_target(target, policy=policy, progress=advance)
+        if output_format == "cyclonedx":
+            from aisbom.formats.cyclonedx import render as render_cyclonedx
+
+            rendered = render_cyclonedx(report, target, scanned_at=scanned_at)
     except AisbomError as exc:
         click.echo(f"aisbom: error: {exc}", err=True)
         sys.exit(ExitCode.ERROR)
@@ -79,7 +85,7 @@ def scan(
         from aisbom.formats.json_report import render as render_json
 
         rendered = render_json(report)
-    else:
+    elif output_format == "text":  # (cyclonedx was rendered above, where its errors exit 2)
         from aisbom.formats.text import render as render_text
 
         rendered = render_text(report, color=output is None and sys.stdout.isatty(), verbose=verbose)

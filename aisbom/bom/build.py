@@ -1,0 +1,112 @@
+"""Scan report -> assets -> library core + hand-built extensions -> checked JSON text."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aisbom.bom.assets import ModelAsset, model_from_report
+from aisbom.bom.check import SUPPORTED, BomError, validate
+from aisbom.bom.etsi import assess
+from aisbom.bom.extensions import extend
+from aisbom.bom.library import SUBJECT_REF, build_core
+from aisbom.bom.provenance import Provenance
+from aisbom.errors import UsageError
+from aisbom.pipeline import ScanReport
+
+
+class JustificationRequired(UsageError):
+    """--require-justification, and a component that is not well documented has none."""
+
+
+@dataclass(frozen=True)
+class BomOptions:
+    spec_version: str = "1.6"
+    # No serial number and no timestamps: same input, same bytes.
+    reproducible: bool = False
+    # The operator's justification for using components that are not well documented
+    # (EN 304 223 5.2.3-2); with require_justification, its absence is an error.
+    justification: str | None = None
+    require_justification: bool = False
+    provenance: Provenance | None = None
+    # When the scan ran (UTC); the BOM's timestamp. Ignored when reproducible.
+    scanned_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BuiltBom:
+    doc: dict[str, Any]
+    text: str  # what gets written: checked, deterministic
+    models: tuple[ModelAsset, ...]
+
+    def unjustified(self) -> list[ModelAsset]:
+        """Models that are not well documented and have no recorded justification (5.2.3-2)."""
+        return [m for m in self.models if m.gaps and not m.justification]
+
+
+def build_bom(report: ScanReport, target: Path, options: BomOptions | None = None) -> BuiltBom:
+    """The checked BOM. Raises BomError if it does not validate, and JustificationRequired
+    when asked to."""
+    options = options or BomOptions()
+    if options.spec_version not in SUPPORTED:
+        raise UsageError(
+            f"unsupported CycloneDX version {options.spec_version} (supported: {', '.join(SUPPORTED)})"
+        )
+    created = None if options.reproducible else options.scanned_at
+    justification = (options.justification or "").strip() or None
+    model = model_from_report(
+        report, target, provenance=options.provenance, scanned_at=created, justification=justification
+    )
+    models = [model]
+    if options.require_justification:
+        _require_justification(models)
+
+    properties = [
+        ("aisbom:target", report.target),
+        ("aisbom:fail_on", report.policy.fail_on.label),
+        ("aisbom:scan_complete", "true" if not report.incomplete else "false"),
+    ]
+    if report.policy.strict:
+        properties.append(("aisbom:strict", "true"))
+    if options.reproducible:
+        properties.append(("cdx:reproducible", "true"))
+    subject_name = model.name
+    doc = build_core(
+        subject_name,
+        models,
+        spec_version=options.spec_version,
+        created=created,
+        properties=properties,
+    )
+    if options.reproducible:
+        doc.pop("serialNumber", None)
+        doc.get("metadata", {}).pop("timestamp", None)
+    declaration = assess(SUBJECT_REF, models, report)
+    doc = extend(doc, models, declaration, spec_version=options.spec_version, created=created)
+    text = dumps(doc)
+    validate(doc, text)
+    return BuiltBom(doc, text, tuple(models))
+
+
+def render_bom(report: ScanReport, target: Path, options: BomOptions | None = None) -> str:
+    return build_bom(report, target, options).text
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _require_justification(models: list[ModelAsset]) -> None:
+    missing = [m for m in models if m.gaps and not m.justification]
+    if missing:
+        listed = "; ".join(f"{m.name} ({m.gap_text()})" for m in missing)
+        raise JustificationRequired(
+            f"not well documented and no justification given (EN 304 223 5.2.3-2): {listed}; "
+            "record one with --justify TEXT"
+        )
+
+
+__all__ = ["BomError", "BomOptions", "BuiltBom", "JustificationRequired", "build_bom", "dumps", "render_bom"]

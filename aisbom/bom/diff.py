@@ -1,0 +1,240 @@
+"""What changed between two BOMs: the list an operator announces before a model update
+(EN 304 223 5.2.3-4).
+
+BOMs are read as plain JSON, checked against the CycloneDX schema of the version they declare,
+and compared component by component. Components are matched by identity, not by bom-ref
+(other tools write random ones): purl without its version when there is one, else type, group
+and name; nested components (a model's files) under their parent. A BOM with exactly one model
+on each side pairs the two even if the model was renamed (a copied directory).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aisbom.bom.check import BomError, schema_errors
+
+_SEVERITY_ORDER = ("critical", "high", "medium", "low", "info", "none", "unknown")
+
+
+@dataclass(frozen=True)
+class ComponentView:
+    key: str  # identity used for matching
+    label: str  # what a person reads: model/config.json
+    type: str
+    name: str
+    version: str | None
+    hashes: tuple[tuple[str, str], ...]  # (alg, content), sorted
+    licenses: tuple[str, ...]
+    purl: str | None
+    findings: tuple[str, ...]  # "rule-id (severity)", sorted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "component": self.label,
+            "type": self.type,
+            "version": self.version,
+            "hashes": dict(self.hashes),
+            "licenses": list(self.licenses),
+            "purl": self.purl,
+            "findings": list(self.findings),
+        }
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    type: str
+    fields: tuple[tuple[str, str, str], ...]  # (field, old, new), as text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "component": self.label,
+            "type": self.type,
+            "changes": {name: {"old": old, "new": new} for name, old, new in self.fields},
+        }
+
+
+@dataclass(frozen=True)
+class BomDiff:
+    added: tuple[ComponentView, ...]
+    removed: tuple[ComponentView, ...]
+    changed: tuple[Change, ...]
+    compared: int  # components present in both
+
+    @property
+    def drift(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+def load_bom(path: Path) -> dict[str, Any]:
+    """A CycloneDX JSON BOM that validates against its declared version's schema, or BomError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BomError("no such file", path=str(path)) from None
+    except OSError as exc:
+        raise BomError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    except UnicodeDecodeError:
+        raise BomError("not UTF-8 text", path=str(path)) from None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise BomError(f"not JSON ({exc})", path=str(path)) from None
+    if not isinstance(doc, dict) or doc.get("bomFormat") != "CycloneDX":
+        raise BomError("not a CycloneDX BOM (bomFormat is not CycloneDX)", path=str(path))
+    version = doc.get("specVersion")
+    problems = schema_errors(text, version if isinstance(version, str) else "", strict=False)
+    if problems:
+        raise BomError(f"not a valid CycloneDX {version} BOM: {problems[0]}", path=str(path))
+    return doc
+
+
+def diff_boms(old: dict[str, Any], new: dict[str, Any]) -> BomDiff:
+    before = _views(old)
+    after = _views(new)
+    renamed = _pair_single_models(before, after)
+    if renamed:
+        old_key, new_key = renamed
+        after = {_rekey(k, new_key, old_key): v for k, v in after.items()}
+    added = tuple(after[k] for k in sorted(after.keys() - before.keys(), key=lambda k: after[k].label))
+    removed = tuple(before[k] for k in sorted(before.keys() - after.keys(), key=lambda k: before[k].label))
+    changed = []
+    for key in sorted(before.keys() & after.keys(), key=lambda k: after[k].label):
+        fields = _changes(before[key], after[key])
+        if fields:
+            changed.append(Change(after[key].label, after[key].type, fields))
+    return BomDiff(added, removed, tuple(changed), len(before.keys() & after.keys()))
+
+
+def render_text(result: BomDiff, old_name: str, new_name: str) -> str:
+    lines = [f"aisbom diff: {old_name} -> {new_name}", ""]
+    for change in result.changed:
+        lines.append(f"  changed  {change.type:<22} {change.label}")
+        for name, old, new in change.fields:
+            lines.append(f"             {name}: {old or '(none)'} -> {new or '(none)'}")
+    for view, word in [(v, "added") for v in result.added] + [(v, "removed") for v in result.removed]:
+        sha = dict(view.hashes).get("SHA-256")
+        lines.append(f"  {word:<8} {view.type:<22} {view.label}" + (f"  SHA-256 {sha}" if sha else ""))
+    if result.drift:
+        lines.append(
+            f"Drift: {len(result.changed)} changed, {len(result.added)} added, {len(result.removed)} removed."
+        )
+    else:
+        lines[1:] = [
+            f"No drift: the same {result.compared} components, with the same hashes, versions, licences "
+            "and findings."
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_json(result: BomDiff, old_name: str, new_name: str) -> str:
+    doc = {
+        "old": old_name,
+        "new": new_name,
+        "drift": result.drift,
+        "summary": {
+            "changed": len(result.changed),
+            "added": len(result.added),
+            "removed": len(result.removed),
+        },
+        "changed": [c.to_dict() for c in result.changed],
+        "added": [v.to_dict() for v in result.added],
+        "removed": [v.to_dict() for v in result.removed],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _views(doc: dict[str, Any]) -> dict[str, ComponentView]:
+    findings: dict[str, list[str]] = {}
+    for vuln in doc.get("vulnerabilities", []):
+        severities = [r.get("severity", "unknown") for r in vuln.get("ratings", [])]
+        worst = min(severities, key=_SEVERITY_ORDER.index) if severities else "unknown"
+        for affected in vuln.get("affects", []):
+            findings.setdefault(affected.get("ref", ""), []).append(f"{vuln.get('id', '?')} ({worst})")
+    views: dict[str, ComponentView] = {}
+
+    def visit(component: dict[str, Any], parent: ComponentView | None) -> None:
+        kind = str(component.get("type", ""))
+        name = str(component.get("name", ""))
+        group = component.get("group")
+        full = f"{group}/{name}" if group else name
+        purl = component.get("purl")
+        if parent is None:
+            key = purl.split("@", 1)[0] if isinstance(purl, str) else f"{kind}:{full}"
+            label = full
+        else:
+            key = f"{parent.key}|{kind}:{full}"
+            label = f"{parent.label}/{full}"
+        n = 2
+        while key in views:  # duplicate identities stay distinct, in document order
+            key, n = f"{key}#{n}", n + 1
+        view = ComponentView(
+            key=key,
+            label=label,
+            type=kind,
+            name=full,
+            version=component.get("version"),
+            hashes=tuple(
+                sorted((h.get("alg", ""), h.get("content", "")) for h in component.get("hashes", []))
+            ),
+            licenses=tuple(sorted(_license_text(x) for x in component.get("licenses", []))),
+            purl=purl if isinstance(purl, str) else None,
+            findings=tuple(sorted(findings.get(component.get("bom-ref", ""), []))),
+        )
+        views[key] = view
+        for child in component.get("components", []):
+            visit(child, view)
+
+    for component in doc.get("components", []):
+        visit(component, None)
+    return views
+
+
+def _license_text(entry: dict[str, Any]) -> str:
+    if "expression" in entry:
+        return str(entry["expression"])
+    lic = entry.get("license", {})
+    return str(lic.get("id") or lic.get("name") or "?")
+
+
+def _pair_single_models(
+    before: dict[str, ComponentView], after: dict[str, ComponentView]
+) -> tuple[str, str] | None:
+    def models(views: dict[str, ComponentView]) -> set[str]:
+        return {k for k, v in views.items() if "|" not in k and v.type == "machine-learning-model"}
+
+    old_models, new_models = models(before), models(after)
+    if len(old_models) == 1 and len(new_models) == 1 and old_models != new_models:
+        return next(iter(old_models)), next(iter(new_models))
+    return None
+
+
+def _rekey(key: str, old_prefix: str, new_prefix: str) -> str:
+    if key == old_prefix:
+        return new_prefix
+    if key.startswith(old_prefix + "|"):
+        return new_prefix + key[len(old_prefix) :]
+    return key
+
+
+def _changes(old: ComponentView, new: ComponentView) -> tuple[tuple[str, str, str], ...]:
+    out: list[tuple[str, str, str]] = []
+    if old.name != new.name:
+        out.append(("name", old.name, new.name))
+    old_hashes, new_hashes = dict(old.hashes), dict(new.hashes)
+    for alg in sorted(old_hashes.keys() | new_hashes.keys()):
+        if old_hashes.get(alg) != new_hashes.get(alg):
+            out.append((alg, old_hashes.get(alg, ""), new_hashes.get(alg, "")))
+    for name, a, b in (
+        ("version", old.version or "", new.version or ""),
+        ("purl", old.purl or "", new.purl or ""),
+        ("licenses", ", ".join(old.licenses), ", ".join(new.licenses)),
+        ("findings", ", ".join(old.findings), ", ".join(new.findings)),
+    ):
+        if a != b:
+            out.append((name, a, b))
+    return tuple(out)

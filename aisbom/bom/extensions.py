@@ -1,0 +1,322 @@
+"""Everything cyclonedx-python-lib 11 does not model, built by hand in this one module:
+`modelCard`, component `data` (dataset details), `compositions`, `formulation`, `declarations`
+and, for 1.7, `citations`. Added to the library's output as plain JSON, by bom-ref.
+
+The library cannot read these back (`Bom.from_json` silently drops them), so nothing here ever
+round-trips through it; `check` validates the finished document against the official schema.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from aisbom.bom.assets import ModelAsset, iso
+from aisbom.bom.etsi import STATUS_TEXT, Declaration, requirement_ref
+from aisbom.bom.library import SUBJECT_REF, TOOL_REF
+
+TOP_LEVEL_ORDER = (
+    "$schema",
+    "bomFormat",
+    "specVersion",
+    "serialNumber",
+    "version",
+    "metadata",
+    "components",
+    "dependencies",
+    "compositions",
+    "vulnerabilities",
+    "formulation",
+    "definitions",
+    "declarations",
+    "citations",
+)
+COMPONENT_ORDER = (
+    "type",
+    "bom-ref",
+    "group",
+    "name",
+    "version",
+    "description",
+    "licenses",
+    "purl",
+    "hashes",
+    "externalReferences",
+    "tags",
+    "properties",
+    "modelCard",
+    "data",
+    "pedigree",
+    "components",
+)
+VULNERABILITY_ORDER = (
+    "bom-ref",
+    "id",
+    "source",
+    "ratings",
+    "description",
+    "detail",
+    "recommendation",
+    "affects",
+)
+ASSESSOR_REF = "assessor:aisbom"
+
+
+def extend(
+    doc: dict[str, Any],
+    models: Sequence[ModelAsset],
+    declaration: Declaration | None,
+    *,
+    spec_version: str,
+    created: datetime | None,
+) -> dict[str, Any]:
+    components = {c["bom-ref"]: c for c in walk_components(doc) if "bom-ref" in c}
+    for model in models:
+        card = _model_card(model)
+        if card:
+            components[model.bom_ref]["modelCard"] = card
+        for dataset in model.datasets:
+            data: dict[str, Any] = {"type": "dataset", "name": dataset.id}
+            if dataset.url:
+                data["contents"] = {"url": dataset.url}
+            components[dataset.bom_ref]["data"] = [data]
+    # Each model, then the datasets its card declares, in the card's order (the library sorts
+    # by type and name, which would put every dataset before the model).
+    order = {
+        ref: i
+        for i, ref in enumerate(r for m in models for r in (m.bom_ref, *(d.bom_ref for d in m.datasets)))
+    }
+    doc["components"] = sorted(
+        doc.get("components", []), key=lambda c: order.get(c.get("bom-ref"), len(order))
+    )
+    doc["compositions"] = _compositions(doc, models)
+    formulation = [f for f in (_acquisition(m) for m in models) if f]
+    if formulation:
+        doc["formulation"] = formulation
+    if declaration is not None and "definitions" in doc:
+        doc["declarations"] = _declarations(declaration, created)
+    if spec_version == "1.7" and created is not None:
+        # Citations need a timestamp, so a reproducible BOM has none.
+        doc["citations"] = _citations(doc, models, created)
+    return _ordered(doc)
+
+
+def walk_components(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every component of the document: top level, nested, metadata.component and pedigree."""
+    queue = deque(doc.get("components", []))
+    meta = doc.get("metadata", {})
+    if "component" in meta:
+        queue.append(meta["component"])
+    tools = meta.get("tools")
+    queue.extend(tools.get("components", []) if isinstance(tools, dict) else [])
+    while queue:
+        component = queue.popleft()
+        yield component
+        queue.extend(component.get("components", []))
+        pedigree = component.get("pedigree", {})
+        for key in ("ancestors", "descendants", "variants"):
+            queue.extend(pedigree.get(key, []))
+
+
+def _model_card(model: ModelAsset) -> dict[str, Any]:
+    card = model.card
+    params: dict[str, Any] = {}
+    if card.pipeline_tag:
+        params["task"] = card.pipeline_tag
+    if card.model_type:
+        params["architectureFamily"] = card.model_type
+    if card.architectures:
+        params["modelArchitecture"] = ", ".join(card.architectures)
+    if model.datasets:
+        params["datasets"] = [{"ref": d.bom_ref} for d in model.datasets]
+    considerations: dict[str, Any] = {}
+    if card.use_cases:
+        considerations["useCases"] = list(card.use_cases)
+    if card.limitations:
+        considerations["technicalLimitations"] = list(card.limitations)
+    if card.ethical:
+        considerations["ethicalConsiderations"] = [{"name": text} for text in card.ethical]
+    properties = [
+        {"name": f"cdx:ai-ml:model:hyperparameter:{name}", "value": value}
+        for name, value in card.hyperparameters
+    ]
+    if card.languages:
+        properties.append({"name": "cdx:ai-ml:model:languages", "value": ",".join(card.languages)})
+    out: dict[str, Any] = {}
+    if params:
+        out["modelParameters"] = params
+    if considerations:
+        out["considerations"] = considerations
+    if properties:
+        out["properties"] = properties
+    if out:
+        out = {"bom-ref": f"model-card:{model.bom_ref}", **out}
+    return out
+
+
+def _compositions(doc: dict[str, Any], models: Sequence[ModelAsset]) -> list[dict[str, Any]]:
+    complete = [m.bom_ref for m in models if m.complete]
+    incomplete = [m.bom_ref for m in models if not m.complete]
+    out: list[dict[str, Any]] = []
+    # The files of a model: complete when every file was read and fully analysed.
+    if complete:
+        out.append({"aggregate": "complete", "assemblies": complete})
+    if incomplete:
+        out.append({"aggregate": "incomplete", "assemblies": incomplete})
+    # The subject depends on every model found in the target.
+    out.append({"aggregate": "complete", "dependencies": [SUBJECT_REF]})
+    # A model's training data is what its card declares: whether that is all of it is unknown.
+    out.append({"aggregate": "unknown", "dependencies": [m.bom_ref for m in models]})
+    vulnerabilities = [v["bom-ref"] for v in doc.get("vulnerabilities", [])]
+    if vulnerabilities:
+        out.append(
+            {"aggregate": "complete" if not incomplete else "incomplete", "vulnerabilities": vulnerabilities}
+        )
+    return out
+
+
+def _acquisition(model: ModelAsset) -> dict[str, Any] | None:
+    """The native form of "where and when these bytes were obtained": a copy task."""
+    prov = model.provenance
+    if prov is None:
+        return None
+    task: dict[str, Any] = {
+        "bom-ref": f"task:acquire:{model.bom_ref}",
+        "uid": f"acquire:{model.bom_ref}",
+        "name": f"Acquire {model.name}",
+        "taskTypes": ["copy"],
+        "inputs": [{"resource": {"externalReference": {"type": "distribution", "url": prov.source_url}}}],
+        "outputs": [{"type": "artifact", "resource": {"ref": model.bom_ref}}],
+    }
+    if prov.acquired_at is not None:
+        task["timeStart"] = iso(prov.acquired_at)
+    if prov.revision:
+        task["properties"] = [{"name": "aisbom:revision", "value": prov.revision}]
+    return {
+        "bom-ref": f"formula:acquire:{model.bom_ref}",
+        "workflows": [
+            {
+                "bom-ref": f"workflow:acquire:{model.bom_ref}",
+                "uid": f"acquire-workflow:{model.bom_ref}",
+                "name": f"Acquisition of {model.name}",
+                "taskTypes": ["copy"],
+                "tasks": [task],
+            }
+        ],
+    }
+
+
+def _declarations(declaration: Declaration, created: datetime | None) -> dict[str, Any]:
+    mapping = []
+    for a in declaration.assessments:
+        entry: dict[str, Any] = {"requirement": requirement_ref(a.requirement)}
+        if a.claims:
+            entry["claims"] = list(a.claims)
+        if a.counter_claims:
+            entry["counterClaims"] = list(a.counter_claims)
+        conformance: dict[str, Any] = {"rationale": f"{STATUS_TEXT[a.status]}. {a.rationale}"}
+        if a.status == "evidenced":
+            conformance = {"score": 1, **conformance}
+        entry["conformance"] = conformance
+        mapping.append(entry)
+    claims = []
+    for c in declaration.claims:
+        claim: dict[str, Any] = {
+            "bom-ref": c.key,
+            "target": c.target,
+            "predicate": c.predicate,
+            "reasoning": c.reasoning,
+            "evidence": list(c.evidence),
+        }
+        if c.mitigations:
+            claim["mitigationStrategies"] = list(c.mitigations)
+        claims.append(claim)
+    evidence = []
+    for e in declaration.evidence:
+        item: dict[str, Any] = {"bom-ref": f"evidence:{e.key}", "description": e.description}
+        if e.data_name is not None and e.data_text is not None:
+            item["data"] = [
+                {
+                    "name": e.data_name,
+                    "contents": {"attachment": {"contentType": "text/plain", "content": e.data_text}},
+                }
+            ]
+        if created is not None:
+            item["created"] = iso(created)
+        evidence.append(item)
+    return {
+        "assessors": [{"bom-ref": ASSESSOR_REF, "thirdParty": False, "organization": {"name": "aisbom"}}],
+        "attestations": [
+            {
+                "summary": "What this BOM evidences of ETSI EN 304 223 principles 5, 7 and 8, as "
+                "assessed automatically by aisbom. Requirements it cannot show are declared not "
+                "evidenced, never claimed.",
+                "assessor": ASSESSOR_REF,
+                "map": mapping,
+            }
+        ],
+        "claims": claims,
+        "evidence": evidence,
+    }
+
+
+def _citations(doc: dict[str, Any], models: Sequence[ModelAsset], created: datetime) -> list[dict[str, Any]]:
+    stamp = iso(created)
+    out: list[dict[str, Any]] = [
+        {
+            "expressions": ["$.components[*].components[*].hashes", "$.vulnerabilities"],
+            "timestamp": stamp,
+            "attributedTo": TOOL_REF,
+            "note": "Computed by aisbom from the bytes of each file.",
+        }
+    ]
+    index = {c.get("bom-ref"): i for i, c in enumerate(doc.get("components", []))}
+    for model in models:
+        if model.bom_ref not in index:
+            continue
+        base = f"/components/{index[model.bom_ref]}"
+        component = doc["components"][index[model.bom_ref]]
+        card = component.get("modelCard", {})
+        params = card.get("modelParameters", {})
+        from_readme = [f"{base}/{k}" for k in ("description", "licenses", "tags") if k in component]
+        from_readme += [f"{base}/modelCard/modelParameters/{k}" for k in ("task", "datasets") if k in params]
+        if "considerations" in card:
+            from_readme.append(f"{base}/modelCard/considerations")
+        from_config = [
+            f"{base}/modelCard/modelParameters/{k}"
+            for k in ("architectureFamily", "modelArchitecture")
+            if k in params
+        ]
+        for i, prop in enumerate(card.get("properties", [])):
+            target = from_readme if prop["name"] == "cdx:ai-ml:model:languages" else from_config
+            target.append(f"{base}/modelCard/properties/{i}")
+        for pointers, source in ((from_readme, model.card.card_file), (from_config, model.card.config_file)):
+            if pointers and source:
+                out.append(
+                    {
+                        "pointers": pointers,
+                        "timestamp": stamp,
+                        "attributedTo": f"file:{source}",
+                        "note": f"Imported by aisbom from {source} as shipped with the model.",
+                    }
+                )
+    return out
+
+
+def _ordered(doc: dict[str, Any]) -> dict[str, Any]:
+    for component in walk_components(doc):
+        reordered = _keys_first(component, COMPONENT_ORDER)
+        component.clear()
+        component.update(reordered)
+    doc["vulnerabilities"] = [_keys_first(v, VULNERABILITY_ORDER) for v in doc.get("vulnerabilities", [])]
+    if not doc["vulnerabilities"]:
+        del doc["vulnerabilities"]
+    return _keys_first(doc, TOP_LEVEL_ORDER)
+
+
+def _keys_first(obj: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
+    out = {k: obj[k] for k in order if k in obj}
+    out.update((k, v) for k, v in obj.items() if k not in out)
+    return out

@@ -1,0 +1,369 @@
+"""The part of the BOM that cyclonedx-python-lib models: components (with hashes, licences,
+purl, pedigree, properties, external references, tags), metadata, dependencies,
+vulnerabilities and `definitions.standards`. Serialized by the library, then handed on as a
+plain dict to `extensions`, which adds what the library does not model.
+
+The library sorts every collection (components by type and name, properties by name), which
+is exactly the stable order a reproducible BOM needs; bom-refs are always set explicitly here,
+so nothing random is left in its output but the serial number and the timestamp.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aisbom import __version__
+from aisbom.bom.assets import DatasetAsset, ModelAsset, iso
+from aisbom.bom.etsi import (
+    CATALOGUE,
+    STANDARD_DESCRIPTION,
+    STANDARD_NAME,
+    STANDARD_OWNER,
+    STANDARD_VERSION,
+    requirement_ref,
+)
+from aisbom.findings import Finding
+from aisbom.rules import RULES
+
+if TYPE_CHECKING:  # the library is imported lazily: it is slow to import and only the BOM needs it
+    from cyclonedx.model.component import Component
+    from cyclonedx.model.definition import Definitions
+    from cyclonedx.model.dependency import Dependency
+    from cyclonedx.model.vulnerability import Vulnerability
+
+STANDARD_REF = "standard:etsi-en-304-223"
+TOOL_REF = "tool:aisbom"
+SUBJECT_REF = "subject"
+
+
+def build_core(
+    subject_name: str,
+    models: Sequence[ModelAsset],
+    *,
+    spec_version: str,
+    created: datetime | None,
+    properties: Sequence[tuple[str, str]],
+) -> dict[str, Any]:
+    from cyclonedx import __version__ as lib_version
+    from cyclonedx.model import Property
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component, ComponentType
+    from cyclonedx.model.lifecycle import LifecyclePhase, NamedLifecycle, PredefinedLifecycle
+    from cyclonedx.output.json import BY_SCHEMA_VERSION
+    from cyclonedx.schema import SchemaVersion
+
+    bom = Bom()
+    if created is not None:
+        bom.metadata.timestamp = created
+    bom.metadata.tools.components.update(
+        [
+            Component(type=ComponentType.APPLICATION, name="aisbom", version=__version__, bom_ref=TOOL_REF),
+            Component(
+                type=ComponentType.LIBRARY,
+                group="CycloneDX",
+                name="cyclonedx-python-lib",
+                version=lib_version,
+                bom_ref="tool:cyclonedx-python-lib",
+            ),
+        ]
+    )
+    bom.metadata.lifecycles.update(
+        [
+            PredefinedLifecycle(LifecyclePhase.POST_BUILD),
+            NamedLifecycle(
+                "development",
+                description="EN 304 223 lifecycle phase of principles 5, 7 and 8 evidenced by this BOM",
+            ),
+        ]
+    )
+    subject = Component(
+        type=ComponentType.APPLICATION,
+        name=subject_name,
+        version=models[0].version if len(models) == 1 else None,
+        bom_ref=SUBJECT_REF,
+        description="The AI system whose assets this BOM inventories: " + ", ".join(m.name for m in models),
+    )
+    bom.metadata.component = subject
+    bom.metadata.properties.update(Property(name=n, value=v) for n, v in properties)
+
+    # Dependencies are built directly: Bom.register_dependency searches the graph linearly for
+    # every call, which made a model of 5,000 files take 30 s.
+    model_components = []
+    for model in models:
+        component, datasets = _model(model)
+        bom.components.add(component)
+        bom.components.update(datasets)
+        children = [*component.components, *datasets]
+        bom.dependencies.add(_depends(component, children))
+        bom.dependencies.update(_depends(child, []) for child in children)
+        model_components.append(component)
+        bom.vulnerabilities.update(_vulnerabilities(model))
+    bom.dependencies.add(_depends(subject, model_components))
+
+    version = SchemaVersion.from_version(spec_version)
+    if version >= SchemaVersion.V1_6:
+        bom.definitions = _definitions()
+    text = BY_SCHEMA_VERSION[version](bom).output_as_string()
+    doc: dict[str, Any] = json.loads(text)
+    return doc
+
+
+def _depends(component: Component, on: Sequence[Component]) -> Dependency:
+    from cyclonedx.model.dependency import Dependency
+
+    return Dependency(ref=component.bom_ref, dependencies=[Dependency(ref=c.bom_ref) for c in on])
+
+
+def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
+    from cyclonedx.model import (
+        ExternalReference,
+        ExternalReferenceType,
+        HashAlgorithm,
+        HashType,
+        Property,
+        XsUri,
+    )
+    from cyclonedx.model.bom_ref import BomRef
+    from cyclonedx.model.component import Component, ComponentType, Pedigree
+    from packageurl import PackageURL
+
+    card = model.card
+    props: list[tuple[str, str]] = [("aisbom:verdict", model.verdict)]
+    if model.local_path is not None:
+        props.append(("aisbom:source_path", model.local_path))
+    if model.scanned_at is not None:
+        props.append(("aisbom:scanned_at", iso(model.scanned_at)))
+    if model.provenance is not None:
+        props.append(("aisbom:source_url", model.provenance.source_url))
+        if model.provenance.acquired_at is not None:
+            props.append(("aisbom:acquired_at", iso(model.provenance.acquired_at)))
+    if model.gaps:
+        props.append(("aisbom:documentation_gaps", ",".join(model.gaps)))
+        props.append(("aisbom:justification", model.justification or "none recorded"))
+    if card.card_file:
+        props.append(("aisbom:model_card", card.card_file))
+    if card.title:
+        props.append(("aisbom:card_title", card.title))
+    if card.library_name:
+        props.append(("aisbom:library_name", card.library_name))
+    if card.name_or_path:
+        props.append(("aisbom:config_name_or_path", card.name_or_path))
+    if card.base_model_relation:
+        props.append(("aisbom:base_model_relation", card.base_model_relation))
+    props += [("aisbom:note", note) for note in card.notes]
+
+    refs = []
+    purl = None
+    if model.hf_repo:
+        org, _, name = model.hf_repo.rpartition("/")
+        purl = PackageURL(type="huggingface", namespace=org or None, name=name, version=model.version)
+    if model.provenance is not None:
+        refs.append(
+            ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(model.provenance.source_url))
+        )
+
+    files = []
+    for file in model.files:
+        result = file.result
+        hashes = [HashType(alg=HashAlgorithm.SHA_256, content=result.sha256)] if result.sha256 else []
+        fprops = [("aisbom:format", result.format), ("aisbom:verdict", file.verdict)]
+        if result.size is not None:
+            fprops.append(("aisbom:size", str(result.size)))
+        if file.unsafe_serialization:
+            fprops.append(("aisbom:unsafe_serialization", "true"))
+        if file.upstream_sha256:
+            fprops.append(("aisbom:upstream_sha256", file.upstream_sha256))
+        frefs = []
+        if file.url:
+            frefs.append(
+                ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(file.url), hashes=hashes)
+            )
+        files.append(
+            Component(
+                type=ComponentType.FILE,
+                name=result.path,
+                bom_ref=BomRef(file.bom_ref),
+                hashes=hashes,
+                external_references=frefs,
+                properties=[Property(name=n, value=v) for n, v in fprops],
+            )
+        )
+
+    ancestors = [_ancestor(base) for base in card.base_models]
+    component = Component(
+        type=ComponentType.MACHINE_LEARNING_MODEL,
+        name=model.name,
+        group=(model.hf_repo.rpartition("/")[0] or None) if model.hf_repo else None,
+        version=model.version,
+        bom_ref=BomRef(model.bom_ref),
+        description=card.description,
+        licenses=_licenses(card.licenses, card.license_name, card.license_link),
+        purl=purl,
+        external_references=refs,
+        properties=[Property(name=n, value=v) for n, v in props],
+        tags=card.tags,
+        components=files,
+        pedigree=Pedigree(ancestors=ancestors) if ancestors else None,
+    )
+    datasets = [_dataset(d) for d in model.datasets]
+    return component, datasets
+
+
+def _ancestor(base: str) -> Component:
+    from cyclonedx.model.bom_ref import BomRef
+    from cyclonedx.model.component import Component, ComponentType
+    from packageurl import PackageURL
+
+    org, _, name = base.rpartition("/")
+    return Component(
+        type=ComponentType.MACHINE_LEARNING_MODEL,
+        group=org or None,
+        name=name,
+        bom_ref=BomRef(f"base-model:{base}"),
+        purl=PackageURL(type="huggingface", namespace=org or None, name=name),
+    )
+
+
+def _dataset(dataset: DatasetAsset) -> Component:
+    from cyclonedx.model import Property
+    from cyclonedx.model.bom_ref import BomRef
+    from cyclonedx.model.component import Component, ComponentType
+
+    return Component(
+        type=ComponentType.DATA,
+        name=dataset.id,
+        bom_ref=BomRef(dataset.bom_ref),
+        properties=[Property(name="aisbom:declared_by", value=dataset.declared_by)],
+    )
+
+
+def _licenses(ids: Sequence[str], other_name: str | None, other_link: str | None) -> list[Any]:
+    """Hugging Face licence ids are lower-case SPDX ids, or names like `openrail`, or `other`."""
+    from cyclonedx.contrib.license.factories import LicenseFactory
+    from cyclonedx.model import XsUri
+    from cyclonedx.model.license import DisjunctiveLicense, LicenseAcknowledgement, LicenseExpression
+
+    factory = LicenseFactory()
+    declared = LicenseAcknowledgement.DECLARED
+    out: list[Any] = []
+    for text in ids:
+        if text == "other" and other_name:
+            url = XsUri(other_link) if other_link else None
+            out.append(DisjunctiveLicense(name=other_name, url=url, acknowledgement=declared))
+            continue
+        made = factory.make_from_string(text, license_acknowledgement=declared)
+        out.append(made)
+    if len(out) > 1:  # the schema allows one expression, or a list of licences: keep the text as a name
+        out = [
+            DisjunctiveLicense(name=x.value, acknowledgement=declared)
+            if isinstance(x, LicenseExpression)
+            else x
+            for x in out
+        ]
+    return out
+
+
+def _vulnerabilities(model: ModelAsset) -> list[Vulnerability]:
+    from cyclonedx.model import Property
+    from cyclonedx.model.bom_ref import BomRef
+    from cyclonedx.model.vulnerability import (
+        BomTarget,
+        Vulnerability,
+        VulnerabilityRating,
+        VulnerabilityScoreSource,
+        VulnerabilitySeverity,
+        VulnerabilitySource,
+    )
+
+    source = VulnerabilitySource(name="aisbom")
+    out = []
+    for file in model.files:
+        for index, finding in enumerate(file.result.findings, start=1):
+            rule = RULES[finding.rule]
+            props = [("aisbom:file", finding.path)]
+            if finding.member:
+                props.append(("aisbom:member", finding.member))
+            if finding.offset is not None:
+                props.append(("aisbom:offset", str(finding.offset)))
+            props += [(f"aisbom:evidence:{k}", v) for k, v in finding.evidence]
+            out.append(
+                Vulnerability(
+                    bom_ref=BomRef(f"finding:{file.result.path}#{index}"),
+                    id=finding.rule,
+                    source=source,
+                    ratings=[
+                        VulnerabilityRating(
+                            source=source,
+                            severity=VulnerabilitySeverity(finding.severity.label),
+                            method=VulnerabilityScoreSource.OTHER,
+                        )
+                    ],
+                    description=f"{rule.title}. {rule.why}",
+                    detail=_detail(finding),
+                    recommendation=rule.fix,
+                    affects=[BomTarget(ref=file.bom_ref)],
+                    properties=[Property(name=n, value=v) for n, v in props],
+                )
+            )
+    return out
+
+
+def _detail(finding: Finding) -> str:
+    where = finding.path + (f" member {finding.member}" if finding.member else "")
+    if finding.offset is not None:
+        where += f" at offset {finding.offset}"
+    return f"{finding.message} ({where})"
+
+
+def _definitions() -> Definitions:
+    from cyclonedx.model import Property
+    from cyclonedx.model.definition import Definitions, Level, Requirement, Standard
+
+    requirements = []
+    for req in CATALOGUE:
+        descriptions = []
+        if req.modal:
+            descriptions.append(
+                ("Shortened quotation" if req.quoted else "Summary, not a quotation")
+                + f" of EN 304 223 V{STANDARD_VERSION}; the standard's text is normative."
+            )
+        if req.how:
+            descriptions.append(f"How aisbom evidences it: {req.how}")
+        requirements.append(
+            Requirement(
+                bom_ref=requirement_ref(req.id),
+                identifier=req.id,
+                text=req.text,
+                descriptions=descriptions,
+                parent=requirement_ref(req.parent) if req.parent else None,
+                properties=[Property(name="aisbom:modal", value=req.modal)] if req.modal else [],
+            )
+        )
+    levels = [
+        Level(
+            bom_ref=f"{STANDARD_REF}:level:{modal}",
+            identifier=modal,
+            description={"shall": "Mandatory provisions", "should": "Recommended provisions"}[modal],
+            requirements=[requirement_ref(r.id) for r in CATALOGUE if r.modal == modal],
+        )
+        for modal in ("shall", "should")
+    ]
+    return Definitions(
+        standards=[
+            Standard(
+                bom_ref=STANDARD_REF,
+                name=STANDARD_NAME,
+                version=STANDARD_VERSION,
+                description=STANDARD_DESCRIPTION,
+                owner=STANDARD_OWNER,
+                requirements=requirements,
+                levels=levels,
+            )
+        ]
+    )
+
+
+__all__ = ["STANDARD_REF", "SUBJECT_REF", "TOOL_REF", "build_core"]

@@ -1,0 +1,17 @@
+"""The CycloneDX AI-BOM of a scan (`scan --format cyclonedx`). Built and checked by aisbom.bom;
+see docs/bom.md for what goes where."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from aisbom.pipeline import ScanReport
+
+
+def render(
+    report: ScanReport, target: Path, *, scanned_at: datetime | None = None, spec_version: str = "1.6"
+) -> str:
+    from aisbom.bom.build import BomOptions, render_bom
+
+    return render_bom(report, target, BomOptions(spec_version=spec_version, scanned_at=scanned_at))

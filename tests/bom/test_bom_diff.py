@@ -1,0 +1,100 @@
+"""`aisbom diff OLD NEW`: what an operator announces before a model update (EN 304 223 5.2.3-4)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from _bom_helpers import FIXTURES, make_bom, run
+
+
+@pytest.fixture(scope="module")
+def original(minilm: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("diff") / "old.cdx.json"
+    make_bom(minilm, out, "--reproducible", expect=0)
+    return out
+
+
+def test_changing_one_file_names_it_with_old_and_new_hash(minilm: Path, original: Path, tmp_path: Path):
+    copy = tmp_path / "model"
+    shutil.copytree(minilm, copy)
+    config = copy / "config.json"
+    before = hashlib.sha256(config.read_bytes()).hexdigest()
+    config.write_text(config.read_text().replace('"num_hidden_layers": 6', '"num_hidden_layers": 7'))
+    after = hashlib.sha256(config.read_bytes()).hexdigest()
+    new = tmp_path / "new.cdx.json"
+    make_bom(copy, new, "--reproducible", expect=0)
+
+    code, out, _ = run("diff", str(original), str(new))
+    assert code == 1
+    assert "changed  file" in out and "model/config.json" in out
+    assert f"SHA-256: {before} -> {after}" in out
+    assert "1 changed, 0 added, 0 removed" in out  # the copy has the same name: one change only
+
+    code, out, _ = run("diff", str(original), str(new), "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["drift"] is True
+    (change,) = report["changed"]
+    assert change["component"] == "model/config.json" and change["type"] == "file"
+    assert change["changes"]["SHA-256"] == {"old": before, "new": after}
+
+
+def test_identical_boms_exit_0(tmp_path: Path):
+    demo = FIXTURES / "demo"
+    first, again = tmp_path / "first.cdx.json", tmp_path / "again.cdx.json"
+    make_bom(demo, first, "--reproducible", expect=1)
+    make_bom(demo, again, expect=1)  # not reproducible: serial number and timestamps differ
+    code, out, _ = run("diff", str(first), str(again))
+    assert code == 0, out
+    assert (
+        out == f"aisbom diff: {first} -> {again}\nNo drift: the same 4 components, with the same hashes, "
+        "versions, licences and findings.\n"
+    )
+    code, out, _ = run("diff", str(first), str(again), "--format", "json")
+    assert code == 0 and json.loads(out)["drift"] is False
+
+
+def test_added_removed_and_findings(tmp_path: Path):
+    model = tmp_path / "demo"
+    shutil.copytree(FIXTURES / "demo", model)
+    old = tmp_path / "old.json"
+    make_bom(model, old, expect=1)
+    (model / "extra_weights.bin").unlink()
+    (model / "README.md").write_text("---\nlicense: mit\n---\n# Demo\n")
+    new = tmp_path / "new.json"
+    make_bom(model, new, expect=0)
+    code, out, _ = run("diff", str(old), str(new), "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    assert [a["component"] for a in report["added"]] == ["demo/README.md"]
+    assert [r["component"] for r in report["removed"]] == ["demo/extra_weights.bin"]
+    assert report["removed"][0]["findings"] == ["pickle-dangerous-global (critical)", "pickle-format (low)"]
+    (model_change,) = [c for c in report["changed"] if c["type"] == "machine-learning-model"]
+    assert model_change["changes"]["licenses"] == {"old": "", "new": "MIT"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe not text", "not UTF-8"),
+        (b"{not json", "not JSON"),
+        (b'{"bomFormat": "SPDX"}', "not a CycloneDX BOM"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"name": 1}]}', "not a valid"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "9.9"}', "unsupported CycloneDX specVersion"),
+    ],
+)
+def test_unreadable_or_invalid_input_exits_2(original: Path, tmp_path: Path, content: bytes, message: str):
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+    code, out, err = run("diff", str(bad), str(original))
+    assert code == 2 and out == ""
+    assert message in err and str(bad) in err
+
+
+def test_missing_file_exits_2(original: Path, tmp_path: Path):
+    code, _, err = run("diff", str(tmp_path / "nope.json"), str(original))
+    assert code == 2 and "no such file" in err
