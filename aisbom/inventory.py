@@ -39,6 +39,7 @@ def walk(target: Path) -> tuple[Path, list[Entry]]:
     if not stat.S_ISDIR(info.st_mode):
         raise TargetError("not a regular file or directory", path=str(target))
     root = target.resolve()
+    blobs = _hf_cache_blobs(root)
     entries: list[Entry] = []
     pending = [(str(root), "")]
     while pending:
@@ -59,7 +60,7 @@ def walk(target: Path) -> tuple[Path, list[Entry]]:
         subdirs = []
         for child in children:
             rel = prefix + child.name
-            entry = _classify(child, rel, root)
+            entry = _classify(child, rel, root, blobs)
             if entry is None:
                 subdirs.append((child.path, rel + "/"))
             elif entry.path:
@@ -69,12 +70,22 @@ def walk(target: Path) -> tuple[Path, list[Entry]]:
     return root, entries
 
 
-def _classify(child: os.DirEntry[str], rel: str, root: Path) -> Entry | None:
+def _hf_cache_blobs(root: Path) -> Path | None:
+    """In a Hugging Face cache snapshot (`models--org--name/snapshots/<rev>`) every file is a
+    link into the repository's `blobs/`: those links are the snapshot's content, not escapes."""
+    repo = root.parent.parent
+    if root.parent.name == "snapshots" and repo.name.startswith(("models--", "datasets--", "spaces--")):
+        blobs = repo / "blobs"
+        return blobs if blobs.is_dir() else None
+    return None
+
+
+def _classify(child: os.DirEntry[str], rel: str, root: Path, blobs: Path | None) -> Entry | None:
     """An Entry for a file (or a problem), None for a real directory to descend into,
     or an Entry with an empty path for things to skip silently."""
     try:
         if child.is_symlink():
-            return _classify_symlink(child, rel, root)
+            return _classify_symlink(child, rel, root, blobs)
         info = child.stat(follow_symlinks=False)
     except OSError as exc:
         return Entry(rel, child.path, f"cannot stat: {exc.strerror}", "file-unreadable")
@@ -85,13 +96,13 @@ def _classify(child: os.DirEntry[str], rel: str, root: Path) -> Entry | None:
     return Entry(rel, child.path, "not a regular file (device, FIFO or socket); not read", "file-unreadable")
 
 
-def _classify_symlink(child: os.DirEntry[str], rel: str, root: Path) -> Entry:
+def _classify_symlink(child: os.DirEntry[str], rel: str, root: Path, blobs: Path | None) -> Entry:
     link = os.readlink(child.path)
     try:
         resolved = Path(child.path).resolve(strict=True)
     except (OSError, RuntimeError):  # broken link or a loop
         return Entry(rel, child.path, f"symlink to {link!r} is broken or loops", "symlink-outside-target")
-    if not resolved.is_relative_to(root):
+    if not resolved.is_relative_to(root) and not (blobs and resolved.is_relative_to(blobs)):
         return Entry(rel, child.path, f"symlink to {link!r} leaves the target", "symlink-outside-target")
     if resolved.is_dir():
         return Entry("", child.path)  # files inside are reached through their real path

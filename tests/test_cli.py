@@ -175,3 +175,23 @@ def test_a_symlink_named_as_the_target_is_scanned(tmp_path: Path):
     assert code == 1
     [entry] = json.loads(out)["files"]
     assert entry["path"] == "link.pkl" and entry["format"] == "pickle"
+
+
+def test_hugging_face_cache_snapshot_links_into_blobs_are_scanned(tmp_path: Path):
+    repo = tmp_path / "hub" / "models--org--demo"
+    (repo / "blobs").mkdir(parents=True)
+    snapshot = repo / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    (repo / "blobs" / "aaaa").write_bytes(EVIL)
+    (repo / "blobs" / "bbbb").write_text('{"model_type": "demo"}')
+    (snapshot / "pytorch_model.bin").symlink_to("../../blobs/aaaa")
+    (snapshot / "config.json").symlink_to("../../blobs/bbbb")
+    (snapshot / "escape.bin").symlink_to(tmp_path / "elsewhere.bin")
+    (tmp_path / "elsewhere.bin").write_bytes(b"x")
+    code, out, _ = run(str(snapshot), "--format", "json")
+    files = {f["path"]: f for f in json.loads(out)["files"]}
+    assert files["config.json"]["format"] == "json"
+    assert files["pytorch_model.bin"]["format"] == "pickle"
+    assert any(f["rule"] == "pickle-dangerous-global" for f in files["pytorch_model.bin"]["findings"])
+    assert files["escape.bin"]["findings"][0]["rule"] == "symlink-outside-target"
+    assert code == 1
