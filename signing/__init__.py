@@ -9,6 +9,7 @@ Layers, each importing only the ones above it in this list:
   keys, certificate, keyless
               the three signing methods, each a signer paired with a verifier
   verify      expected vs actual manifest, readable diff
-  api         sign_model / verify_model, what the CLI commands call
+  api         sign_model / verify_model, what the CLI commands call; verify_hashes (a model
+              against digests from elsewhere: an AI-BOM) and verify_bytes (a BOM read once)
 Nothing here imports sigstore-python at import time.
 """

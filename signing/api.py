@@ -1,14 +1,16 @@
-"""Sign a model, verify a model: the two flows the CLI commands run.
+"""Sign a model, verify a model: the flows the CLI commands run.
 
 sign:   walk + hash → OMS statement → signer → bundle file
 verify: bundle file → verifier (signature) → statement (checked) → walk + hash → diff
+hashes: expected digests from elsewhere (an AI-BOM) → walk + hash → the same diff
+bytes:  a single-file signature over bytes already read (a BOM checked before it is parsed)
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aisbom.signing.base import Signer, Verifier
@@ -18,8 +20,10 @@ from aisbom.signing.manifest import (
     DEFAULT_IGNORES,
     Manifest,
     build_manifest,
+    hash_bytes,
     hash_files,
     is_ignored,
+    model_name,
     normalize_ignore,
     walk,
 )
@@ -106,6 +110,9 @@ class VerifyResult:
     diff: ManifestDiff
     signer: str
     expected: Manifest
+    # The digests computed (of `expected.hash_type`), by name: a second check of the same files
+    # against another list (an AI-BOM) reuses them instead of reading every byte again.
+    actual: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -145,20 +152,87 @@ def verify_model(
 
     verified = verifier.verify(read_bundle(signature))
     expected = decode_statement(verified.payload)
-
-    resources = dict(expected.resources)
-    if expected.single_file:
-        if is_dir:
-            raise StatementError("the signature is for a single file, but the target is a directory")
-        resources = {target.name: resources.pop(SINGLE_FILE_COMPAT_NAME)}
+    resources = _named_resources(expected, target.name)
+    if expected.single_file and is_dir:
+        raise StatementError("the signature is for a single file, but the target is a directory")
 
     if is_dir:
         sig_name = _name_inside(target, signature)
         ignores = verification_ignores(expected, user=user_ignores, signature_name=sig_name)
     else:
         ignores = []
-    fileset = walk(target, ignores=ignores, allow_symlinks=expected.allow_symlinks)
+    diff, actual = _compare_files(target, resources, expected.hash_type, ignores, expected.allow_symlinks)
+    return VerifyResult(diff=diff, signer=verified.signer, expected=expected, actual=actual)
+
+
+def verify_hashes(
+    target: Path,
+    resources: Mapping[str, str],
+    *,
+    hash_type: str = "sha256",
+    ignore: Iterable[str] = (),
+    leave_out: Iterable[Path | None] = (),
+    allow_symlinks: bool = False,
+    known: Mapping[str, str] | None = None,
+) -> ManifestDiff:
+    """Compare the files of `target` with `resources` (name → hex digest) that come from
+    somewhere other than a signature, such as an AI-BOM: the walk, exclusions and diff of
+    `verify_model`.
+
+    `leave_out`: files (the BOM itself, signatures) that are not part of the model when they
+    lie inside a directory target, unless `resources` lists them. The default exclusions
+    (`.git` …) apply only where they cover no listed file. `known`: digests of `hash_type`
+    already computed in this run (by `verify_model`), by name; those files are not read again.
+    """
+    target = Path(target)
+    is_dir = _check_target(target)
+    user_ignores = _user_ignores(target, is_dir, ignore)
+    ignores: list[str] = []
+    if is_dir:
+        not_model = [
+            name
+            for path in leave_out
+            if path is not None
+            and (name := _name_inside(target, Path(path))) is not None
+            and name not in resources
+        ]
+        listed = Manifest(model_name(target), dict(resources), hash_type, allow_symlinks)
+        ignores = verification_ignores(listed, user=[*user_ignores, *not_model])
+    diff, _ = _compare_files(target, resources, hash_type, ignores, allow_symlinks, known)
+    return diff
+
+
+def verify_bytes(data: bytes, name: str, verifier: Verifier, signature: Path) -> VerifyResult:
+    """Check a single-file signature over `data`, the content of a file named `name` that the
+    caller has already read: what is verified is exactly what the caller goes on to use."""
+    verified = verifier.verify(read_bundle(Path(signature)))
+    expected = decode_statement(verified.payload)
+    resources = _named_resources(expected, name)
+    actual = {name: hash_bytes(data, expected.hash_type)}
+    diff = compare(resources, actual, {name}, expected.hash_type)
+    return VerifyResult(diff=diff, signer=verified.signer, expected=expected, actual=actual)
+
+
+def _named_resources(expected: Manifest, file_name: str) -> dict[str, str]:
+    """The signed resources; model_signing 1.1.1's "." for a single file becomes its name."""
+    resources = dict(expected.resources)
+    if expected.single_file:
+        resources = {file_name: resources.pop(SINGLE_FILE_COMPAT_NAME)}
+    return resources
+
+
+def _compare_files(
+    target: Path,
+    resources: Mapping[str, str],
+    hash_type: str,
+    ignores: list[str],
+    allow_symlinks: bool,
+    known: Mapping[str, str] | None = None,
+) -> tuple[ManifestDiff, dict[str, str]]:
+    fileset = walk(target, ignores=ignores, allow_symlinks=allow_symlinks)
     to_hash = {name: path for name, path in fileset.files.items() if name in resources}
-    actual = hash_files(to_hash, expected.hash_type, follow_symlinks=expected.allow_symlinks)
-    diff = compare(resources, actual, set(fileset.files), expected.hash_type)
-    return VerifyResult(diff=diff, signer=verified.signer, expected=expected)
+    actual = {name: digest for name, digest in (known or {}).items() if name in to_hash}
+    pending = {name: path for name, path in to_hash.items() if name not in actual}
+    actual.update(hash_files(pending, hash_type, follow_symlinks=allow_symlinks))
+    diff = compare(dict(resources), actual, set(fileset.files), hash_type)
+    return diff, actual

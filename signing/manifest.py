@@ -208,6 +208,13 @@ def hash_file(path: Path, hash_type: str = "sha256", *, follow_symlinks: bool = 
     return hasher.hexdigest()
 
 
+def hash_bytes(data: bytes, hash_type: str = "sha256") -> str:
+    """Hex digest of bytes already in memory (a file read once, checked and then used)."""
+    hasher = _new_hasher(hash_type)
+    hasher.update(data)
+    return str(hasher.hexdigest())
+
+
 def hash_files(
     files: Mapping[str, Path],
     hash_type: str = "sha256",

@@ -59,19 +59,22 @@ def encode_statement(manifest: Manifest) -> bytes:
     return json.dumps(statement, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-def check_resource_name(name: object) -> str:
-    """A resource name must be a normalized relative `/` path with no `..`, `.` or empty part."""
+def check_resource_name(name: object, *, what: str = "resource name") -> str:
+    """A resource name must be a normalized relative `/` path with no `..`, `.` or empty part.
+
+    `what` names the thing in the error (an AI-BOM's file components are checked the same way).
+    """
     if not isinstance(name, str) or not name:
-        raise StatementError(f"resource name {name!r} is not a non-empty string")
+        raise StatementError(f"{what} {name!r} is not a non-empty string")
     if "\x00" in name:
-        raise StatementError(f"resource name {name!r} contains a NUL byte")
+        raise StatementError(f"{what} {name!r} contains a NUL byte")
     if name.startswith("/") or re.match(r"[A-Za-z]:[\\/]", name) or name.startswith("\\"):
-        raise StatementError(f"resource name {name!r} is absolute")
+        raise StatementError(f"{what} {name!r} is absolute")
     parts = name.split("/")
     if ".." in parts or any(p == ".." for p in name.split("\\")):
-        raise StatementError(f"resource name {name!r} contains '..'")
+        raise StatementError(f"{what} {name!r} contains '..'")
     if "" in parts or "." in parts or posixpath.normpath(name) != name:
-        raise StatementError(f"resource name {name!r} is not a normalized relative path")
+        raise StatementError(f"{what} {name!r} is not a normalized relative path")
     return name
 
 

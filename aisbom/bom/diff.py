@@ -72,24 +72,35 @@ class BomDiff:
 
 def load_bom(path: Path) -> dict[str, Any]:
     """A CycloneDX JSON BOM that validates against its declared version's schema, or BomError."""
+    return parse_bom(read_bom_bytes(path), source=str(path))
+
+
+def read_bom_bytes(path: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
         raise BomError("no such file", path=str(path)) from None
     except OSError as exc:
         raise BomError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+
+
+def parse_bom(data: bytes, *, source: str) -> dict[str, Any]:
+    """`load_bom` for bytes already read (`aisbom verify` checks a BOM's signature over the very
+    bytes it then parses). `source` names the BOM in errors."""
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise BomError("not UTF-8 text", path=str(path)) from None
+        raise BomError("not UTF-8 text", path=source) from None
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise BomError(f"not JSON ({exc})", path=str(path)) from None
+        raise BomError(f"not JSON ({exc})", path=source) from None
     if not isinstance(doc, dict) or doc.get("bomFormat") != "CycloneDX":
-        raise BomError("not a CycloneDX BOM (bomFormat is not CycloneDX)", path=str(path))
+        raise BomError("not a CycloneDX BOM (bomFormat is not CycloneDX)", path=source)
     version = doc.get("specVersion")
     problems = schema_errors(text, version if isinstance(version, str) else "", strict=False)
     if problems:
-        raise BomError(f"not a valid CycloneDX {version} BOM: {problems[0]}", path=str(path))
+        raise BomError(f"not a valid CycloneDX {version} BOM: {problems[0]}", path=source)
     return doc
 
 

@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING
 
 import click
 
+from aisbom.commands._signers import BOM_SIGN_OPTIONS, SigningMethod
 from aisbom.errors import AisbomError
 from aisbom.policy import Policy, load_allowlist_file
 from aisbom.severity import ExitCode, Severity
 
 if TYPE_CHECKING:
     from aisbom.pipeline import ScanReport
+    from aisbom.signing.base import Signer
+
+_PATH = click.Path(dir_okay=False, path_type=Path)
 
 
 @click.command()
@@ -69,6 +73,35 @@ if TYPE_CHECKING:
     help="File of extra trusted globals, one 'module:qualname' per line. Repeatable.",
 )
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
+@click.option("--sign-key", type=_PATH, help="Sign the written BOM with this ECDSA private key (PEM).")
+@click.option(
+    "--sign-certificate",
+    type=_PATH,
+    help="Signing certificate (PEM) for --sign-key; the BOM's signature then carries the chain.",
+)
+@click.option(
+    "--sign-chain",
+    multiple=True,
+    type=_PATH,
+    help="Certificates above --sign-certificate, up to the root (PEM). Repeatable.",
+)
+@click.option("--sign-sigstore", is_flag=True, help="Sign the written BOM keyless with Sigstore (network).")
+@click.option(
+    "--identity-token",
+    metavar="TOKEN",
+    help="OIDC identity token for --sign-sigstore. Default: $SIGSTORE_IDENTITY_TOKEN, then ambient "
+    "CI credentials, then a browser sign-in on a terminal.",
+)
+@click.option(
+    "--sign-trust-config",
+    type=_PATH,
+    help="Sigstore client trust configuration for --sign-sigstore (default: public-good instance).",
+)
+@click.option(
+    "--bom-signature",
+    type=_PATH,
+    help="Where to write the BOM's signature. Default: FILE.sig next to the -o FILE.",
+)
 def bom(
     target: Path,
     output: Path | None,
@@ -80,6 +113,13 @@ def bom(
     strict: bool,
     allow_files: tuple[Path, ...],
     progress: bool | None,
+    sign_key: Path | None,
+    sign_certificate: Path | None,
+    sign_chain: tuple[Path, ...],
+    sign_sigstore: bool,
+    identity_token: str | None,
+    sign_trust_config: Path | None,
+    bom_signature: Path | None,
 ) -> None:
     """Write the CycloneDX AI-BOM of TARGET (a model directory or file).
 
@@ -89,9 +129,41 @@ def bom(
     CycloneDX schema before it is written. Exit status: 0 written and clean, 1 written but the
     model is unsafe or not fully analysed, 2 usage or I/O error, invalid BOM, or a missing
     justification with --require-justification.
+
+    With --sign-key PRIV.pem, --sign-certificate LEAF.pem --sign-chain CA.pem --sign-key PRIV.pem,
+    or --sign-sigstore, the written FILE is then signed as a single-file OMS / model_signing
+    bundle at FILE.sig (or --bom-signature), its one resource named "." as model_signing 1.1.1
+    requires; `aisbom verify --bom FILE --bom-signature FILE.sig` checks it. A BOM written but
+    not signed exits 2.
     """
     from aisbom.bom.build import BomOptions, build_bom
     from aisbom.pipeline import scan_target
+
+    method = SigningMethod(
+        sign_key, sign_certificate, sign_chain, sign_sigstore, identity_token, sign_trust_config
+    )
+    signing = method.given
+    if signing:
+        method.check(BOM_SIGN_OPTIONS)
+        if output is None:
+            raise click.UsageError("signing the BOM needs -o FILE")
+        if bom_signature is None:
+            from aisbom.signing.api import default_signature_path
+
+            bom_signature = default_signature_path(output)
+    elif bom_signature is not None:
+        raise click.UsageError(
+            "--bom-signature needs a signing method: --sign-key, --sign-certificate with --sign-key, "
+            "or --sign-sigstore"
+        )
+
+    signer = None
+    if signing:  # before the scan: a bad key, or a locked one, fails with nothing written
+        try:
+            signer = method.signer()
+        except Exception as exc:  # AisbomError or not: one line, exit 2
+            click.echo(f"aisbom: error: cannot sign the BOM: {_describe(exc)}", err=True)
+            sys.exit(ExitCode.ERROR)
 
     try:
         extra: frozenset[tuple[str, str]] = frozenset()
@@ -102,7 +174,7 @@ def bom(
         show_progress = sys.stderr.isatty() if progress is None else progress
         with _progress_bar(show_progress) as advance:
             report = scan_target(target, policy=policy, progress=advance)
-        report = _without_output(report, target, output)
+        report = _without_output(report, target, (output, bom_signature))
         options = BomOptions(
             spec_version=spec_version,
             reproducible=reproducible,
@@ -128,6 +200,9 @@ def bom(
             f"aisbom: wrote {output} (CycloneDX {spec_version}; {len(report.files)} files; {counts})",
             err=True,
         )
+        if signer is not None:
+            assert bom_signature is not None
+            _sign(output, signer, bom_signature)
     for model in built.unjustified():
         click.echo(
             f"aisbom: note: {model.name} is not well documented ({model.gap_text()}); no justification "
@@ -145,15 +220,40 @@ def _progress_bar(enabled: bool):  # type: ignore[no-untyped-def]
     return ByteProgress()
 
 
-def _without_output(report: ScanReport, target: Path, output: Path | None) -> ScanReport:
-    """A BOM written inside the target (from an earlier run) is not part of what it describes."""
-    if output is None or not target.is_dir():
+def _without_output(report: ScanReport, target: Path, outputs: tuple[Path | None, ...]) -> ScanReport:
+    """A BOM (or its signature) written inside the target, say by an earlier run, is not part of
+    what the BOM describes."""
+    if not target.is_dir():
         return report
+    root = target.resolve()
+    excluded = set()
+    for output in outputs:
+        if output is None:
+            continue
+        try:
+            excluded.add(output.resolve().relative_to(root).as_posix())
+        except ValueError:
+            continue
+    if not excluded:
+        return report
+    return dataclasses.replace(report, files=tuple(f for f in report.files if f.path not in excluded))
+
+
+def _sign(output: Path, signer: Signer, signature: Path) -> None:
+    """Sign the written BOM as a single-file model named "." (model_signing 1.1.1 verifies only
+    that; aisbom accepts it too, and a renamed BOM still verifies)."""
+    from aisbom.signing.api import sign_model
+
     try:
-        relative = output.resolve().relative_to(target.resolve()).as_posix()
-    except ValueError:
-        return report
-    return dataclasses.replace(report, files=tuple(f for f in report.files if f.path != relative))
+        result = sign_model(output, signer, signature=signature, single_file_dot_name=True)
+    except Exception as exc:  # AisbomError or not: one line, exit 2
+        click.echo(f"aisbom: error: {output} was written but not signed: {_describe(exc)}", err=True)
+        sys.exit(ExitCode.ERROR)
+    click.echo(f"aisbom: signed {output}: {result.signature}", err=True)
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, AisbomError) else f"{type(exc).__name__}: {exc}"
 
 
 def _write_atomically(output: Path, text: str) -> None:

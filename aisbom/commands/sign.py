@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from aisbom.commands._signers import SIGN_OPTIONS, SigningMethod
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 
@@ -81,21 +82,16 @@ def sign(
     https://model_signing/signature/v1.0), signed as DSSE and written as a Sigstore bundle.
     Choose one method: --key PRIV.pem, --certificate LEAF.pem --chain CA.pem --key PRIV.pem,
     or --sigstore. Default exclusions: .git, .gitattributes, .github, .gitignore and the
-    signature file. Exit status: 0 signed, 2 usage or I/O error.
+    signature file. An AI-BOM signs like any single-file model (`aisbom bom --sign-key …` does it
+    as it writes one). Exit status: 0 signed, 2 usage or I/O error.
     """
-    if sigstore and (key or certificate):
-        raise click.UsageError("--sigstore cannot be combined with --key or --certificate")
-    if not sigstore and not key:
-        raise click.UsageError("choose a signing method: --key, --certificate with --key, or --sigstore")
-    if certificate is None and chain:
-        raise click.UsageError("--chain needs --certificate")
-    if not sigstore and (identity_token or trust_config):
-        raise click.UsageError("--identity-token and --trust-config need --sigstore")
+    method = SigningMethod(key, certificate, chain, sigstore, identity_token, trust_config)
+    method.check(SIGN_OPTIONS)
 
     from aisbom.signing.api import sign_model
 
     try:
-        signer = _make_signer(key, certificate, chain, sigstore, identity_token, trust_config)
+        signer = method.signer()
         result = sign_model(
             target,
             signer,
@@ -113,30 +109,3 @@ def sign(
     count = len(result.manifest.resources)
     click.echo(f"Signed {count} file{'s' if count != 1 else ''} of {target}: {result.signature}")
     sys.exit(ExitCode.CLEAN)
-
-
-def _make_signer(  # type: ignore[no-untyped-def]
-    key: Path | None,
-    certificate: Path | None,
-    chain: tuple[Path, ...],
-    sigstore: bool,
-    identity_token: str | None,
-    trust_config: Path | None,
-):
-    if sigstore:
-        from aisbom.signing.keyless import SigstoreSigner
-
-        return SigstoreSigner(identity_token, trust_config=trust_config)
-    assert key is not None
-    prompt = _password_prompt if sys.stdin.isatty() else None
-    if certificate is not None:
-        from aisbom.signing.certificate import CertificateSigner
-
-        return CertificateSigner(key, certificate, chain, password_prompt=prompt)
-    from aisbom.signing.keys import KeySigner
-
-    return KeySigner(key, password_prompt=prompt)
-
-
-def _password_prompt() -> bytes:
-    return str(click.prompt("Private key password", hide_input=True, err=True)).encode()

@@ -1,14 +1,21 @@
-"""`aisbom verify TARGET --signature SIG`: the gate before a model is deployed."""
+"""`aisbom verify TARGET --signature SIG | --bom BOM.json`: the gate before a model is deployed."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from aisbom.commands._signers import make_verifier
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.signing.errors import SigningError, VerificationFailure
+
+if TYPE_CHECKING:
+    from aisbom.signing.api import VerifyResult
+    from aisbom.signing.base import Verifier
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
@@ -20,7 +27,9 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     type=_PATH,
     help="Signature to check. Default: TARGET/model.sig for a directory, TARGET.sig for a file.",
 )
-@click.option("--key", "key", type=_PATH, help="ECDSA public key (PEM) the model was signed with.")
+@click.option(
+    "--key", "key", type=_PATH, help="ECDSA public key (PEM) the model (or its BOM) was signed with."
+)
 @click.option(
     "--certificate-chain",
     "certificate_chain",
@@ -39,11 +48,29 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     "shipped with sigstore-python; no network).",
 )
 @click.option(
+    "--bom",
+    "bom",
+    type=_PATH,
+    help="AI-BOM (CycloneDX JSON): every file of TARGET must match the SHA-256 of its file components.",
+)
+@click.option(
+    "--bom-signature",
+    type=_PATH,
+    help="Signature over the --bom file (a single-file OMS bundle), checked with the same --key, "
+    "--certificate-chain or --identity/--issuer before the BOM is used.",
+)
+@click.option(
     "--ignore",
     "ignore",
     multiple=True,
     metavar="PATH",
     help="Also leave PATH (relative to TARGET) out of the comparison. Repeatable.",
+)
+@click.option(
+    "--allow-symlinks",
+    is_flag=True,
+    help="With --bom: follow symlinks that stay inside TARGET (default: refuse them). A signature "
+    "records its own setting.",
 )
 def verify(
     target: Path,
@@ -53,32 +80,53 @@ def verify(
     identity: str | None,
     issuer: str | None,
     trust_config: Path | None,
+    bom: Path | None,
+    bom_signature: Path | None,
     ignore: tuple[str, ...],
+    allow_symlinks: bool,
 ) -> None:
-    """Verify a model against its OMS / model_signing signature.
+    """Verify a model against its OMS / model_signing signature, its AI-BOM, or both.
 
-    Checks the signature with exactly one of --key PUB.pem, --certificate-chain CA.pem, or
-    --identity ID --issuer URL (Sigstore keyless, offline), then re-hashes every file and
-    names each modified, missing and extra one. Exit status: 0 the signature is valid and
-    every file matches, 1 it is not or they do not, 2 usage or I/O error.
+    The signature is checked with exactly one of --key PUB.pem, --certificate-chain CA.pem, or
+    --identity ID --issuer URL (Sigstore keyless, offline); then every file is re-hashed, and
+    each modified, missing and extra one is named with its expected and actual hashes.
+
+    With --bom BOM.json, the files are compared with the SHA-256 hashes the BOM lists (its file
+    components, named relative to TARGET); the model's signature is then checked only if
+    --signature is given, and --bom-signature SIG checks the BOM's own signature before the BOM
+    is used. Everything given must pass. Exit status: 0 every signature is valid and every file
+    matches, 1 one is not or they do not, 2 usage or I/O error, or an invalid BOM.
     """
     methods = sum([key is not None, bool(certificate_chain), bool(identity or issuer)])
-    if methods != 1:
-        raise click.UsageError(
-            "choose one verification method: --key, --certificate-chain, or --identity with --issuer"
-        )
+    if methods > 1:
+        raise click.UsageError(_CHOOSE_ONE)
     if bool(identity) != bool(issuer):
         raise click.UsageError("--identity and --issuer go together")
     if trust_config is not None and not identity:
         raise click.UsageError("--trust-config applies to keyless verification (--identity/--issuer)")
-
-    from aisbom.signing.api import verify_model
-    from aisbom.signing.errors import SigningError
-    from aisbom.signing.verify import format_diff
+    if bom is None:
+        if bom_signature is not None:
+            raise click.UsageError("--bom-signature needs --bom")
+        if allow_symlinks:
+            raise click.UsageError("--allow-symlinks applies to --bom (a signature records its own setting)")
+        if methods != 1:
+            raise click.UsageError(_CHOOSE_ONE)
+    elif signature is not None or bom_signature is not None:
+        if methods != 1:
+            raise click.UsageError(f"--signature and --bom-signature need a verification method: {_METHODS}")
+    elif methods:
+        raise click.UsageError(
+            "with --bom, --key, --certificate-chain and --identity check a signature: add --signature "
+            "(the model's) and/or --bom-signature (the BOM's)"
+        )
 
     try:
-        verifier = _make_verifier(key, certificate_chain, identity, issuer, trust_config)
-        result = verify_model(target, verifier, signature=signature, ignore=ignore)
+        verifier = make_verifier(key, certificate_chain, identity, issuer, trust_config) if methods else None
+        if bom is None:
+            assert verifier is not None
+            code = _verify_signature(target, verifier, signature, ignore)
+        else:
+            code = _verify_with_bom(target, bom, bom_signature, verifier, signature, ignore, allow_symlinks)
     except SigningError as exc:
         if exc.exit_code == ExitCode.UNSAFE:
             click.echo(f"FAILED: {target}: {exc}")
@@ -91,37 +139,116 @@ def verify(
     except Exception as exc:  # never a traceback: one line, exit 2
         click.echo(f"aisbom: error: verification failed: {type(exc).__name__}: {exc}", err=True)
         sys.exit(ExitCode.ERROR)
+    sys.exit(code)
+
+
+_METHODS = "--key, --certificate-chain, or --identity with --issuer"
+_CHOOSE_ONE = f"choose one verification method: {_METHODS}"
+
+
+def _verify_signature(
+    target: Path, verifier: Verifier, signature: Path | None, ignore: tuple[str, ...]
+) -> int:
+    """The model against its signature alone (raises for a signature that does not verify)."""
+    from aisbom.signing.api import verify_model
+
+    result = verify_model(target, verifier, signature=signature, ignore=ignore)
+    _echo_signature_result(target, result)
+    return ExitCode.CLEAN if result.ok else ExitCode.UNSAFE
+
+
+def _echo_signature_result(target: Path, result: VerifyResult) -> None:
+    from aisbom.signing.verify import format_diff
 
     diff = result.diff
     if diff.ok:
-        files = f"{diff.matched} file matches" if diff.matched == 1 else f"{diff.matched} files match"
-        click.echo(f"Verified: {target}: {files} the signature by {result.signer}")
-        sys.exit(ExitCode.CLEAN)
+        click.echo(f"Verified: {target}: {_files_match(diff.matched)} the signature by {result.signer}")
+        return
     click.echo(
         f"FAILED: {target}: signature by {result.signer} is valid, but "
         f"{len(diff.modified)} modified, {len(diff.missing)} missing, {len(diff.extra)} extra"
     )
     for line in format_diff(diff):
         click.echo(line)
-    sys.exit(ExitCode.UNSAFE)
 
 
-def _make_verifier(  # type: ignore[no-untyped-def]
-    key: Path | None,
-    certificate_chain: tuple[Path, ...],
-    identity: str | None,
-    issuer: str | None,
-    trust_config: Path | None,
-):
-    if key is not None:
-        from aisbom.signing.keys import KeyVerifier
+def _verify_with_bom(
+    target: Path,
+    bom: Path,
+    bom_signature: Path | None,
+    verifier: Verifier | None,
+    signature: Path | None,
+    ignore: tuple[str, ...],
+    allow_symlinks: bool,
+) -> int:
+    """BOM signature (if any) → BOM → model signature (if any) → files against the BOM."""
+    from aisbom.bom.diff import parse_bom, read_bom_bytes
+    from aisbom.bom.verify import file_hashes
+    from aisbom.signing.api import default_signature_path, verify_bytes, verify_hashes, verify_model
+    from aisbom.signing.verify import format_diff
 
-        return KeyVerifier(key)
-    if certificate_chain:
-        from aisbom.signing.certificate import CertificateVerifier
+    data = read_bom_bytes(bom)  # read once: the bytes whose signature is checked are the ones used
+    if bom_signature is not None:
+        assert verifier is not None
+        try:
+            checked = verify_bytes(data, bom.name, verifier, bom_signature)
+        except VerificationFailure as exc:
+            click.echo(f"FAILED: BOM {bom}: its signature {bom_signature} does not verify: {exc}")
+            return ExitCode.UNSAFE
+        if not checked.ok:
+            click.echo(
+                f"FAILED: BOM {bom}: signature by {checked.signer} is valid, "
+                "but the BOM differs from what it signs"
+            )
+            for line in format_diff(checked.diff):
+                click.echo(line)
+            return ExitCode.UNSAFE
+        click.echo(f"Verified: BOM {bom}: signed by {checked.signer}")
+    expected = file_hashes(parse_bom(data, source=str(bom)), source=str(bom))
 
-        return CertificateVerifier(certificate_chain)
-    from aisbom.signing.keyless import SigstoreVerifier
+    code = ExitCode.CLEAN
+    known = None
+    if signature is not None:
+        assert verifier is not None
+        try:
+            result = verify_model(target, verifier, signature=signature, ignore=ignore)
+        except VerificationFailure as exc:
+            click.echo(f"FAILED: {target}: {exc}")
+            code = ExitCode.UNSAFE
+        else:
+            _echo_signature_result(target, result)
+            if not result.ok:
+                code = ExitCode.UNSAFE
+            allow_symlinks = allow_symlinks or result.expected.allow_symlinks
+            if result.expected.hash_type == "sha256":
+                known = result.actual
 
-    assert identity is not None and issuer is not None
-    return SigstoreVerifier(identity, issuer, trust_config=trust_config)
+    diff = verify_hashes(
+        target,
+        expected,
+        ignore=ignore,
+        # The BOM, its signature and the model's are not model files (unless the BOM lists them).
+        leave_out=(
+            bom,
+            bom_signature,
+            default_signature_path(bom),
+            signature,
+            default_signature_path(target),
+        ),
+        allow_symlinks=allow_symlinks,
+        known=known,
+    )
+    if diff.ok:
+        click.echo(f"Verified: {target}: {_files_match(diff.matched)} the BOM {bom}")
+        return code
+    click.echo(
+        f"FAILED: {target}: {len(diff.modified)} modified, {len(diff.missing)} missing, "
+        f"{len(diff.extra)} extra against the BOM {bom}"
+    )
+    for line in format_diff(diff):
+        click.echo(line)
+    return ExitCode.UNSAFE
+
+
+def _files_match(count: int) -> str:
+    return f"{count} file matches" if count == 1 else f"{count} files match"
