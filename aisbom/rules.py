@@ -80,9 +80,9 @@ _RULES = [
         Severity.HIGH,
         "Pickle stream is malformed",
         "An opcode is unknown, truncated, or inconsistent (stack underflow, missing memo "
-        "entry, no STOP). Everything before that point is analysed as the unpickler would "
+        "entry, no STOP). Everything before that point is analysed as the pickle loader would "
         "execute it.",
-        "The unpickler executes opcodes one by one: calls made before the break still run. "
+        "The pickle loader executes opcodes one by one: calls made before the break still run. "
         "Benign tools never write broken pickles; a damaged file is also not the one published.",
         "Re-download the file from its source and verify its hash.",
     ),

@@ -44,7 +44,7 @@ class ScanContext:
     budget: Budget
     members: tuple[str, ...] = ()
     depth: int = 0
-    # Loader hints from the enclosing container, e.g. "torchscript" (whose unpickler
+    # Loader hints from the enclosing container, e.g. "torchscript" (whose pickle loader
     # never imports Python modules) or "joblib" (inline array data inside the pickle).
     hints: frozenset[str] = field(default_factory=frozenset)
 

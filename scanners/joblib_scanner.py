@@ -1,6 +1,6 @@
 """joblib files: one pickle whose NumPy arrays are written raw *inside* the stream.
 
-joblib's unpickler overrides BUILD: after building a NumpyArrayWrapper it reads the array
+joblib's pickle loader overrides BUILD: after building a NumpyArrayWrapper it reads the array
 bytes straight from the file (after an alignment padding byte in joblib >= 1.2), or, for
 object arrays, a whole nested pickle, and then goes on with the outer pickle. A plain pickle
 scanner sees those bytes as garbage. `JoblibArrays` is the BUILD hook that skips raw array

@@ -8,7 +8,7 @@ reference without loading them. Nothing here is generated at run time: a name is
 because a real benign pickle uses it AND its use with attacker-chosen arguments cannot run
 code, import by name, or touch files or the network.
 
-Names are the ones the unpickler fetches after ``fix_imports`` (Python 2 spellings such as
+Names are the ones the pickle loader fetches after ``fix_imports`` (Python 2 spellings such as
 ``__builtin__`` or ``copy_reg`` are remapped by the engine before matching). Matching is exact:
 no prefixes, no wildcards, and a dotted *name* (``"Foo.bar"``) matches only itself.
 
@@ -898,7 +898,7 @@ ALLOWED: dict[str, frozenset[str]] = _merge(*ECOSYSTEMS.values())
 # --- TorchScript -----------------------------------------------------------------------------
 # From torch.jit.save of scripted and traced modules (attributes of list / dict / tuple /
 # Optional types, LSTM, conv+bn, a transformer layer, frozen, dynamically quantized). Their
-# constants.pkl / data.pkl are read by TorchScript's own unpickler, which never imports Python
+# constants.pkl / data.pkl are read by TorchScript's own pickle loader, which never imports Python
 # modules: it maps these identity helpers (torch/jit/_pickle.py) to list constructors and type
 # tags. Everything else those archives reference is in ALLOWED (OrderedDict, storages,
 # _rebuild_tensor_v2, _rebuild_qtensor, qschemes) or is a ``__torch__.*`` class.

@@ -1,8 +1,8 @@
-"""A symbolic pickle machine: runs the opcode stream the way CPython's unpickler would, but
+"""A symbolic pickle machine: runs the opcode stream the way CPython's pickle loader would, but
 every import, call and mutation becomes a recorded event instead of an effect.
 
 Why not pickletools or fickling: both stop at the first malformed opcode and neither tracks
-what the unpickler *executed* before it (a REDUCE followed by garbage still runs); pickletools
+what the pickle loader *executed* before it (a REDUCE followed by garbage still runs); pickletools
 does not model the stack or memo, so STACK_GLOBAL names taken from the memo stay unknown;
 fickling builds a full AST, which is slow on large checkpoints and unbounded in memory. This
 machine is iterative (no recursion on deep nesting), bounded (opcodes, time, constant sizes)

@@ -23,7 +23,7 @@ class Use(enum.IntEnum):
     CALLED = 3  # called with arguments, or handed to a function that calls it
 
 
-# torch.load's unpickler renames this module before import (torch.serialization).
+# torch.load's pickle loader renames this module before import (torch.serialization).
 _TORCH_MODULE_RENAMES = {"torch.tensor": "torch._tensor"}
 
 # Functions that call or construct some of their positional arguments: (module, name) ->

@@ -1,5 +1,5 @@
 """Scan pickle streams: run them symbolically, judge every global against the allowlist,
-and report what the unpickler would import, construct and call.
+and report what the pickle loader would import, construct and call.
 
 Verdicts are per global: a denylisted one is critical wherever it appears; any other global
 outside the allowlist is high when called and medium when only imported or constructed.
@@ -80,7 +80,7 @@ def scan_pickle(data: Data, ctx: ScanContext) -> None:
 
     It is read the way joblib.load reads it (raw array bytes inside the stream are skipped);
     if it holds such arrays, it is read again the way pickle.load would, since a crafted
-    "array" can be valid opcodes that only a plain unpickler executes.
+    "array" can be valid opcodes that only a plain pickle loader executes.
     """
     from aisbom.scanners.joblib_scanner import JoblibArrays
 

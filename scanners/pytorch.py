@@ -6,7 +6,7 @@
   name mismatches and odd flag bits, so we do too (scanners/zipread.py) and report them.
   Every member that is a pickle is scanned, whatever its name.
 - TorchScript archives (torch.jit.save): `constants.pkl` and `data.pkl` are read by the
-  TorchScript unpickler, which resolves `__torch__.*` classes in its compilation unit and
+  TorchScript pickle loader, which resolves `__torch__.*` classes in its compilation unit and
   never imports Python modules; they are scanned with that allowlist.
 - legacy files (torch.save before 1.6, or `_use_new_zipfile_serialization=False`): five
   pickles in a row (magic number, protocol, sys info, the object, storage keys), then raw
