@@ -6,17 +6,16 @@ import dataclasses
 import os
 import sys
 import tempfile
-from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from aisbom.commands._scanning import policy_options, run_scan
 from aisbom.commands._signers import BOM_SIGN_OPTIONS, SigningMethod
 from aisbom.errors import AisbomError
-from aisbom.policy import Policy, load_allowlist_file
-from aisbom.severity import ExitCode, Severity
+from aisbom.severity import ExitCode
 
 if TYPE_CHECKING:
     from aisbom.pipeline import ScanReport
@@ -57,22 +56,7 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     is_flag=True,
     help="Exit 2, writing nothing, if a component is not well documented and no --justify is given.",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice([s.label for s in Severity if s >= Severity.LOW]),
-    default="high",
-    show_default=True,
-    help="Exit 1 (after writing the BOM) when a finding is at least this severe.",
-)
-@click.option("--strict", is_flag=True, help="Fail on anything outside the allowlist, as `scan --strict`.")
-@click.option(
-    "--allow",
-    "allow_files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File of extra trusted globals, one 'module:qualname' per line. Repeatable.",
-)
-@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
+@policy_options("Exit 1 (after writing the BOM) when a finding is at least this severe.")
 @click.option("--sign-key", type=_PATH, help="Sign the written BOM with this ECDSA private key (PEM).")
 @click.option(
     "--sign-certificate",
@@ -137,7 +121,6 @@ def bom(
     not signed exits 2.
     """
     from aisbom.bom.build import BomOptions, build_bom
-    from aisbom.pipeline import scan_target
 
     method = SigningMethod(
         sign_key, sign_certificate, sign_chain, sign_sigstore, identity_token, sign_trust_config
@@ -166,14 +149,8 @@ def bom(
             sys.exit(ExitCode.ERROR)
 
     try:
-        extra: frozenset[tuple[str, str]] = frozenset()
-        for path in allow_files:
-            extra |= load_allowlist_file(path)
-        policy = Policy(fail_on=Severity.parse(fail_on), strict=strict, extra_allowed=extra)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        show_progress = sys.stderr.isatty() if progress is None else progress
-        with _progress_bar(show_progress) as advance:
-            report = scan_target(target, policy=policy, progress=advance)
+        report = run_scan(target, fail_on, strict, allow_files, progress)
         report = _without_output(report, target, (output, bom_signature))
         options = BomOptions(
             spec_version=spec_version,
@@ -210,14 +187,6 @@ def bom(
             err=True,
         )
     sys.exit(report.exit_code)
-
-
-def _progress_bar(enabled: bool):  # type: ignore[no-untyped-def]
-    if not enabled:
-        return nullcontext(None)
-    from aisbom.commands._progress import ByteProgress
-
-    return ByteProgress()
 
 
 def _without_output(report: ScanReport, target: Path, outputs: tuple[Path | None, ...]) -> ScanReport:

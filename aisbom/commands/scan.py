@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
+from aisbom.commands._scanning import policy_options, run_scan
 from aisbom.errors import AisbomError
-from aisbom.policy import Policy, load_allowlist_file
-from aisbom.severity import ExitCode, Severity
+from aisbom.severity import ExitCode
 
 _FORMATS = ("text", "json", "cyclonedx")
 
@@ -25,27 +24,8 @@ _FORMATS = ("text", "json", "cyclonedx")
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report to FILE instead of stdout.",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice([s.label for s in Severity if s >= Severity.LOW]),
-    default="high",
-    show_default=True,
-    help="Exit 1 when a finding is at least this severe.",
-)
-@click.option(
-    "--strict",
-    is_flag=True,
-    help="Fail on anything outside the allowlist, even if only imported or constructed.",
-)
-@click.option(
-    "--allow",
-    "allow_files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File of extra trusted globals, one 'module:qualname' per line. Repeatable.",
-)
+@policy_options("Exit 1 when a finding is at least this severe.")
 @click.option("-v", "--verbose", is_flag=True, help="Also show informational findings.")
-@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
 def scan(
     target: Path,
     output_format: str,
@@ -62,17 +42,9 @@ def scan(
     that wrap them without loading anything. Exit status: 0 clean, 1 unsafe (or not fully
     analysed), 2 usage or I/O error.
     """
-    from aisbom.pipeline import scan_target
-
     try:
-        extra: frozenset[tuple[str, str]] = frozenset()
-        for path in allow_files:
-            extra |= load_allowlist_file(path)
-        policy = Policy(fail_on=Severity.parse(fail_on), strict=strict, extra_allowed=extra)
-        show_progress = sys.stderr.isatty() if progress is None else progress
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        with _progress_bar(show_progress) as advance:
-            report = scan_target(target, policy=policy, progress=advance)
+        report = run_scan(target, fail_on, strict, allow_files, progress)
         if output_format == "cyclonedx":
             from aisbom.formats.cyclonedx import render as render_cyclonedx
 
@@ -98,11 +70,3 @@ def scan(
             click.echo(f"aisbom: error: cannot write {output}: {exc.strerror or exc}", err=True)
             sys.exit(ExitCode.ERROR)
     sys.exit(report.exit_code)
-
-
-def _progress_bar(enabled: bool):  # type: ignore[no-untyped-def]
-    if not enabled:
-        return nullcontext(None)
-    from aisbom.commands._progress import ByteProgress
-
-    return ByteProgress()
