@@ -368,34 +368,8 @@ HUGGINGFACE: dict[str, frozenset[str]] = {
 # parameters (score functions, check_array, _kmeans_single_lloyd).
 # ``_loss`` (top level) is scikit-learn 1.5's Cython module ``sklearn._loss._loss``, which
 # registered itself under its short name: 1.5 pickles really say ``_loss.CyHalfSquaredError``.
-# Both spellings list the union of the names seen under either.
+# The short spelling is derived below from the full one.
 SKLEARN: dict[str, frozenset[str]] = {
-    "_loss": frozenset(
-        {
-            "CyAbsoluteError",
-            "CyExponentialLoss",
-            "CyHalfBinomialLoss",
-            "CyHalfGammaLoss",
-            "CyHalfMultinomialLoss",
-            "CyHalfPoissonLoss",
-            "CyHalfSquaredError",
-            "CyHalfTweedieLoss",
-            "CyHalfTweedieLossIdentity",
-            "CyHuberLoss",
-            "CyPinballLoss",
-            "__pyx_unpickle_CyAbsoluteError",
-            "__pyx_unpickle_CyExponentialLoss",
-            "__pyx_unpickle_CyHalfBinomialLoss",
-            "__pyx_unpickle_CyHalfGammaLoss",
-            "__pyx_unpickle_CyHalfMultinomialLoss",
-            "__pyx_unpickle_CyHalfPoissonLoss",
-            "__pyx_unpickle_CyHalfSquaredError",
-            "__pyx_unpickle_CyHalfTweedieLoss",
-            "__pyx_unpickle_CyHalfTweedieLossIdentity",
-            "__pyx_unpickle_CyHuberLoss",
-            "__pyx_unpickle_CyPinballLoss",
-        }
-    ),
     "sklearn._loss._loss": frozenset(
         {
             "CyAbsoluteError",
@@ -771,6 +745,8 @@ SKLEARN: dict[str, frozenset[str]] = {
     "sklearn.utils._metadata_requests": frozenset({"MetadataRequest", "MethodMetadataRequest"}),
     "sklearn.utils.validation": frozenset({"check_array"}),
 }
+
+SKLEARN["_loss"] = SKLEARN["sklearn._loss._loss"]
 
 # --- SciPy -----------------------------------------------------------------------------------
 # From pickles of every scipy.sparse matrix / array format, frozen distributions (the

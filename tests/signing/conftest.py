@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from aisbom.signing.keyless import IDENTITY_TOKEN_ENV
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _signing_helpers import (  # noqa: E402
@@ -96,3 +98,25 @@ def model_dir(tmp_path: Path) -> Path:
     (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     (root / ".gitattributes").write_text("*.bin filter=lfs\n")
     return root
+
+
+# Where keyless signing would find a token or ambient CI credentials.
+AMBIENT_ENV = [
+    "GITHUB_ACTIONS",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "GOOGLE_SERVICE_ACCOUNT_NAME",
+    "BUILDKITE",
+    "GITLAB_CI",
+    "SIGSTORE_ID_TOKEN",
+    "CIRCLECI",
+    IDENTITY_TOKEN_ENV,
+]
+
+
+@pytest.fixture
+def no_ambient(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No token and no CI credentials in the environment."""
+    for name in AMBIENT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch

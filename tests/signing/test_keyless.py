@@ -17,25 +17,6 @@ from _signing_helpers import VECTOR_IDENTITY, VECTOR_ISSUER, KeyPair, run
 from aisbom.signing.errors import KeylessError
 from aisbom.signing.keyless import IDENTITY_TOKEN_ENV, SigstoreSigner, find_identity_token
 
-AMBIENT_ENV = [
-    "GITHUB_ACTIONS",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_URL",
-    "GOOGLE_SERVICE_ACCOUNT_NAME",
-    "BUILDKITE",
-    "GITLAB_CI",
-    "SIGSTORE_ID_TOKEN",
-    "CIRCLECI",
-    IDENTITY_TOKEN_ENV,
-]
-
-
-@pytest.fixture
-def no_ambient(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in AMBIENT_ENV:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
 
 def fake_jwt(**claims: object) -> str:
     """A well-formed, unsigned OIDC token: enough for the client, which never checks the
