@@ -12,7 +12,7 @@ from aisbom.commands._scanning import policy_options, run_scan
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 
-_FORMATS = ("text", "json", "cyclonedx")
+_FORMATS = ("text", "json", "sarif", "cyclonedx")
 
 
 @click.command()
@@ -57,6 +57,10 @@ def scan(
         from aisbom.formats.json_report import render as render_json
 
         rendered = render_json(report)
+    elif output_format == "sarif":
+        from aisbom.formats.sarif import render as render_sarif
+
+        rendered = render_sarif(report)
     elif output_format == "text":  # (cyclonedx was rendered above, where its errors exit 2)
         from aisbom.formats.text import render as render_text
 
