@@ -79,7 +79,9 @@ def test_malicious_corpus_gives_an_error_result_on_every_malicious_file():
         for r in run["results"]
         if r["level"] == "error"
     }
-    malicious = {f.abspath.resolve() for f in MALICIOUS if f.abspath.is_relative_to(FIXTURES_DIR / "malicious")}
+    malicious = {
+        f.abspath.resolve() for f in MALICIOUS if f.abspath.is_relative_to(FIXTURES_DIR / "malicious")
+    }
     assert malicious and malicious <= flagged, sorted(str(p) for p in malicious - flagged)
     assert run["invocations"][0]["exitCode"] == 1
 
@@ -116,7 +118,9 @@ def test_paths_are_relative_to_the_checkout_when_the_target_is_inside_it(monkeyp
     assert "fixtures/demo/extra_weights.bin" in uris
     (critical,) = [r for r in run["results"] if r["ruleId"] == "pickle-dangerous-global"]
     assert critical["properties"]["evidence"]["call"] == "os.system('touch aisbom-marker')"
-    assert critical["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("extra_weights.bin")
+    assert critical["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith(
+        "extra_weights.bin"
+    )
 
 
 def test_single_file_target_and_fingerprints_are_stable(monkeypatch: pytest.MonkeyPatch):
@@ -124,4 +128,6 @@ def test_single_file_target_and_fingerprints_are_stable(monkeypatch: pytest.Monk
     _, first = sarif_scan("fixtures/demo/extra_weights.bin")
     _, second = sarif_scan("fixtures/demo/extra_weights.bin")
     assert first["runs"][0]["results"] == second["runs"][0]["results"]
-    assert {a["location"]["uri"] for a in first["runs"][0]["artifacts"]} == {"fixtures/demo/extra_weights.bin"}
+    assert {a["location"]["uri"] for a in first["runs"][0]["artifacts"]} == {
+        "fixtures/demo/extra_weights.bin"
+    }
