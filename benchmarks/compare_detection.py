@@ -1,6 +1,6 @@
 """Detection on the fixture corpus, aisbom against peer scanners, in one run.
 
-    python benchmarks/compare_detection.py [--bin DIR] [--markdown]
+    python benchmarks/compare_detection.py [--bin DIR] [--tools T ...] [--by-family]
 
 Each tool scans each fixture file (malicious and benign, from fixtures/catalog.py) in its own
 process with a timeout. A tool "flags" a file when its exit status says it found something;
@@ -52,6 +52,9 @@ def main() -> None:
     )
     parser.add_argument("--bin", type=Path, help="directory holding the peer tools")
     parser.add_argument("--tools", nargs="*", default=list(TOOLS))
+    parser.add_argument(
+        "--by-family", action="store_true", help="also print a markdown table per format family"
+    )
     args = parser.parse_args()
     results: dict[str, dict[str, str]] = {tool: {} for tool in args.tools}
     for tool in args.tools:
@@ -71,6 +74,8 @@ def main() -> None:
             f"{tool:12} {mal.count('flag'):>11}/{len(mal):<6} {mal.count('clean'):>7} "
             f"{mal.count('error'):>7} {ben.count('flag'):>8}/{len(ben):<6} {ben.count('error'):>14}"
         )
+    if args.by_family:
+        print_by_family(results)
     print("\nmalicious fixtures a tool did not flag (clean or error):")
     for fixture in MALICIOUS:
         missed = [t for t in results if results[t][fixture.path] not in ("flag", "absent")]
@@ -81,6 +86,28 @@ def main() -> None:
         flagged = [t for t in results if results[t][fixture.path] == "flag"]
         if flagged:
             print(f"  {fixture.path:58} flagged by: {', '.join(flagged)}")
+
+
+def print_by_family(results: dict[str, dict[str, str]]) -> None:
+    """Markdown: per format family, malicious flagged / total and benign flagged / total."""
+    tools = [t for t, by_path in results.items() if any(v != "absent" for v in by_path.values())]
+    families = sorted({f.family for f in (*MALICIOUS, *BENIGN)})
+    print("\n| family | " + " | ".join(tools) + " |")
+    print("|---|" + "---|" * len(tools))
+    for family in families:
+        mal = [f.path for f in MALICIOUS if f.family == family]
+        ben = [f.path for f in BENIGN if f.family == family]
+        cells = []
+        for tool in tools:
+            flagged_mal = sum(results[tool][p] == "flag" for p in mal)
+            flagged_ben = sum(results[tool][p] == "flag" for p in ben)
+            cells.append(
+                (f"{flagged_mal}/{len(mal)}" if mal else "–")
+                + " · "
+                + (f"{flagged_ben}/{len(ben)}" if ben else "–")
+            )
+        print(f"| {family} | " + " | ".join(cells) + " |")
+    print("\n(each cell: malicious flagged / malicious · benign flagged / benign)")
 
 
 if __name__ == "__main__":
