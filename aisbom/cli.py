@@ -14,10 +14,15 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from aisbom.commands.add import add
+    from aisbom.commands.audit import audit
     from aisbom.commands.bom import bom
     from aisbom.commands.diff import diff
+    from aisbom.commands.lock import lock
+    from aisbom.commands.remove import remove
     from aisbom.commands.scan import scan
     from aisbom.commands.sign import sign
+    from aisbom.commands.status import status
     from aisbom.commands.verify import verify
 
     cli.add_command(scan)
@@ -25,6 +30,11 @@ def _register() -> None:
     cli.add_command(verify)
     cli.add_command(bom)
     cli.add_command(diff)
+    cli.add_command(add)
+    cli.add_command(status)
+    cli.add_command(lock)
+    cli.add_command(remove)
+    cli.add_command(audit)
 
 
 _register()

@@ -1,0 +1,49 @@
+"""`aisbom audit`: show the project's audit log."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from aisbom.commands._project import event_line, fail, format_option, project_option, warn
+from aisbom.errors import AisbomError
+from aisbom.severity import ExitCode
+
+
+@click.command()
+@project_option
+@format_option
+@click.option(
+    "--asset", "assets", multiple=True, metavar="NAME", help="Only events of this asset. Repeatable."
+)
+@click.option("--diff/--no-diff", default=True, help="Show recorded diffs (only logged when opted in).")
+def audit(project_dir: Path | None, output_format: str, assets: tuple[str, ...], diff: bool) -> None:
+    """Show aisbom-audit.jsonl: every change of a prompt or config (old and new SHA-256, UTC
+    time, who and which command saw it) and every asset added, accepted into the lock or
+    removed, oldest first. `--format json` prints the events as JSON Lines, as stored.
+
+    Exit status: 0, or 2 if there is no project or the log cannot be read.
+    """
+    from aisbom.project.workspace import Project
+
+    try:
+        project = Project.open(project_dir, Path.cwd())
+        read = project.audit.read()
+    except AisbomError as exc:
+        fail(exc)
+    warn([f"{project.audit.path.name}: {p}" for p in read.problems])
+    events = [e for e in read.events if not assets or e.asset in assets]
+    for event in events:
+        if output_format == "json":
+            click.echo(json.dumps(event.to_json(), ensure_ascii=False))
+            continue
+        click.echo(event_line(event))
+        if diff and event.diff:
+            for line in event.diff.splitlines():
+                click.echo(f"    {line}")
+    if output_format == "text" and not events:
+        click.echo(f"No events in {project.audit.path}.")
+    sys.exit(ExitCode.CLEAN)

@@ -1,0 +1,92 @@
+"""`aisbom lock [NAME...]`: accept the working tree's assets into aisbom.lock."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from aisbom.commands._project import (
+    build_policy,
+    event_line,
+    fail,
+    fetch_options,
+    format_option,
+    make_fetch,
+    outcome_lines,
+    progress_bar,
+    project_option,
+    result_json,
+    warn,
+)
+from aisbom.commands._scanning import policy_options
+from aisbom.errors import AisbomError
+
+
+@click.command()
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--rescan", is_flag=True, help="Scan every asset again, not only new and modified ones.")
+@click.option(
+    "--allow-unsafe",
+    is_flag=True,
+    help="Lock assets even if the scan finds them unsafe or cannot fully analyse them.",
+)
+@project_option
+@fetch_options
+@format_option
+@policy_options("The scan refuses an asset when a finding is at least this severe.")
+def lock(
+    names: tuple[str, ...],
+    rescan: bool,
+    allow_unsafe: bool,
+    project_dir: Path | None,
+    cache_dir: Path | None,
+    allow_http: bool,
+    output_format: str,
+    fail_on: str,
+    strict: bool,
+    allow_files: tuple[Path, ...],
+    progress: bool | None,
+) -> None:
+    """Accept changes into aisbom.lock: every new or modified asset (or only the NAMEs given) is
+    fetched if remote, scanned, and locked with its files' SHA-256, sizes and scan results;
+    assets no longer declared in aisbom.toml are dropped. An asset the scan finds unsafe keeps
+    its old lock entry (its findings are printed) unless --allow-unsafe.
+
+    Audit log: each change of a prompt or config not logged yet is appended first (as `status`
+    does), then one `accepted` event per file whose locked SHA-256 changes (old and new hash);
+    a model or dataset gets one `accepted` (or `added`) event with its old and new digest, and a
+    dropped asset a `removed` event. Unchanged assets keep their entries byte for byte.
+
+    Exit status: 0 locked, 1 an asset was refused as unsafe, 2 usage or I/O error (e.g. a source
+    is missing).
+    """
+    from aisbom.project.workspace import Project
+
+    try:
+        policy = build_policy(fail_on, strict, allow_files)
+        project = Project.open(project_dir, Path.cwd())
+        with progress_bar(progress) as advance:
+            result = project.accept(
+                names,
+                policy=policy,
+                allow_unsafe=allow_unsafe,
+                rescan=rescan,
+                fetch=make_fetch(cache_dir, allow_http),
+                progress=advance,
+            )
+    except AisbomError as exc:
+        fail(exc)
+    warn(result.warnings)
+    if output_format == "json":
+        click.echo(result_json(result, project=str(project.root)), nl=False)
+        sys.exit(result.exit_code)
+    for outcome in result.outcomes:
+        for line in outcome_lines(outcome, verbose_report=outcome.action == "refused"):
+            click.echo(line)
+    for event in result.events:
+        click.echo(f"Logged: {event_line(event)}")
+    changed = [o for o in result.outcomes if o.action in ("added", "locked", "dropped")]
+    click.echo(f"aisbom.lock: {len(changed)} asset{'s' if len(changed) != 1 else ''} updated.")
+    sys.exit(result.exit_code)

@@ -1,0 +1,16 @@
+"""A project's AI asset inventory: what the user declares, what aisbom resolved, what changed.
+
+Three files in the user's repository, each with one job:
+- `aisbom.toml` (`manifest`): the declared assets (models, datasets, prompts, configs), their
+  relations and the system that uses them. Written by people and by `aisbom add`, which keeps
+  their comments and layout.
+- `aisbom.lock` (`lock`): what aisbom resolved and checked for each asset: source, revision,
+  acquisition time, every file's SHA-256, size, format and scan findings. Rewritten whole,
+  deterministically, so it diffs well.
+- `aisbom-audit.jsonl` (`audit`): an append-only log of every change of a prompt or config
+  (old and new SHA-256, UTC time) and of every asset added, accepted into the lock or removed.
+
+Layers, each importing only those before it: `clock`, `manifest`, `lock`, `audit`, `tree`
+-> `acquire` (sources + scan) -> `status` -> `workspace` (the operations the commands run)
+-> `system_bom` (the CycloneDX BOM of the whole system).
+"""

@@ -1,0 +1,76 @@
+"""The files of a local asset as they are now: path, SHA-256 and size, without scanning.
+
+`aisbom status` compares these with the lock. The walk is the scan's own (aisbom.inventory),
+so paths, symlink rules and the files that are left out agree with what was locked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from aisbom.inventory import walk
+
+_CHUNK = 1024 * 1024
+# The project's own files: never part of an asset, even when an asset's directory holds them.
+PROJECT_FILES = ("aisbom.toml", "aisbom.lock", "aisbom-audit.jsonl")
+
+
+@dataclass(frozen=True)
+class TreeFile:
+    sha256: str | None  # None when it cannot be read (see problem)
+    size: int | None
+    problem: str | None = None
+
+
+def project_files(root: Path) -> frozenset[str]:
+    base = root.resolve()
+    return frozenset(str(base / name) for name in PROJECT_FILES)
+
+
+def hash_tree(target: Path, exclude: frozenset[str] = frozenset()) -> dict[str, TreeFile]:
+    """Every file of `target` (a file or directory) by relative path. Raises TargetError if the
+    target itself is missing or unusable."""
+    _root, entries = walk(target)
+    out: dict[str, TreeFile] = {}
+    for entry in entries:
+        if entry.absolute in exclude:
+            continue
+        if entry.problem:
+            out[entry.path] = TreeFile(None, None, entry.problem)
+            continue
+        out[entry.path] = _hash_file(entry.absolute)
+    return out
+
+
+def without_project_files(paths: dict[str, object], target: Path, exclude: frozenset[str]) -> set[str]:
+    """The relative paths of `paths` (files of `target`) that are project files."""
+    base = target.resolve()
+    if not base.is_dir():
+        return {p for p in paths if str(base) in exclude}
+    return {p for p in paths if str(base / p) in exclude}
+
+
+def _hash_file(path: str) -> TreeFile:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        return TreeFile(None, None, f"cannot read file: {exc.strerror or exc}")
+    with open(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return TreeFile(None, None, "no longer a regular file")
+        digest = hashlib.sha256()
+        buffer = bytearray(_CHUNK)
+        view = memoryview(buffer)
+        size = 0
+        try:
+            while n := handle.readinto(buffer):
+                digest.update(view[:n])
+                size += n
+        except OSError as exc:
+            return TreeFile(None, None, f"cannot read file: {exc.strerror or exc}")
+    return TreeFile(digest.hexdigest(), size)

@@ -1,0 +1,337 @@
+"""A project on disk and the operations the commands run on it: add, status, lock, remove.
+
+Every operation that writes holds the project's lock (`AuditLog.exclusive`) from reading the
+lock and the audit log to appending to the log, so concurrent runs neither lose a lock entry
+nor log one change twice. Files are written in the order that leaves a consistent project if
+the process dies between two writes: aisbom.toml, then aisbom.lock, then the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aisbom import __version__
+from aisbom.errors import AisbomError, UsageError
+from aisbom.pipeline import ScanReport
+from aisbom.policy import Policy
+from aisbom.project.acquire import Acquired, FetchOptions, acquire, scan_acquired
+from aisbom.project.audit import AUDIT_NAME, AuditError, AuditEvent, AuditLog, AuditRead, not_yet_logged, who
+from aisbom.project.clock import now, stamp
+from aisbom.project.lock import LOCK_NAME, Lock, LockedAsset, locked_from_scan
+from aisbom.project.manifest import MANIFEST_NAME, Asset, Manifest, find_manifest
+from aisbom.project.status import ProjectStatus, compute_status, file_changes, observed_events
+from aisbom.project.tree import TreeFile, hash_tree, project_files
+from aisbom.severity import ExitCode
+
+Progress = Callable[[int], None]
+TOOL = f"aisbom {__version__}"
+
+
+class NoProject(UsageError):
+    """No aisbom.toml here or above."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one asset in `add` or `lock`."""
+
+    name: str
+    kind: str
+    action: str  # added | locked | dropped | unchanged | refused | error
+    message: str = ""
+    report: ScanReport | None = None  # the scan, when one ran
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class Result:
+    outcomes: list[Outcome] = field(default_factory=list)
+    events: list[AuditEvent] = field(default_factory=list)  # appended to the audit log
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if any(o.action == "error" for o in self.outcomes):
+            return ExitCode.ERROR
+        if any(o.action == "refused" for o in self.outcomes):
+            return ExitCode.UNSAFE
+        return ExitCode.CLEAN
+
+
+class Project:
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.root = manifest.root
+        self.lock = Lock.load(self.root / LOCK_NAME)
+        self.audit = AuditLog(self.root / AUDIT_NAME)
+
+    @classmethod
+    def open(cls, project_dir: Path | None, cwd: Path) -> Project:
+        """The project in `project_dir`, or the nearest one at or above `cwd`."""
+        if project_dir is not None:
+            path = project_dir / MANIFEST_NAME if project_dir.is_dir() else project_dir
+            return cls(Manifest.load(path))
+        found = find_manifest(cwd)
+        if found is None:
+            raise NoProject(f"no {MANIFEST_NAME} in {cwd} or any parent directory (`aisbom add` creates one)")
+        return cls(Manifest.load(found))
+
+    @classmethod
+    def open_or_create(cls, project_dir: Path | None, cwd: Path) -> tuple[Project, bool]:
+        """As `open`; with no project found, a new one in `project_dir` or `cwd` (not saved yet)."""
+        try:
+            return cls.open(project_dir, cwd), False
+        except NoProject:
+            pass
+        except AisbomError:
+            if project_dir is None or (project_dir / MANIFEST_NAME).exists() or project_dir.is_file():
+                raise
+        directory = (project_dir or cwd).resolve()
+        if not directory.is_dir():
+            raise UsageError(f"{directory}: no such directory")
+        return cls(Manifest.new(directory / MANIFEST_NAME, directory.name or "system")), True
+
+    # --- add -------------------------------------------------------------------------------
+
+    def add(
+        self,
+        asset: Asset,
+        *,
+        policy: Policy,
+        allow_unsafe: bool = False,
+        fetch: FetchOptions | None = None,
+        progress: Progress | None = None,
+    ) -> Result:
+        """Scan the asset, then declare and lock it, or refuse it when the scan is not clean."""
+        self.manifest.add(asset)  # in memory: checks the name and relations before any download
+        result = Result()
+        acquired = acquire(asset.source, self.root, fetch)
+        outcome, locked = self._scan(asset, acquired, policy, allow_unsafe, progress, action="added")
+        result.outcomes.append(outcome)
+        if locked is None:
+            return result
+        with self.audit.exclusive():
+            self.lock = Lock.load(self.lock.path)  # what a concurrent run may have written meanwhile
+            previous = self.lock.assets.get(asset.name)  # a stale entry of an asset removed by hand
+            self.manifest.save()
+            self.lock.assets[asset.name] = locked
+            self.lock.save()
+            events = self._lock_events("added", asset.name, asset.kind, previous, locked, command="add")
+            result.events += self._append(events, result)
+        return result
+
+    # --- status ----------------------------------------------------------------------------
+
+    def status(
+        self, *, record: bool = True, fetch_remote: bool = False, fetch: FetchOptions | None = None
+    ) -> tuple[ProjectStatus, Result]:
+        """Compare with the lock and log every prompt or config change not logged yet."""
+        result = Result()
+        hasher = self._remote_hasher(fetch) if fetch_remote else None
+        with self.audit.exclusive():
+            status = compute_status(self.manifest, self.lock, fetch_remote=hasher)
+            if record:
+                try:
+                    result.events += self._append(self._observed(status, command="status"), result)
+                except AuditError as exc:  # a read-only checkout (CI): still say what changed
+                    result.warnings.append(f"changes not logged: {exc}")
+        return status, result
+
+    # --- lock ------------------------------------------------------------------------------
+
+    def accept(
+        self,
+        names: Sequence[str] = (),
+        *,
+        policy: Policy,
+        allow_unsafe: bool = False,
+        rescan: bool = False,
+        fetch: FetchOptions | None = None,
+        progress: Progress | None = None,
+    ) -> Result:
+        """Take the working tree into the lock: scan every new or modified asset (all of them
+        with `rescan`), lock those that are clean, drop the ones no longer declared."""
+        unknown = [n for n in names if n not in self.manifest.assets and n not in self.lock.assets]
+        if unknown:
+            raise UsageError(f"no asset named {unknown[0]!r} in {MANIFEST_NAME} or {LOCK_NAME}")
+        result = Result()
+        with self.audit.exclusive():
+            self.lock = Lock.load(self.lock.path)
+            status = compute_status(self.manifest, self.lock)
+            events = self._observed(status, command="lock")
+            for item in status.assets:
+                if names and item.name not in names:
+                    continue
+                previous = self.lock.assets.get(item.name)
+                if item.state == "removed":
+                    del self.lock.assets[item.name]
+                    events.append(self._event("removed", item.name, item.kind, None, None, None, "lock"))
+                    result.outcomes.append(Outcome(item.name, item.kind, "dropped", "no longer declared"))
+                    continue
+                if item.state == "missing":
+                    result.outcomes.append(
+                        Outcome(
+                            item.name, item.kind, "error", f"cannot lock: {item.note or 'source is missing'}"
+                        )
+                    )
+                    continue
+                if item.state == "unchanged" and not rescan:
+                    result.outcomes.append(Outcome(item.name, item.kind, "unchanged"))
+                    continue
+                asset = self.manifest.assets[item.name]
+                try:
+                    acquired = acquire(asset.source, self.root, fetch)
+                except AisbomError as exc:
+                    result.outcomes.append(Outcome(item.name, item.kind, "error", str(exc)))
+                    continue
+                outcome, locked = self._scan(
+                    asset,
+                    acquired,
+                    policy,
+                    allow_unsafe,
+                    progress,
+                    action="added" if previous is None else "locked",
+                )
+                # A rescan of unchanged bytes keeps the entry (and its time) unless findings changed.
+                if locked is not None and previous is not None and _same_scan(previous, locked):
+                    locked = previous
+                    outcome = Outcome(item.name, item.kind, "unchanged", report=outcome.report)
+                result.outcomes.append(outcome)
+                if locked is None or locked is previous:
+                    continue
+                self.lock.assets[item.name] = locked
+                action = "added" if previous is None else "accepted"
+                events += self._lock_events(action, item.name, item.kind, previous, locked, command="lock")
+            self.lock.save()
+            result.events += self._append(events, result)
+        return result
+
+    # --- remove ----------------------------------------------------------------------------
+
+    def remove(self, name: str) -> Result:
+        result = Result()
+        with self.audit.exclusive():
+            self.lock = Lock.load(self.lock.path)
+            kind = (self.manifest.assets.get(name) or self.lock.assets.get(name) or Asset(name, "?", "")).kind
+            if name in self.manifest.assets:
+                self.manifest.remove(name)
+                self.manifest.save()
+            elif name not in self.lock.assets:
+                raise UsageError(f"no asset named {name!r} in {MANIFEST_NAME} or {LOCK_NAME}")
+            previous = self.lock.assets.pop(name, None)
+            self.lock.save()
+            old = previous.digest if previous else None
+            result.events += self._append(
+                [self._event("removed", name, kind, None, old, None, "remove")], result
+            )
+            result.outcomes.append(Outcome(name, kind, "dropped", "removed from the inventory"))
+        return result
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _scan(
+        self,
+        asset: Asset,
+        acquired: Acquired,
+        policy: Policy,
+        allow_unsafe: bool,
+        progress: Progress | None,
+        *,
+        action: str,
+    ) -> tuple[Outcome, LockedAsset | None]:
+        report = scan_acquired(acquired, self.root, policy, progress)
+        warnings = []
+        if acquired.kind_hint and acquired.kind_hint != asset.kind:
+            warnings.append(f"the source looks like a {acquired.kind_hint}, declared as a {asset.kind}")
+        if not report.files:
+            return Outcome(asset.name, asset.kind, "error", "no files to add", report), None
+        if report.exit_code != ExitCode.CLEAN and not allow_unsafe:
+            why = (
+                "could not be read"
+                if report.exit_code == ExitCode.ERROR
+                else "is unsafe or not fully analysed"
+            )
+            message = f"not {action}: {asset.source} {why}; --allow-unsafe records it anyway"
+            return Outcome(asset.name, asset.kind, "refused", message, report, tuple(warnings)), None
+        locked = locked_from_scan(
+            asset.name,
+            asset.kind,
+            asset.source,
+            report,
+            locked_at=stamp(now()),
+            single_file=acquired.single_file,
+            provenance=acquired.provenance,
+        )
+        return Outcome(asset.name, asset.kind, action, "", report, tuple(warnings)), locked
+
+    def _remote_hasher(self, fetch: FetchOptions | None):  # type: ignore[no-untyped-def]
+        def hasher(asset: Asset) -> tuple[Path, dict[str, TreeFile]]:
+            acquired = acquire(asset.source, self.root, fetch)
+            return acquired.path, hash_tree(acquired.path, project_files(self.root))
+
+        return hasher
+
+    def _observed(self, status: ProjectStatus, *, command: str) -> list[AuditEvent]:
+        read = self._read_audit()
+        time, login = stamp(now()), who()
+        events: list[AuditEvent] = []
+        for item in status.assets:
+            if item.kind in ("prompt", "config") and item.state != "removed":
+                events += observed_events(
+                    item,
+                    self.lock.assets.get(item.name),
+                    read,
+                    time=time,
+                    command=command,
+                    tool=TOOL,
+                    who=login,
+                )
+        return events
+
+    def _lock_events(
+        self,
+        action: str,
+        name: str,
+        kind: str,
+        previous: LockedAsset | None,
+        locked: LockedAsset,
+        *,
+        command: str,
+    ) -> list[AuditEvent]:
+        """Prompt and config: one event per file whose locked content changed. Others: one event
+        for the asset, old and new digest."""
+        if kind not in ("prompt", "config"):
+            return [
+                self._event(
+                    action, name, kind, None, previous.digest if previous else None, locked.digest, command
+                )
+            ]
+        old = previous.hashes() if previous else {}
+        return [
+            self._event(action, name, kind, c.path, c.locked_sha256, c.current_sha256, command)
+            for c in file_changes(old, locked.hashes())
+        ]
+
+    @staticmethod
+    def _event(
+        event: str, name: str, kind: str, path: str | None, old: str | None, new: str | None, command: str
+    ) -> AuditEvent:
+        return AuditEvent(stamp(now()), event, name, kind, path, old, new, command, TOOL, who())
+
+    def _read_audit(self) -> AuditRead:
+        return self.audit.read()
+
+    def _append(self, events: list[AuditEvent], result: Result) -> list[AuditEvent]:
+        """Append what the log does not already end with; a log that cannot be written is a
+        warning for `status` (which must work in a read-only checkout) and an error otherwise."""
+        read = self._read_audit()
+        result.warnings += [f"{AUDIT_NAME}: {p}" for p in read.problems]
+        fresh = not_yet_logged(read, events)
+        self.audit.append(fresh)
+        return fresh
+
+
+def _same_scan(a: LockedAsset, b: LockedAsset) -> bool:
+    return a.to_json() | {"locked_at": ""} == b.to_json() | {"locked_at": ""}
