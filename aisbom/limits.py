@@ -35,3 +35,29 @@ class Limits:
     max_in_memory: int = 2 * GiB
     # numpy .npy header bytes (numpy itself refuses more than 10,000 by default).
     max_npy_header: int = 1 * MiB
+    # ONNX: subgraphs (If/Loop/Scan bodies) inside subgraphs; exported models nest a few deep.
+    max_onnx_graph_depth: int = 16
+    # ONNX: nodes in all graphs and functions of one model (large LLM exports have ~100k).
+    max_onnx_nodes: int = 1_000_000
+    # ONNX: the model without its tensor payloads (graph structure, names, small constants).
+    max_onnx_skeleton: int = 512 * MiB
+    # ONNX: bytes one tensor may declare (dims x element size); above this a loader allocation
+    # is a denial of service. The largest real tensors (LLM embeddings) are a few GiB.
+    max_onnx_tensor_bytes: int = 64 * GiB
+    # safetensors JSON header bytes (the safetensors library refuses more than 100 MB).
+    max_safetensors_header: int = 100_000_000
+    # Protobuf fields read from one TensorFlow file (a node is ~5; graphs rarely pass 1e6 nodes).
+    max_proto_fields: int = 20_000_000
+    # Downloads of https:// targets (aisbom.sources): bytes of one file, and redirects followed.
+    # Exceeding either is an error before anything is scanned, not a finding.
+    max_download_size: int = 512 * GiB
+    max_redirects: int = 10
+    # Characters of one Jinja chat template (real ones are under 50 KB) and nodes of its syntax tree.
+    max_template_chars: int = 1 * MiB
+    max_template_nodes: int = 200_000
+    # GGUF metadata: one string value, key/value pairs and tensor infos; arrays nested in arrays.
+    max_gguf_string: int = 64 * MiB
+    max_gguf_entries: int = 10_000_000
+    max_gguf_array_depth: int = 8
+    # JSON files searched for chat_template keys (tokenizer_config.json is a few MB at most).
+    max_json_bytes: int = 64 * MiB

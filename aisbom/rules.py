@@ -142,6 +142,203 @@ _RULES = [
         "Re-create the archive with standard tools and re-verify its hash.",
     ),
     Rule(
+        "template-injection",
+        Severity.CRITICAL,
+        "Chat template reaches Python internals",
+        "A Jinja chat template (GGUF tokenizer.chat_template*, tokenizer_config.json, "
+        "chat_template.jinja/.json), parsed and never rendered, walks to a dunder or frame "
+        "attribute (__globals__, __class__, __init__, __subclasses__, _TemplateReference__context "
+        "...), after folding obfuscated names built with ~, +, |attr, |format, |join, |reverse, "
+        "slices, set variables, namespace attributes and macro arguments (critical); or it "
+        "walks from a Jinja global (cycler, joiner, namespace, lipsum, range, self, request ...), "
+        "reaches module-like names (os, popen, eval ...) or private attributes, or builds an "
+        "attribute name it is impossible to resolve without rendering (high).",
+        "Loaders that render chat templates with a non-sandboxed jinja2.Environment (CVE-2024-34359 "
+        "in llama-cpp-python) run the template's Python attribute walk, which reaches os.popen: "
+        "loading the model runs commands. Benign chat templates only read messages and tokens.",
+        "Do not render the template. Replace it with the model family's published chat template, "
+        "and render templates only with jinja2.sandbox.ImmutableSandboxedEnvironment.",
+    ),
+    Rule(
+        "template-unparseable",
+        Severity.HIGH,
+        "Chat template does not parse",
+        "A chat template stored in a model file or tokenizer config is not valid Jinja for "
+        "jinja2's parser (with the loop-control and generation extensions that Hugging Face "
+        "enables), or is too large or too deeply nested to analyse.",
+        "A template that cannot be parsed cannot be shown to be safe; another Jinja version or "
+        "engine (llama.cpp's C++ one, a future jinja2) may accept it and run what it contains. "
+        "Published templates always parse, so a broken one is not the one published.",
+        "Replace the template with the model family's published chat template.",
+    ),
+    Rule(
+        "gguf-header-invalid",
+        Severity.HIGH,
+        "GGUF header is truncated or inconsistent",
+        "A GGUF header declares counts or lengths that the file cannot hold (key/value or tensor "
+        "count, string or array length past the end), tensor data outside the file, more than "
+        "4 dimensions, or an unknown version or value type (high); or tensors are misaligned, "
+        "overlap, have an unknown ggml type, or keys and tensor names repeat (medium).",
+        "GGUF loaders have had heap overflows from exactly these fields; lying counts make "
+        "readers allocate or read out of bounds, and repeated keys let two readers see "
+        "different metadata. Writers never produce them.",
+        "Re-download the file from its source and verify its hash; do not load it with an old "
+        "llama.cpp or gguf reader.",
+    ),
+    Rule(
+        "tf-python-op",
+        Severity.CRITICAL,
+        "TensorFlow graph calls back into Python",
+        "A node of a SavedModel or frozen GraphDef graph, or of a function in its library, is a "
+        "PyFunc, PyFuncStateless or EagerPyFunc op (tf.py_func / tf.numpy_function / "
+        "tf.py_function).",
+        "These ops run a Python function registered in the loading process under the token in "
+        "the graph; whoever controls that registry (a custom loader, a Keras Lambda, another "
+        "model in the same process) runs arbitrary code when the graph runs. Exported serving "
+        "models never need them.",
+        "Do not run the graph. Re-export the model without py_function/numpy_function, or "
+        "rebuild it from its weights in code you control.",
+    ),
+    Rule(
+        "tf-file-op",
+        Severity.HIGH,
+        "TensorFlow graph reads, writes or lists files",
+        "A node (in the main graph or any library function) is ReadFile, WriteFile, "
+        "MatchingFiles, a whole-file reader, a dataset writer or snapshot, PrintV2 with a "
+        "file:// output stream or a debug op dumping to files (high); a dataset/record "
+        "reader, ImmutableConst or a summary writer (medium); or a checkpoint or vocabulary op "
+        "(SaveV2, MergeV2Checkpoints, RestoreV2, InitializeTableFromTextFile ...) whose constant "
+        "path is absolute, a URL or contains '..' (high when it writes, medium when it reads).",
+        "Graph ops run with the loading process's file access: a model can read secrets such as "
+        "~/.ssh keys into its outputs, list directories, or overwrite files such as shell "
+        "start-up scripts, without any Python in the file. Every SavedModel has checkpoint ops, "
+        "so those count only when they leave the model directory.",
+        "Do not run the graph. Inspect the listed nodes; re-export the model from code you "
+        "trust, or convert the weights to safetensors.",
+    ),
+    Rule(
+        "tf-network-op",
+        Severity.HIGH,
+        "TensorFlow graph opens network connections",
+        "A node is an RPC op (RpcClient, RpcCall, RpcServer, Rpc, TryRpc) or a debug op "
+        "streaming to a grpc:// URL (high), or reads from a tf.data service (medium).",
+        "The graph can send inputs, outputs or file contents to a remote host, or accept "
+        "connections, whenever the model runs.",
+        "Do not run the graph in a networked environment; re-export the model without these ops.",
+    ),
+    Rule(
+        "onnx-external-data-traversal",
+        Severity.HIGH,
+        "ONNX tensor reads its data from outside the model directory",
+        "A tensor's external_data location (or basepath) is absolute, has a drive letter, a URL "
+        "scheme, a '..' segment, a backslash, a leading '~' or a NUL byte; in an initializer, a "
+        "Constant or other node attribute, a subgraph (If/Loop/Scan), a training graph or a "
+        "model function.",
+        "Loading the model reads the named file (/etc/passwd, ~/.ssh/id_rsa, cloud credentials) "
+        "into a tensor, where the model's outputs can disclose it (CVE-2022-25882, "
+        "CVE-2024-27318). onnx >= 1.16 and current onnxruntime refuse such paths; older "
+        "versions and other runtimes follow them.",
+        "Do not load the model. Obtain one whose external data files sit next to it under "
+        "relative names (model.onnx + model.onnx.data).",
+    ),
+    Rule(
+        "onnx-python-op",
+        Severity.HIGH,
+        "ONNX node dispatches to Python code",
+        "A node is onnxruntime's PyOp (which imports the module and class the node names), "
+        "ORT training's PythonOp/PythonOpGrad, or uses onnxruntime-extensions' ai.onnx.contrib "
+        "domain, whose operators include Python functions registered by name.",
+        "Running the model calls Python code chosen by the model file: with PyOp, any importable "
+        "module; with the others, whatever function the host registered under that name.",
+        "Do not run the model with Python operators enabled. Read the node's module/class or "
+        "op name and check you trust and meant to register that code.",
+    ),
+    Rule(
+        "onnx-custom-op",
+        Severity.MEDIUM,
+        "ONNX model uses a custom operator domain",
+        "A node's domain is not a standard ONNX domain ('', ai.onnx, ai.onnx.ml, "
+        "ai.onnx.training, ai.onnx.preview.training) nor onnxruntime's own (com.microsoft...), "
+        "and no function of that name is defined in the model. Low: an operator of a standard "
+        "domain that the installed onnx does not know.",
+        "Running the model needs a native operator library that the user loads into the "
+        "runtime (register_custom_ops_library): that library runs with the process's "
+        "privileges, and a model may name one the user already has.",
+        "Find out which library provides the domain and load only a build you trust; prefer a "
+        "model made of standard operators.",
+    ),
+    Rule(
+        "onnx-tensor-inconsistent",
+        Severity.HIGH,
+        "ONNX tensor is inconsistent with its shape or type",
+        "A tensor has negative or overflowing dimensions, an unknown data_type, a payload "
+        "whose size differs from dims x element size (raw_data, typed fields or external data "
+        "length), data stored twice or in the wrong field, several external locations, or a "
+        "non-numeric offset/length. Medium: a consistent tensor that declares more than "
+        "max_onnx_tensor_bytes. Low: unknown external_data keys.",
+        "Runtimes have read out of bounds on such tensors, and loaders that resolve the "
+        "inconsistency differently compute with different weights; huge declared sizes exhaust "
+        "memory at load time. Exporters never write them.",
+        "Re-export the model from its source, or re-download it and verify its hash.",
+    ),
+    Rule(
+        "safetensors-header-invalid",
+        Severity.HIGH,
+        "safetensors header is invalid",
+        "The 8-byte header length is 0, over max_safetensors_header or past the end of the "
+        "file; the header is not UTF-8 or not one JSON object; a tensor entry lacks dtype, "
+        "shape or data_offsets, has an unknown dtype, a shape that is not a list of "
+        "non-negative integers, or offsets that are not two ordered integers; __metadata__ "
+        "is not a map of strings to strings.",
+        "The safetensors library refuses such a file, but hand-written readers (C++, JS, "
+        "converters, older libraries) each guess differently: what one loader computes with is "
+        "not what another, or this scan, saw.",
+        "Re-download the file and verify its hash; re-save it with the safetensors library.",
+    ),
+    Rule(
+        "safetensors-duplicate-key",
+        Severity.HIGH,
+        "safetensors header repeats a key",
+        "A key appears twice in the JSON header: a tensor name, __metadata__ or a key in it, "
+        "or a field of a tensor entry.",
+        "JSON parsers disagree on duplicates: the safetensors library and Python keep the last "
+        "entry and ignore the first without any check, other readers keep the first or fail. "
+        "Two loaders of the same file then see different tensors.",
+        "Re-save the file with the safetensors library from weights you trust.",
+    ),
+    Rule(
+        "safetensors-offsets-invalid",
+        Severity.HIGH,
+        "safetensors tensor offsets are inconsistent",
+        "A tensor's byte range is not shape x dtype size, runs past the end of the file, "
+        "overlaps another tensor, or the ranges do not start at the beginning of the data "
+        "buffer.",
+        "Overlapping tensors alias each other's bytes; out-of-bounds ranges read past the file "
+        "in readers that do not check. The safetensors library refuses such files; other "
+        "readers do not all check.",
+        "Re-save the file with the safetensors library from weights you trust.",
+    ),
+    Rule(
+        "safetensors-hidden-data",
+        Severity.HIGH,
+        "safetensors file holds bytes no tensor describes",
+        "Bytes lie between two tensors' ranges or after the last one. They are scanned as a "
+        "file of their own.",
+        "Data no tensor claims is invisible to tools that list the tensors, which makes it a "
+        "hiding place for a second payload (a pickle, an archive) that other code extracts.",
+        "Re-save the file with the safetensors library from weights you trust.",
+    ),
+    Rule(
+        "safetensors-header-unusual",
+        Severity.LOW,
+        "safetensors header has unusual but accepted content",
+        "The JSON header starts with whitespace, is padded with characters other than spaces, "
+        "or a tensor entry has fields besides dtype, shape and data_offsets.",
+        "The safetensors library accepts and ignores these, but they are not written by it; "
+        "they can carry data past tools that only read known fields.",
+        "Re-save the file with the safetensors library if its origin matters.",
+    ),
+    Rule(
         "scan-limit",
         Severity.HIGH,
         "Not fully analysed: a resource limit was hit",
