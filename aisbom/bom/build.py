@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from aisbom.bom.check import SUPPORTED, BomError, validate
 from aisbom.bom.etsi import assess
 from aisbom.bom.extensions import extend
 from aisbom.bom.library import SUBJECT_REF, build_core
+from aisbom.bom.project_assets import ProjectEvidence
 from aisbom.bom.provenance import Provenance
 from aisbom.errors import UsageError
 from aisbom.pipeline import ScanReport
@@ -91,6 +93,69 @@ def build_bom(report: ScanReport, target: Path, options: BomOptions | None = Non
     return BuiltBom(doc, text, tuple(models))
 
 
+def build_system_bom(
+    models: Sequence[ModelAsset],
+    project: ProjectEvidence,
+    report: ScanReport,
+    options: BomOptions | None = None,
+) -> BuiltBom:
+    """The checked BOM of a whole AI system: its models and the inventory's datasets, prompts and
+    configs (`project`), linked as the inventory relates them. `report` is the scan of every
+    file of every asset (paths as ASSET/FILE), as locked: it gives the policy and the counts."""
+    options = options or BomOptions()
+    if options.spec_version not in SUPPORTED:
+        raise UsageError(
+            f"unsupported CycloneDX version {options.spec_version} (supported: {', '.join(SUPPORTED)})"
+        )
+    created = None if options.reproducible else options.scanned_at
+    if options.require_justification:
+        _require_justification(list(models))
+    edges: dict[str, list[str]] = {}
+    trained_on: dict[str, list[str]] = {}
+    for relation in project.relations:
+        if relation.source == SUBJECT_REF:
+            continue  # the subject's are system.uses
+        edges.setdefault(relation.source, []).append(relation.target)
+        if relation.relation == "trained-on":
+            trained_on.setdefault(relation.source, []).append(relation.target)
+    properties = [
+        ("aisbom:system", project.system.name),
+        ("aisbom:built_from", "aisbom.toml, aisbom.lock, aisbom-audit.jsonl"),
+        ("aisbom:fail_on", report.policy.fail_on.label),
+        ("aisbom:scan_complete", "true" if not report.incomplete else "false"),
+    ]
+    if report.policy.strict:
+        properties.append(("aisbom:strict", "true"))
+    if options.reproducible:
+        properties.append(("cdx:reproducible", "true"))
+    doc = build_core(
+        project.system.name,
+        models,
+        spec_version=options.spec_version,
+        created=created,
+        properties=properties,
+        data_assets=project.data,
+        system=project.system,
+        edges=edges,
+    )
+    if options.reproducible:
+        doc.pop("serialNumber", None)
+        doc.get("metadata", {}).pop("timestamp", None)
+    declaration = assess(SUBJECT_REF, models, report, project)
+    doc = extend(
+        doc,
+        models,
+        declaration,
+        spec_version=options.spec_version,
+        created=created,
+        data_assets=project.data,
+        trained_on=trained_on,
+    )
+    text = dumps(doc)
+    validate(doc, text)
+    return BuiltBom(doc, text, tuple(models))
+
+
 def render_bom(report: ScanReport, target: Path, options: BomOptions | None = None) -> str:
     return build_bom(report, target, options).text
 
@@ -109,4 +174,13 @@ def _require_justification(models: list[ModelAsset]) -> None:
         )
 
 
-__all__ = ["BomError", "BomOptions", "BuiltBom", "JustificationRequired", "build_bom", "dumps", "render_bom"]
+__all__ = [
+    "BomError",
+    "BomOptions",
+    "BuiltBom",
+    "JustificationRequired",
+    "build_bom",
+    "build_system_bom",
+    "dumps",
+    "render_bom",
+]

@@ -8,11 +8,12 @@ read; everything else is declared "not evidenced", never claimed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from aisbom.bom.assets import ModelAsset
+from aisbom.bom.project_assets import ProjectEvidence
 from aisbom.pipeline import ScanReport
 
 STANDARD_NAME = "ETSI EN 304 223"
@@ -206,8 +207,15 @@ def requirement_ref(req_id: str) -> str:
     return f"en-304-223:{req_id}"
 
 
-def assess(subject_ref: str, models: Sequence[ModelAsset], report: ScanReport) -> Declaration:
-    """Evidence, claims and one assessment per (non-principle) requirement."""
+def assess(
+    subject_ref: str,
+    models: Sequence[ModelAsset],
+    report: ScanReport,
+    project: ProjectEvidence | None = None,
+) -> Declaration:
+    """Evidence, claims and one assessment per (non-principle) requirement. With `project`
+    (a system BOM from aisbom.toml and aisbom.lock), the inventory, its relations and the audit
+    log are evidence too."""
     evidence: list[Evidence] = []
     claims: list[Claim] = []
     out: dict[str, Assessment] = {}
@@ -220,20 +228,31 @@ def assess(subject_ref: str, models: Sequence[ModelAsset], report: ScanReport) -
 
     # Claims about "the model" target it when there is one, else the subject.
     main = models[0].bom_ref if len(models) == 1 else subject_ref
-    complete = all(m.complete for m in models)
-    all_hashed = all(f.result.sha256 for m in models for f in m.files)
-    files = [f for m in models for f in m.files]
+    data = project.data if project else ()
+    complete = all(a.complete for a in (*models, *data))
+    all_hashed = all(f.result.sha256 for a in (*models, *data) for f in a.files)
+    files = [f for a in (*models, *data) for f in a.files]
     counts = report.counts()
     failing = report.failing()
 
     # Shared evidence: the hash manifest and the scan summary.
     # sha256sum format, paths relative to the target: `sha256sum -c` there checks them.
-    manifest = "".join(f"{f.result.sha256}  {f.result.path}\n" for f in files if f.result.sha256)
+    # In a system BOM, each path is ASSET/FILE (the file bom-ref without its prefix).
+    manifest = "".join(
+        f"{f.result.sha256}  {f.bom_ref.removeprefix('file:') if project else f.result.path}\n"
+        for f in files
+        if f.result.sha256
+    )
     evidence.append(
         Evidence(
             "file-hashes",
             f"SHA-256 of {len(files)} files, computed by aisbom from every byte of each file and recorded in "
-            "the hashes of the file components nested in each model component (sha256sum format below).",
+            "the hashes of the file components nested in each "
+            + (
+                "asset component (sha256sum format below, paths as ASSET/FILE)."
+                if project
+                else "model component (sha256sum format below)."
+            ),
             "SHA-256 manifest",
             manifest,
         )
@@ -544,9 +563,195 @@ def assess(subject_ref: str, models: Sequence[ModelAsset], report: ScanReport) -
     else:
         out["5.2.4-3"] = Assessment("5.2.4-3", "not-evidenced", "No configuration files were found.")
 
+    if project is not None:
+        _assess_project(project, subject_ref, models, complete, evidence, claim, out)
+
     order = [r.id for r in CATALOGUE if r.modal]
     assert set(order) == set(out), "every requirement is assessed"
     return Declaration(tuple(evidence), tuple(claims), tuple(out[r] for r in order))
+
+
+def _assess_project(
+    project: ProjectEvidence,
+    subject_ref: str,
+    models: Sequence[ModelAsset],
+    complete: bool,
+    evidence: list[Evidence],
+    claim: Callable[..., str],
+    out: dict[str, Assessment],
+) -> None:
+    """What a project's inventory, lock and audit log add: 5.2.1-1 (an inventory with prompts
+    and interdependencies), 5.2.4-1 and 5.2.4-3 (the audit log), 5.2.4-2 and 5.2.4-2.1 (the
+    inventory's datasets, their links to models and, for fetched ones, source and time)."""
+    system = project.system
+    kinds: dict[str, int] = {"model": len(models)}
+    for asset in project.data:
+        kinds[asset.kind] = kinds.get(asset.kind, 0) + 1
+    listed = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in kinds.items() if n)
+    relations = "".join(f"{r.source} {r.relation} {r.target}\n" for r in project.relations)
+    evidence.append(
+        Evidence(
+            "inventory",
+            "The inventory declared in aisbom.toml and locked in aisbom.lock: per asset its kind, name, "
+            "source, digest (SHA-256 of its files' sha256sum manifest), file count and lock time (UTC); "
+            "then every relation between the system and its assets (bom-refs).",
+            "Inventory (aisbom.lock)",
+            project.lock_summary + "\n" + relations,
+        )
+    )
+    c = claim(
+        "5.2.1-1-inventory",
+        subject_ref,
+        f"The system {system.name} is inventoried with {listed}, each a component with every file's "
+        "SHA-256; dependencies link the system to the assets it uses, each model to the datasets it was "
+        "trained on and the model it was fine-tuned from, and each asset to its files.",
+        "Every declared asset was scanned and locked by aisbom; this BOM is built from that lock.",
+        "inventory",
+        "file-hashes",
+    )
+    out["5.2.1-1"] = Assessment(
+        "5.2.1-1",
+        "evidenced" if complete else "partly",
+        (
+            "The declared inventory, prompts and configurations and their interdependencies included, is "
+            "locked and complete (see compositions); that it declares every asset of the system is the "
+            "operator's statement in aisbom.toml."
+        )
+        if complete
+        else "Some assets could not be read or fully analysed (see compositions and findings).",
+        (*out["5.2.1-1"].claims, c),
+    )
+
+    if project.audit_events:
+        evidence.append(
+            Evidence(
+                "audit-log",
+                f"The project's append-only audit log (aisbom-audit.jsonl), {project.audit_events} events: "
+                "each change of a prompt or configuration seen by aisbom, with old and new SHA-256 and "
+                "UTC time, and each asset added, accepted into the lock or removed. Recorded diffs, if "
+                "any, are left out.",
+                "Audit log (aisbom-audit.jsonl)",
+                project.audit_log,
+            )
+        )
+        c = claim(
+            "5.2.4-1-audit",
+            subject_ref,
+            "Changes to the system's assets are kept in an append-only audit log: prompt and configuration "
+            "changes as aisbom sees them, and every update accepted into the lock.",
+            "The log is only ever appended to, each entry with its UTC time, command and tool version.",
+            "audit-log",
+        )
+        out["5.2.4-1"] = Assessment(
+            "5.2.4-1",
+            "partly",
+            "The audit log is a trail of the assets' changes and of lock updates; the system design and "
+            "the post-deployment maintenance plans are not evidenced.",
+            (c,),
+        )
+
+    audited = project.audited
+    if audited:
+        problems = [*project.audit_gaps, *project.audit_problems]
+        if not project.audit_events:
+            problems.append("the audit log is empty or missing")
+        c = claim(
+            "5.2.4-3-log",
+            subject_ref,
+            f"Each change of the {len(audited)} prompt and configuration assets seen by an aisbom command "
+            "(status, lock, add) is in the audit log with its old and new SHA-256 and UTC time.",
+            "aisbom appends one event per new content of each file, before any lock update accepts it.",
+            "audit-log" if project.audit_events else "inventory",
+            "inventory",
+        )
+        out["5.2.4-3"] = Assessment(
+            "5.2.4-3",
+            "partly" if problems else "evidenced",
+            ("The audit log does not cover everything: " + "; ".join(problems) + ".")
+            if problems
+            else "The log's latest hash of every prompt and configuration file is the locked one, so the "
+            "trail reaches the state this BOM describes. Changes made and undone between two aisbom runs "
+            "are not seen.",
+            (*out["5.2.4-3"].claims, c),
+        )
+
+    trained: dict[str, list[str]] = {}
+    for r in project.relations:
+        if r.relation == "trained-on":
+            trained.setdefault(r.source, []).append(r.target)
+    by_ref = {a.bom_ref: a for a in project.data}
+    if trained:
+        for model_ref, datasets in trained.items():
+            evidence.append(
+                Evidence(
+                    f"trained-on:{model_ref}",
+                    f"Datasets {model_ref} was trained or fine-tuned on, as the operator declared in "
+                    "aisbom.toml: each a locked data component the model depends on, with its source.",
+                    "Training datasets (aisbom.toml)",
+                    "".join(
+                        f"{d} {by_ref[d].local_path or _source(by_ref[d])}\n" for d in datasets if d in by_ref
+                    ),
+                )
+            )
+        refs = tuple(
+            claim(
+                f"5.2.4-2:inventory:{model_ref}",
+                model_ref,
+                f"{model_ref} was trained on {len(datasets)} inventoried datasets, each linked to the model "
+                "with its source and SHA-256.",
+                "Declared by the operator; aisbom hashed and scanned the data it names.",
+                f"trained-on:{model_ref}",
+            )
+            for model_ref, datasets in trained.items()
+        )
+        previous = out["5.2.4-2"]
+        out["5.2.4-2"] = Assessment(
+            "5.2.4-2",
+            "partly",
+            "Where the training data came from and its link to each model are recorded; how it is used in "
+            "the model is not.",
+            previous.claims + refs,
+            previous.counter_claims,
+        )
+
+    datasets = [a for a in project.data if a.kind == "dataset"]
+    dated = [a for a in datasets if a.provenance and a.provenance.source_url and a.provenance.acquired_at]
+    if dated:
+        evidence.append(
+            Evidence(
+                "dataset-acquisition",
+                "Source URL and acquisition time (UTC) of each fetched dataset, as aisbom's source recorded "
+                "them when it downloaded the data (also in formulation).",
+                "Dataset sources",
+                "".join(f"{a.bom_ref} {_source(a)} {_acquired(a)}\n" for a in dated),
+            )
+        )
+        c = claim(
+            "5.2.4-2.1-inventory",
+            subject_ref,
+            f"{len(dated)} of {len(datasets)} datasets have their source URL and the time they were "
+            "obtained.",
+            "Recorded by aisbom when it fetched them, not typed in.",
+            "dataset-acquisition",
+        )
+        local = [a.name for a in datasets if a not in dated]
+        out["5.2.4-2.1"] = Assessment(
+            "5.2.4-2.1",
+            "partly" if local else "evidenced",
+            ("Without a recorded source URL and time (local data): " + ", ".join(local) + ".")
+            if local
+            else "Every dataset of the inventory has its source URL and acquisition time.",
+            (c,),
+        )
+
+
+def _source(asset: Any) -> str:
+    return asset.provenance.source_url if asset.provenance else (asset.local_path or "")
+
+
+def _acquired(asset: Any) -> str:
+    moment = asset.provenance.acquired_at if asset.provenance else None
+    return moment.isoformat() if moment else "-"
 
 
 def _justification_key(evidence: list[Evidence], text: str | None) -> str:

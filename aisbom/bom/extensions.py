@@ -9,13 +9,14 @@ round-trips through it; `check` validates the finished document against the offi
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from aisbom.bom.assets import ModelAsset, iso
 from aisbom.bom.etsi import STATUS_TEXT, Declaration, requirement_ref
 from aisbom.bom.library import SUBJECT_REF, TOOL_REF
+from aisbom.bom.project_assets import DataAsset
 
 TOP_LEVEL_ORDER = (
     "$schema",
@@ -71,10 +72,15 @@ def extend(
     *,
     spec_version: str,
     created: datetime | None,
+    data_assets: Sequence[DataAsset] = (),
+    trained_on: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
+    """`trained_on`: per model bom-ref, the inventory datasets it was trained on (its model
+    card's datasets, beside those its own card declares)."""
+    trained_on = trained_on or {}
     components = {c["bom-ref"]: c for c in walk_components(doc) if "bom-ref" in c}
     for model in models:
-        card = _model_card(model)
+        card = _model_card(model, trained_on.get(model.bom_ref, ()))
         if card:
             components[model.bom_ref]["modelCard"] = card
         for dataset in model.datasets:
@@ -82,17 +88,21 @@ def extend(
             if dataset.url:
                 data["contents"] = {"url": dataset.url}
             components[dataset.bom_ref]["data"] = [data]
+    for asset in data_assets:
+        details: dict[str, Any] = {"type": asset.data_type, "name": asset.name}
+        if asset.provenance is not None:
+            details["contents"] = {"url": asset.provenance.source_url}
+        components[asset.bom_ref]["data"] = [details]
     # Each model, then the datasets its card declares, in the card's order (the library sorts
-    # by type and name, which would put every dataset before the model).
-    order = {
-        ref: i
-        for i, ref in enumerate(r for m in models for r in (m.bom_ref, *(d.bom_ref for d in m.datasets)))
-    }
+    # by type and name, which would put every dataset before the model); then the inventory's
+    # datasets, prompts and configs in the order it declares them.
+    refs = [r for m in models for r in (m.bom_ref, *(d.bom_ref for d in m.datasets))]
+    order = {ref: i for i, ref in enumerate([*refs, *(a.bom_ref for a in data_assets)])}
     doc["components"] = sorted(
         doc.get("components", []), key=lambda c: order.get(c.get("bom-ref"), len(order))
     )
-    doc["compositions"] = _compositions(doc, models)
-    formulation = [f for f in (_acquisition(m) for m in models) if f]
+    doc["compositions"] = _compositions(doc, [*models, *data_assets])
+    formulation = [f for f in (_acquisition(m) for m in [*models, *data_assets]) if f]
     if formulation:
         doc["formulation"] = formulation
     if declaration is not None and "definitions" in doc:
@@ -120,7 +130,7 @@ def walk_components(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
             queue.extend(pedigree.get(key, []))
 
 
-def _model_card(model: ModelAsset) -> dict[str, Any]:
+def _model_card(model: ModelAsset, trained_on: Sequence[str] = ()) -> dict[str, Any]:
     card = model.card
     params: dict[str, Any] = {}
     if card.pipeline_tag:
@@ -129,8 +139,8 @@ def _model_card(model: ModelAsset) -> dict[str, Any]:
         params["architectureFamily"] = card.model_type
     if card.architectures:
         params["modelArchitecture"] = ", ".join(card.architectures)
-    if model.datasets:
-        params["datasets"] = [{"ref": d.bom_ref} for d in model.datasets]
+    if model.datasets or trained_on:
+        params["datasets"] = [{"ref": ref} for ref in [*trained_on, *(d.bom_ref for d in model.datasets)]]
     considerations: dict[str, Any] = {}
     if card.use_cases:
         considerations["useCases"] = list(card.use_cases)
@@ -156,16 +166,17 @@ def _model_card(model: ModelAsset) -> dict[str, Any]:
     return out
 
 
-def _compositions(doc: dict[str, Any], models: Sequence[ModelAsset]) -> list[dict[str, Any]]:
-    complete = [m.bom_ref for m in models if m.complete]
-    incomplete = [m.bom_ref for m in models if not m.complete]
+def _compositions(doc: dict[str, Any], assets: Sequence[ModelAsset | DataAsset]) -> list[dict[str, Any]]:
+    models = [a for a in assets if isinstance(a, ModelAsset)]
+    complete = [m.bom_ref for m in assets if m.complete]
+    incomplete = [m.bom_ref for m in assets if not m.complete]
     out: list[dict[str, Any]] = []
-    # The files of a model: complete when every file was read and fully analysed.
+    # The files of an asset: complete when every file was read and fully analysed.
     if complete:
         out.append({"aggregate": "complete", "assemblies": complete})
     if incomplete:
         out.append({"aggregate": "incomplete", "assemblies": incomplete})
-    # The subject depends on every model found in the target.
+    # The subject depends on every model found in the target (or every asset the system uses).
     out.append({"aggregate": "complete", "dependencies": [SUBJECT_REF]})
     # A model's training data is what its card declares: whether that is all of it is unknown.
     out.append({"aggregate": "unknown", "dependencies": [m.bom_ref for m in models]})
@@ -177,7 +188,7 @@ def _compositions(doc: dict[str, Any], models: Sequence[ModelAsset]) -> list[dic
     return out
 
 
-def _acquisition(model: ModelAsset) -> dict[str, Any] | None:
+def _acquisition(model: ModelAsset | DataAsset) -> dict[str, Any] | None:
     """The native form of "where and when these bytes were obtained": a copy task."""
     prov = model.provenance
     if prov is None:

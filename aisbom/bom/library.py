@@ -11,7 +11,7 @@ so nothing random is left in its output but the serial number and the timestamp.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from aisbom.bom.etsi import (
     STANDARD_VERSION,
     requirement_ref,
 )
+from aisbom.bom.project_assets import DataAsset, SystemAsset
 from aisbom.findings import Finding
 from aisbom.rules import RULES
 
@@ -46,7 +47,13 @@ def build_core(
     spec_version: str,
     created: datetime | None,
     properties: Sequence[tuple[str, str]],
+    data_assets: Sequence[DataAsset] = (),
+    system: SystemAsset | None = None,
+    edges: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
+    """The library's part of the BOM. Without `system`, the subject uses every model (a scan
+    target); with it (a project), the subject is that system, using `system.uses`, and `edges`
+    adds the relations between assets (bom-ref -> the bom-refs it depends on)."""
     from cyclonedx import __version__ as lib_version
     from cyclonedx.model import Property
     from cyclonedx.model.bom import Bom
@@ -86,22 +93,36 @@ def build_core(
         bom_ref=SUBJECT_REF,
         description="The AI system whose assets this BOM inventories: " + ", ".join(m.name for m in models),
     )
+    if system is not None:
+        subject.version = system.version
+        names = ", ".join([*(m.name for m in models), *(d.name for d in data_assets)])
+        subject.description = system.description or f"The AI system {system.name}: {names}"
     bom.metadata.component = subject
     bom.metadata.properties.update(Property(name=n, value=v) for n, v in properties)
 
     # Dependencies are built directly: Bom.register_dependency searches the graph linearly for
     # every call, which made a model of 5,000 files take 30 s.
+    edges = edges or {}
     model_components = []
     for model in models:
         component, datasets = _model(model)
         bom.components.add(component)
         bom.components.update(datasets)
         children = [*component.components, *datasets]
-        bom.dependencies.add(_depends(component, children))
+        bom.dependencies.add(_depends(component, children, edges.get(model.bom_ref, ())))
         bom.dependencies.update(_depends(child, []) for child in children)
         model_components.append(component)
         bom.vulnerabilities.update(_vulnerabilities(model))
-    bom.dependencies.add(_depends(subject, model_components))
+    for data in data_assets:
+        component = _data_asset(data)
+        bom.components.add(component)
+        bom.dependencies.add(_depends(component, list(component.components), edges.get(data.bom_ref, ())))
+        bom.dependencies.update(_depends(child, []) for child in component.components)
+        bom.vulnerabilities.update(_vulnerabilities(data))
+    if system is None:
+        bom.dependencies.add(_depends(subject, model_components))
+    else:
+        bom.dependencies.add(_depends(subject, [], system.uses))
 
     version = SchemaVersion.from_version(spec_version)
     if version >= SchemaVersion.V1_6:
@@ -111,10 +132,14 @@ def build_core(
     return doc
 
 
-def _depends(component: Component, on: Sequence[Component]) -> Dependency:
+def _depends(component: Component, on: Sequence[Component], refs: Sequence[str] = ()) -> Dependency:
+    from cyclonedx.model.bom_ref import BomRef
     from cyclonedx.model.dependency import Dependency
 
-    return Dependency(ref=component.bom_ref, dependencies=[Dependency(ref=c.bom_ref) for c in on])
+    return Dependency(
+        ref=component.bom_ref,
+        dependencies=[*(Dependency(ref=c.bom_ref) for c in on), *(Dependency(ref=BomRef(r)) for r in refs)],
+    )
 
 
 def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
@@ -227,6 +252,75 @@ def _ancestor(base: str) -> Component:
     )
 
 
+def _data_asset(data: DataAsset) -> Component:
+    """A dataset, prompt or config of the inventory: a `data` component (its `data` details are
+    added by `extensions`) with its files nested, hashed as locked."""
+    from cyclonedx.model import (
+        ExternalReference,
+        ExternalReferenceType,
+        HashAlgorithm,
+        HashType,
+        Property,
+        XsUri,
+    )
+    from cyclonedx.model.bom_ref import BomRef
+    from cyclonedx.model.component import Component, ComponentType
+
+    props: list[tuple[str, str]] = [("aisbom:asset_kind", data.kind), ("aisbom:verdict", data.verdict)]
+    if data.local_path is not None:
+        props.append(("aisbom:source_path", data.local_path))
+    if data.locked_at is not None:
+        props.append(("aisbom:locked_at", iso(data.locked_at)))
+    refs = []
+    if data.provenance is not None:
+        props.append(("aisbom:source_url", data.provenance.source_url))
+        if data.provenance.acquired_at is not None:
+            props.append(("aisbom:acquired_at", iso(data.provenance.acquired_at)))
+        if data.provenance.revision:
+            props.append(("aisbom:revision", data.provenance.revision))
+        refs.append(
+            ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(data.provenance.source_url))
+        )
+    files = []
+    for file in data.files:
+        result = file.result
+        hashes = [HashType(alg=HashAlgorithm.SHA_256, content=result.sha256)] if result.sha256 else []
+        fprops = [("aisbom:format", result.format), ("aisbom:verdict", file.verdict)]
+        if result.size is not None:
+            fprops.append(("aisbom:size", str(result.size)))
+        if file.upstream_sha256:
+            fprops.append(("aisbom:upstream_sha256", file.upstream_sha256))
+        frefs = []
+        if file.url:
+            frefs.append(
+                ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(file.url), hashes=hashes)
+            )
+        files.append(
+            Component(
+                type=ComponentType.FILE,
+                name=result.path,
+                bom_ref=BomRef(file.bom_ref),
+                hashes=hashes,
+                external_references=frefs,
+                properties=[Property(name=n, value=v) for n, v in fprops],
+            )
+        )
+    single = data.files[0].result.sha256 if len(data.files) == 1 else None
+    return Component(
+        type=ComponentType.DATA,
+        name=data.name,
+        version=data.version,
+        bom_ref=BomRef(data.bom_ref),
+        description=data.description,
+        licenses=_licenses(data.licenses, None, None),
+        # A one-file prompt or config carries its hash itself, as well as on its file.
+        hashes=[HashType(alg=HashAlgorithm.SHA_256, content=single)] if single else [],
+        external_references=refs,
+        properties=[Property(name=n, value=v) for n, v in props],
+        components=files,
+    )
+
+
 def _dataset(dataset: DatasetAsset) -> Component:
     from cyclonedx.model import Property
     from cyclonedx.model.bom_ref import BomRef
@@ -266,7 +360,7 @@ def _licenses(ids: Sequence[str], other_name: str | None, other_link: str | None
     return out
 
 
-def _vulnerabilities(model: ModelAsset) -> list[Vulnerability]:
+def _vulnerabilities(model: ModelAsset | DataAsset) -> list[Vulnerability]:
     from cyclonedx.model import Property
     from cyclonedx.model.bom_ref import BomRef
     from cyclonedx.model.vulnerability import (
@@ -291,7 +385,7 @@ def _vulnerabilities(model: ModelAsset) -> list[Vulnerability]:
             props += [(f"aisbom:evidence:{k}", v) for k, v in finding.evidence]
             out.append(
                 Vulnerability(
-                    bom_ref=BomRef(f"finding:{file.result.path}#{index}"),
+                    bom_ref=BomRef(f"finding:{file.bom_ref.removeprefix('file:')}#{index}"),
                     id=finding.rule,
                     source=source,
                     ratings=[

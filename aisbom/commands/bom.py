@@ -25,12 +25,19 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
 
 
 @click.command()
-@click.argument("target", type=click.Path(path_type=Path))
+@click.argument("target", required=False, type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the BOM to FILE (default: stdout). Nothing is written if the BOM does not validate.",
+)
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the BOM of the whole AI system declared in DIR/aisbom.toml (the default without TARGET: "
+    "the nearest aisbom.toml at or above the current directory).",
 )
 @click.option(
     "--spec-version",
@@ -87,8 +94,9 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     help="Where to write the BOM's signature. Default: FILE.sig next to the -o FILE.",
 )
 def bom(
-    target: Path,
+    target: Path | None,
     output: Path | None,
+    project_dir: Path | None,
     spec_version: str,
     reproducible: bool,
     justification: str | None,
@@ -119,6 +127,13 @@ def bom(
     bundle at FILE.sig (or --bom-signature), its one resource named "." as model_signing 1.1.1
     requires; `aisbom verify --bom FILE --bom-signature FILE.sig` checks it. A BOM written but
     not signed exits 2.
+
+    Without TARGET (or with --project DIR, or with TARGET an aisbom.toml): the BOM of the whole
+    AI system of the project (see `aisbom add`), built from aisbom.lock without scanning again:
+    the system as the application component, every model, dataset, prompt and config with the
+    hashes and scan results it was locked with, sources, revisions and acquisition times, and
+    dependencies (system -> the assets it uses, model -> datasets it was trained on and the
+    model it was fine-tuned from). Exit 2 if the working tree differs from the lock.
     """
     from aisbom.bom.build import BomOptions, build_bom
 
@@ -147,6 +162,28 @@ def bom(
         except Exception as exc:  # AisbomError or not: one line, exit 2
             click.echo(f"aisbom: error: cannot sign the BOM: {_describe(exc)}", err=True)
             sys.exit(ExitCode.ERROR)
+
+    from aisbom.commands._system_bom import is_project_target, write_system_bom
+
+    if is_project_target(target, project_dir):
+        options = BomOptions(
+            spec_version=spec_version,
+            reproducible=reproducible,
+            justification=justification,
+            require_justification=require_justification,
+            scanned_at=datetime.now(timezone.utc).replace(microsecond=0),
+        )
+        write_system_bom(
+            target,
+            project_dir,
+            output,
+            options,
+            fail_on=fail_on,
+            strict=strict,
+            allow_files=allow_files,
+            signer=signer,
+            bom_signature=bom_signature,
+        )
 
     try:
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)

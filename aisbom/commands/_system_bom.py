@@ -1,0 +1,79 @@
+"""`aisbom bom` without a model TARGET: the BOM of the whole AI system of a project (aisbom.toml),
+built from its lock. Kept apart from `bom.py`, which handles a single model target."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from aisbom.commands._project import build_policy
+from aisbom.errors import AisbomError
+from aisbom.severity import ExitCode
+
+if TYPE_CHECKING:
+    from aisbom.bom.build import BomOptions
+    from aisbom.signing.base import Signer
+
+MANIFEST = "aisbom.toml"
+
+
+def is_project_target(target: str | None, project_dir: Path | None) -> bool:
+    """No TARGET, --project, or a TARGET that is an aisbom.toml (a TOML file is never a model)."""
+    if target is None or project_dir is not None:
+        return True
+    return Path(target).name == MANIFEST and Path(target).is_file()
+
+
+def write_system_bom(
+    target: str | None,
+    project_dir: Path | None,
+    output: Path | None,
+    options: BomOptions,
+    *,
+    fail_on: str,
+    strict: bool,
+    allow_files: tuple[Path, ...],
+    signer: Signer | None,
+    bom_signature: Path | None,
+) -> NoReturn:
+    from aisbom.commands.bom import _sign, _write_atomically
+    from aisbom.project.system_bom import build_project_bom
+    from aisbom.project.workspace import Project
+
+    if target is not None and project_dir is not None:
+        raise click.UsageError("give a model TARGET or --project, not both")
+    try:
+        policy = build_policy(fail_on, strict, allow_files)
+        project = Project.open(Path(target) if target is not None else project_dir, Path.cwd())
+        built, report = build_project_bom(project, policy, options)
+    except AisbomError as exc:
+        click.echo(f"aisbom: error: {exc}", err=True)
+        sys.exit(ExitCode.ERROR)
+    if output is None:
+        click.echo(built.text, nl=False)
+    else:
+        try:
+            _write_atomically(output, built.text)
+        except OSError as exc:
+            click.echo(f"aisbom: error: cannot write {output}: {exc.strerror or exc}", err=True)
+            sys.exit(ExitCode.ERROR)
+        assets = len(project.manifest.assets)
+        counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n) or "no findings"
+        click.echo(
+            f"aisbom: wrote {output} (CycloneDX {options.spec_version}; system "
+            f"{project.manifest.system.name!r}: {assets} assets, {len(report.files)} files; {counts})",
+            err=True,
+        )
+        if signer is not None:
+            assert bom_signature is not None
+            _sign(output, signer, bom_signature)
+    for model in built.unjustified():
+        click.echo(
+            f"aisbom: note: {model.name} is not well documented ({model.gap_text()}); no justification "
+            "is recorded (justification = \"...\" in aisbom.toml, or --justify TEXT; EN 304 223 5.2.3-2)",
+            err=True,
+        )
+    sys.exit(report.exit_code)
