@@ -401,16 +401,21 @@ class TemplateAnalysis:
             attribute_names += args[0]
         if name == "map" and args and "attr" in args[0] and len(args) > 1:
             attribute_names += args[1]  # map('attr', name)
+        mapped: list[object] = []
         for dotted in attribute_names:
             # Jinja's attribute= arguments follow dotted paths: 'a.__class__'.
             parts = dotted.split(".") if isinstance(dotted, str) else [dotted]
-            targets = inputs
+            targets = [_Opaque(f"item of {_describe(i)}", escaped=_dangerous_owner(i)) for i in inputs]
             for part in parts:
                 if isinstance(part, str) and part.isdigit():
                     continue
                 if isinstance(part, _Opaque) and not part.is_str:
                     continue  # selectattr(key) with a data-driven key: nothing to see
                 targets = self._access(targets, [part], node, how="attribute")
+            mapped += targets
+        if name == "map" and mapped:
+            # A sequence of what the attribute walk reached: iterating it keeps the chain.
+            return [_Opaque(f"{_describe(m)}|map", escaped=_dangerous_owner(m)) for m in mapped]
         if name in ("default", "d") and args:
             return _bounded(inputs + args[0])
         if name in ("map", "select", "reject", "selectattr", "rejectattr", "sort", "unique",
@@ -591,7 +596,7 @@ def _elements(values: list[object]) -> list[object]:
         elif isinstance(value, _Dict):
             out += list(value.keys)
         else:
-            out.append(_unknown(f"item of {_describe(value)}"))
+            out.append(_Opaque(f"item of {_describe(value)}", escaped=_dangerous_owner(value)))
     return _bounded(out)
 
 
@@ -723,7 +728,8 @@ def check_template(
     lenient: bool = False,
 ) -> None:
     """Report escapes in one chat template. `lenient`: a text file that only might be a
-    template (a README with `{{ }}` examples) reports escape chains, never parse errors."""
+    template (a README with `{{ }}` examples, Flask docs with `request.args`) reports resolved
+    escape chains only: no parse errors, no merely suspicious lookups."""
     import jinja2
 
     evidence = {"key": key}
@@ -752,8 +758,10 @@ def check_template(
             )
         return
     except RecursionError:
+        if lenient:
+            return
         ctx.report(
-            "scan-limit" if lenient else "template-unparseable",
+            "template-unparseable",
             f"chat template {key!r} nests too deeply to parse; not analysed",
             offset=offset,
             evidence={**evidence, "limit": "nesting"},
@@ -779,6 +787,8 @@ def check_template(
         )
         return
     for issue in issues:
+        if lenient and issue.severity < Severity.CRITICAL:
+            continue
         where = f" (line {issue.line})" if issue.line else ""
         ctx.report(
             "template-injection",

@@ -30,6 +30,15 @@ SCANNERS: dict[str, str] = {
     "lz4": "aisbom.scanners.compressed:scan_compressed",
     "zlib": "aisbom.scanners.compressed:scan_compressed",
     "zstd": "aisbom.scanners.compressed:scan_compressed",
+    "gguf": "aisbom.scanners.gguf_scanner:scan_gguf",
+    # Chat templates in tokenizer_config.json / chat_template.json / chat_template.jinja.
+    "json": "aisbom.scanners.template_files:scan_json",
+    "text": "aisbom.scanners.template_files:scan_text",
+    "onnx": "aisbom.scanners.onnx_scanner:scan_onnx",
+    "safetensors": "aisbom.scanners.safetensors_scanner:scan_safetensors",
+    "tf-saved-model": "aisbom.scanners.tensorflow:scan_saved_model",
+    "tf-graph-def": "aisbom.scanners.tensorflow:scan_graph_def",
+    "keras-metadata": "aisbom.scanners.tensorflow:scan_keras_metadata",
 }
 
 _loaded: dict[str, Scanner] = {}

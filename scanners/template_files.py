@@ -1,0 +1,87 @@
+"""Chat templates outside model files: Hugging Face tokenizer configs and template files.
+
+Transformers reads a repository's chat template from `tokenizer_config.json` (`chat_template`:
+a string, or a list of `{name, template}`), from `chat_template.json` and from a standalone
+`chat_template.jinja`. Each is checked like a GGUF template. Datasets hold thousands of small
+JSON and text files, so the cost for a file without a template is one byte search.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.jinja_template import check_template
+
+_KEY = b'"chat_template"'
+_JINJA_MARKERS = (b"{%", b"{{")
+_JINJA_STARTS = (b"{%", b"{{", b"{#")
+# Names transformers loads templates from. Only decides whether a parse error is reported:
+# the content is what gets scanned, whatever the name.
+_TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
+
+
+def _file_name(ctx: ScanContext) -> str:
+    return (ctx.members[-1] if ctx.members else ctx.path).rsplit("/", 1)[-1]
+
+
+def scan_json(data: Data, ctx: ScanContext) -> None:
+    head = bytes(data[:64]).lstrip(b" \t\r\n\xef\xbb\xbf")
+    if head.startswith(_JINJA_STARTS):  # a template starting `{{ bos_token }}` sniffs as JSON
+        scan_text(data, ctx)
+        return
+    if data.find(_KEY) < 0:
+        return
+    if len(data) > ctx.limits.max_json_bytes:
+        ctx.report("scan-limit", f"JSON file with a chat_template key is {len(data)} bytes, over the "
+                   f"limit of {ctx.limits.max_json_bytes}; its templates were not analysed",
+                   evidence={"limit": "max_json_bytes"})
+        return
+    found: list[object] = []
+
+    def collect(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        # Every chat_template value, including ones a later duplicate key would hide.
+        found.extend(value for key, value in pairs if key == "chat_template")
+        return dict(pairs)
+
+    try:
+        document = json.loads(bytes(data), object_pairs_hook=collect)
+    except (ValueError, RecursionError):
+        return  # not JSON: no loader reads a template from it
+    if not isinstance(document, dict):
+        return
+    for value in found:
+        for key, template in _templates(value):
+            check_template(template, ctx, key=key)
+
+
+def _templates(value: object) -> list[tuple[str, str]]:
+    """(key, template) pairs of a chat_template value in any of its published shapes."""
+    if isinstance(value, str):
+        return [("chat_template", value)]
+    out: list[tuple[str, str]] = []
+    if isinstance(value, list):  # [{"name": "default", "template": "..."}, ...]
+        for index, item in enumerate(value):
+            if isinstance(item, dict) and isinstance(item.get("template"), str):
+                out.append((f"chat_template.{item.get('name', index)}", item["template"]))
+    elif isinstance(value, dict):  # {"default": "...", "tool_use": "..."}
+        out += [(f"chat_template.{k}", v) for k, v in value.items() if isinstance(v, str)]
+    return out
+
+
+def scan_text(data: Data, ctx: ScanContext) -> None:
+    """A text file that contains Jinja is checked as a template. Only files named like
+    templates report parse errors: a README with `{{ }}` examples is not a broken template,
+    and from other text files only resolved escape chains are reported."""
+    name = _file_name(ctx)
+    is_template_file = name.lower().endswith(_TEMPLATE_SUFFIXES)
+    if len(data) > ctx.limits.max_template_chars * 4:  # utf-8: up to 4 bytes a character
+        if is_template_file:
+            ctx.report("scan-limit", f"template file of {len(data)} bytes is over the limit of "
+                       f"{ctx.limits.max_template_chars} characters; not analysed",
+                       evidence={"limit": "max_template_chars"})
+        return
+    raw = bytes(data)
+    if not any(marker in raw for marker in _JINJA_MARKERS):
+        return
+    check_template(raw.decode("utf-8", errors="replace"), ctx, key=name, lenient=not is_template_file)
