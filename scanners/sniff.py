@@ -41,6 +41,8 @@ def sniff(data: Data) -> str:
     for offset, magic, name in _MAGIC:
         if head[offset : offset + len(magic)] == magic:
             return name
+    if hdf5_superblock(data) is not None:  # after a user block (h5py, Keras and libhdf5 read it)
+        return "hdf5"
     if head[:3] == b"BZh" and head[3:4].isdigit():
         return "bzip2"
     if _looks_like_lzma_alone(head):
@@ -63,9 +65,30 @@ def sniff(data: Data) -> str:
 
     if looks_like_pickle(data):
         return "pickle"
+    if head[:1] in (b"\x08", b"\x0a", b"\x12"):
+        # TF protos share ONNX's first bytes (`08 01 12`): checked structurally, first.
+        from aisbom.scanners.tensorflow import sniff_tensorflow  # late: only protobuf-like heads
+
+        tf_format = sniff_tensorflow(data)
+        if tf_format is not None:
+            return tf_format
     if _looks_like_onnx(head):
         return "onnx"
     return _text_or_data(head)
+
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def hdf5_superblock(data: Data) -> int | None:
+    """Where the HDF5 superblock starts: at 0, or after a user block of 512, 1024, 2048 ...
+    bytes (the places libhdf5 searches), whatever the user block holds; None if nowhere."""
+    offset = 0
+    while offset + len(HDF5_MAGIC) <= len(data):
+        if data[offset : offset + len(HDF5_MAGIC)] == HDF5_MAGIC:
+            return offset
+        offset = offset * 2 if offset else 512
+    return None
 
 
 def _zip_kind(data: Data) -> str:
@@ -90,7 +113,10 @@ def _looks_like_safetensors(data: Data) -> bool:
     if len(data) < 10:
         return False
     (header_len,) = struct.unpack("<Q", data[:8])
-    return 2 <= header_len <= len(data) - 8 and data[8:9] == b"{"
+    # The library accepts JSON whitespace before the '{'. A header length past the end of the
+    # file (up to the library's 100 MB cap) is still a safetensors file, a broken one.
+    starts_json = data[8:72].lstrip(b" \t\r\n\xef\xbb\xbf")[:1] == b"{"  # (and a UTF-8 BOM)
+    return starts_json and 2 <= header_len <= max(len(data) - 8, 100_000_000)
 
 
 def _looks_like_lzma_alone(head: bytes) -> bool:

@@ -77,7 +77,17 @@ def imported(result: subprocess.CompletedProcess) -> set[str]:
 
 @pytest.mark.parametrize("fixture", MALICIOUS, ids=lambda f: f.id)
 def test_malicious_fixture_runs_its_payload(fixture, tmp_path):
+    if fixture.no_loader:
+        pytest.skip(fixture.no_loader)
     result = run_loader(fixture.loader, fixture.abspath, tmp_path, fixture.modules)
+    if fixture.proof != "payload":  # a structural attack (see `proof` in catalog.py)
+        assert files_under(tmp_path) == [], "the loader created files"
+        if fixture.proof == "loads":
+            assert result.returncode == 0, explain(result)
+        else:
+            refusal = fixture.proof.removeprefix("refused:").strip()
+            assert result.returncode != 0 and refusal in result.stderr, explain(result)
+        return
     # The loader may raise after the payload ran (broken streams, magic checks):
     # only the marker counts.
     assert (tmp_path / MARKER).is_file(), f"payload did not run\n{explain(result)}"
@@ -88,6 +98,8 @@ def test_malicious_fixture_runs_its_payload(fixture, tmp_path):
 
 @pytest.mark.parametrize("fixture", BENIGN, ids=lambda f: f.id)
 def test_benign_fixture_loads_cleanly(fixture, tmp_path):
+    if fixture.no_loader:
+        pytest.skip(fixture.no_loader)
     result = run_loader(fixture.loader, fixture.abspath, tmp_path)
     assert result.returncode == 0, explain(result)
     assert files_under(tmp_path) == []
@@ -109,8 +121,11 @@ def test_catalog_is_well_formed():
     for f in FIXTURES + REAL_MODELS:
         assert f.kind in ("malicious", "benign"), f
         assert f.family in FAMILIES, f
-        assert f.trick and f.description and f.loader, f
-        compile(f.loader, f.path, "exec")
+        assert f.trick and f.description and (f.loader or f.no_loader), f
+        assert f.proof in ("payload", "loads") or f.proof.startswith("refused: "), f
+        assert f.proof == "payload" or f.kind == "malicious", f
+        if f.loader:
+            compile(f.loader, f.path, "exec")
     for f in FIXTURES:
         assert not Path(f.path).is_absolute() and ".." not in Path(f.path).parts, f
         assert f.path.split("/", 1)[0] in GENERATED_DIRS, f
