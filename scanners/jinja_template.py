@@ -363,8 +363,9 @@ class TemplateAnalysis:
             return _Opaque(step, escaped=True)
         if isinstance(target, _Opaque) and target.escape_root:
             self._flag_chain(Severity.HIGH, owner_path, step,
-                             f"template walks the attributes of the Jinja global {owner} ({step})", node)
-            return _Opaque(step, escaped=True)
+                             f"template walks the attributes of a Jinja global ({step})", node)
+            # Still suspicious further down (high), but only a dunder makes it an escape.
+            return _Opaque(step, escape_root=True)
         if name.startswith("_") and how == "attribute":
             self._flag(Severity.HIGH, f"template reads the private attribute {step}", node)
             return _Opaque(step)

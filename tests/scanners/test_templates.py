@@ -1,0 +1,226 @@
+"""Chat templates: escapes are found through obfuscation, published templates stay clean."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from chat_templates import STANDARD_TEMPLATES
+
+from aisbom.limits import Limits
+from aisbom.policy import Policy
+from aisbom.scanners.base import ScanContext
+from aisbom.scanners.jinja_template import check_template
+from aisbom.severity import Severity
+
+POPEN = "popen('touch aisbom-marker').read()"
+
+
+def check(source: str, *, limits: Limits | None = None, lenient: bool = False):
+    ctx = ScanContext.for_file("t", limits or Limits(), Policy())
+    check_template(source, ctx, key="tokenizer.chat_template", lenient=lenient)
+    return ctx.sink
+
+
+def worst(findings) -> Severity | None:
+    return max((f.severity for f in findings), default=None)
+
+
+# --- published templates -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(STANDARD_TEMPLATES))
+def test_standard_template_has_no_finding(name):
+    assert check(STANDARD_TEMPLATES[name]) == []
+
+
+@pytest.mark.parametrize("name", sorted(STANDARD_TEMPLATES))
+def test_standard_template_in_a_tokenizer_config_is_clean(name, scan_bytes):
+    config = {"bos_token": "<s>", "chat_template": STANDARD_TEMPLATES[name], "model_max_length": 4096}
+    fmt, findings = scan_bytes(json.dumps(config, indent=2).encode())
+    assert fmt == "json"
+    assert findings == []
+
+
+@pytest.mark.parametrize("source", [
+    "{% set ns = namespace(found=false, x=1) %}{% for m in messages %}{% if m.role == 'system' %}"
+    "{% set ns.found = true %}{% endif %}{% endfor %}{{ ns.found }}{{ ns.x + 1 }}",
+    "{{ message.content.strip().split('\\n')[0].upper().replace('a', 'b') }}",
+    "{% for k, v in tool.items() %}{{ k }}={{ tool[k] }}{{ v|tojson }}{% endfor %}",
+    "{{ messages|selectattr('role', 'equalto', 'user')|map(attribute='content')|join(', ') }}",
+    "{{ (messages|length) ~ strftime_now('%d %b %Y') }}{{ message.get('name', '') }}",
+    "{% for i in range(3) %}{{ loop.index0 }}{{ loop.cycle('a', 'b') }}{% endfor %}",
+    "{% set c = cycler('odd', 'even') %}{{ c.next() }}{% set j = joiner(', ') %}{{ j() }}",
+    "{% if messages[0]['content'] is string %}{{ messages[0]['content'][::-1] }}{% endif %}",
+    "{% set system = messages[0].content %}{{ system }}",
+], ids=["namespace-holder", "string-methods", "items", "selectattr-map", "strftime-get", "range-loop",
+        "cycler-joiner-use", "reverse-content", "variable-named-system"])
+def test_everyday_template_constructs_are_clean(source):
+    assert check(source) == []
+
+
+# --- escapes: resolved through folding -> critical -------------------------------------------
+
+ESCAPES = {
+    "baseline": "{{ cycler.__init__.__globals__.os." + POPEN + " }}",
+    "attr-concat": "{{ cycler|attr('__in' ~ 'it__')|attr('__glo' ~ 'bals__') }}",
+    "add-strings": "{{ lipsum|attr('__glo' + 'bals__') }}",
+    "format-chars": "{% set u = '%c'|format(95) * 2 %}{{ joiner|attr(u ~ 'init' ~ u) }}",
+    "printf-operator": "{{ x|attr('%s%s' % ('__cla', 'ss__')) }}",
+    "format-method": "{{ x|attr('{}{}'.format('__cla', 'ss__')) }}",
+    "format-fields": "{{ '{0.__init__.__globals__}'.format(cycler) }}",
+    "join-list": "{{ lipsum|attr(['__glo', 'bals__']|join) }}",
+    "str-join-method": "{{ lipsum|attr(''.join(['__glo', 'bals__'])) }}",
+    "reverse-filter": "{{ lipsum|attr('__slabolg__'|reverse) }}",
+    "reverse-slice": "{{ lipsum|attr('__slabolg__'[::-1]) }}",
+    "lower": "{{ lipsum|attr('__GLOBALS__'|lower) }}",
+    "replace": "{{ lipsum|attr('__gXobals__'|replace('X', 'l')) }}",
+    "set-variables": "{% set a = '__gl' %}{% set b = 'obals__' %}{{ lipsum|attr(a ~ b) }}",
+    "set-block": "{% set a %}__globals__{% endset %}{{ lipsum|attr(a) }}",
+    "namespace-attributes": "{% set ns = namespace(a='__glo') %}{% set ns.b = 'bals__' %}"
+                            "{{ lipsum|attr(ns.a ~ ns.b) }}",
+    "conditional-set": "{% if x %}{% set a = '__globals__' %}{% else %}{% set a = 'safe' %}{% endif %}"
+                       "{{ lipsum|attr(a) }}",
+    "loop-list": "{% for n in ['__globals__'] %}{{ lipsum|attr(n) }}{% endfor %}",
+    "macro-arguments": "{% macro f(o, n) %}{{ o|attr(n) }}{% endmacro %}{{ f(lipsum, '__glob' ~ 'als__') }}",
+    "dict-keys": "{{ lipsum|attr(dict(__globals__=1)|first) }}",
+    "list-pop": "{{ lipsum|attr(['x', '__globals__'].pop()) }}",
+    "getitem-concat": "{{ lipsum['__glo' ~ 'bals__'] }}",
+    "default-filter": "{{ lipsum|attr(undefined_name|default('__globals__')) }}",
+    "map-attribute": "{{ [lipsum]|map(attribute='__globals__')|list }}",
+    "map-attr-filter": "{{ messages|map('attr', '__class__')|list }}",
+    "dotted-attribute": "{{ messages|map(attribute='__class__.__mro__')|list }}",
+    "template-reference": "{{ self._TemplateReference__context.cycler }}",
+    "namespace-global": "{{ namespace.__init__.__globals__ }}",
+    "range-self": "{{ range.__self__ }}",
+    "aliased-global": "{% set c = cycler %}{{ c.__init__ }}",
+    "string-class": "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "builtins-import": "{{ self.__init__.__globals__.__builtins__.__import__('os')." + POPEN + " }}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ESCAPES))
+def test_resolved_escape_is_critical(name):
+    findings = check(ESCAPES[name])
+    assert worst(findings) is Severity.CRITICAL, findings
+    assert {f.rule for f in findings} == {"template-injection"}
+
+
+def test_an_escape_chain_is_one_finding_naming_the_whole_walk():
+    (finding,) = check(ESCAPES["baseline"])
+    assert "cycler.__init__.__globals__.os.popen().read" in finding.message
+    assert finding.evidence == (("key", "tokenizer.chat_template"),)
+
+
+def test_an_escape_hidden_in_a_standard_template_is_found():
+    source = STANDARD_TEMPLATES["llama-3.1"].replace(
+        "{%- if add_generation_prompt %}", "{%- if add_generation_prompt %}" + ESCAPES["attr-concat"])
+    assert worst(check(source)) is Severity.CRITICAL
+
+
+# --- suspicious but not resolved -> high -------------------------------------------------------
+
+SUSPICIOUS = {
+    "attr-from-data": "{{ x|attr(messages[0].content) }}",
+    "getitem-built-key": "{{ lipsum['__glo' ~ message.content] }}",
+    "global-walk": "{{ request.application }}",
+    "module-name": "{{ x.os.popen('id') }}",
+    "private-attribute": "{{ message._secret }}",
+    "dunder-variable": "{{ __builtins__ }}",
+    "unfoldable-width": "{{ x|attr('%9s'|format('__class__')) }}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SUSPICIOUS))
+def test_unresolved_or_suspicious_lookup_is_high(name):
+    findings = check(SUSPICIOUS[name])
+    assert worst(findings) is Severity.HIGH, findings
+
+
+def test_include_is_medium():
+    assert worst(check("{% include 'other.jinja' %}")) is Severity.MEDIUM
+
+
+# --- parse errors, limits -------------------------------------------------------------------
+
+
+def test_unparseable_template_is_high():
+    (finding,) = check("{{ messages[0] ")
+    assert finding.rule == "template-unparseable" and finding.severity is Severity.HIGH
+
+
+def test_lenient_mode_reports_only_resolved_escapes():
+    assert check("{{ unclosed", lenient=True) == []
+    assert check("{{ request.args.get('q') }}", lenient=True) == []
+    assert worst(check(ESCAPES["attr-concat"], lenient=True)) is Severity.CRITICAL
+
+
+def test_huge_template_is_not_parsed():
+    source = "{{ x }}" * (10 * 1024 * 1024 // 7)
+    start = time.monotonic()
+    (finding,) = check(source)
+    assert finding.rule == "scan-limit" and ("limit", "max_template_chars") in finding.evidence
+    assert time.monotonic() - start < 1
+
+
+def test_node_limit():
+    source = "{{ " + " ~ ".join(f"'{i}'" for i in range(200)) + " }}"
+    (finding,) = check(source, limits=Limits(max_template_nodes=100))
+    assert ("limit", "max_template_nodes") in finding.evidence
+
+
+@pytest.mark.parametrize("source", [
+    "{{ " + "(" * 20000 + "1" + ")" * 20000 + " }}",
+    "{% if x %}" * 3000 + "{% endif %}" * 3000,
+    "{{ x" + "[0]" * 20000 + " }}",
+])
+def test_deep_nesting_is_a_finding_not_a_crash(source):
+    start = time.monotonic()
+    findings = check(source)
+    assert worst(findings) is not None and worst(findings) >= Severity.HIGH
+    assert time.monotonic() - start < 10
+
+
+def test_folding_is_bounded():
+    # Doubling strings and exploding candidate sets stay small and fast.
+    source = "{% set a = 'ab' %}" + "{% set a = a ~ a %}" * 60 + "{{ a * 999999999 }}"
+    source += "".join(f"{{% if x %}}{{% set b = '{i}' %}}{{% endif %}}" for i in range(40))
+    source += "{{ b ~ b ~ b ~ b }}{{ '%999999999s'|format('x') }}"
+    start = time.monotonic()
+    assert check(source) == []
+    assert time.monotonic() - start < 2
+
+
+# --- files carrying templates ---------------------------------------------------------------
+
+
+def test_tokenizer_config_every_template_shape_and_duplicate_keys(scan_bytes):
+    escape = ESCAPES["namespace-global"]
+    named = [{"name": "default", "template": "{{ x }}"}, {"name": "tool_use", "template": escape}]
+    for value in (escape, named, {"default": "{{ x }}", "rag": escape}):
+        _, findings = scan_bytes(json.dumps({"chat_template": value}).encode())
+        assert worst(findings) is Severity.CRITICAL, value
+    # json.load keeps the last duplicate; the first one is checked all the same.
+    text = '{"chat_template": ' + json.dumps(escape) + ', "chat_template": "{{ x }}"}'
+    _, findings = scan_bytes(text.encode())
+    assert worst(findings) is Severity.CRITICAL
+
+
+@pytest.mark.parametrize("text", [
+    b'[{"chat_template": "{{ cycler.__init__ }}"}]',  # not an object
+    b'{"chat_template": "{{ cycler.__init__ }}",',  # not JSON
+    b'{"prompt": "{{ cycler.__init__ }}"}',  # not a template key
+])
+def test_json_without_a_loadable_template_is_ignored(text, scan_bytes):
+    assert scan_bytes(text)[1] == []
+
+
+def test_text_file_with_an_escape_chain_is_critical(scan_bytes):
+    fmt, findings = scan_bytes(b"Some notes.\n" + ESCAPES["baseline"].encode() + b"\n")
+    assert fmt == "text" and worst(findings) is Severity.CRITICAL
+
+
+def test_jinja_file_that_sniffs_as_json_is_checked_as_a_template(scan_bytes):
+    fmt, findings = scan_bytes(b"{{ bos_token }}" + ESCAPES["baseline"].encode())
+    assert fmt == "json" and worst(findings) is Severity.CRITICAL
