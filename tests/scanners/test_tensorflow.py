@@ -288,6 +288,13 @@ def test_real_silero_onnx_model_is_present():
     assert len(ONNX_MODELS) >= 2
 
 
+def test_no_other_fixture_or_real_model_is_claimed_as_tensorflow():
+    others = [f for f in FIXTURES + REAL_MODELS if f.family != "tensorflow"]
+    claimed = [f.path for f in others if tf_scanner.sniff_tensorflow(f.abspath.read_bytes()) is not None]
+    assert claimed == []
+    assert sum(f.family == "onnx" for f in others) >= 2
+
+
 def test_onnx_ir_version_1_with_savedmodel_like_first_bytes_is_not_tensorflow():
     onnx = pytest.importorskip("onnx")
     model = onnx.ModelProto(ir_version=1, producer_name="pytorch", producer_version="0.2")
