@@ -564,6 +564,30 @@ def test_field_limit_is_a_scan_limit_finding():
     assert [(f.rule, dict(f.evidence)["limit"]) for f in findings] == [("scan-limit", "max_proto_fields")]
 
 
+def test_deadline_is_a_scan_limit_finding():
+    ctx = ScanContext.for_file("x", Limits(max_seconds_per_file=0), Policy())
+    tf_scanner.scan_graph_def(fixture_bytes("benign/tensorflow/frozen_graph.pb"), ctx)
+    assert [(f.rule, dict(f.evidence)["limit"]) for f in ctx.sink] == [("scan-limit", "max_seconds_per_file")]
+
+
+def test_large_graph_is_read_through_a_memory_map(tmp_path):
+    # Over the pipeline's in-memory threshold, so the scanner gets an mmap; the op sits at the end.
+    weights = node_def_pb2.NodeDef(name="w", op="Const")
+    weights.attr["value"].tensor.dtype = 1
+    weights.attr["value"].tensor.tensor_content = bytes(3 * 1024 * 1024)
+    nodes = [weights] + [
+        node_def_pb2.NodeDef(name=f"n{i}", op="Relu", input=[f"n{i - 1}"]) for i in range(20_000)
+    ]
+    nodes.append(node_def_pb2.NodeDef(name="leak", op="ReadFile", input=["path"]))
+    path = tmp_path / "frozen.pb"
+    path.write_bytes(graph_pb2.GraphDef(node=nodes).SerializeToString())
+    report = scan_target(path)
+    assert report.files[0].format == "tf-graph-def"
+    assert [(f.rule, dict(f.evidence)["where"]) for f in report.findings] == [
+        ("tf-file-op", "graph, node 'leak'")
+    ]
+
+
 # --- damaged input ---------------------------------------------------------------------------
 
 
