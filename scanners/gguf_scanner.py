@@ -169,6 +169,10 @@ def _scan_header(reader: _Reader, ctx: ScanContext) -> None:
                             offset=kv_at, severity=Severity.MEDIUM)
                 alignment = DEFAULT_ALIGNMENT
             continue
+        if key == "general.alignment":
+            reader.fail(f"general.alignment has value type {value_type}, not uint32: llama.cpp and gguf "
+                        "refuse the file, other readers fall back to 32", offset=kv_at,
+                        severity=Severity.MEDIUM)
         _value(reader, ctx, key, value_type, depth=0, kv_at=kv_at)
     if duplicates:
         reader.fail(f"keys repeat ({', '.join(sorted(set(duplicates))[:5])}): readers disagree on "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import string
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -747,7 +748,9 @@ def check_template(
     if _ENV is None:
         _ENV = _environment()
     try:
-        tree = _ENV.parse(source)  # safe: parses to an AST, never renders
+        with warnings.catch_warnings():  # odd escapes in string literals warn from jinja's lexer
+            warnings.simplefilter("ignore")
+            tree = _ENV.parse(source)  # safe: parses to an AST, never renders
     except jinja2.TemplateSyntaxError as exc:
         if not lenient:
             ctx.report(

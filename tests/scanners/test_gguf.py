@@ -168,6 +168,7 @@ def test_too_many_dimensions_and_overflowing_dimensions_are_high():
     ([("a" * 64, (4, 8), 0, 0)], [], "refuses names"),
     ([("a", (5, 8), 2, 0)], [], "block size"),
     (None, [("general.alignment", U32, 24)], "power of two"),
+    (None, [("general.alignment", U64, 32)], "not uint32"),
     (None, [("k", U8, 1), ("k", U8, 2)], "keys repeat"),
 ])
 def test_layout_inconsistencies_are_medium(tensors, kvs, what):
