@@ -35,6 +35,15 @@ class Limits:
     max_in_memory: int = 2 * GiB
     # numpy .npy header bytes (numpy itself refuses more than 10,000 by default).
     max_npy_header: int = 1 * MiB
+    # Keras model configs (config.json, HDF5 model_config/training_config): characters of one
+    # config, and values walked in it (the largest real configs hold a few hundred thousand).
+    max_keras_config: int = 64 * MiB
+    max_keras_config_nodes: int = 5_000_000
+    # The short-lived child process that reads HDF5 attributes (libhdf5 is C code that crafted
+    # files have crashed): its wall-clock seconds and address space, plus the file's size when
+    # the file is handed over in memory.
+    max_hdf5_seconds: float = 60.0
+    max_hdf5_memory: int = 1 * GiB
     # ONNX: subgraphs (If/Loop/Scan bodies) inside subgraphs; exported models nest a few deep.
     max_onnx_graph_depth: int = 16
     # ONNX: nodes in all graphs and functions of one model (large LLM exports have ~100k).

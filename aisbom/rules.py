@@ -339,6 +339,53 @@ _RULES = [
         "Re-save the file with the safetensors library if its origin matters.",
     ),
     Rule(
+        "keras-lambda",
+        Severity.HIGH,
+        "Keras model carries Python bytecode",
+        "A Keras config (.keras config.json, HDF5 model_config/training_config, SavedModel "
+        "metadata) holds a marshalled Python function: a Lambda layer's function or output_shape "
+        "(Keras 3 __lambda__ objects, Keras 2 [code, defaults, closure] lists), or a __lambda__ "
+        "anywhere else, such as an activation. Critical when the decoded code objects name "
+        "code-execution, process, file or import functions (eval, exec, __import__, open, os, "
+        "system, subprocess ...).",
+        "Keras rebuilds the function from the bytecode and runs it when the model is built or "
+        "called (CVE-2024-3660); safe_mode=True refuses it, but users switch safe_mode off to load "
+        "such models, and tf.keras 2 had no safe mode at all.",
+        "Do not load the file with safe_mode=False. Re-create the Lambda as a registered custom "
+        "layer in code, re-save the model without Lambda layers, or take only the weights "
+        "(convert them to safetensors).",
+    ),
+    Rule(
+        "keras-unsafe-reference",
+        Severity.HIGH,
+        "Keras config imports an object from outside Keras",
+        "An object's module/class_name/registered_name (or a function given by name) points "
+        "outside the Keras and TensorFlow namespaces; or names a Keras API that is not a "
+        "modelling object (get_file, enable_unsafe_deserialization, load_model ...); or a "
+        "TensorFlow function or op that touches files or runs Python (TFOpLambda, "
+        "TensorFlowOpLayer); or a TFSMLayer loads another SavedModel. Critical for modules and "
+        "functions that run commands, touch files or import code.",
+        "Keras before 3.9 imports any module a config names and fetches the attribute, even with "
+        "safe_mode=True (CVE-2025-1550); Keras before 3.11 resolves its own non-modelling APIs "
+        "(CVE-2025-8747, CVE-2025-9906). The file then decides what the loader calls.",
+        "Do not load the file with an older Keras. Upgrade Keras (>= 3.11), load with "
+        "safe_mode=True, and rebuild the model from code with only Keras layers and your own "
+        "registered custom objects; or take only the weights (convert them to safetensors).",
+    ),
+    Rule(
+        "keras-custom-object",
+        Severity.MEDIUM,
+        "Keras model needs custom objects",
+        "A config names a class or function that is not a Keras built-in: a registered custom "
+        "object ('Package>Name'), a class of the saving program, or a custom function saved by "
+        "name.",
+        "The code is not in the file: the loading program supplies it (custom_objects, "
+        "register_keras_serializable). Loading runs whatever that code does; an older Keras may "
+        "also import the named module when the object is not registered.",
+        "Check that the custom objects come from code you trust and are registered before "
+        "loading. Use --strict to fail on these.",
+    ),
+    Rule(
         "scan-limit",
         Severity.HIGH,
         "Not fully analysed: a resource limit was hit",
