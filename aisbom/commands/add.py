@@ -126,7 +126,7 @@ def add(
         click.echo(f"Created {project.manifest.path}")
     for line in outcome_lines(outcome, verbose_report=False):
         click.echo(line)
-    if asset.source.startswith("/") and not asset.remote:
+    if not asset.remote and Path(asset.source).is_absolute():
         warn([f"{asset.source} is outside the project: aisbom.toml names it by its absolute path"])
     logged = len(result.events)
     click.echo(

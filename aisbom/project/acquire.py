@@ -74,8 +74,13 @@ def acquire(
 def scan_acquired(
     acquired: Acquired, root: Path, policy: Policy, progress: Callable[[int], None] | None = None
 ) -> ScanReport:
-    """Scan every file of the asset (not the project's own files, should they lie inside it)."""
+    """Scan every file of the asset (not the project's own files, should they lie inside it).
+    For a fetched asset, the scan's hashes must then match those its source published."""
     report = scan_target(acquired.path, policy=policy, progress=progress)
+    if acquired.provenance is not None:
+        from aisbom.sources import check_scanned_hashes
+
+        check_scanned_hashes(acquired.provenance, {f.path: f.sha256 for f in report.files})
     skip = without_project_files({f.path: f for f in report.files}, acquired.path, project_files(root))
     if skip:
         report = dataclasses.replace(report, files=tuple(f for f in report.files if f.path not in skip))
