@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import struct
-import subprocess
-import sys
 import time
 
 import pytest
@@ -198,26 +196,14 @@ def test_deeply_nested_arrays_hit_the_limit():
     assert finding.rule == "scan-limit" and ("limit", "max_gguf_array_depth") in finding.evidence
 
 
-# --- the structural fixtures really break a real reader ------------------------------------------
-
-_READ = """
-import sys
-from gguf import GGUFReader
-try:
-    GGUFReader(sys.argv[1])
-except Exception as exc:
-    print("refused:", type(exc).__name__)
-else:
-    print("read")
-"""
+# --- the structural fixtures ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["string_length_past_eof.gguf", "huge_kv_count.gguf",
                                   "tensor_past_eof.gguf"])
-def test_lying_header_fixtures_break_the_gguf_reader(name):
+def test_lying_header_fixtures_are_high(name):
+    # tests/test_fixtures_are_real.py shows the gguf package's reader fails on each (`proof`).
     fixture = BY_PATH[f"malicious/gguf/{name}"]
-    assert fixture.no_loader
-    result = subprocess.run([sys.executable, "-c", _READ, str(fixture.abspath)],
-                            capture_output=True, text=True, timeout=120)
-    assert result.stdout.startswith("refused:"), result.stdout + result.stderr
-    assert worst(scan(fixture.abspath.read_bytes())) is Severity.HIGH
+    assert fixture.proof.startswith("refused: ")
+    findings = scan(fixture.abspath.read_bytes())
+    assert rules(findings) == {"gguf-header-invalid"} and worst(findings) is Severity.HIGH
