@@ -37,6 +37,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _ASSET_KEYS = ("kind", "source", "license", "description", "justification", "trained_on", "fine_tuned_from")
 _SYSTEM_KEYS = ("name", "version", "description", "uses")
+_AUDIT_KEYS = ("diffs",)
+_TOP_KEYS = ("system", "assets", "audit")
 
 TEMPLATE = """\
 # The AI assets of this system: models, datasets, prompts and configs, and how they relate
@@ -48,6 +50,9 @@ TEMPLATE = """\
 name = {name}
 # version = "1.0"
 # uses = ["model-name", "prompt-name"]  # default: every asset no other asset depends on
+
+# [audit]
+# diffs = true  # also log a unified diff of each prompt/config change (keeps copies in .aisbom/)
 """
 
 
@@ -100,7 +105,7 @@ class Manifest:
     def __init__(self, path: Path, document: Any) -> None:
         self.path = path
         self._doc = document
-        self.system, self.assets = _parse(document, str(path))
+        self.system, self.assets, self.audit_diffs = _parse(document, str(path))
 
     @property
     def root(self) -> Path:
@@ -185,7 +190,7 @@ class Manifest:
         write_atomically(self.path, self.text())
 
     def _reparse(self) -> None:
-        self.system, self.assets = _parse(self._doc, str(self.path))
+        self.system, self.assets, self.audit_diffs = _parse(self._doc, str(self.path))
 
 
 def find_manifest(start: Path) -> Path | None:
@@ -244,12 +249,20 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _parse(document: Any, where: str) -> tuple[System, dict[str, Asset]]:
+def _parse(document: Any, where: str) -> tuple[System, dict[str, Asset], bool]:
     data = document.unwrap()
 
     def fail(message: str) -> ManifestError:
         return ManifestError(message, path=where)
 
+    _check_keys(data, _TOP_KEYS, "aisbom.toml", fail)
+    audit = data.get("audit", {})
+    if not isinstance(audit, dict):
+        raise fail("[audit] must be a table")
+    _check_keys(audit, _AUDIT_KEYS, "[audit]", fail)
+    diffs = audit.get("diffs", False)
+    if not isinstance(diffs, bool):
+        raise fail("[audit] diffs must be true or false")
     system_table = data.get("system", {})
     if not isinstance(system_table, dict):
         raise fail("[system] must be a table")
@@ -299,7 +312,7 @@ def _parse(document: Any, where: str) -> tuple[System, dict[str, Asset]]:
             fine_tuned_from=base,
         )
     _check_relations(system, assets, fail)
-    return system, assets
+    return system, assets, diffs
 
 
 def _check_relations(system: System, assets: dict[str, Asset], fail: Any) -> None:

@@ -16,7 +16,7 @@ from aisbom.inventory import walk
 
 _CHUNK = 1024 * 1024
 # The project's own files: never part of an asset, even when an asset's directory holds them.
-PROJECT_FILES = ("aisbom.toml", "aisbom.lock", "aisbom-audit.jsonl")
+PROJECT_FILES = ("aisbom.toml", "aisbom.lock", "aisbom-audit.jsonl", ".aisbom")
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def hash_tree(target: Path, exclude: frozenset[str] = frozenset()) -> dict[str, 
     _root, entries = walk(target)
     out: dict[str, TreeFile] = {}
     for entry in entries:
-        if entry.absolute in exclude:
+        if entry.absolute in exclude or any(entry.absolute.startswith(e + os.sep) for e in exclude):
             continue
         if entry.problem:
             out[entry.path] = TreeFile(None, None, entry.problem)
@@ -49,9 +49,14 @@ def hash_tree(target: Path, exclude: frozenset[str] = frozenset()) -> dict[str, 
 def without_project_files(paths: dict[str, object], target: Path, exclude: frozenset[str]) -> set[str]:
     """The relative paths of `paths` (files of `target`) that are project files."""
     base = target.resolve()
+
+    def excluded(path: Path) -> bool:
+        text = str(path)
+        return text in exclude or any(text.startswith(e + os.sep) for e in exclude)
+
     if not base.is_dir():
-        return {p for p in paths if str(base) in exclude}
-    return {p for p in paths if str(base / p) in exclude}
+        return {p for p in paths if excluded(base)}
+    return {p for p in paths if excluded(base / p)}
 
 
 def _hash_file(path: str) -> TreeFile:

@@ -8,6 +8,7 @@ the process dies between two writes: aisbom.toml, then aisbom.lock, then the aud
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from aisbom.project.clock import now, stamp
 from aisbom.project.lock import LOCK_NAME, Lock, LockedAsset, locked_from_scan
 from aisbom.project.manifest import MANIFEST_NAME, Asset, Manifest, find_manifest
 from aisbom.project.status import ProjectStatus, compute_status, file_changes, observed_events
+from aisbom.project.texts import TextStore
 from aisbom.project.tree import TreeFile, hash_tree, project_files
 from aisbom.severity import ExitCode
 
@@ -329,8 +331,32 @@ class Project:
         read = self._read_audit()
         result.warnings += [f"{AUDIT_NAME}: {p}" for p in read.problems]
         fresh = not_yet_logged(read, events)
+        if self.manifest.audit_diffs:
+            fresh = self._with_diffs(fresh)
         self.audit.append(fresh)
         return fresh
+
+    def _with_diffs(self, events: list[AuditEvent]) -> list[AuditEvent]:
+        """Keep a copy of each new prompt/config text, and diff a modification against the copy
+        of the previous one (when there is one: the opt-in came later, or the text is large)."""
+        store = TextStore(self.root)
+        out = []
+        for event in events:
+            asset = self.manifest.assets.get(event.asset)
+            if asset is None or not asset.audited or asset.remote or event.file is None:
+                out.append(event)
+                continue
+            path = asset.local_path(self.root)
+            if path.is_dir():
+                path = path / event.file
+            if event.new_sha256:
+                store.keep(path, event.new_sha256)
+            if event.event == "modified":
+                event = dataclasses.replace(
+                    event, diff=store.diff(event.file, event.old_sha256, event.new_sha256)
+                )
+            out.append(event)
+        return out
 
 
 def _same_scan(a: LockedAsset, b: LockedAsset) -> bool:

@@ -162,3 +162,28 @@ def test_no_record_is_a_dry_run(system: Project) -> None:
 def test_status_without_a_project_is_a_usage_error(project: Project) -> None:
     run = project.ok("status", code=2)
     assert "no aisbom.toml" in run.err
+
+
+def test_diffs_are_logged_only_when_the_project_opts_in(system: Project) -> None:
+    prompt = system.root / "prompts/system.txt"
+    prompt.write_text(PROMPT + "Be terse.\n", encoding="utf-8")
+    system.ok("status", code=1)
+    assert "diff" not in modified_events(system)[0]  # default: hashes only
+    assert not (system.root / ".aisbom").exists()
+
+    system.ok("lock")
+    text = system.manifest + "\n[audit]\ndiffs = true\n"
+    (system.root / "aisbom.toml").write_text(text, encoding="utf-8")
+    system.ok("lock", "--rescan")  # nothing changed: the opt-in alone logs nothing
+    prompt.write_text(PROMPT + "Be terse. Answer in English.\n", encoding="utf-8")
+    system.ok("status", code=1)  # no copy of the previous text yet: no diff
+    assert "diff" not in modified_events(system)[-1]
+    prompt.write_text(PROMPT + "Answer in English.\n", encoding="utf-8")
+    system.ok("status", code=1)
+    diff = modified_events(system)[-1]["diff"]
+    assert diff.splitlines()[:2] == ["--- a/system.txt", "+++ b/system.txt"]
+    assert "-Be terse. Answer in English.\n+Answer in English.\n" in diff
+    assert "+Answer in English." in system.ok("audit").out
+    system.ok("lock")
+    doc_log = system.ok("bom", "--reproducible").out
+    assert "Answer in English" not in doc_log  # a published BOM carries hashes, never the text
