@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aisbom.bom.assets import ModelAsset
-from aisbom.bom.project_assets import ProjectEvidence
+from aisbom.bom.project_assets import DataAsset, ProjectEvidence
 from aisbom.pipeline import ScanReport
 
 STANDARD_NAME = "ETSI EN 304 223"
@@ -228,10 +228,10 @@ def assess(
 
     # Claims about "the model" target it when there is one, else the subject.
     main = models[0].bom_ref if len(models) == 1 else subject_ref
-    data = project.data if project else ()
-    complete = all(a.complete for a in (*models, *data))
-    all_hashed = all(f.result.sha256 for a in (*models, *data) for f in a.files)
-    files = [f for a in (*models, *data) for f in a.files]
+    assets: list[ModelAsset | DataAsset] = [*models, *(project.data if project else ())]
+    complete = all(a.complete for a in assets)
+    all_hashed = all(f.result.sha256 for a in assets for f in a.files)
+    files = [f for a in assets for f in a.files]
     counts = report.counts()
     failing = report.failing()
 
@@ -681,7 +681,7 @@ def _assess_project(
             trained.setdefault(r.source, []).append(r.target)
     by_ref = {a.bom_ref: a for a in project.data}
     if trained:
-        for model_ref, datasets in trained.items():
+        for model_ref, names in trained.items():
             evidence.append(
                 Evidence(
                     f"trained-on:{model_ref}",
@@ -689,7 +689,7 @@ def _assess_project(
                     "aisbom.toml: each a locked data component the model depends on, with its source.",
                     "Training datasets (aisbom.toml)",
                     "".join(
-                        f"{d} {by_ref[d].local_path or _source(by_ref[d])}\n" for d in datasets if d in by_ref
+                        f"{d} {by_ref[d].local_path or _source(by_ref[d])}\n" for d in names if d in by_ref
                     ),
                 )
             )
@@ -697,12 +697,12 @@ def _assess_project(
             claim(
                 f"5.2.4-2:inventory:{model_ref}",
                 model_ref,
-                f"{model_ref} was trained on {len(datasets)} inventoried datasets, each linked to the model "
+                f"{model_ref} was trained on {len(names)} inventoried datasets, each linked to the model "
                 "with its source and SHA-256.",
                 "Declared by the operator; aisbom hashed and scanned the data it names.",
                 f"trained-on:{model_ref}",
             )
-            for model_ref, datasets in trained.items()
+            for model_ref, names in trained.items()
         )
         previous = out["5.2.4-2"]
         out["5.2.4-2"] = Assessment(

@@ -102,7 +102,8 @@ def extend(
         doc.get("components", []), key=lambda c: order.get(c.get("bom-ref"), len(order))
     )
     doc["compositions"] = _compositions(doc, [*models, *data_assets])
-    formulation = [f for f in (_acquisition(m) for m in [*models, *data_assets]) if f]
+    assets: list[ModelAsset | DataAsset] = [*models, *data_assets]
+    formulation = [f for f in (_acquisition(a) for a in assets) if f]
     if formulation:
         doc["formulation"] = formulation
     if declaration is not None and "definitions" in doc:

@@ -184,6 +184,7 @@ def bom(
             signer=signer,
             bom_signature=bom_signature,
         )
+    assert target is not None  # without one, is_project_target() is true
 
     try:
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)

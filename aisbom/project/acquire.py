@@ -43,7 +43,7 @@ def acquire(
     options: FetchOptions | None = None,
     *,
     expected_sha256: str | None = None,
-    progress: Callable[..., object] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> Acquired:
     """The bytes of `source` (a manifest source string) on this machine."""
     if not is_remote(source):
