@@ -263,6 +263,8 @@ class _ModelCheck:
         self.type_names = {v: k for k, v in self.known_types.items()}
         self.custom: dict[str, dict[str, int]] = {}  # domain -> op_type -> count
         self.unknown_standard: dict[tuple[str, str], int] = {}
+        self.python_ops: dict[tuple[str, str, str], list] = {}  # (domain, op, code) -> [count, where]
+        self.has_schema: dict[tuple[str, str], bool] = {}
         self.local_functions = {(f.domain, f.name, f.overload) for f in model.functions}
 
     def run(self) -> None:
@@ -339,21 +341,27 @@ class _ModelCheck:
         if op in PYTHON_OPS or domain in PYTHON_DOMAINS:
             attrs = {a.name: a.s.decode("utf-8", "backslashreplace") for a in node.attribute if a.s}
             named = ".".join(x for x in (attrs.get("module"), attrs.get("class_name")) if x)
-            self.ctx.report(
-                "onnx-python-op",
-                f"{where}: operator {domain or 'ai.onnx'}::{op} dispatches to Python code"
-                + (f" ({named})" if named else ""),
-                evidence={"domain": domain, "op_type": op, **({"python": named} if named else {})},
-            )
+            self.python_ops.setdefault((domain, op, named), [0, where])[0] += 1
             return
         if domain not in STANDARD_DOMAINS:
             ops = self.custom.setdefault(domain, {})
             ops[op] = ops.get(op, 0) + 1
-        elif domain in _ONNX_DOMAINS and not self.onnx.defs.has(op, "" if domain == "ai.onnx" else domain):
+        elif domain in _ONNX_DOMAINS:
             key = (domain, op)
-            self.unknown_standard[key] = self.unknown_standard.get(key, 0) + 1
+            if key not in self.has_schema:
+                self.has_schema[key] = self.onnx.defs.has(op, "" if domain == "ai.onnx" else domain)
+            if not self.has_schema[key]:
+                self.unknown_standard[key] = self.unknown_standard.get(key, 0) + 1
 
     def _report_ops(self) -> None:
+        for (domain, op, named), (count, where) in sorted(self.python_ops.items()):
+            self.ctx.report(
+                "onnx-python-op",
+                f"{where}: operator {domain or 'ai.onnx'}::{op} dispatches to Python code"
+                + (f" ({named})" if named else "")
+                + (f"; {count - 1} more node(s) like it" if count > 1 else ""),
+                evidence={"domain": domain, "op_type": op, **({"python": named} if named else {})},
+            )
         for domain, ops in sorted(self.custom.items()):
             names = sorted(ops)
             listed = ", ".join(names[:_MAX_LISTED]) + (" ..." if len(names) > _MAX_LISTED else "")

@@ -295,6 +295,13 @@ def test_python_ops(op, domain):
     assert (finding.rule, finding.severity) == ("onnx-python-op", Severity.HIGH)
 
 
+def test_repeated_python_ops_are_one_finding():
+    nodes = [helper.make_node("Tokenize", ["X"], [f"t{i}"], domain="ai.onnx.contrib") for i in range(50)]
+    data = model_bytes(nodes, inputs=[info("X")], opsets=(("", 17), ("ai.onnx.contrib", 1)))
+    (finding,) = scan(data)[1]
+    assert finding.rule == "onnx-python-op" and "49 more node(s)" in finding.message
+
+
 def test_unknown_operator_of_the_standard_domain_is_low():
     data = model_bytes([helper.make_node("NotAnOnnxOp", ["X"], ["Y"])], inputs=[info("X")])
     (finding,) = scan(data)[1]
