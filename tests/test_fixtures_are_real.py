@@ -153,7 +153,7 @@ def test_fixtures_are_commit_sized():
 def test_malicious_corpus_covers_every_family():
     families = {f.family for f in MALICIOUS}
     expected = {"pickle", "pytorch-zip", "pytorch-legacy", "torchscript", "numpy", "npz",
-                "joblib", "archive", "compressed", "tensorflow"}
+                "joblib", "archive", "compressed", "tensorflow", "onnx", "safetensors"}
     assert expected <= families, expected - families
     pickle_protocols = {f.trick for f in MALICIOUS if f.trick.startswith("protocol-")}
     assert pickle_protocols == {f"protocol-{n}" for n in range(6)}
