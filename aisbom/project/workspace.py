@@ -115,7 +115,11 @@ class Project:
         if locked is None:
             return result
         with self.audit.exclusive():
-            self.lock = Lock.load(self.lock.path)  # what a concurrent run may have written meanwhile
+            # What a concurrent run may have written during the scan: add to that, not over it.
+            if self.manifest.path.exists():
+                self.manifest = Manifest.load(self.manifest.path)
+                self.manifest.add(asset)
+            self.lock = Lock.load(self.lock.path)
             previous = self.lock.assets.get(asset.name)  # a stale entry of an asset removed by hand
             self.manifest.save()
             self.lock.assets[asset.name] = locked
@@ -215,6 +219,7 @@ class Project:
     def remove(self, name: str) -> Result:
         result = Result()
         with self.audit.exclusive():
+            self.manifest = Manifest.load(self.manifest.path)
             self.lock = Lock.load(self.lock.path)
             kind = (self.manifest.assets.get(name) or self.lock.assets.get(name) or Asset(name, "?", "")).kind
             if name in self.manifest.assets:

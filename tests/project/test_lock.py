@@ -101,3 +101,28 @@ def test_the_project_can_be_named_from_elsewhere(project: Project, tmp_path: Pat
     assert "3 unchanged." in project.ok("status", "--project", str(project.root)).out
     shutil.rmtree(project.root / "data")
     assert "missing   dataset faq" in project.ok("status", "--project", str(project.root), code=1).out
+
+
+def test_concurrent_adds_lose_nothing(project: Project) -> None:
+    import subprocess
+    import sys
+
+    names = [f"prompt{i}" for i in range(4)]
+    for name in names:
+        project.write(f"prompts/{name}.txt", f"{name}\n")
+    project.write("aisbom.toml", '[system]\nname = "x"\n')
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "aisbom", "add", "prompt", f"prompts/{name}.txt"],
+            cwd=project.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name in names
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    assert all(f"[assets.{name}]" in project.manifest for name in names)
+    assert set(project.lock["assets"]) == set(names)
+    assert sorted(e["asset"] for e in project.events()) == names
