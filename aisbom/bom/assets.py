@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from aisbom.bom.card import CardFacts, card_from_directory
-from aisbom.bom.provenance import Provenance
+from aisbom.bom.provenance import FileSource, Provenance
 from aisbom.pipeline import INCOMPLETE_RULES, FileResult, ScanReport
 from aisbom.severity import Severity
 
@@ -42,6 +42,7 @@ class FileAsset:
     unsafe_serialization: bool
     url: str | None = None  # download URL, from the provenance record
     upstream_sha256: str | None = None
+    source: FileSource | None = None  # ETag, declared size, final URL, acquisition, from the record
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ def _file_asset(result: FileResult, report: ScanReport, provenance: Provenance |
         unsafe_serialization=result.format in UNSAFE_FORMATS or bool(rules & FORMAT_RULES),
         url=provenance.file_urls.get(result.path) if provenance else None,
         upstream_sha256=provenance.upstream_sha256.get(result.path) if provenance else None,
+        source=provenance.files.get(result.path) if provenance else None,
     )
 
 

@@ -204,8 +204,13 @@ def _acquisition(model: ModelAsset | DataAsset) -> dict[str, Any] | None:
     }
     if prov.acquired_at is not None:
         task["timeStart"] = iso(prov.acquired_at)
+    task_props = []
     if prov.revision:
-        task["properties"] = [{"name": "aisbom:revision", "value": prov.revision}]
+        task_props.append({"name": "aisbom:revision", "value": prov.revision})
+    if prov.acquired_by:  # a cache file's mtime is not a witnessed download: say which it is
+        task_props.append({"name": "aisbom:acquired_by", "value": prov.acquired_by})
+    if task_props:
+        task["properties"] = task_props
     return {
         "bom-ref": f"formula:acquire:{model.bom_ref}",
         "workflows": [

@@ -26,6 +26,7 @@ from aisbom.bom.etsi import (
     requirement_ref,
 )
 from aisbom.bom.project_assets import DataAsset, SystemAsset
+from aisbom.bom.provenance import FileSource
 from aisbom.findings import Finding
 from aisbom.rules import RULES
 
@@ -165,6 +166,14 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
         props.append(("aisbom:source_url", model.provenance.source_url))
         if model.provenance.acquired_at is not None:
             props.append(("aisbom:acquired_at", iso(model.provenance.acquired_at)))
+        if model.provenance.acquired_by:
+            props.append(("aisbom:acquired_by", model.provenance.acquired_by))
+        if model.provenance.revision:
+            props.append(("aisbom:revision", model.provenance.revision))
+        if model.provenance.requested_revision:
+            props.append(("aisbom:requested_revision", model.provenance.requested_revision))
+        if model.provenance.repo_type:
+            props.append(("aisbom:hf_repo_type", model.provenance.repo_type))
     if model.gaps:
         props.append(("aisbom:documentation_gaps", ",".join(model.gaps)))
         props.append(("aisbom:justification", model.justification or "none recorded"))
@@ -182,7 +191,8 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
 
     refs = []
     purl = None
-    if model.hf_repo:
+    # purl-spec's huggingface type names models only: a dataset repository gets none.
+    if model.hf_repo and (model.provenance is None or model.provenance.repo_type in (None, "model")):
         org, _, name = model.hf_repo.rpartition("/")
         purl = PackageURL(type="huggingface", namespace=org or None, name=name, version=model.version)
     if model.provenance is not None:
@@ -201,6 +211,7 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
             fprops.append(("aisbom:unsafe_serialization", "true"))
         if file.upstream_sha256:
             fprops.append(("aisbom:upstream_sha256", file.upstream_sha256))
+        fprops += _source_properties(file.source)
         frefs = []
         if file.url:
             frefs.append(
@@ -235,6 +246,26 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
     )
     datasets = [_dataset(d) for d in model.datasets]
     return component, datasets
+
+
+def _source_properties(source: FileSource | None) -> list[tuple[str, str]]:
+    """What the source said about a file (ETag, declared size, ...), in a fixed order."""
+    if source is None:
+        return []
+    out = []
+    if source.etag:
+        out.append(("aisbom:etag", source.etag))
+    if source.size is not None:
+        out.append(("aisbom:source_size", str(source.size)))
+    if source.last_modified:
+        out.append(("aisbom:last_modified", source.last_modified))
+    if source.final_url:
+        out.append(("aisbom:final_url", source.final_url))
+    if source.acquired_at is not None:
+        out.append(("aisbom:acquired_at", iso(source.acquired_at)))
+    if source.acquired_by:
+        out.append(("aisbom:acquired_by", source.acquired_by))
+    return out
 
 
 def _ancestor(base: str) -> Component:

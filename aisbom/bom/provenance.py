@@ -1,4 +1,4 @@
-"""Where an asset came from, when known. Filled by the sources (local today; hf:// and URLs later).
+"""Where an asset came from, when known. Filled by aisbom.sources (hf:// and https:// targets).
 
 A local target has no provenance record: the BOM then names the path it was read from and the
 time it was scanned, as properties, and never pretends either is a download URL or an
@@ -11,10 +11,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 
-def _empty() -> Mapping[str, str]:
+def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})
+
+
+# How `acquired_at` was learnt, so a BOM never passes a file timestamp off as a witnessed download.
+ACQUIRED_BY_DOWNLOAD = "download"  # this run fetched the bytes and read the clock when they arrived
+ACQUIRED_FROM_CACHE_MTIME = "cache-mtime"  # the cached file's modification time: when it was written
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """What the source said about one file, beyond its URL and upstream hash."""
+
+    etag: str | None = None  # as the server sent it, quotes removed (the Hub: git blob sha1 or LFS sha256)
+    size: int | None = None  # the size the source declared (Content-Length, the Hub's metadata)
+    last_modified: str | None = None  # the HTTP Last-Modified header, verbatim
+    # Where the bytes were served from after redirects, when that differs from the file URL;
+    # without its query string, which in signed URLs is a credential.
+    final_url: str | None = None
+    acquired_at: datetime | None = None
+    acquired_by: str | None = None  # ACQUIRED_BY_DOWNLOAD or ACQUIRED_FROM_CACHE_MTIME
 
 
 @dataclass(frozen=True)
@@ -27,8 +47,17 @@ class Provenance:
     # Hugging Face repository id ("org/name") when the source is the Hub: gives the purl.
     hf_repo: str | None = None
     # Per file (path relative to the target, '/'-separated): its download URL, and the
-    # SHA-256 the source published for it (e.g. the Hub's LFS oid), before we hashed it.
+    # SHA-256 the source published for it (e.g. the Hub's LFS oid) or the user pinned
+    # (`--sha256`), known before we hashed it.
     file_urls: Mapping[str, str] = field(default_factory=_empty)
     upstream_sha256: Mapping[str, str] = field(default_factory=_empty)
     # True only if a signature over the files was verified when they were fetched.
     signature_verified: bool = False
+    # How acquired_at was learnt: ACQUIRED_BY_DOWNLOAD or ACQUIRED_FROM_CACHE_MTIME.
+    acquired_by: str | None = None
+    # The branch or tag the user named, when `revision` is the commit it resolved to.
+    requested_revision: str | None = None
+    # "model" or "dataset" for a Hugging Face repository.
+    repo_type: str | None = None
+    # Per file, as for file_urls: ETag, declared size, Last-Modified, final URL, acquisition.
+    files: Mapping[str, FileSource] = field(default_factory=_empty)
