@@ -1,0 +1,93 @@
+"""Sources: turn a target (local path, `hf://ORG/NAME[@REV]`, `https://...`) into local bytes to
+scan, and say where they came from.
+
+Network is used only when the target names a remote source. Nothing here loads or runs what it
+fetches; the caller scans `Resolved.path` before anything else uses it, then calls
+`check_scanned_hashes` with the scan's SHA-256s (see base.py for why the sources do not hash).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from aisbom.sources.base import (
+    BadSpecError,
+    DownloadError,
+    DownloadProgress,
+    HashMismatchError,
+    InsecureURLError,
+    NotInCacheError,
+    Resolved,
+    SizeLimitError,
+    UnknownSchemeError,
+    check_scanned_hashes,
+)
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def resolve(
+    spec: str,
+    *,
+    cache_dir: Path | None = None,
+    expected_sha256: str | None = None,
+    allow_http: bool = False,
+    progress: DownloadProgress | None = None,
+) -> Resolved:
+    """Make `spec` local.
+
+    - a local path: returned as is (no provenance); a missing path is left for the scan to report.
+    - `hf://ORG/NAME[/SUB/PATH][@REV]`, `hf://datasets/ORG/NAME[@REV]`: through huggingface_hub
+      into the Hugging Face cache (`cache_dir`, else HF_HUB_CACHE / HF_HOME); with
+      HF_HUB_OFFLINE=1, from that cache only, without network.
+    - `https://...` (`http://` to this machine, or anywhere with `allow_http`): streamed into
+      `cache_dir` (else $AISBOM_CACHE, else the user cache directory), hashed on the way, checked
+      against `expected_sha256` or a `#sha256=HEX` fragment.
+
+    `progress(received, total)` is called as bytes of a URL arrive; for hf:// the Hugging Face
+    client draws its own progress bars when `progress` is given, and none otherwise.
+    Raises UsageError or TargetError subclasses (base.py), each with a one-line message.
+    """
+    match = _SCHEME.match(spec)
+    if match is None:
+        if expected_sha256 is not None:
+            raise BadSpecError("--sha256 applies to https:// targets only")
+        return Resolved(Path(spec), None, None)
+    scheme = match.group(1).lower()
+    if scheme == "hf":
+        if expected_sha256 is not None:
+            raise BadSpecError("--sha256 applies to https:// targets only (the Hub's own hashes check hf://)")
+        from aisbom.sources.hf import resolve_hf
+
+        return resolve_hf(spec, cache_dir=cache_dir, progress=progress)
+    if scheme in ("https", "http"):
+        from aisbom.sources.http import fetch_url
+
+        return fetch_url(
+            spec,
+            cache_dir=cache_dir,
+            expected_sha256=expected_sha256,
+            allow_http=allow_http,
+            progress=progress,
+        )
+    if Path(spec).exists():  # an odd but real local name such as 'x://y'
+        return Resolved(Path(spec), None, None)
+    raise UnknownSchemeError(
+        f"unknown scheme {scheme}:// in {spec!r} (use a local path, hf://ORG/NAME or https://...)"
+    )
+
+
+__all__ = [
+    "BadSpecError",
+    "DownloadError",
+    "DownloadProgress",
+    "HashMismatchError",
+    "InsecureURLError",
+    "NotInCacheError",
+    "Resolved",
+    "SizeLimitError",
+    "UnknownSchemeError",
+    "check_scanned_hashes",
+    "resolve",
+]

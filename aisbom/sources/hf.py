@@ -1,0 +1,367 @@
+"""hf:// targets: a Hugging Face repository at a revision, through the huggingface_hub client.
+
+Online, `snapshot_download` fills the standard Hugging Face cache (shared with transformers and
+the `hf` CLI), then `model_info`/`dataset_info(files_metadata=True)` give the size, git blob id
+and LFS sha256 the Hub publishes for every file of that commit. Offline (HF_HUB_OFFLINE=1), the
+same call with `local_files_only` resolves the revision from the cache's refs/ and touches no
+network; the facts then come from the cache itself:
+
+- the commit is the snapshot directory's name;
+- each file's blob name IS the ETag the Hub served: the sha256 for LFS files, the git blob sha1
+  for the others. Both are checked: the git sha1 here (regular files are small), the sha256 by
+  the caller against the scan's own SHA-256 (`check_scanned_hashes`), so large files are read
+  once. A mismatch means the cache was modified after download: a hard error.
+- the acquisition time is the blob's modification time, recorded as such ("cache-mtime"),
+  because nothing else in the cache says when the bytes arrived. Only a blob this run wrote is
+  recorded as a "download".
+
+huggingface_hub never executes what it downloads; neither does anything here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from aisbom.bom.provenance import ACQUIRED_BY_DOWNLOAD, ACQUIRED_FROM_CACHE_MTIME, FileSource, Provenance
+from aisbom.sources.base import (
+    BadSpecError,
+    DownloadError,
+    DownloadProgress,
+    HashMismatchError,
+    NotInCacheError,
+    Resolved,
+)
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+_REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_SHA1 = re.compile(r"^[0-9a-f]{40}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_TRUE = {"1", "ON", "YES", "TRUE"}  # as huggingface_hub reads its boolean variables
+
+
+@dataclass(frozen=True)
+class HfRef:
+    repo_type: str  # "model" | "dataset"
+    repo_id: str  # "org/name"
+    revision: str  # as the user gave it, "main" by default
+    subpath: str  # '/'-separated path inside the repository, or ""
+
+    @property
+    def display(self) -> str:
+        kind = "datasets/" if self.repo_type == "dataset" else ""
+        sub = f"/{self.subpath}" if self.subpath else ""
+        return f"hf://{kind}{self.repo_id}{sub}@{self.revision}"
+
+
+def parse_spec(spec: str) -> HfRef:
+    """`hf://[datasets/|models/]ORG/NAME[/SUB/PATH][@REVISION]`. The revision may contain '/'
+    (`refs/pr/1`), so it is whatever follows the last '@'."""
+    rest = spec.split("://", 1)[1]
+    repo_type = "model"
+    for prefix, kind in (("datasets/", "dataset"), ("models/", "model")):
+        if rest.startswith(prefix):
+            repo_type, rest = kind, rest[len(prefix) :]
+            break
+    else:
+        if rest.startswith("spaces/"):
+            raise BadSpecError(f"{spec}: Spaces are not supported (models and datasets are)")
+    location, at, revision = rest.rpartition("@") if "@" in rest else (rest, "", "")
+    if at and not revision:
+        raise BadSpecError(f"{spec}: empty revision after '@'")
+    revision = revision or "main"
+    if not _REVISION.match(revision) or ".." in revision.split("/") or revision.endswith("/"):
+        raise BadSpecError(f"{spec}: {revision!r} is not a valid revision (a branch, tag or commit)")
+    parts = location.split("/")
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise BadSpecError(f"{spec}: expected hf://ORG/NAME[@REVISION] or hf://datasets/ORG/NAME[@REVISION]")
+    repo_id = f"{parts[0]}/{parts[1]}"
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise BadSpecError(f"{spec}: {exc}") from None
+    sub = parts[2:]
+    if any(p in ("", ".", "..") or "\\" in p for p in sub):
+        raise BadSpecError(f"{spec}: bad path inside the repository: {'/'.join(sub)!r}")
+    return HfRef(repo_type, repo_id, revision, "/".join(sub))
+
+
+def hub_cache_dir() -> Path:
+    """The Hugging Face cache, from the environment as it is now. (huggingface_hub reads these
+    variables once, at import; reading them here keeps one process consistent with its env.)"""
+    explicit = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
+    if explicit:
+        return Path(os.path.expandvars(explicit)).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME", "~/.cache")
+    home = os.environ.get("HF_HOME") or os.path.join(xdg, "huggingface")
+    return Path(os.path.expandvars(home)).expanduser() / "hub"
+
+
+def offline() -> bool:
+    """Offline if the environment says so now, or said so when huggingface_hub was imported
+    (the library then refuses every request itself)."""
+    from huggingface_hub import constants
+
+    flags = (os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or "").upper()
+    return flags in _TRUE or bool(getattr(constants, "HF_HUB_OFFLINE", False))
+
+
+def endpoint() -> str:
+    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def resolve_hf(
+    spec: str, *, cache_dir: Path | None = None, progress: DownloadProgress | None = None
+) -> Resolved:
+    ref = parse_spec(spec)
+    cache = (cache_dir or hub_cache_dir()).expanduser().resolve()
+    base = endpoint()
+    is_offline = offline()
+    started = datetime.now(timezone.utc).timestamp()
+    snapshot = _snapshot(ref, cache, base, is_offline, show_progress=progress is not None)
+    commit = snapshot.name
+    if not _SHA1.match(commit):
+        raise NotInCacheError(f"{ref.display}: the cache returned {snapshot}, which is not a commit snapshot")
+    target = snapshot / ref.subpath if ref.subpath else snapshot
+    if not (target.is_file() or target.is_dir()):
+        raise DownloadError(f"{ref.display}: no {ref.subpath!r} in {ref.repo_id} at commit {commit}")
+
+    published = _published(ref, commit, cache, base, is_offline)
+    cached = _cached_files(ref, cache, commit)
+    repo_prefix = "datasets/" if ref.repo_type == "dataset" else ""
+    file_urls: dict[str, str] = {}
+    upstream: dict[str, str] = {}
+    files: dict[str, FileSource] = {}
+    for repo_path, (blob, etag, mtime) in sorted(cached.items()):
+        rel = _relative(repo_path, ref.subpath, target)
+        if rel is None:
+            continue
+        meta = published.get(repo_path, {})
+        sha256 = _verify(ref, repo_path, blob, etag, meta)
+        if sha256:
+            upstream[rel] = sha256
+        file_urls[rel] = f"{base}/{repo_prefix}{ref.repo_id}/resolve/{commit}/{quote(repo_path)}"
+        by = ACQUIRED_BY_DOWNLOAD if not is_offline and mtime >= started else ACQUIRED_FROM_CACHE_MTIME
+        files[rel] = FileSource(
+            etag=etag,
+            size=meta.get("size"),
+            acquired_at=datetime.fromtimestamp(mtime, timezone.utc).replace(microsecond=0),
+            acquired_by=by,
+        )
+    # The repository was complete in hand when its last file arrived; if any time is a cache
+    # mtime, so is the whole record's.
+    times = [f.acquired_at for f in files.values() if f.acquired_at is not None]
+    return Resolved(
+        target,
+        Provenance(
+            source_url=f"{base}/{repo_prefix}{ref.repo_id}",
+            acquired_at=max(times) if times else None,
+            acquired_by=(
+                ACQUIRED_FROM_CACHE_MTIME
+                if any(f.acquired_by == ACQUIRED_FROM_CACHE_MTIME for f in files.values())
+                else ACQUIRED_BY_DOWNLOAD
+            )
+            if files
+            else None,
+            revision=commit,
+            requested_revision=ref.revision if ref.revision != commit else None,
+            hf_repo=ref.repo_id,
+            repo_type=ref.repo_type,
+            file_urls=file_urls,
+            upstream_sha256=upstream,
+            files=files,
+        ),
+        ref.repo_type,
+    )
+
+
+def _snapshot(ref: HfRef, cache: Path, base: str, is_offline: bool, *, show_progress: bool) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    kwargs: dict[str, Any] = {}
+    if ref.subpath:  # fetch the part asked for ('*' also matches '/')
+        kwargs["allow_patterns"] = [ref.subpath, f"{ref.subpath}/*"]
+    if not show_progress:
+        kwargs["tqdm_class"] = _silent_tqdm()
+    where = f"{ref.display} ({base})"
+    try:
+        return Path(
+            snapshot_download(
+                ref.repo_id,
+                repo_type=ref.repo_type,
+                revision=ref.revision,
+                cache_dir=cache,
+                endpoint=base,
+                local_files_only=is_offline,
+                **kwargs,
+            )
+        )
+    except LocalEntryNotFoundError as exc:
+        incomplete = type(exc).__name__ == "IncompleteSnapshotError"
+        what = "is incomplete in" if incomplete else "is not in"
+        hint = "run without HF_HUB_OFFLINE=1" if is_offline else f"check the network and {base}"
+        kind = " --repo-type dataset" if ref.repo_type == "dataset" else ""
+        raise NotInCacheError(
+            f"{ref.display} {what} the Hugging Face cache at {cache}; {hint}, or run "
+            f"`hf download {ref.repo_id}{kind} --revision {ref.revision}` first"
+        ) from None
+    except GatedRepoError:
+        raise DownloadError(f"{where}: gated repository; log in (`hf auth login`) with access") from None
+    except RepositoryNotFoundError:
+        raise DownloadError(f"{where}: repository not found (or private without a token)") from None
+    except RevisionNotFoundError:
+        raise DownloadError(f"{where}: revision {ref.revision!r} not found") from None
+    except HfHubHTTPError as exc:
+        raise DownloadError(f"{where}: {_first_line(exc)}") from None
+    except ValueError as exc:
+        raise BadSpecError(f"{ref.display}: {_first_line(exc)}") from None
+    except OSError as exc:
+        raise DownloadError(f"{where}: {exc.strerror or _first_line(exc)}") from None
+
+
+def _published(
+    ref: HfRef, commit: str, cache: Path, base: str, is_offline: bool
+) -> dict[str, dict[str, Any]]:
+    """What the Hub publishes per file of this commit: size, git blob id, LFS sha256. Online
+    from the API; offline from the tree listing huggingface_hub cached (>= 2.x), if any."""
+    out: dict[str, dict[str, Any]] = {}
+    if not is_offline:
+        from huggingface_hub import HfApi
+        from huggingface_hub.errors import HfHubHTTPError
+
+        api = HfApi(endpoint=base)
+        info_of = api.dataset_info if ref.repo_type == "dataset" else api.model_info
+        try:
+            info = info_of(ref.repo_id, revision=commit, files_metadata=True)
+        except (HfHubHTTPError, OSError) as exc:
+            raise DownloadError(f"{ref.display} ({base}): file metadata: {_first_line(exc)}") from None
+        for sibling in info.siblings or []:
+            out[sibling.rfilename] = {
+                "size": sibling.size,
+                "blob_id": sibling.blob_id,
+                "lfs_sha256": sibling.lfs.sha256 if sibling.lfs else None,
+            }
+        return out
+    try:
+        from huggingface_hub import get_cached_repo_tree
+    except ImportError:  # older huggingface_hub: no cached listing, the blob names still tell
+        return out
+    try:
+        listing = get_cached_repo_tree(ref.repo_id, repo_type=ref.repo_type, revision=commit, cache_dir=cache)
+    except Exception:  # no listing cached for this commit (a cache made by an older client)
+        return out
+    for entry in listing:
+        out[entry.path] = {
+            "size": entry.size,
+            "blob_id": entry.blob_id,
+            "lfs_sha256": entry.lfs.sha256 if entry.lfs else None,
+        }
+    return out
+
+
+def _cached_files(ref: HfRef, cache: Path, commit: str) -> dict[str, tuple[Path, str | None, float]]:
+    """repo path -> (blob path, ETag, blob mtime), from huggingface_hub's cache scan."""
+    from huggingface_hub import scan_cache_dir
+
+    info = scan_cache_dir(cache)
+    for repo in info.repos:
+        if repo.repo_id != ref.repo_id or repo.repo_type != ref.repo_type:
+            continue
+        blobs = (repo.repo_path / "blobs").resolve()
+        for revision in repo.revisions:
+            if revision.commit_hash != commit:
+                continue
+            out = {}
+            for f in revision.files:
+                repo_path = f.file_path.relative_to(revision.snapshot_path).as_posix()
+                blob = Path(f.blob_path)
+                # Where files are copies rather than links (no symlinks on the system), nothing
+                # in the cache records the ETag.
+                etag = blob.name if blob.parent == blobs else None
+                out[repo_path] = (blob, etag, f.blob_last_modified)
+            return out
+    problems = "; ".join(str(w) for w in info.warnings if ref.repo_id.replace("/", "--") in str(w))
+    raise NotInCacheError(
+        f"{ref.display}: the Hugging Face cache at {cache} holds no readable snapshot {commit}"
+        + (f" ({_first_line(problems)})" if problems else "")
+    )
+
+
+def _verify(ref: HfRef, repo_path: str, blob: Path, etag: str | None, meta: dict[str, Any]) -> str | None:
+    """Check what can be checked now; return the LFS sha256 the scan's hash must match."""
+    lfs = meta.get("lfs_sha256")
+    if etag and _SHA256.match(etag):
+        if lfs and lfs != etag:
+            _tampered(ref, repo_path, f"its blob is named {etag} but the Hub's LFS sha256 is {lfs}")
+        lfs = lfs or etag  # the ETag of an LFS file is its sha256
+    size = meta.get("size")
+    actual_size = blob.stat().st_size
+    if size is not None and size != actual_size:
+        _tampered(ref, repo_path, f"it is {actual_size} bytes but the Hub says {size}")
+    blob_id = meta.get("blob_id") if not lfs else None
+    if not lfs and etag and _SHA1.match(etag):
+        blob_id = blob_id or etag
+    if blob_id and _SHA1.match(blob_id):
+        actual = _git_blob_sha1(blob)
+        if actual != blob_id:
+            _tampered(ref, repo_path, f"its git blob id is {actual}, expected {blob_id}")
+    return lfs if lfs and _SHA256.match(lfs) else None
+
+
+def _git_blob_sha1(path: Path) -> str:
+    """git's object id of a file: sha1 over 'blob <size>\\0' and the content."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        digest.update(b"blob %d\0" % os.fstat(handle.fileno()).st_size)
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tampered(ref: HfRef, repo_path: str, why: str) -> None:
+    raise HashMismatchError(
+        f"{repo_path} in the Hugging Face cache does not match what the Hub served: {why}; the cache was "
+        f"modified after download (delete the snapshot and download it again)",
+        path=ref.display,
+    )
+
+
+def _relative(repo_path: str, subpath: str, target: Path) -> str | None:
+    """The path the scan reports for this repository file, or None if it is outside the target."""
+    if not subpath:
+        return repo_path
+    if target.is_file():
+        return target.name if repo_path == subpath else None
+    prefix = subpath + "/"
+    return repo_path[len(prefix) :] if repo_path.startswith(prefix) else None
+
+
+def _silent_tqdm() -> type:
+    from huggingface_hub.utils import tqdm as hf_tqdm
+
+    class Silent(hf_tqdm):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+
+    return Silent
+
+
+def _first_line(exc: object) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
