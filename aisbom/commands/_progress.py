@@ -1,4 +1,4 @@
-"""A byte-counting progress bar on stderr, for long scans on a terminal."""
+"""Byte-counting progress bars on stderr, for long scans and downloads on a terminal."""
 
 from __future__ import annotations
 
@@ -39,3 +39,36 @@ class ByteProgress:
         with self._lock:
             self._bytes += size
             self._progress.update(self._task, advance=1, mib=self._bytes / 2**20)
+
+
+class DownloadProgressBar:
+    """Bytes received of one download; `advance(received, total)` is aisbom.sources' callback."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+        self._progress = Progress(
+            TextColumn("downloading"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._task = self._progress.add_task("download", total=None)
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self._progress.start()
+        return self.advance
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def advance(self, received: int, total: int | None) -> None:
+        self._progress.update(self._task, completed=received, total=total)

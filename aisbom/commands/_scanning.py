@@ -1,4 +1,4 @@
-"""What `scan` and `bom` share: the policy options and running the scan behind them."""
+"""What `scan` and `bom` share: the target and policy options, and running the scan behind them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from aisbom.severity import Severity
 
 if TYPE_CHECKING:
     from aisbom.pipeline import ScanReport
+    from aisbom.sources import Resolved
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,6 +58,84 @@ def policy_options(fail_on_help: str) -> Callable[[F], F]:
     return decorate
 
 
+def source_options(command: F) -> F:
+    """--sha256, --allow-http and --cache-dir: how remote targets are fetched."""
+    for option in reversed(
+        (
+            click.option(
+                "--sha256",
+                metavar="HEX",
+                help="Expected SHA-256 of an https:// target (or append #sha256=HEX to the URL); on a "
+                "mismatch the download is deleted and nothing is scanned.",
+            ),
+            click.option(
+                "--allow-http",
+                is_flag=True,
+                help="Allow plain http:// to hosts other than this machine (anyone on the way can change "
+                "the bytes).",
+            ),
+            click.option(
+                "--cache-dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Where downloads go. URLs: default $AISBOM_CACHE or the user cache directory; "
+                "hf://: the Hugging Face cache to use (default $HF_HUB_CACHE or $HF_HOME/hub).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def resolve_target(
+    target: str, sha256: str | None, allow_http: bool, cache_dir: Path | None, progress: bool | None
+) -> Resolved:
+    """Make TARGET local (downloading it if it is remote). Raises AisbomError."""
+    from aisbom.bom.provenance import ACQUIRED_FROM_CACHE_MTIME
+    from aisbom.sources import resolve
+
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    with _download_bar(show_progress and "://" in target) as advance:
+        resolved = resolve(
+            target, cache_dir=cache_dir, expected_sha256=sha256, allow_http=allow_http, progress=advance
+        )
+    prov = resolved.provenance
+    if prov is not None:  # say where the bytes are: they stay in the cache, whatever the verdict
+        if prov.hf_repo:
+            how = "from the cache" if prov.acquired_by == ACQUIRED_FROM_CACHE_MTIME else "downloaded"
+            where = f"commit {prov.revision} ({how}) at {resolved.path}"
+        else:
+            where = f"downloaded to {resolved.path}"
+        click.echo(f"aisbom: {_shown(target, resolved)}: {where}", err=True)
+    return resolved
+
+
+def scan_resolved(
+    target: str,
+    resolved: Resolved,
+    fail_on: str,
+    strict: bool,
+    allow_files: tuple[Path, ...],
+    progress: bool | None,
+) -> ScanReport:
+    """Scan what `resolve_target` made local; the report names TARGET as the user gave it, and
+    the scan's hashes must match those the source published. Raises AisbomError."""
+    import dataclasses
+
+    from aisbom.sources import check_scanned_hashes
+
+    report = run_scan(resolved.path, fail_on, strict, allow_files, progress)
+    if resolved.provenance is None:
+        return report
+    check_scanned_hashes(resolved.provenance, {f.path: f.sha256 for f in report.files})
+    return dataclasses.replace(report, target=_shown(target, resolved))
+
+
+def _shown(target: str, resolved: Resolved) -> str:
+    """hf:// targets as typed; URLs as recorded (no credentials, no fragment)."""
+    prov = resolved.provenance
+    return target if prov is None or prov.hf_repo else prov.source_url
+
+
 def run_scan(
     target: Path, fail_on: str, strict: bool, allow_files: tuple[Path, ...], progress: bool | None
 ) -> ScanReport:
@@ -78,3 +157,11 @@ def _progress_bar(enabled: bool):  # type: ignore[no-untyped-def]
     from aisbom.commands._progress import ByteProgress
 
     return ByteProgress()
+
+
+def _download_bar(enabled: bool):  # type: ignore[no-untyped-def]
+    if not enabled:
+        return nullcontext(None)
+    from aisbom.commands._progress import DownloadProgressBar
+
+    return DownloadProgressBar()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from aisbom.commands._scanning import policy_options, run_scan
+from aisbom.commands._scanning import policy_options, resolve_target, scan_resolved, source_options
 from aisbom.commands._signers import BOM_SIGN_OPTIONS, SigningMethod
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
@@ -25,7 +25,7 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
 
 
 @click.command()
-@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.argument("target", required=False)
 @click.option(
     "-o",
     "--output",
@@ -93,8 +93,9 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     type=_PATH,
     help="Where to write the BOM's signature. Default: FILE.sig next to the -o FILE.",
 )
+@source_options
 def bom(
-    target: Path | None,
+    target: str | None,
     output: Path | None,
     project_dir: Path | None,
     spec_version: str,
@@ -112,6 +113,9 @@ def bom(
     identity_token: str | None,
     sign_trust_config: Path | None,
     bom_signature: Path | None,
+    sha256: str | None,
+    allow_http: bool,
+    cache_dir: Path | None,
 ) -> None:
     """Write the CycloneDX AI-BOM of TARGET (a model directory or file).
 
@@ -134,6 +138,11 @@ def bom(
     hashes and scan results it was locked with, sources, revisions and acquisition times, and
     dependencies (system -> the assets it uses, model -> datasets it was trained on and the
     model it was fine-tuned from). Exit 2 if the working tree differs from the lock.
+
+    TARGET may also be hf://ORG/NAME[@REV] (hf://datasets/ORG/NAME[@REV]; with HF_HUB_OFFLINE=1
+    from the Hugging Face cache only) or an https:// URL: the BOM then records the resolved
+    commit, each file's download URL, ETag and size where the source gives them, and when the
+    bytes were acquired (or, from the cache, the cached file's modification time, marked so).
     """
     from aisbom.bom.build import BomOptions, build_bom
 
@@ -187,17 +196,19 @@ def bom(
     assert target is not None  # without one, is_project_target() is true
 
     try:
+        resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        report = run_scan(target, fail_on, strict, allow_files, progress)
-        report = _without_output(report, target, (output, bom_signature))
+        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress)
+        report = _without_output(report, resolved.path, (output, bom_signature))
         options = BomOptions(
             spec_version=spec_version,
             reproducible=reproducible,
             justification=justification,
             require_justification=require_justification,
+            provenance=resolved.provenance,
             scanned_at=scanned_at,
         )
-        built = build_bom(report, target, options)
+        built = build_bom(report, resolved.path, options)
     except AisbomError as exc:
         click.echo(f"aisbom: error: {exc}", err=True)
         sys.exit(ExitCode.ERROR)

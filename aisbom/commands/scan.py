@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from aisbom.commands._scanning import policy_options, run_scan
+from aisbom.commands._scanning import policy_options, resolve_target, scan_resolved, source_options
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 
@@ -16,7 +16,7 @@ _FORMATS = ("text", "json", "sarif", "cyclonedx")
 
 
 @click.command()
-@click.argument("target", type=click.Path(path_type=Path))
+@click.argument("target")
 @click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True)
 @click.option(
     "-o",
@@ -26,8 +26,9 @@ _FORMATS = ("text", "json", "sarif", "cyclonedx")
 )
 @policy_options("Exit 1 when a finding is at least this severe.")
 @click.option("-v", "--verbose", is_flag=True, help="Also show informational findings.")
+@source_options
 def scan(
-    target: Path,
+    target: str,
     output_format: str,
     output: Path | None,
     fail_on: str,
@@ -35,20 +36,31 @@ def scan(
     allow_files: tuple[Path, ...],
     verbose: bool,
     progress: bool | None,
+    sha256: str | None,
+    allow_http: bool,
+    cache_dir: Path | None,
 ) -> None:
     """Scan TARGET (a model file or directory) for unsafe serialization.
 
     Identifies every file by content, hashes it (SHA-256) and analyses pickles and the formats
     that wrap them without loading anything. Exit status: 0 clean, 1 unsafe (or not fully
     analysed), 2 usage or I/O error.
+
+    TARGET is a local path, hf://ORG/NAME[@REV] (hf://datasets/ORG/NAME[@REV] for a dataset;
+    with HF_HUB_OFFLINE=1 read from the Hugging Face cache only) or an https:// URL. Remote
+    files are downloaded into a cache, scanned before anything else uses them, and stay there
+    whatever the verdict (nothing marks them trusted: every run fetches and scans again).
     """
     try:
+        resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        report = run_scan(target, fail_on, strict, allow_files, progress)
+        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress)
         if output_format == "cyclonedx":
             from aisbom.formats.cyclonedx import render as render_cyclonedx
 
-            rendered = render_cyclonedx(report, target, scanned_at=scanned_at)
+            rendered = render_cyclonedx(
+                report, resolved.path, scanned_at=scanned_at, provenance=resolved.provenance
+            )
     except AisbomError as exc:
         click.echo(f"aisbom: error: {exc}", err=True)
         sys.exit(ExitCode.ERROR)

@@ -46,7 +46,7 @@ def render(report: ScanReport) -> str:
 
 
 def sarif_dict(report: ScanReport) -> dict[str, Any]:
-    base = _base_uri(Path(report.target))
+    base = _remote_base(report.target) or _base_uri(Path(report.target))
     artifacts = []
     artifact_index: dict[str, int] = {}
     for file in report.files:
@@ -150,6 +150,16 @@ def _fingerprint(finding: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
+def _remote_base(target: str) -> str | None:
+    """hf:// and https:// targets (aisbom.sources): files are named under the repository, or
+    next to the downloaded file's URL."""
+    if target.startswith("hf://"):
+        return target
+    if target.startswith(("https://", "http://")):
+        return target.rsplit("/", 1)[0]
+    return None
+
+
 def _base_uri(target: Path) -> str:
     """Where file paths of the report start, as a URI reference GitHub resolves from the checkout:
     relative to the working directory when the target is inside it, a file: URI otherwise."""
@@ -166,6 +176,6 @@ def _join(base: str, path: str) -> str:
     quoted = quote(path, safe="/")
     if not base:
         return quoted
-    if base.startswith("file:"):
+    if base.startswith(("file:", "hf://", "https://", "http://")):
         return f"{base.rstrip('/')}/{quoted}"
     return f"{quote(base, safe='/')}/{quoted}"

@@ -1,0 +1,212 @@
+"""`aisbom scan` and `aisbom bom` on remote targets, end to end: a URL served on loopback and a
+Hugging Face repository read offline from a cache the real client filled."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from _bom_helpers import by_ref, props, run, strict_schema_errors
+from _servers import LAST_MODIFIED, Hub, Served, Site, strong_etag
+from _sources_helpers import MINILM_COMMIT, REPO, SAFETENSORS, go_offline, minilm_files, tiny_files
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+EVIL = REPO / "fixtures" / "malicious" / "pickle" / "proto2_posix_system.pkl"
+ISO_UTC = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def aisbom_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cache = tmp_path / "aisbom-cache"
+    monkeypatch.setenv("AISBOM_CACHE", str(cache))
+    return cache
+
+
+def test_bom_of_a_url(site: tuple[Site, str], aisbom_cache: Path, tmp_path: Path):
+    server, base = site
+    body = SAFETENSORS.read_bytes()
+    server.redirects["/model.safetensors"] = (302, "/files/model.safetensors")
+    server.files["/files/model.safetensors"] = Served(body)
+    url = f"{base}/model.safetensors"
+    out = tmp_path / "bom.json"
+
+    code, _, err = run("bom", url, "--allow-http", "-o", str(out))
+
+    assert code == 0, err
+    assert f"aisbom: {url}: downloaded to {aisbom_cache}" in err
+    doc = json.loads(out.read_text())
+    assert strict_schema_errors(doc) == []
+    model = doc["components"][0]
+    assert model["externalReferences"] == [{"type": "distribution", "url": url}]
+    assert props(model)["aisbom:acquired_by"] == "download"
+    assert props(model)["aisbom:acquired_at"].endswith("+00:00")
+    assert "aisbom:source_path" not in props(model)  # the cache path is not where it came from
+    file = by_ref(doc)["file:model.safetensors"]
+    digest = [{"alg": "SHA-256", "content": sha256(body)}]
+    assert file["hashes"] == digest
+    assert file["externalReferences"] == [{"type": "distribution", "url": url, "hashes": digest}]
+    fprops = props(file)
+    assert fprops["aisbom:etag"] == strong_etag(body).strip('"')
+    assert fprops["aisbom:last_modified"] == LAST_MODIFIED
+    assert fprops["aisbom:final_url"] == f"{base}/files/model.safetensors"
+    assert fprops["aisbom:source_size"] == str(len(body))
+    assert fprops["aisbom:acquired_at"] == props(model)["aisbom:acquired_at"]
+    (task,) = doc["formulation"][0]["workflows"][0]["tasks"]
+    assert task["timeStart"] == props(model)["aisbom:acquired_at"]
+    assert props(doc["metadata"])["aisbom:target"] == url
+
+
+def test_bom_of_a_url_with_its_hash_pinned_closes_the_upstream_hash_gap(
+    site: tuple[Site, str], aisbom_cache: Path, tmp_path: Path
+):
+    server, base = site
+    body = SAFETENSORS.read_bytes()
+    server.files["/model.safetensors"] = Served(body)
+    out = tmp_path / "bom.json"
+    code, _, err = run("bom", f"{base}/model.safetensors", "--sha256", sha256(body), "-o", str(out))
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    assert props(by_ref(doc)["file:model.safetensors"])["aisbom:upstream_sha256"] == sha256(body)
+    assert "no-upstream-hash" not in props(doc["components"][0])["aisbom:documentation_gaps"]
+
+
+def test_a_wrong_hash_exits_2_with_one_line_and_writes_nothing(
+    site: tuple[Site, str], aisbom_cache: Path, tmp_path: Path
+):
+    server, base = site
+    server.files["/model.safetensors"] = Served(SAFETENSORS.read_bytes())
+    out = tmp_path / "bom.json"
+    code, stdout, err = run("bom", f"{base}/model.safetensors#sha256={'0' * 64}", "-o", str(out))
+    assert code == 2
+    assert err.startswith("aisbom: error: ") and err.count("\n") == 1 and "SHA-256 mismatch" in err
+    assert not out.exists() and stdout == ""
+    assert not aisbom_cache.exists() or not [p for p in aisbom_cache.rglob("*") if p.is_file()]
+
+
+def test_a_downloaded_file_is_scanned_and_an_unsafe_one_stays_in_the_cache_untrusted(
+    site: tuple[Site, str], aisbom_cache: Path
+):
+    server, base = site
+    server.files["/model.pkl"] = Served(EVIL.read_bytes())
+    code, stdout, err = run("scan", f"{base}/model.pkl", "--format", "json")
+    assert code == 1, err
+    report = json.loads(stdout)
+    assert report["target"] == f"{base}/model.pkl"
+    assert any(f["severity"] == "critical" for f in report["files"][0]["findings"])
+    # Kept where the message says, for inspection; nothing in it marks it trusted, and the next
+    # run downloads and scans it again.
+    (kept,) = aisbom_cache.glob("*/model.pkl")
+    assert f"downloaded to {kept}" in err
+
+
+def test_plain_http_elsewhere_is_refused(aisbom_cache: Path):
+    code, _, err = run("scan", "http://example.invalid/model.bin")
+    assert code == 2 and "refusing plain http:// to example.invalid" in err and "Traceback" not in err
+
+
+def test_sarif_names_downloaded_files_by_their_url(site: tuple[Site, str], aisbom_cache: Path):
+    server, base = site
+    server.files["/m/model.pkl"] = Served(EVIL.read_bytes())
+    code, stdout, _ = run("scan", f"{base}/m/model.pkl", "--format", "sarif")
+    assert code == 1
+    (run_,) = json.loads(stdout)["runs"]
+    assert run_["artifacts"][0]["location"]["uri"] == f"{base}/m/model.pkl"
+
+
+def test_bom_of_a_hub_model_offline_from_the_cache(
+    minilm_cache: tuple[Path, str], hf_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.setenv("HF_HUB_CACHE", str(minilm_cache[0]))
+    attempts = go_offline(monkeypatch)
+    out = tmp_path / "bom.json"
+
+    code, _, err = run("bom", f"hf://{MINILM}@main", "-o", str(out))
+
+    assert code == 0, err
+    assert attempts == []
+    assert f"commit {MINILM_COMMIT} (from the cache)" in err
+    doc = json.loads(out.read_text())
+    assert strict_schema_errors(doc) == []
+    model = doc["components"][0]
+    assert (model["group"], model["name"], model["version"]) == (
+        "sentence-transformers",
+        "all-MiniLM-L6-v2",
+        MINILM_COMMIT,
+    )
+    assert model["purl"] == f"pkg:huggingface/{MINILM}@{MINILM_COMMIT}"
+    assert model["externalReferences"] == [
+        {"type": "distribution", "url": f"https://huggingface.co/{MINILM}"}
+    ]
+    mprops = props(model)
+    assert (mprops["aisbom:revision"], mprops["aisbom:requested_revision"]) == (MINILM_COMMIT, "main")
+    assert mprops["aisbom:acquired_by"] == "cache-mtime"  # honest: a file time, not a witnessed download
+    assert "no-upstream-hash" not in mprops.get("aisbom:documentation_gaps", "")
+    assert "no-source-url" not in mprops.get("aisbom:documentation_gaps", "")
+
+    weights = minilm_files()["model.safetensors"]
+    file = by_ref(doc)["file:model.safetensors"]
+    digest = [{"alg": "SHA-256", "content": sha256(weights)}]
+    assert file["hashes"] == digest
+    assert file["externalReferences"] == [
+        {
+            "type": "distribution",
+            "url": f"https://huggingface.co/{MINILM}/resolve/{MINILM_COMMIT}/model.safetensors",
+            "hashes": digest,
+        }
+    ]
+    fprops = props(file)
+    assert fprops["aisbom:upstream_sha256"] == fprops["aisbom:etag"] == sha256(weights)
+    assert fprops["aisbom:source_size"] == str(len(weights))
+    assert fprops["aisbom:acquired_by"] == "cache-mtime"
+    assert fprops["aisbom:acquired_at"] <= mprops["aisbom:acquired_at"]
+    (task,) = doc["formulation"][0]["workflows"][0]["tasks"]
+    assert task["timeStart"] == mprops["aisbom:acquired_at"]
+    assert {"name": "aisbom:revision", "value": MINILM_COMMIT} in task["properties"]
+    assert {"name": "aisbom:acquired_by", "value": "cache-mtime"} in task["properties"]
+
+
+def test_scan_of_a_hub_model_online_names_the_spec(hub: Hub):
+    code, stdout, err = run("scan", "hf://acme/tiny@main", "--format", "json")
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert report["target"] == "hf://acme/tiny@main"
+    assert sorted(f["path"] for f in report["files"]) == sorted(tiny_files())
+
+
+def test_bom_of_a_dataset_repository_has_no_model_purl(hub: Hub, tmp_path: Path):
+    out = tmp_path / "bom.json"
+    code, _, err = run("bom", "hf://datasets/acme/prompts", "-o", str(out))
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    assert strict_schema_errors(doc) == []
+    component = doc["components"][0]
+    assert "purl" not in component  # purl-spec's huggingface type is for models
+    assert props(component)["aisbom:hf_repo_type"] == "dataset"
+    assert component["externalReferences"][0]["url"].endswith("/datasets/acme/prompts")
+
+
+def test_a_tampered_cache_exits_2_and_writes_no_bom(
+    hub: Hub, hf_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    assert run("scan", "hf://acme/tiny@main")[0] == 0  # downloads into the cache
+    weights = tiny_files()["model.safetensors"]
+    blob = hf_env / "models--acme--tiny" / "blobs" / sha256(weights)
+    blob.write_bytes(weights[:-1] + bytes([weights[-1] ^ 1]))
+    go_offline(monkeypatch)
+    out = tmp_path / "bom.json"
+
+    code, _, err = run("bom", "hf://acme/tiny@main", "-o", str(out))
+
+    assert code == 2 and "SHA-256 of model.safetensors is" in err and "changed after it was downloaded" in err
+    assert not out.exists()
+
+
+def test_sha256_is_for_urls_only(hub: Hub):
+    code, _, err = run("scan", "hf://acme/tiny", "--sha256", "0" * 64)
+    assert code == 2 and "--sha256 applies to https:// targets only" in err
