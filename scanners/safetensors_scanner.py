@@ -50,7 +50,10 @@ class _Pairs(list):
 
     def duplicates(self) -> list[str]:
         seen: set[str] = set()
-        return sorted({k for k, _ in self if k in seen or seen.add(k)})  # type: ignore[func-returns-value]
+        repeated: set[str] = set()
+        for key, _ in self:
+            (repeated if key in seen else seen).add(key)
+        return sorted(repeated)
 
 
 class _NotJson(ValueError):
