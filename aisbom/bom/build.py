@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,8 +60,11 @@ def build_bom(report: ScanReport, target: Path, options: BomOptions | None = Non
         )
     created = None if options.reproducible else options.scanned_at
     justification = (options.justification or "").strip() or None
+    provenance = options.provenance
+    if options.reproducible and provenance is not None:
+        provenance = without_acquisition_times(provenance)
     model = model_from_report(
-        report, target, provenance=options.provenance, scanned_at=created, justification=justification
+        report, target, provenance=provenance, scanned_at=created, justification=justification
     )
     models = [model]
     if options.require_justification:
@@ -162,6 +166,13 @@ def render_bom(report: ScanReport, target: Path, options: BomOptions | None = No
 
 def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def without_acquisition_times(provenance: Provenance) -> Provenance:
+    """--reproducible leaves out every timestamp, and a download's time differs from run to run.
+    (What the source said, such as Last-Modified, stays: it is a fact about the bytes.)"""
+    files = {path: dataclasses.replace(f, acquired_at=None) for path, f in provenance.files.items()}
+    return dataclasses.replace(provenance, acquired_at=None, files=files)
 
 
 def _require_justification(models: list[ModelAsset]) -> None:

@@ -210,3 +210,18 @@ def test_a_tampered_cache_exits_2_and_writes_no_bom(
 def test_sha256_is_for_urls_only(hub: Hub):
     code, _, err = run("scan", "hf://acme/tiny", "--sha256", "0" * 64)
     assert code == 2 and "--sha256 applies to https:// targets only" in err
+
+
+def test_a_reproducible_bom_of_a_url_leaves_out_the_acquisition_times(
+    site: tuple[Site, str], aisbom_cache: Path, tmp_path: Path
+):
+    server, base = site
+    server.files["/model.safetensors"] = Served(SAFETENSORS.read_bytes())
+    first, second = tmp_path / "1.json", tmp_path / "2.json"
+    for out in (first, second):  # each run downloads again, at its own time
+        assert run("bom", f"{base}/model.safetensors", "--reproducible", "-o", str(out))[0] == 0
+    assert first.read_bytes() == second.read_bytes()
+    text = first.read_text()
+    assert "aisbom:acquired_at" not in text and "timeStart" not in text
+    file = by_ref(json.loads(text))["file:model.safetensors"]
+    assert props(file)["aisbom:last_modified"] == LAST_MODIFIED  # a fact about the bytes: kept
