@@ -94,7 +94,10 @@ def resolve_target(
     from aisbom.sources import resolve
 
     show_progress = sys.stderr.isatty() if progress is None else progress
-    with _download_bar(show_progress and "://" in target) as advance:
+    url = target.lower().startswith(("https://", "http://"))
+    with _download_bar(show_progress and url) as advance:
+        if show_progress and not url:
+            advance = _quiet  # hf://: any callback lets the Hugging Face client draw its own bars
         resolved = resolve(
             target, cache_dir=cache_dir, expected_sha256=sha256, allow_http=allow_http, progress=advance
         )
@@ -157,6 +160,10 @@ def _progress_bar(enabled: bool):  # type: ignore[no-untyped-def]
     from aisbom.commands._progress import ByteProgress
 
     return ByteProgress()
+
+
+def _quiet(received: int, total: int | None) -> None:
+    pass
 
 
 def _download_bar(enabled: bool):  # type: ignore[no-untyped-def]
