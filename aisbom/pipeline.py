@@ -114,7 +114,7 @@ def scan_target(
 
 
 def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:
-    ctx = ScanContext.for_file(entry.path, limits, policy)
+    ctx = ScanContext.for_file(entry.path, limits, policy, source=str(entry.absolute))
     if entry.problem:
         ctx.report(entry.problem_rule or "file-unreadable", entry.problem)
         return FileResult(

@@ -47,11 +47,14 @@ class ScanContext:
     # Loader hints from the enclosing container, e.g. "torchscript" (whose pickle loader
     # never imports Python modules) or "joblib" (inline array data inside the pickle).
     hints: frozenset[str] = field(default_factory=frozenset)
+    # The top-level file on disk, when there is one: for parsers that run in a child process
+    # (libhdf5) and must reopen the file rather than receive a copy of a large mapping.
+    source: str | None = None
 
     @classmethod
-    def for_file(cls, path: str, limits: Limits, policy: Policy) -> ScanContext:
+    def for_file(cls, path: str, limits: Limits, policy: Policy, *, source: str | None = None) -> ScanContext:
         budget = Budget(deadline=time.monotonic() + limits.max_seconds_per_file)
-        return cls(path=path, limits=limits, policy=policy, sink=[], budget=budget)
+        return cls(path=path, limits=limits, policy=policy, sink=[], budget=budget, source=source)
 
     def report(
         self,

@@ -1,0 +1,116 @@
+"""Child process: print the Keras attributes of an HDF5 file's root group as JSON.
+
+Run by `keras_scanner.scan_hdf5` through `isolated.run_script`, never imported by the scanner:
+
+    python -I hdf5_attrs.py MEMORY MAX_TEXT stdin            (the file's bytes on stdin)
+    python -I hdf5_attrs.py MEMORY MAX_TEXT path PATH SIZE   (the file on disk, SIZE bytes)
+
+Only the standard library and h5py are imported here, so the child starts fast and a crash in
+libhdf5 costs nothing but this process. Output: {"attrs": {name: text}, "too_large": {name:
+bytes}, "odd": {name: why}} or {"error": why}.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+
+# The attributes Keras reads (legacy_h5_format / tf.keras hdf5_format), and two for evidence.
+WANTED = ("model_config", "training_config", "keras_version", "backend")
+
+
+def limit_memory(limit: int) -> None:
+    try:
+        import resource
+    except ImportError:  # Windows: the parent's timeout still applies
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def as_text(value: object) -> str | None:
+    """The attribute as Keras reads it: a str, or bytes it decodes as UTF-8; None otherwise."""
+    if isinstance(value, str):
+        return value
+    decode = getattr(value, "decode", None)  # bytes and numpy.bytes_, as Keras checks
+    if decode is None:
+        return None
+    return decode("utf-8")
+
+
+def read(source: object, max_text: int) -> dict:
+    import h5py
+
+    try:
+        handle = h5py.File(source, "r")
+    except Exception as exc:  # libhdf5 reports corruption as OSError, h5py as others
+        return {"error": f"not a readable HDF5 file: {exc}"}
+    attrs: dict[str, str] = {}
+    too_large: dict[str, int] = {}
+    odd: dict[str, str] = {}
+    with handle:
+        for name in WANTED:
+            try:
+                if name not in handle.attrs:
+                    continue
+                stored = handle.attrs.get_id(name).get_storage_size()
+                if stored > max_text:  # fixed-length strings: refused before reading
+                    too_large[name] = stored
+                    continue
+                text = as_text(handle.attrs[name])
+            except UnicodeDecodeError as exc:
+                odd[name] = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+                continue
+            except MemoryError:
+                raise
+            except Exception as exc:
+                if "alloc" in str(exc).lower():  # libhdf5's H5MM_malloc/realloc hit the cap
+                    return {"error": f"attribute {name!r}: {exc}", "memory": True}
+                odd[name] = f"unreadable: {exc}"
+                continue
+            if text is None:
+                odd[name] = f"not a string (h5py reads a {type(handle.attrs[name]).__name__})"
+            elif len(text) > max_text:
+                too_large[name] = len(text)
+            else:
+                attrs[name] = text
+    return {"attrs": attrs, "too_large": too_large, "odd": odd}
+
+
+def main(argv: list[str]) -> int:
+    memory, max_text, mode = int(argv[1]), int(argv[2]), argv[3]
+    limit_memory(memory)
+    try:
+        import h5py  # noqa: F401
+    except (ImportError, MemoryError) as exc:
+        from importlib.util import find_spec
+
+        if find_spec("h5py") is None:
+            result: dict = {"error": f"h5py is not installed ({exc})"}
+        else:  # its shared libraries did not fit in the address space
+            result = {"error": "h5py could not be loaded within the memory limit", "memory": True}
+    else:
+        if mode == "stdin":
+            result = read(io.BytesIO(sys.stdin.buffer.read()), max_text)
+        else:
+            path, size = argv[4], int(argv[5])
+            try:
+                source = open(path, "rb")  # noqa: SIM115 (closed below)
+            except OSError as exc:
+                result = {"error": f"cannot reopen the file: {exc}"}
+            else:
+                with source:
+                    if os.fstat(source.fileno()).st_size != size:
+                        result = {"error": "the file changed size during the scan"}
+                    else:
+                        result = read(source, max_text)
+    sys.stdout.buffer.write(json.dumps(result, ensure_ascii=False).encode("utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,179 @@
+"""Keras model files: Keras 3 `.keras` zips and HDF5 (`.h5`) models, read as data.
+
+`.keras` is a zip (config.json, metadata.json, model.weights.h5, assets/): its members get the
+generic archive checks and recursive scanning of `archive.scan_zip` (the weights file is
+sniffed as HDF5 and comes back here), and config.json, what `keras.saving.load_model` reads,
+is checked by `keras_config`.
+
+HDF5 models keep their config in the root attributes `model_config` and `training_config`.
+libhdf5 is C code with a history of crashes on crafted files, so the attributes are read by a
+short-lived child process (`hdf5_attrs.py` through `isolated.run_script`) with a timeout and an
+address-space cap: a crash or a hang becomes a finding on the file, never a lost report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from aisbom.scanners import zipread
+from aisbom.scanners.archive import scan_zip
+from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.isolated import Failure, run_script
+from aisbom.scanners.keras_config import check_keras_config
+from aisbom.scanners.sniff import hdf5_superblock
+
+CONFIG = "config.json"  # the member keras.saving.load_model reads
+_CONFIG_ATTRIBUTES = ("model_config", "training_config")  # the attributes Keras reads
+# The child script; a module attribute so tests can swap in one that crashes or hangs.
+HDF5_CHILD = str(Path(__file__).with_name("hdf5_attrs.py"))
+
+
+def scan_keras_zip(data: Data, ctx: ScanContext) -> None:
+    scan_zip(data, ctx)
+    try:
+        entries = zipread.read_central_directory(data, max_entries=ctx.limits.max_members)
+    except zipread.TooManyEntries as exc:
+        entries = exc.entries  # scan_zip reported the limit
+    except zipread.ZipError:
+        return  # scan_zip reported it; zipfile, and so Keras, cannot open the file either
+    # zipfile (and so Keras) reads the last copy of a repeated name; scan_zip reported repeats,
+    # and every copy is checked here.
+    for entry in entries:
+        if entry.name == CONFIG and not entry.is_dir:
+            _check_config_member(data, entry, ctx.child(CONFIG))
+
+
+def _check_config_member(data: Data, entry: zipread.ZipEntry, ctx: ScanContext) -> None:
+    limit = ctx.limits.max_keras_config
+    try:
+        member = zipread.read_member(data, entry, max_size=limit)
+    except zipread.ZipError:
+        return  # scan_zip reported the member as unreadable
+    if member.truncated:
+        ctx.report(
+            "scan-limit",
+            f"{CONFIG} holds more than {limit} bytes (max_keras_config); the Keras config was not analysed",
+            evidence={"limit": "max_keras_config", "limit_value": str(limit)},
+        )
+        return
+    _check_json(member.data, ctx, CONFIG)
+
+
+def _check_json(text: str | bytes, ctx: ScanContext, where: str) -> None:
+    try:
+        config = json.loads(text)  # safe: JSON data, read as data (Keras parses it the same way)
+    except RecursionError:
+        ctx.report(
+            "scan-limit",
+            f"the Keras config in {where} nests too deeply to parse; it was not analysed",
+            evidence={"limit": "json_depth", "where": where},
+        )
+        return
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        ctx.report(
+            "scan-error",
+            f"the Keras config in {where} is not valid JSON ({exc}); it was not analysed",
+            evidence={"where": where},
+        )
+        return
+    check_keras_config(config, ctx, where=where)
+
+
+def scan_hdf5(data: Data, ctx: ScanContext) -> None:
+    superblock = hdf5_superblock(data)
+    if superblock:
+        # A user block: libhdf5 skips it, anything else may read it; sniffed and scanned.
+        ctx.scan_nested(data[:superblock], "HDF5 user block")
+    result = _read_attributes(data, ctx)
+    if result is None:
+        return
+    for name, size in sorted(result.get("too_large", {}).items()):
+        ctx.report(
+            "scan-limit",
+            f"HDF5 attribute {name!r} holds {size} bytes, more than max_keras_config "
+            f"({ctx.limits.max_keras_config}); it was not analysed",
+            evidence={"limit": "max_keras_config", "attribute": name, "size": str(size)},
+        )
+    for name, why in sorted(result.get("odd", {}).items()):
+        if name in _CONFIG_ATTRIBUTES:
+            ctx.report(
+                "scan-error",
+                f"HDF5 attribute {name!r} could not be read as text: {why}; it was not analysed",
+                evidence={"attribute": name},
+            )
+    attrs = result.get("attrs", {})
+    for name in _CONFIG_ATTRIBUTES:
+        text = attrs.get(name)
+        if isinstance(text, str):
+            _check_json(text, ctx, name)
+
+
+def _read_attributes(data: Data, ctx: ScanContext) -> dict | None:
+    """The Keras attributes of the HDF5 file in `data`, read in a child process; None (and a
+    finding) if they could not be read."""
+    limits = ctx.limits
+    args = [str(limits.max_keras_config)]
+    memory = limits.max_hdf5_memory
+    stdin: bytes | None = None
+    if not ctx.members and ctx.source is not None and os.path.isfile(ctx.source):
+        # A file on disk: the child reopens it instead of receiving a copy of a large mapping.
+        args += ["path", ctx.source, str(len(data))]
+    else:
+        stdin = data if isinstance(data, bytes) else data[:]
+        args.append("stdin")
+        memory += len(stdin)
+    remaining = ctx.budget.deadline - time.monotonic()
+    timeout = min(limits.max_hdf5_seconds, remaining)
+    if timeout <= 0:
+        ctx.report(
+            "scan-limit",
+            f"time limit of {limits.max_seconds_per_file:g}s per file reached; the HDF5 "
+            "attributes were not analysed",
+            evidence={"limit": "max_seconds_per_file"},
+        )
+        return None
+    result = run_script(HDF5_CHILD, args, stdin=stdin, timeout=timeout, memory=memory)
+    if isinstance(result, Failure):
+        _report_failure(result, ctx, timeout)
+        return None
+    error = result.get("error")
+    if result.get("memory"):
+        _report_failure(Failure("memory", str(error)), ctx, timeout)
+        return None
+    if error:
+        ctx.report(
+            "scan-error",
+            f"HDF5 file could not be read: {error}; its Keras config (if any) was not analysed",
+            evidence={"reader": "h5py"},
+        )
+        return None
+    return result
+
+
+def _report_failure(failure: Failure, ctx: ScanContext, timeout: float) -> None:
+    if failure.kind == "timeout":
+        limit = "max_hdf5_seconds" if timeout >= ctx.limits.max_hdf5_seconds else "max_seconds_per_file"
+        ctx.report(
+            "scan-limit",
+            f"reading the HDF5 attributes took longer than {timeout:g}s ({limit}); the file may be "
+            "crafted to hang libhdf5. Its Keras config was not analysed",
+            evidence={"limit": limit, "limit_value": f"{timeout:g}"},
+        )
+    elif failure.kind == "memory":
+        ctx.report(
+            "scan-limit",
+            f"reading the HDF5 attributes needed more memory than allowed ({failure.detail}); "
+            "its Keras config was not analysed",
+            evidence={"limit": "max_hdf5_memory"},
+        )
+    else:
+        what = "crashed" if failure.kind == "crash" else "failed"
+        ctx.report(
+            "scan-error",
+            f"the HDF5 reader {what} on this file ({failure.detail}): it is malformed or crafted "
+            "to crash libhdf5, which Keras and h5py use too. Its Keras config was not analysed",
+            evidence={"reader": "h5py", "failure": failure.kind},
+        )
