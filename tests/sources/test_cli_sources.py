@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from _bom_helpers import by_ref, props, run, strict_schema_errors
 from _servers import LAST_MODIFIED, Hub, Served, Site, strong_etag
-from _sources_helpers import MINILM_COMMIT, REPO, SAFETENSORS, go_offline, minilm_files, tiny_files
+from _sources_helpers import (
+    MINILM_COMMIT,
+    REPO,
+    SAFETENSORS,
+    TINY_COMMIT,
+    go_offline,
+    minilm_files,
+    tiny_files,
+)
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 EVIL = REPO / "fixtures" / "malicious" / "pickle" / "proto2_posix_system.pkl"
@@ -177,6 +185,13 @@ def test_scan_of_a_hub_model_online_names_the_spec(hub: Hub):
     report = json.loads(stdout)
     assert report["target"] == "hf://acme/tiny@main"
     assert sorted(f["path"] for f in report["files"]) == sorted(tiny_files())
+
+
+def test_scan_as_cyclonedx_carries_the_provenance(hub: Hub):
+    code, stdout, err = run("scan", "hf://acme/tiny@main", "--format", "cyclonedx")
+    assert code == 0, err
+    model = json.loads(stdout)["components"][0]
+    assert model["version"] == TINY_COMMIT and model["purl"] == f"pkg:huggingface/acme/tiny@{TINY_COMMIT}"
 
 
 def test_bom_of_a_dataset_repository_has_no_model_purl(hub: Hub, tmp_path: Path):

@@ -171,6 +171,20 @@ def test_a_subdirectory_of_a_repository(
     assert [f.path for f in report.files] == ["config.json"] and not report.incomplete
 
 
+def test_a_single_file_of_a_repository(
+    minilm_cache: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, hf_env
+):
+    monkeypatch.setenv("HF_HUB_CACHE", str(minilm_cache[0]))
+    go_offline(monkeypatch)
+    resolved = resolve(f"hf://{MINILM}/model.safetensors@main")
+    assert resolved.path.name == "model.safetensors" and resolved.path.is_file()
+    prov = resolved.provenance
+    weights = minilm_files()["model.safetensors"]
+    assert prov is not None and prov.upstream_sha256 == {"model.safetensors": sha256(weights)}
+    assert list(prov.file_urls) == ["model.safetensors"]
+    check_scanned_hashes(prov, scanned_hashes(resolved.path))
+
+
 def test_a_dataset_repository(hub: Hub, monkeypatch: pytest.MonkeyPatch):
     endpoint = os.environ["HF_ENDPOINT"]
     online = resolve("hf://datasets/acme/prompts@main")
