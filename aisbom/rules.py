@@ -245,11 +245,10 @@ _RULES = [
         "onnx-python-op",
         Severity.HIGH,
         "ONNX node dispatches to Python code",
-        "A node is onnxruntime's PyOp (which imports the module and class the node names), "
-        "ORT training's PythonOp/PythonOpGrad, or uses onnxruntime-extensions' ai.onnx.contrib "
-        "domain, whose operators include Python functions registered by name.",
+        "A node is onnxruntime's PyOp (which imports the module and class the node names) or "
+        "ORT training's PythonOp/PythonOpGrad.",
         "Running the model calls Python code chosen by the model file: with PyOp, any importable "
-        "module; with the others, whatever function the host registered under that name.",
+        "module; with PythonOp, whatever autograd function the host registered under that name.",
         "Do not run the model with Python operators enabled. Read the node's module/class or "
         "op name and check you trust and meant to register that code.",
     ),
@@ -259,7 +258,9 @@ _RULES = [
         "ONNX model uses a custom operator domain",
         "A node's domain is not a standard ONNX domain ('', ai.onnx, ai.onnx.ml, "
         "ai.onnx.training, ai.onnx.preview.training) nor onnxruntime's own (com.microsoft...), "
-        "and no function of that name is defined in the model. Low: an operator of a standard "
+        "and no function of that name is defined in the model (onnxruntime-extensions' "
+        "ai.onnx.contrib included: its ops are native or host-registered Python functions, "
+        "never code from the model). Low: an operator of a standard "
         "domain that the installed onnx does not know.",
         "Running the model needs a native operator library that the user loads into the "
         "runtime (register_custom_ops_library): that library runs with the process's "
