@@ -70,13 +70,16 @@ def walk(target: Path) -> tuple[Path, list[Entry]]:
     return root, entries
 
 
+_HF_REPO_DIRS = ("models--", "datasets--", "spaces--")
+
+
 def _hf_cache_blobs(root: Path) -> Path | None:
     """In a Hugging Face cache snapshot (`models--org--name/snapshots/<rev>`, or a directory
     inside one, as `hf://org/name/sub@rev` scans) every file is a link into the repository's
     `blobs/`: those links are the snapshot's content, not escapes."""
     for snapshot in (root, *root.parents):
         repo = snapshot.parent.parent
-        if snapshot.parent.name == "snapshots" and repo.name.startswith(("models--", "datasets--", "spaces--")):
+        if snapshot.parent.name == "snapshots" and repo.name.startswith(_HF_REPO_DIRS):
             blobs = repo / "blobs"
             return blobs if blobs.is_dir() else None
     return None
