@@ -86,7 +86,8 @@ _KERAS_OTHER_APIS = frozenset(
 )
 
 # TensorFlow functions (tf.* names, TFOpLambda symbols, module members) that touch files, run
-# Python or load native code. `raw_ops.X` names are judged by the op X.
+# Python or load native code. `raw_ops.X` names and TensorFlowOpLayer ops are judged by the op
+# tables of the TensorFlow scanner.
 _TF_DANGEROUS = frozenset(
     {
         "write_file",
@@ -104,14 +105,6 @@ _TF_DANGEROUS = frozenset(
         "create_file_writer",
     }
 )
-_TF_OPS = frozenset(
-    {
-        "WriteFile", "ReadFile", "MatchingFiles", "PyFunc", "PyFuncStateless", "EagerPyFunc",
-        "Save", "SaveV2", "SaveSlices", "MergeV2Checkpoints", "Restore", "RestoreV2",
-        "RestoreSlice", "ImmutableConst", "WholeFileReader", "WholeFileReaderV2",
-    }
-)  # fmt: skip
-
 # Names that mean code execution, processes, files or imports when bytecode uses them (or
 # when a config fetches them from builtins or the loading script).
 DANGEROUS_CODE_NAMES = frozenset(
@@ -412,13 +405,13 @@ class _Walk:
         """TFOpLambda: a tf.* function named by its API path ("math.add", "io.write_file")."""
         if not isinstance(symbol, str):
             return
-        why = _tf_danger(symbol.split("."))
-        if why:
+        danger = _tf_danger(symbol.split("."))
+        if danger:
             self._add(
                 ("keras-unsafe-reference", "tf", symbol),
                 "keras-unsafe-reference",
-                Severity.CRITICAL,
-                f"{here[-1]} in {self.where} calls tf.{symbol}, which {why}",
+                danger[0],
+                f"{here[-1]} in {self.where} calls tf.{symbol}, which {danger[1]}",
                 {"where": self.where, "function": symbol},
                 " > ".join(here),
             )
@@ -426,13 +419,14 @@ class _Walk:
     def _tf_node_def(self, node_def: object, here: tuple[str, ...]) -> None:
         """TensorFlowOpLayer (tf.keras 2.0-2.3): one raw TensorFlow op, run on every call."""
         op = node_def.get("op") if isinstance(node_def, dict) else None
-        if isinstance(op, str) and op in _TF_OPS:
+        danger = _tf_op_danger(op) if isinstance(op, str) else None
+        if danger:
             self._add(
-                ("keras-unsafe-reference", "tf-op", op),
+                ("keras-unsafe-reference", "tf-op", str(op)),
                 "keras-unsafe-reference",
-                Severity.CRITICAL,
-                f"{here[-1]} in {self.where} runs the TensorFlow op {op}, which touches files or runs Python",
-                {"where": self.where, "op": op},
+                danger[0],
+                f"{here[-1]} in {self.where} runs the TensorFlow op {op}, which {danger[1]}",
+                {"where": self.where, "op": str(op)},
                 " > ".join(here),
             )
 
@@ -537,9 +531,9 @@ def _judge_reference(
             )
         return None
     if package in _TF_PACKAGES:
-        why = _tf_danger([*module.split(".")[1:], name])
-        if why:
-            return _Verdict("keras-unsafe-reference", Severity.CRITICAL, f"a TensorFlow function that {why}")
+        danger = _tf_danger([*module.split(".")[1:], name])
+        if danger:
+            return _Verdict("keras-unsafe-reference", danger[0], f"a TensorFlow function that {danger[1]}")
         return None
     old_keras = "Keras < 3.9 imports it from any module, even with safe_mode=True (CVE-2025-1550)"
     if module == "builtins":
@@ -582,14 +576,28 @@ def _judge_reference(
     return _Verdict("keras-unsafe-reference", Severity.HIGH, why)
 
 
-def _tf_danger(segments: list[str]) -> str:
-    """Why the TensorFlow API path `segments` is dangerous, or ''."""
+def _tf_danger(segments: list[str]) -> tuple[Severity, str] | None:
+    """How bad the TensorFlow API path `segments` is, and what it does; None if harmless."""
     for i, segment in enumerate(segments):
-        if segment == "raw_ops" and i + 1 < len(segments) and segments[i + 1] in _TF_OPS:
-            return "touches files or runs Python"
+        if segment == "raw_ops" and i + 1 < len(segments):
+            return _tf_op_danger(segments[i + 1])
         if segment in _TF_DANGEROUS:
-            return "touches files, runs Python or loads native code"
-    return ""
+            return Severity.CRITICAL, "touches files, runs Python or loads native code"
+    return None
+
+
+def _tf_op_danger(op: str) -> tuple[Severity, str] | None:
+    """A raw TensorFlow op, judged with the TensorFlow scanner's tables."""
+    from aisbom.scanners.tensorflow import FILE_OPS, NETWORK_OPS, PATH_OPS, PYTHON_OPS  # late: large
+
+    if op in PYTHON_OPS:
+        return Severity.CRITICAL, "runs a Python function registered in the loading process"
+    if op in FILE_OPS or op in NETWORK_OPS:
+        return FILE_OPS.get(op) or NETWORK_OPS[op]
+    if op in PATH_OPS:  # in a layer, the checkpoint path comes from the model's own inputs
+        writes = PATH_OPS[op][1]
+        return Severity.HIGH, "writes checkpoint files" if writes else "reads checkpoint or vocabulary files"
+    return None
 
 
 def _decode_code(code: str) -> bytes:

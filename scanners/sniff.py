@@ -104,7 +104,9 @@ def _zip_kind(data: Data) -> str:
         return "pytorch-zip"
     if names and all(n.endswith(".npy") for n in names):
         return "numpy-npz"
-    if "config.json" in names and "metadata.json" in names:
+    if "config.json" in names:
+        # keras.saving.load_model builds the model from a root config.json before it looks at
+        # anything else (metadata.json is optional), so any such zip gets the Keras checks.
         return "keras"
     return "zip"
 

@@ -93,6 +93,7 @@ def legacy_lambda(function, **settings) -> dict:
 
 LAMBDA_FIXTURES = {
     "lambda_open.keras": ("keras", "Lambda 'lambda'", "function"),
+    "no_metadata.keras": ("keras", "Lambda 'lambda'", "function"),
     "lambda_open.h5": ("hdf5", "Lambda 'lambda'", "function"),
     "lambda_keras2_list.h5": ("hdf5", "Lambda 'lambda'", "function"),
     "lambda_userblock.h5": ("hdf5", "Lambda 'lambda'", "function"),
@@ -360,38 +361,25 @@ def test_references(obj, rule, severity):
 
 
 def test_tf_op_lambdas_and_op_layers_that_touch_files():
-    config = {
-        "class_name": "Functional",
-        "config": {
-            "name": "f",
-            "layers": [
-                {"class_name": "TFOpLambda", "config": {"name": "tf.math.add", "function": "math.add"}},
-                {
-                    "class_name": "TFOpLambda",
-                    "config": {"name": "tf.io.write_file", "function": "io.write_file"},
-                },
-                {
-                    "class_name": "TensorFlowOpLayer",
-                    "config": {"name": "op", "node_def": {"op": "WriteFile"}},
-                },
-                {"class_name": "TensorFlowOpLayer", "config": {"name": "ok", "node_def": {"op": "AddV2"}}},
-                {"class_name": "TFSMLayer", "config": {"name": "sm", "filepath": "/models/other"}},
-            ],
-        },
-    }
-    found = {
-        (
-            f.rule,
-            f.severity,
-            evidence(f).get("function") or evidence(f).get("op") or evidence(f).get("filepath"),
-        )
-        for f in check(config)
-    }
+    config = {"class_name": "Functional", "config": {"name": "f", "layers": [
+        {"class_name": "TFOpLambda", "config": {"name": "tf.math.add", "function": "math.add"}},
+        {"class_name": "TFOpLambda", "config": {"name": "tf.io.write_file", "function": "io.write_file"}},
+        {"class_name": "TFOpLambda", "config": {"name": "raw", "function": "raw_ops.EagerPyFunc"}},
+        {"class_name": "TensorFlowOpLayer", "config": {"name": "op", "node_def": {"op": "WriteFile"}}},
+        {"class_name": "TensorFlowOpLayer", "config": {"name": "py", "node_def": {"op": "PyFunc"}}},
+        {"class_name": "TensorFlowOpLayer", "config": {"name": "ok", "node_def": {"op": "AddV2"}}},
+        {"class_name": "TFSMLayer", "config": {"name": "sm", "filepath": "/models/other"}},
+    ]}}
+    found = {(f.severity, evidence(f).get("function") or evidence(f).get("op") or evidence(f).get("filepath"))
+             for f in check(config) if f.rule == "keras-unsafe-reference"}
     assert found == {
-        ("keras-unsafe-reference", Severity.CRITICAL, "io.write_file"),
-        ("keras-unsafe-reference", Severity.CRITICAL, "WriteFile"),
-        ("keras-unsafe-reference", Severity.HIGH, "/models/other"),
+        (Severity.CRITICAL, "io.write_file"),
+        (Severity.CRITICAL, "raw_ops.EagerPyFunc"),
+        (Severity.HIGH, "WriteFile"),  # the TensorFlow scanner's verdict on the op
+        (Severity.CRITICAL, "PyFunc"),
+        (Severity.HIGH, "/models/other"),
     }
+    assert len(check(config)) == 5
 
 
 def test_torch_module_wrapper_pickles_are_scanned():
