@@ -23,7 +23,7 @@ from aisbom.scanners.archive import scan_zip
 from aisbom.scanners.base import Data, ScanContext
 from aisbom.scanners.isolated import Failure, run_script
 from aisbom.scanners.keras_config import check_keras_config
-from aisbom.scanners.sniff import hdf5_superblock
+from aisbom.scanners.sniff import hdf5_superblock, sniff
 
 CONFIG = "config.json"  # the member keras.saving.load_model reads
 _CONFIG_ATTRIBUTES = ("model_config", "training_config")  # the attributes Keras reads
@@ -53,33 +53,84 @@ def _check_config_member(data: Data, entry: zipread.ZipEntry, ctx: ScanContext) 
     except zipread.ZipError:
         return  # scan_zip reported the member as unreadable
     if member.truncated:
+        if sniff(member.data) == "json" and member.data.find(_KERAS_KEY, 0, _HEAD) >= 0:
+            return  # scan_zip's JSON scan of the member reported the limit already
         ctx.report(
             "scan-limit",
             f"{CONFIG} holds more than {limit} bytes (max_keras_config); the Keras config was not analysed",
             evidence={"limit": "max_keras_config", "limit_value": str(limit)},
         )
         return
-    _check_json(member.data, ctx, CONFIG)
+    config = _parse(member.data, ctx, CONFIG)
+    if config is _UNREADABLE:
+        return
+    if is_keras_document(config) and sniff(member.data) == "json":
+        return  # scan_zip's JSON scan of the member checked it already
+    # Keras reads this member whatever it looks like (UTF-16 text, no top-level class ...).
+    check_keras_config(config, ctx, where=CONFIG)
 
 
-def _check_json(text: str | bytes, ctx: ScanContext, where: str) -> None:
+_UNREADABLE = object()
+
+
+def _parse(text: str | bytes, ctx: ScanContext, where: str) -> object:
+    """The JSON in `text` as Keras's json.loads reads it, or _UNREADABLE (and a finding)."""
     try:
-        config = json.loads(text)  # safe: JSON data, read as data (Keras parses it the same way)
+        return json.loads(text)  # safe: JSON data, read as data (Keras parses it the same way)
     except RecursionError:
         ctx.report(
             "scan-limit",
             f"the Keras config in {where} nests too deeply to parse; it was not analysed",
             evidence={"limit": "json_depth", "where": where},
         )
-        return
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         ctx.report(
             "scan-error",
             f"the Keras config in {where} is not valid JSON ({exc}); it was not analysed",
             evidence={"where": where},
         )
+    return _UNREADABLE
+
+
+def _check_json(text: str | bytes, ctx: ScanContext, where: str) -> None:
+    config = _parse(text, ctx, where)
+    if config is not _UNREADABLE:
+        check_keras_config(config, ctx, where=where)
+
+
+def is_keras_document(document: object) -> bool:
+    """A Keras model (or layer) config: what model_from_json and load_model build from."""
+    return isinstance(document, dict) and isinstance(document.get("class_name"), str) and "config" in document
+
+
+# Keys JSON can spell with \u escapes, which json.loads decodes like any other.
+_KERAS_KEY = b'"class_name"'
+_ESCAPE = b"\\u"
+_HEAD = 64 * 1024
+
+
+def scan_keras_json(data: Data, ctx: ScanContext) -> None:
+    """Plain JSON files that are Keras model configs: config.json of an unpacked .keras directory
+    or a Hugging Face Keras repository (load_model reads both), model.json (model_from_json).
+    Datasets hold many JSON files: a file without the key costs one byte search."""
+    if data.find(_KERAS_KEY) < 0 and data.find(_ESCAPE) < 0:
         return
-    check_keras_config(config, ctx, where=where)
+    name = (ctx.members[-1] if ctx.members else ctx.path).rsplit("/", 1)[-1]
+    if len(data) > ctx.limits.max_keras_config:
+        if bytes(data[:_HEAD]).find(_KERAS_KEY) >= 0:
+            ctx.report(
+                "scan-limit",
+                f"JSON file with a Keras class_name is {len(data)} bytes, more than max_keras_config "
+                f"({ctx.limits.max_keras_config}); it was not analysed",
+                evidence={"limit": "max_keras_config"},
+            )
+        return
+    try:
+        document = json.loads(bytes(data))  # safe: JSON data, read as data
+    except (ValueError, RecursionError):
+        return  # not JSON after all: no Keras loader reads it
+    if is_keras_document(document):
+        check_keras_config(document, ctx, where=name)
 
 
 def scan_hdf5(data: Data, ctx: ScanContext) -> None:

@@ -32,8 +32,9 @@ SCANNERS: dict[str, str] = {
     "zlib": "aisbom.scanners.compressed:scan_compressed",
     "zstd": "aisbom.scanners.compressed:scan_compressed",
     "gguf": "aisbom.scanners.gguf_scanner:scan_gguf",
-    # Chat templates in tokenizer_config.json / chat_template.json / chat_template.jinja.
-    "json": "aisbom.scanners.template_files:scan_json",
+    # Chat templates in tokenizer_config.json / chat_template.json / chat_template.jinja, and
+    # Keras model configs (config.json of unpacked .keras directories, model.json).
+    "json": "aisbom.scanners.json_scanner:scan_json",
     "text": "aisbom.scanners.template_files:scan_text",
     "onnx": "aisbom.scanners.onnx_scanner:scan_onnx",
     "safetensors": "aisbom.scanners.safetensors_scanner:scan_safetensors",

@@ -94,6 +94,7 @@ def legacy_lambda(function, **settings) -> dict:
 LAMBDA_FIXTURES = {
     "lambda_open.keras": ("keras", "Lambda 'lambda'", "function"),
     "no_metadata.keras": ("keras", "Lambda 'lambda'", "function"),
+    "unpacked/config.json": ("json", "Lambda 'lambda'", "function"),
     "lambda_open.h5": ("hdf5", "Lambda 'lambda'", "function"),
     "lambda_keras2_list.h5": ("hdf5", "Lambda 'lambda'", "function"),
     "lambda_userblock.h5": ("hdf5", "Lambda 'lambda'", "function"),
@@ -115,7 +116,7 @@ def test_lambda_fixtures_are_critical_and_say_what_the_code_does(name):
     assert ev["names"] == "close, open" and "'aisbom-marker'" in ev["strings"]
     assert place in ev["places"] and ev["key"] == key
     if fmt == "keras":
-        assert hit.members == ("config.json",)
+        assert hit.members == ("config.json",)  # once: the member's JSON scan and the zip agree
     assert serious(findings) == [("keras-lambda", hit.message)]
 
 
@@ -361,17 +362,32 @@ def test_references(obj, rule, severity):
 
 
 def test_tf_op_lambdas_and_op_layers_that_touch_files():
-    config = {"class_name": "Functional", "config": {"name": "f", "layers": [
-        {"class_name": "TFOpLambda", "config": {"name": "tf.math.add", "function": "math.add"}},
-        {"class_name": "TFOpLambda", "config": {"name": "tf.io.write_file", "function": "io.write_file"}},
-        {"class_name": "TFOpLambda", "config": {"name": "raw", "function": "raw_ops.EagerPyFunc"}},
-        {"class_name": "TensorFlowOpLayer", "config": {"name": "op", "node_def": {"op": "WriteFile"}}},
-        {"class_name": "TensorFlowOpLayer", "config": {"name": "py", "node_def": {"op": "PyFunc"}}},
-        {"class_name": "TensorFlowOpLayer", "config": {"name": "ok", "node_def": {"op": "AddV2"}}},
-        {"class_name": "TFSMLayer", "config": {"name": "sm", "filepath": "/models/other"}},
-    ]}}
-    found = {(f.severity, evidence(f).get("function") or evidence(f).get("op") or evidence(f).get("filepath"))
-             for f in check(config) if f.rule == "keras-unsafe-reference"}
+    config = {
+        "class_name": "Functional",
+        "config": {
+            "name": "f",
+            "layers": [
+                {"class_name": "TFOpLambda", "config": {"name": "tf.math.add", "function": "math.add"}},
+                {
+                    "class_name": "TFOpLambda",
+                    "config": {"name": "tf.io.write_file", "function": "io.write_file"},
+                },
+                {"class_name": "TFOpLambda", "config": {"name": "raw", "function": "raw_ops.EagerPyFunc"}},
+                {
+                    "class_name": "TensorFlowOpLayer",
+                    "config": {"name": "op", "node_def": {"op": "WriteFile"}},
+                },
+                {"class_name": "TensorFlowOpLayer", "config": {"name": "py", "node_def": {"op": "PyFunc"}}},
+                {"class_name": "TensorFlowOpLayer", "config": {"name": "ok", "node_def": {"op": "AddV2"}}},
+                {"class_name": "TFSMLayer", "config": {"name": "sm", "filepath": "/models/other"}},
+            ],
+        },
+    }
+    found = {
+        (f.severity, evidence(f).get("function") or evidence(f).get("op") or evidence(f).get("filepath"))
+        for f in check(config)
+        if f.rule == "keras-unsafe-reference"
+    }
     assert found == {
         (Severity.CRITICAL, "io.write_file"),
         (Severity.CRITICAL, "raw_ops.EagerPyFunc"),
@@ -446,6 +462,39 @@ def test_truncated_keras_file_is_a_finding(tmp_path):
     report, findings = scan_file(tmp_path / "cut.keras")
     assert report.exit_code is ExitCode.UNSAFE
     assert rules(findings) & {"scan-error", "archive-tampered"}
+
+
+def test_a_utf16_config_json_is_still_read_as_keras_reads_it():
+    config = sequential(legacy_lambda([code_of("lambda x: exec('x')"), None, None]))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("config.json", json.dumps(config).encode("utf-16"))  # json.loads detects it
+        z.writestr("model.weights.h5", b"")
+    fmt, findings = scan(buffer.getvalue())
+    assert fmt == "keras" and only(findings, "keras-lambda").members == ("config.json",)
+
+
+# --- plain JSON files: unpacked Keras directories, model_from_json ------------------------------
+
+
+def test_plain_json_keras_configs_are_checked(tmp_path):
+    lam = legacy_lambda([code_of("lambda x: exec('x')"), None, None])
+    (tmp_path / "model.json").write_text(json.dumps(sequential(lam)))
+    escaped = json.dumps(sequential(lam)).replace('"class_name"', '"\\u0063lass_name"')
+    (tmp_path / "escaped.json").write_text(escaped)
+    report = scan_target(tmp_path)
+    found = {f.path: f.rule for f in report.findings}
+    assert found == {"model.json": "keras-lambda", "escaped.json": "keras-lambda"}
+
+
+def test_other_json_files_are_left_alone(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["BertModel"], "_class_name": "X"}))
+    (tmp_path / "data.json").write_text(json.dumps([{"class_name": "cat", "label": 3}] * 1000))
+    (tmp_path / "big.json").write_text(json.dumps({"rows": ["x" * 100] * 200, "class_name": "y"}))
+    report = scan_target(tmp_path)
+    assert report.findings == () or list(report.findings) == []
+    limited = scan_target(tmp_path / "data.json", limits=Limits(max_keras_config=1000))
+    assert evidence(only(list(limited.findings), "scan-limit"))["limit"] == "max_keras_config"
 
 
 # --- HDF5 -----------------------------------------------------------------------------------------
