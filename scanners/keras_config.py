@@ -213,7 +213,7 @@ class _Walk:
         inner = node.get("config")
         settings = inner if isinstance(inner, dict) else {}
         name = settings.get("name")
-        label = f"{class_name} {name!r}" if isinstance(name, str) else class_name
+        label = _clip(class_name) + (f" {_clip(name)!r}" if isinstance(name, str) else "")
         here = (*trail, label)
         if class_name == "__lambda__":
             code = settings.get("code", settings.get("value"))
@@ -275,6 +275,7 @@ class _Walk:
         """A lambda held by the last of `owners` (the Keras objects around it) under `key`."""
         owner = owners[-1] if owners else "the model config"
         place = " > ".join(owners)
+        key = _clip(key, 60)
         held = f"a Python lambda ({key})" if key and key != "config" else "a Python lambda"
         evidence = {"where": self.where, "object": owner}
         if key:
@@ -352,18 +353,18 @@ class _Walk:
         verdict = _judge_reference(module, name, registered, kind == "function")
         if verdict is None:
             return
-        shown = f"{kind} {name!r}" + (f" of module {module!r}" if module else "")
+        shown = f"{kind} {_clip(name)!r}" + (f" of module {_clip(module)!r}" if module else "")
         if registered and registered not in (name, "function"):
             shown += f" (registered as {registered!r})"
         message = f"{shown} in {self.where}: {verdict.why}"
-        evidence = {"where": self.where, "module": module or "", "name": name}
+        evidence = {"where": self.where, "module": _clip(module or ""), "name": _clip(name)}
         arguments = self.call_arguments.get(id(node))
         if arguments is not None:
             evidence["call_arguments"] = _short(arguments)
             message += f"; the Lambda layer calls it with {_short(arguments)}"
         if registered and registered != "function":
             evidence["registered_name"] = registered
-        place = " > ".join(trail) + (f" ({key})" if key and key != "config" else "")
+        place = " > ".join(trail) + (f" ({_clip(key, 60)})" if key and key != "config" else "")
         self._add(
             (verdict.rule, module or "", name, registered or ""),
             verdict.rule,
@@ -393,8 +394,8 @@ class _Walk:
                 "(custom_objects); the code is not in the file",
             )
         place = " > ".join(here)
-        message = f"function {name!r} ({key} of {here[-1]}) in {self.where}: {verdict.why}"
-        evidence = {"where": self.where, "module": module or "", "name": name}
+        message = f"function {_clip(name)!r} ({key} of {here[-1]}) in {self.where}: {verdict.why}"
+        evidence = {"where": self.where, "module": _clip(module or ""), "name": _clip(name)}
         self._add(
             (verdict.rule, module or "", name, ""), verdict.rule, verdict.severity, message, evidence, place
         )
@@ -629,4 +630,9 @@ def _strings_in(value: object, found: list[str] | None = None, depth: int = 0) -
 
 def _short(value: object, limit: int = 200) -> str:
     text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    """Names from the file, shortened for messages (a hostile config can make them huge)."""
     return text if len(text) <= limit else text[: limit - 3] + "..."

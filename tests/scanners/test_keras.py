@@ -410,6 +410,12 @@ def test_torch_module_wrapper_pickles_are_scanned():
     assert hit.members == ("config.json: TorchModuleWrapper 'torch_module_wrapper' module",)
 
 
+def test_huge_names_do_not_make_huge_messages():
+    obj = {"module": "m" * 10**6, "class_name": "C" * 10**6, "config": {"name": "n" * 10**6}}
+    hit = only(check(obj), "keras-unsafe-reference")
+    assert len(hit.message) < 1000 and max(len(v) for _, v in hit.evidence) < 1000
+
+
 def test_walk_limits_are_findings():
     deep: list = []
     for _ in range(2000):
