@@ -1,13 +1,17 @@
-"""Child process: print the Keras attributes of an HDF5 file's root group as JSON.
+"""Child process: read the Keras attributes of HDF5 files' root groups; answer in JSON.
 
-Run by `keras_scanner.scan_hdf5` through `isolated.run_script`, never imported by the scanner:
+Run by `keras_scanner.scan_hdf5` through `isolated.ask`, never imported by the scanner:
 
-    python -I hdf5_attrs.py MEMORY MAX_TEXT stdin            (the file's bytes on stdin)
-    python -I hdf5_attrs.py MEMORY MAX_TEXT path PATH SIZE   (the file on disk, SIZE bytes)
+    python -I hdf5_attrs.py MEMORY
 
-Only the standard library and h5py are imported here, so the child starts fast and a crash in
-libhdf5 costs nothing but this process. Output: {"attrs": {name: text}, "too_large": {name:
-bytes}, "odd": {name: why}} or {"error": why}.
+It limits itself to MEMORY bytes of address space, then answers requests until its input ends.
+A request is a JSON line {"max_text": N, "path": PATH, "size": BYTES} (a file on disk, which must
+still be BYTES long) or {"max_text": N, "size": BYTES} followed by BYTES bytes of file. The answer
+is a JSON line {"attrs": {name: text}, "too_large": {name: bytes}, "odd": {name: why}} or
+{"error": why} (with "memory": true when the child ran out of memory; it then exits).
+
+Only the standard library and h5py are imported here, so a crash in libhdf5 costs nothing but
+this process.
 """
 
 from __future__ import annotations
@@ -81,34 +85,57 @@ def read(source: object, max_text: int) -> dict:
     return {"attrs": attrs, "too_large": too_large, "odd": odd}
 
 
+def answer(request: dict) -> dict:
+    max_text = int(request["max_text"])
+    size = int(request["size"])
+    if "path" not in request:
+        data = sys.stdin.buffer.read(size)
+        if len(data) != size:
+            return {"error": "the file's bytes did not arrive"}
+        return read(io.BytesIO(data), max_text)
+    try:
+        source = open(request["path"], "rb")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        return {"error": f"cannot reopen the file: {exc}"}
+    with source:
+        if os.fstat(source.fileno()).st_size != size:
+            return {"error": "the file changed size during the scan"}
+        return read(source, max_text)
+
+
+def reply(result: dict) -> None:
+    sys.stdout.buffer.write(json.dumps(result, ensure_ascii=False).encode("utf-8") + b"\n")
+    sys.stdout.buffer.flush()
+
+
 def main(argv: list[str]) -> int:
-    memory, max_text, mode = int(argv[1]), int(argv[2]), argv[3]
-    limit_memory(memory)
+    limit_memory(int(argv[1]))
     try:
         import h5py  # noqa: F401
     except (ImportError, MemoryError) as exc:
         from importlib.util import find_spec
 
         if find_spec("h5py") is None:
-            result: dict = {"error": f"h5py is not installed ({exc})"}
+            broken = {"error": f"h5py is not installed ({exc})"}
         else:  # its shared libraries did not fit in the address space
-            result = {"error": "h5py could not be loaded within the memory limit", "memory": True}
-    else:
-        if mode == "stdin":
-            result = read(io.BytesIO(sys.stdin.buffer.read()), max_text)
-        else:
-            path, size = argv[4], int(argv[5])
-            try:
-                source = open(path, "rb")  # noqa: SIM115 (closed below)
-            except OSError as exc:
-                result = {"error": f"cannot reopen the file: {exc}"}
-            else:
-                with source:
-                    if os.fstat(source.fileno()).st_size != size:
-                        result = {"error": "the file changed size during the scan"}
-                    else:
-                        result = read(source, max_text)
-    sys.stdout.buffer.write(json.dumps(result, ensure_ascii=False).encode("utf-8"))
+            broken = {"error": "h5py could not be loaded within the memory limit", "memory": True}
+        for line in iter(sys.stdin.buffer.readline, b""):
+            request = json.loads(line)
+            if "path" not in request:  # take the payload, so the parent can finish sending it
+                sys.stdin.buffer.read(int(request["size"]))
+            reply(broken)
+            return 1
+        return 1
+    for line in iter(sys.stdin.buffer.readline, b""):
+        try:
+            result = answer(json.loads(line))
+        except MemoryError:
+            reply({"error": "ran out of memory", "memory": True})
+            return 1
+        except (ValueError, KeyError, TypeError) as exc:
+            reply({"error": f"bad request: {exc}"})
+            return 1
+        reply(result)
     return 0
 
 

@@ -7,8 +7,8 @@ is checked by `keras_config`.
 
 HDF5 models keep their config in the root attributes `model_config` and `training_config`.
 libhdf5 is C code with a history of crashes on crafted files, so the attributes are read by a
-short-lived child process (`hdf5_attrs.py` through `isolated.run_script`) with a timeout and an
-address-space cap: a crash or a hang becomes a finding on the file, never a lost report.
+child process (`hdf5_attrs.py` through `isolated.ask`) with a timeout and an address-space
+cap: a crash or a hang becomes a finding on the file, never a lost report.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from aisbom.scanners import zipread
 from aisbom.scanners.archive import scan_zip
 from aisbom.scanners.base import Data, ScanContext
-from aisbom.scanners.isolated import Failure, run_script
+from aisbom.scanners.isolated import Failure, ask
 from aisbom.scanners.keras_config import check_keras_config
 from aisbom.scanners.sniff import hdf5_superblock, sniff
 
@@ -166,16 +166,13 @@ def _read_attributes(data: Data, ctx: ScanContext) -> dict | None:
     """The Keras attributes of the HDF5 file in `data`, read in a child process; None (and a
     finding) if they could not be read."""
     limits = ctx.limits
-    args = [str(limits.max_keras_config)]
-    memory = limits.max_hdf5_memory
-    stdin: bytes | None = None
+    request: dict[str, object] = {"max_text": limits.max_keras_config, "size": len(data)}
+    payload: bytes | None = None
     if not ctx.members and ctx.source is not None and os.path.isfile(ctx.source):
         # A file on disk: the child reopens it instead of receiving a copy of a large mapping.
-        args += ["path", ctx.source, str(len(data))]
+        request["path"] = ctx.source
     else:
-        stdin = data if isinstance(data, bytes) else data[:]
-        args.append("stdin")
-        memory += len(stdin)
+        payload = data if isinstance(data, bytes) else data[:]
     remaining = ctx.budget.deadline - time.monotonic()
     timeout = min(limits.max_hdf5_seconds, remaining)
     if timeout <= 0:
@@ -186,18 +183,14 @@ def _read_attributes(data: Data, ctx: ScanContext) -> dict | None:
             evidence={"limit": "max_seconds_per_file"},
         )
         return None
-    result = run_script(HDF5_CHILD, args, stdin=stdin, timeout=timeout, memory=memory)
+    result = ask(HDF5_CHILD, request, payload, timeout=timeout, memory=limits.max_hdf5_memory)
     if isinstance(result, Failure):
         _report_failure(result, ctx, timeout)
         return None
-    error = result.get("error")
-    if result.get("memory"):
-        _report_failure(Failure("memory", str(error)), ctx, timeout)
-        return None
-    if error:
+    if result.get("error"):
         ctx.report(
             "scan-error",
-            f"HDF5 file could not be read: {error}; its Keras config (if any) was not analysed",
+            f"HDF5 file could not be read: {result['error']}; its Keras config (if any) was not analysed",
             evidence={"reader": "h5py"},
         )
         return None

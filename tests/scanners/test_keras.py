@@ -9,6 +9,7 @@ import json
 import marshal
 import os
 import shutil
+import signal
 import sys
 import zipfile
 from pathlib import Path
@@ -22,7 +23,7 @@ from payloads import EVIL, evidence, rules, scan
 from aisbom.limits import Limits
 from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
-from aisbom.scanners import keras_scanner
+from aisbom.scanners import isolated, keras_scanner
 from aisbom.scanners.base import ScanContext
 from aisbom.scanners.keras_config import check_keras_config
 from aisbom.severity import ExitCode, Severity
@@ -640,8 +641,26 @@ def test_a_reader_that_prints_garbage_is_an_error(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no address-space limit on Windows")
 def test_the_reader_runs_within_its_memory_limit(tmp_path):
-    path = h5_with_attrs(tmp_path / "big.h5", model_config="[" + "0," * 20_000_000 + "0]")
+    path = h5_with_attrs(tmp_path / "big.h5", model_config="[" + "0," * 25_000_000 + "0]")
     ctx = ScanContext.for_file(path.name, Limits(max_hdf5_memory=160 * 2**20), Policy(), source=str(path))
     keras_scanner.scan_hdf5(path.read_bytes(), ctx)
     hit = only(ctx.sink, "scan-limit")
     assert "memory" in hit.message
+
+
+def _reader_pids() -> set[int]:
+    return {slot.child.process.pid for slot in isolated._slots.values() if slot.child is not None}
+
+
+def test_one_reader_serves_many_files_and_is_replaced_when_it_dies(tmp_path):
+    paths = [h5_with_attrs(tmp_path / f"w{i}.h5") for i in range(3)]
+    paths.append(MALICIOUS / "lambda_open.h5")
+    scan_file(paths[0])
+    before = _reader_pids()
+    for path in paths[1:3]:
+        assert scan_file(path)[1] == []
+    assert _reader_pids() == before and before  # the same process answered every file
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)
+    assert rules(scan_file(paths[3])[1]) == {"keras-lambda"}  # a new reader took over
+    assert _reader_pids().isdisjoint(before)
