@@ -22,7 +22,6 @@ from aisbom.scanners import zipread
 from aisbom.scanners.archive import scan_zip
 from aisbom.scanners.base import Data, ScanContext
 from aisbom.scanners.isolated import Failure, ask
-from aisbom.scanners.keras_config import check_keras_config
 from aisbom.scanners.sniff import hdf5_superblock, sniff
 
 CONFIG = "config.json"  # the member keras.saving.load_model reads
@@ -67,7 +66,7 @@ def _check_config_member(data: Data, entry: zipread.ZipEntry, ctx: ScanContext) 
     if is_keras_document(config) and sniff(member.data) == "json":
         return  # scan_zip's JSON scan of the member checked it already
     # Keras reads this member whatever it looks like (UTF-16 text, no top-level class ...).
-    check_keras_config(config, ctx, where=CONFIG)
+    _check(config, ctx, CONFIG)
 
 
 _UNREADABLE = object()
@@ -95,7 +94,13 @@ def _parse(text: str | bytes, ctx: ScanContext, where: str) -> object:
 def _check_json(text: str | bytes, ctx: ScanContext, where: str) -> None:
     config = _parse(text, ctx, where)
     if config is not _UNREADABLE:
-        check_keras_config(config, ctx, where=where)
+        _check(config, ctx, where)
+
+
+def _check(config: object, ctx: ScanContext, where: str) -> None:
+    from aisbom.scanners.keras_config import check_keras_config  # late: JSON files rarely need it
+
+    check_keras_config(config, ctx, where=where)
 
 
 def is_keras_document(document: object) -> bool:
@@ -130,7 +135,7 @@ def scan_keras_json(data: Data, ctx: ScanContext) -> None:
     except (ValueError, RecursionError):
         return  # not JSON after all: no Keras loader reads it
     if is_keras_document(document):
-        check_keras_config(document, ctx, where=name)
+        _check(document, ctx, name)
 
 
 def scan_hdf5(data: Data, ctx: ScanContext) -> None:
