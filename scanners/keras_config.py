@@ -53,24 +53,14 @@ _DATA_OBJECTS = frozenset(
     {"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__"}
 )
 
-# Keras APIs that are not modelling objects (Keras refuses them in configs since 3.11), by name.
-# Those that fetch or write files, load further models or switch safe mode off are critical.
-_KERAS_CRITICAL_APIS = frozenset(
-    {
-        "get_file",  # downloads anything anywhere (CVE-2025-8747)
-        "enable_unsafe_deserialization",  # turns safe_mode off for the rest of the load (CVE-2025-9906)
-        "func_load",
-        "load_model",
-        "model_from_json",
-        "model_from_yaml",
-        "model_from_config",
-        "deserialize_keras_object",
-        "load_weights",
-        "save_model",
-        "save_weights",
-        "save_img",
-        "load_img",
-    }
+# Keras APIs that are not modelling objects (Keras refuses them in configs since 3.11). Those
+# that fetch or write files, load further models or bytecode, or switch safe mode off are
+# critical, matched by name wherever they live in the Keras packages (keras.utils.get_file,
+# keras.src.utils.file_utils.get_file, keras.src.legacy.saving.legacy_h5_format.load_model_from_hdf5 ...).
+_KERAS_CRITICAL_APIS = re.compile(
+    r"get_file"  # downloads anything anywhere (CVE-2025-8747)
+    r"|enable_unsafe"  # turns safe_mode off for the rest of the load (CVE-2025-9906)
+    r"|func_load|deserializ|model_from_|(?:load|save)_(?:model|weights|img)|from_directory"
 )
 _KERAS_OTHER_APIS = frozenset(
     {
@@ -517,7 +507,7 @@ def _judge_reference(
         )
     package = module.split(".", 1)[0]
     if package in _KERAS_PACKAGES:
-        if name in _KERAS_CRITICAL_APIS:
+        if _KERAS_CRITICAL_APIS.search(name):
             return _Verdict(
                 "keras-unsafe-reference",
                 Severity.CRITICAL,

@@ -327,6 +327,11 @@ REFERENCES = [
         Severity.CRITICAL,
     ),
     (ref("keras.src.utils.file_utils", "get_file"), "keras-unsafe-reference", Severity.CRITICAL),
+    (
+        ref("keras.src.legacy.saving.legacy_h5_format", "function", "load_model_from_hdf5"),
+        "keras-unsafe-reference",
+        Severity.CRITICAL,
+    ),
     (ref("keras.utils", "function", "clear_session"), "keras-unsafe-reference", Severity.HIGH),
     (ref("tensorflow.io", "function", "write_file"), "keras-unsafe-reference", Severity.CRITICAL),
     # custom objects: the code is in the loading program, not the file
