@@ -60,13 +60,14 @@ _DATA_OBJECTS = frozenset(
 _KERAS_CRITICAL_APIS = re.compile(
     r"get_file"  # downloads anything anywhere (CVE-2025-8747)
     r"|enable_unsafe"  # turns safe_mode off for the rest of the load (CVE-2025-9906)
-    r"|func_load|deserializ|model_from_|(?:load|save)_(?:model|weights|img)|from_directory"
+    r"|func_load|deserializ|model_from_|(?:load|save)_(?:model|weights)|save_img"
 )
 _KERAS_OTHER_APIS = frozenset(
     {
         "audio_dataset_from_directory",
         "image_dataset_from_directory",
         "text_dataset_from_directory",
+        "load_img",
         "clear_session",
         "register_keras_serializable",
         "serialize_keras_object",
