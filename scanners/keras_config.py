@@ -209,6 +209,8 @@ class _Walk:
         if class_name == "__lambda__":
             code = settings.get("code", settings.get("value"))
             extras = {"defaults": settings.get("defaults"), "closure": settings.get("closure")}
+            if isinstance(code, list) and code:  # func_load also takes [code, defaults, closure]
+                code, extras = code[0], {"defaults": code[1:2], "closure": code[2:3]}
             self._lambda(code, extras, trail, key)
             return trail
         if class_name in _DATA_OBJECTS:
@@ -272,6 +274,7 @@ class _Walk:
         if key:
             evidence["key"] = key
         if module:
+            module = _clip(module)
             evidence["globals_module"] = module
         if not isinstance(code, str):
             self._add(

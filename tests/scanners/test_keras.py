@@ -288,6 +288,12 @@ def test_bytecode_that_does_not_decode_still_shows_its_strings():
     assert "did not decode" in hit.message and "'touch aisbom-marker'" in ev["strings"]
 
 
+def test_a_keras3_lambda_given_as_a_list_is_bytecode_too():
+    config = {"class_name": "__lambda__", "config": {"value": [code_of("lambda x: open('f')"), None, None]}}
+    hit = only(check({"class_name": "Dense", "config": {"name": "d", "activation": config}}), "keras-lambda")
+    assert evidence(hit)["decoded"] == "yes" and evidence(hit)["dangerous_names"] == "open"
+
+
 def test_a_lambda_whose_code_is_not_text_is_still_reported():
     config = {"class_name": "__lambda__", "config": {"code": 42}}
     hit = only(check({"class_name": "Dense", "config": {"name": "d", "activation": config}}), "keras-lambda")
