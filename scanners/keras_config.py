@@ -349,7 +349,7 @@ class _Walk:
             return
         shown = f"{kind} {_clip(name)!r}" + (f" of module {_clip(module)!r}" if module else "")
         if registered and registered not in (name, "function"):
-            shown += f" (registered as {registered!r})"
+            shown += f" (registered as {_clip(registered)!r})"
         message = f"{shown} in {self.where}: {verdict.why}"
         evidence = {"where": self.where, "module": _clip(module or ""), "name": _clip(name)}
         arguments = self.call_arguments.get(id(node))
@@ -357,7 +357,7 @@ class _Walk:
             evidence["call_arguments"] = _short(arguments)
             message += f"; the Lambda layer calls it with {_short(arguments)}"
         if registered and registered != "function":
-            evidence["registered_name"] = registered
+            evidence["registered_name"] = _clip(registered)
         place = " > ".join(trail) + (f" ({_clip(key, 60)})" if key and key != "config" else "")
         self._add(
             (verdict.rule, module or "", name, registered or ""),
@@ -375,7 +375,7 @@ class _Walk:
             verdict = _Verdict(
                 "keras-unsafe-reference",
                 Severity.CRITICAL,
-                f"the Lambda calls {name!r} from the globals of module {module!r}, which "
+                f"the Lambda calls {_clip(name)!r} from the globals of module {_clip(module)!r}, which "
                 f"runs commands, touches files or imports code",
             )
         elif name in KERAS_FUNCTIONS:
@@ -400,6 +400,7 @@ class _Walk:
         """TFOpLambda: a tf.* function named by its API path ("math.add", "io.write_file")."""
         if not isinstance(symbol, str):
             return
+        symbol = _clip(symbol)
         danger = _tf_danger(symbol.split("."))
         if danger:
             self._add(
@@ -414,7 +415,7 @@ class _Walk:
     def _tf_node_def(self, node_def: object, here: tuple[str, ...]) -> None:
         """TensorFlowOpLayer (tf.keras 2.0-2.3): one raw TensorFlow op, run on every call."""
         op = node_def.get("op") if isinstance(node_def, dict) else None
-        danger = _tf_op_danger(op) if isinstance(op, str) else None
+        danger = _tf_op_danger(op) if isinstance(op, str) else None  # only known ops: short names
         if danger:
             self._add(
                 ("keras-unsafe-reference", "tf-op", str(op)),
@@ -426,7 +427,7 @@ class _Walk:
             )
 
     def _saved_model_layer(self, settings: dict, here: tuple[str, ...]) -> None:
-        path = settings.get("filepath")
+        path = _clip(str(settings.get("filepath")))
         self._add(
             ("keras-unsafe-reference", "TFSMLayer", str(path)),
             "keras-unsafe-reference",
