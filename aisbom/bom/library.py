@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aisbom import __version__
-from aisbom.bom.assets import DatasetAsset, ModelAsset, iso
+from aisbom.bom.assets import DatasetAsset, FileAsset, ModelAsset, iso
 from aisbom.bom.etsi import (
     CATALOGUE,
     STANDARD_DESCRIPTION,
@@ -147,8 +147,6 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
     from cyclonedx.model import (
         ExternalReference,
         ExternalReferenceType,
-        HashAlgorithm,
-        HashType,
         Property,
         XsUri,
     )
@@ -200,33 +198,7 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
             ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(model.provenance.source_url))
         )
 
-    files = []
-    for file in model.files:
-        result = file.result
-        hashes = [HashType(alg=HashAlgorithm.SHA_256, content=result.sha256)] if result.sha256 else []
-        fprops = [("aisbom:format", result.format), ("aisbom:verdict", file.verdict)]
-        if result.size is not None:
-            fprops.append(("aisbom:size", str(result.size)))
-        if file.unsafe_serialization:
-            fprops.append(("aisbom:unsafe_serialization", "true"))
-        if file.upstream_sha256:
-            fprops.append(("aisbom:upstream_sha256", file.upstream_sha256))
-        fprops += _source_properties(file.source)
-        frefs = []
-        if file.url:
-            frefs.append(
-                ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(file.url), hashes=hashes)
-            )
-        files.append(
-            Component(
-                type=ComponentType.FILE,
-                name=result.path,
-                bom_ref=BomRef(file.bom_ref),
-                hashes=hashes,
-                external_references=frefs,
-                properties=[Property(name=n, value=v) for n, v in fprops],
-            )
-        )
+    files = [_file_component(file) for file in model.files]
 
     ancestors = [_ancestor(base) for base in card.base_models]
     component = Component(
@@ -312,30 +284,7 @@ def _data_asset(data: DataAsset) -> Component:
         refs.append(
             ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(data.provenance.source_url))
         )
-    files = []
-    for file in data.files:
-        result = file.result
-        hashes = [HashType(alg=HashAlgorithm.SHA_256, content=result.sha256)] if result.sha256 else []
-        fprops = [("aisbom:format", result.format), ("aisbom:verdict", file.verdict)]
-        if result.size is not None:
-            fprops.append(("aisbom:size", str(result.size)))
-        if file.upstream_sha256:
-            fprops.append(("aisbom:upstream_sha256", file.upstream_sha256))
-        frefs = []
-        if file.url:
-            frefs.append(
-                ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(file.url), hashes=hashes)
-            )
-        files.append(
-            Component(
-                type=ComponentType.FILE,
-                name=result.path,
-                bom_ref=BomRef(file.bom_ref),
-                hashes=hashes,
-                external_references=frefs,
-                properties=[Property(name=n, value=v) for n, v in fprops],
-            )
-        )
+    files = [_file_component(file) for file in data.files]
     single = data.files[0].result.sha256 if len(data.files) == 1 else None
     return Component(
         type=ComponentType.DATA,
@@ -349,6 +298,44 @@ def _data_asset(data: DataAsset) -> Component:
         external_references=refs,
         properties=[Property(name=n, value=v) for n, v in props],
         components=files,
+    )
+
+
+def _file_component(file: FileAsset) -> Component:
+    """One file of a model or data asset: its hash, scan verdict and, when downloaded, its source."""
+    from cyclonedx.model import (
+        ExternalReference,
+        ExternalReferenceType,
+        HashAlgorithm,
+        HashType,
+        Property,
+        XsUri,
+    )
+    from cyclonedx.model.bom_ref import BomRef
+    from cyclonedx.model.component import Component, ComponentType
+
+    result = file.result
+    hashes = [HashType(alg=HashAlgorithm.SHA_256, content=result.sha256)] if result.sha256 else []
+    props = [("aisbom:format", result.format), ("aisbom:verdict", file.verdict)]
+    if result.size is not None:
+        props.append(("aisbom:size", str(result.size)))
+    if file.unsafe_serialization:
+        props.append(("aisbom:unsafe_serialization", "true"))
+    if file.upstream_sha256:
+        props.append(("aisbom:upstream_sha256", file.upstream_sha256))
+    props += _source_properties(file.source)
+    refs = []
+    if file.url:
+        refs.append(
+            ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(file.url), hashes=hashes)
+        )
+    return Component(
+        type=ComponentType.FILE,
+        name=result.path,
+        bom_ref=BomRef(file.bom_ref),
+        hashes=hashes,
+        external_references=refs,
+        properties=[Property(name=n, value=v) for n, v in props],
     )
 
 
