@@ -42,8 +42,9 @@ def scan(
 ) -> None:
     """Scan TARGET (a model file or directory) for unsafe serialization.
 
-    Identifies every file by content, hashes it (SHA-256) and analyses pickles and the formats
-    that wrap them without loading anything. Exit status: 0 clean, 1 unsafe (or not fully
+    Identifies every file by content, hashes it (SHA-256) and analyses it without loading
+    anything: pickles and what wraps them (PyTorch, joblib, NumPy, archives), Keras, ONNX,
+    TensorFlow graphs, safetensors headers, GGUF headers and chat templates. Exit status: 0 clean, 1 unsafe (or not fully
     analysed), 2 usage or I/O error.
 
     TARGET is a local path, hf://ORG/NAME[@REV] (hf://datasets/ORG/NAME[@REV] for a dataset;
