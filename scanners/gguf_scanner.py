@@ -67,14 +67,17 @@ class _Reader:
         self.count = self.u32 if version == 1 else self.u64
 
     def fail(self, message: str, *, offset: int | None = None, severity: Severity = Severity.HIGH) -> _Stop:
-        self.ctx.report("gguf-header-invalid", message, severity=severity,
-                        offset=self.pos if offset is None else offset)
+        self.ctx.report(
+            "gguf-header-invalid", message, severity=severity, offset=self.pos if offset is None else offset
+        )
         return _Stop()
 
     def need(self, size: int, what: str) -> None:
         if size > self.end - self.pos:
-            raise self.fail(f"{what} needs {size} bytes at offset {self.pos} but only "
-                            f"{self.end - self.pos} remain: the header is truncated or lies")
+            raise self.fail(
+                f"{what} needs {size} bytes at offset {self.pos} but only "
+                f"{self.end - self.pos} remain: the header is truncated or lies"
+            )
 
     def read(self, fmt: struct.Struct, what: str) -> int:
         self.need(fmt.size, what)
@@ -86,13 +89,19 @@ class _Reader:
         start = self.pos
         length = self.read(self.count, what)
         if length > self.end - self.pos:
-            raise self.fail(f"{what} claims {length} bytes at offset {start} but only "
-                            f"{self.end - self.pos} remain: a lying length makes readers overread",
-                            offset=start)
+            raise self.fail(
+                f"{what} claims {length} bytes at offset {start} but only "
+                f"{self.end - self.pos} remain: a lying length makes readers overread",
+                offset=start,
+            )
         if length > self.ctx.limits.max_gguf_string:
-            self.ctx.report("scan-limit", f"{what} of {length} bytes exceeds the limit of "
-                            f"{self.ctx.limits.max_gguf_string}; rest of the header not analysed",
-                            offset=start, evidence={"limit": "max_gguf_string"})
+            self.ctx.report(
+                "scan-limit",
+                f"{what} of {length} bytes exceeds the limit of "
+                f"{self.ctx.limits.max_gguf_string}; rest of the header not analysed",
+                offset=start,
+                evidence={"limit": "max_gguf_string"},
+            )
             raise _Stop()
         return length
 
@@ -120,8 +129,11 @@ def scan_gguf(data: Data, ctx: ScanContext) -> None:
         if swapped in (1, 2, 3):
             byte_order, version = ">", swapped  # written for a big-endian host
         else:
-            ctx.report("gguf-header-invalid",
-                       f"GGUF version {version} is unknown; the header was not analysed", offset=4)
+            ctx.report(
+                "gguf-header-invalid",
+                f"GGUF version {version} is unknown; the header was not analysed",
+                offset=4,
+            )
             return
     reader = _Reader(data, ctx, byte_order, version)
     try:
@@ -140,13 +152,20 @@ def _scan_header(reader: _Reader, ctx: ScanContext) -> None:
         (tensor_count, "tensor info", reader.count.size + 4 + 4 + 8),  # empty name, 0 dims
     ):
         if count * smallest > reader.end - reader.pos:
-            raise reader.fail(f"GGUF header declares {count} {what} entries, which cannot fit in "
-                              f"the {reader.end - reader.pos} bytes left: readers that allocate "
-                              "or loop by this count overrun", offset=counts_at)
+            raise reader.fail(
+                f"GGUF header declares {count} {what} entries, which cannot fit in "
+                f"the {reader.end - reader.pos} bytes left: readers that allocate "
+                "or loop by this count overrun",
+                offset=counts_at,
+            )
         if count > limits.max_gguf_entries:
-            ctx.report("scan-limit", f"GGUF header declares {count} {what} entries, over the limit "
-                       f"of {limits.max_gguf_entries}; not analysed", offset=counts_at,
-                       evidence={"limit": "max_gguf_entries"})
+            ctx.report(
+                "scan-limit",
+                f"GGUF header declares {count} {what} entries, over the limit "
+                f"of {limits.max_gguf_entries}; not analysed",
+                offset=counts_at,
+                evidence={"limit": "max_gguf_entries"},
+            )
             return
 
     alignment = DEFAULT_ALIGNMENT
@@ -164,20 +183,29 @@ def _scan_header(reader: _Reader, ctx: ScanContext) -> None:
         if key == "general.alignment" and value_type == _UINT32:
             alignment = reader.read(reader.u32, "general.alignment")
             if alignment == 0 or alignment & (alignment - 1):
-                reader.fail(f"general.alignment is {alignment}, not a power of two; llama.cpp "
-                            "refuses the file and other readers compute different tensor offsets",
-                            offset=kv_at, severity=Severity.MEDIUM)
+                reader.fail(
+                    f"general.alignment is {alignment}, not a power of two; llama.cpp "
+                    "refuses the file and other readers compute different tensor offsets",
+                    offset=kv_at,
+                    severity=Severity.MEDIUM,
+                )
                 alignment = DEFAULT_ALIGNMENT
             continue
         if key == "general.alignment":
-            reader.fail(f"general.alignment has value type {value_type}, not uint32: llama.cpp and gguf "
-                        "refuse the file, other readers fall back to 32", offset=kv_at,
-                        severity=Severity.MEDIUM)
+            reader.fail(
+                f"general.alignment has value type {value_type}, not uint32: llama.cpp and gguf "
+                "refuse the file, other readers fall back to 32",
+                offset=kv_at,
+                severity=Severity.MEDIUM,
+            )
         _value(reader, ctx, key, value_type, depth=0, kv_at=kv_at)
     if duplicates:
-        reader.fail(f"keys repeat ({', '.join(sorted(set(duplicates))[:5])}): readers disagree on "
-                    "which value counts (llama.cpp and gguf refuse the file)",
-                    offset=None, severity=Severity.MEDIUM)
+        reader.fail(
+            f"keys repeat ({', '.join(sorted(set(duplicates))[:5])}): readers disagree on "
+            "which value counts (llama.cpp and gguf refuse the file)",
+            offset=None,
+            severity=Severity.MEDIUM,
+        )
 
     tensors = _tensor_infos(reader, ctx, tensor_count)
     if tensors is None:
@@ -188,9 +216,13 @@ def _scan_header(reader: _Reader, ctx: ScanContext) -> None:
 
 def _out_of_time(ctx: ScanContext, reader: _Reader) -> bool:
     if ctx.out_of_time():
-        ctx.report("scan-limit", f"time limit of {ctx.limits.max_seconds_per_file:g}s reached in the "
-                   "GGUF header; rest not analysed", offset=reader.pos,
-                   evidence={"limit": "max_seconds_per_file"})
+        ctx.report(
+            "scan-limit",
+            f"time limit of {ctx.limits.max_seconds_per_file:g}s reached in the "
+            "GGUF header; rest not analysed",
+            offset=reader.pos,
+            evidence={"limit": "max_seconds_per_file"},
+        )
         return True
     return False
 
@@ -210,15 +242,22 @@ def _value(reader: _Reader, ctx: ScanContext, key: str, value_type: int, *, dept
     elif value_type == _ARRAY:
         _array(reader, ctx, key, depth=depth, kv_at=kv_at)
     else:
-        raise reader.fail(f"{key!r} has value type {value_type}, which no GGUF version defines; "
-                          "its size is unknown, so nothing after it can be read", offset=kv_at)
+        raise reader.fail(
+            f"{key!r} has value type {value_type}, which no GGUF version defines; "
+            "its size is unknown, so nothing after it can be read",
+            offset=kv_at,
+        )
 
 
 def _array(reader: _Reader, ctx: ScanContext, key: str, *, depth: int, kv_at: int) -> None:
     if depth >= ctx.limits.max_gguf_array_depth:
-        ctx.report("scan-limit", f"array {key!r} nests deeper than {ctx.limits.max_gguf_array_depth} "
-                   "arrays; rest of the header not analysed", offset=kv_at,
-                   evidence={"limit": "max_gguf_array_depth"})
+        ctx.report(
+            "scan-limit",
+            f"array {key!r} nests deeper than {ctx.limits.max_gguf_array_depth} "
+            "arrays; rest of the header not analysed",
+            offset=kv_at,
+            evidence={"limit": "max_gguf_array_depth"},
+        )
         raise _Stop()
     element_type = reader.read(reader.u32, f"element type of {key!r}")
     count_at = reader.pos
@@ -226,17 +265,25 @@ def _array(reader: _Reader, ctx: ScanContext, key: str, *, depth: int, kv_at: in
     if element_type in _SCALAR_SIZES:
         size = count * _SCALAR_SIZES[element_type]
         if size > reader.end - reader.pos:
-            raise reader.fail(f"array {key!r} claims {count} elements ({size} bytes) but only "
-                              f"{reader.end - reader.pos} bytes remain", offset=count_at)
+            raise reader.fail(
+                f"array {key!r} claims {count} elements ({size} bytes) but only "
+                f"{reader.end - reader.pos} bytes remain",
+                offset=count_at,
+            )
         reader.pos += size
         return
     smallest = reader.count.size if element_type == _STRING else 4 + reader.count.size
     if element_type not in (_STRING, _ARRAY):
-        raise reader.fail(f"array {key!r} has element type {element_type}, which no GGUF version "
-                          "defines", offset=count_at - 4)
+        raise reader.fail(
+            f"array {key!r} has element type {element_type}, which no GGUF version defines",
+            offset=count_at - 4,
+        )
     if count * smallest > reader.end - reader.pos:
-        raise reader.fail(f"array {key!r} claims {count} elements, which cannot fit in the "
-                          f"{reader.end - reader.pos} bytes left", offset=count_at)
+        raise reader.fail(
+            f"array {key!r} claims {count} elements, which cannot fit in the "
+            f"{reader.end - reader.pos} bytes left",
+            offset=count_at,
+        )
     templates = _is_template_key(key)
     if element_type == _STRING and not templates:
         _skip_strings(reader, ctx, key, count)
@@ -268,13 +315,16 @@ def _skip_strings(reader: _Reader, ctx: ScanContext, key: str, count: int) -> No
         pos += width + length
         if pos > end:
             reader.pos = pos - length
-            raise reader.fail(f"element {index} of {key!r} claims {length} bytes past the end of "
-                              "the file: a lying length makes readers overread")
+            raise reader.fail(
+                f"element {index} of {key!r} claims {length} bytes past the end of "
+                "the file: a lying length makes readers overread"
+            )
     reader.pos = pos
 
 
-def _template(reader: _Reader, ctx: ScanContext, key: str, start: int, length: int, *,
-              only_jinja: bool = False) -> None:
+def _template(
+    reader: _Reader, ctx: ScanContext, key: str, start: int, length: int, *, only_jinja: bool = False
+) -> None:
     data = reader.data
     if "chat_template" not in key or only_jinja:
         # Other template-ish keys: only text that is Jinja at all.
@@ -282,9 +332,13 @@ def _template(reader: _Reader, ctx: ScanContext, key: str, start: int, length: i
         if not any(marker in head for marker in _JINJA_MARKERS):
             return
     if length > ctx.limits.max_template_chars * 4:  # utf-8: up to 4 bytes a character
-        ctx.report("scan-limit", f"chat template {key!r} is {length} bytes, over the limit of "
-                   f"{ctx.limits.max_template_chars} characters; not analysed", offset=start,
-                   evidence={"key": key, "limit": "max_template_chars"})
+        ctx.report(
+            "scan-limit",
+            f"chat template {key!r} is {length} bytes, over the limit of "
+            f"{ctx.limits.max_template_chars} characters; not analysed",
+            offset=start,
+            evidence={"key": key, "limit": "max_template_chars"},
+        )
         return
     source = bytes(data[start : start + length]).decode("utf-8", errors="replace")
     check_template(source, ctx, key=key, offset=start)
@@ -300,56 +354,85 @@ def _tensor_infos(reader: _Reader, ctx: ScanContext, count: int) -> list[_Tensor
         name = reader.string(f"name of tensor #{index}")
         n_dims = reader.read(reader.u32, f"dimension count of {name!r}")
         if n_dims > MAX_DIMS:
-            raise reader.fail(f"tensor {name!r} claims {n_dims} dimensions; ggml has room for "
-                              f"{MAX_DIMS} (older loaders overflow their dimension array)", offset=info_at)
+            raise reader.fail(
+                f"tensor {name!r} claims {n_dims} dimensions; ggml has room for "
+                f"{MAX_DIMS} (older loaders overflow their dimension array)",
+                offset=info_at,
+            )
         dims = tuple(reader.read(reader.count, f"dimensions of {name!r}") for _ in range(n_dims))
         ggml_type = reader.read(reader.u32, f"type of {name!r}")
         offset = reader.read(reader.u64, f"offset of {name!r}")
         if name in names:
-            reader.fail(f"tensor name {name!r} repeats: readers disagree on which data it names",
-                        offset=info_at, severity=Severity.MEDIUM)
+            reader.fail(
+                f"tensor name {name!r} repeats: readers disagree on which data it names",
+                offset=info_at,
+                severity=Severity.MEDIUM,
+            )
         elif len(name.encode()) >= MAX_NAME:
-            reader.fail(f"tensor name {name[:80]!r} is {len(name.encode())} bytes; llama.cpp refuses "
-                        f"names of {MAX_NAME} bytes or more", offset=info_at, severity=Severity.MEDIUM)
+            reader.fail(
+                f"tensor name {name[:80]!r} is {len(name.encode())} bytes; llama.cpp refuses "
+                f"names of {MAX_NAME} bytes or more",
+                offset=info_at,
+                severity=Severity.MEDIUM,
+            )
         names.add(name)
         tensors.append(_TensorInfo(name, dims, ggml_type, offset, info_at))
     return tensors
 
 
-def _check_tensors(reader: _Reader, ctx: ScanContext, tensors: list[_TensorInfo], data_start: int,
-                   alignment: int) -> None:
+def _check_tensors(
+    reader: _Reader, ctx: ScanContext, tensors: list[_TensorInfo], data_start: int, alignment: int
+) -> None:
     if tensors and data_start > reader.end:
-        raise reader.fail(f"the tensor data section should start at {data_start}, past the end of "
-                          f"the {reader.end}-byte file: the file is truncated", offset=reader.pos)
+        raise reader.fail(
+            f"the tensor data section should start at {data_start}, past the end of "
+            f"the {reader.end}-byte file: the file is truncated",
+            offset=reader.pos,
+        )
     spans: list[tuple[int, int, str]] = []
     for tensor in tensors:
         where = tensor.info_offset
         if tensor.ggml_type not in GGML_TYPES:
-            reader.fail(f"tensor {tensor.name!r} has ggml type {tensor.ggml_type}, which this scanner "
-                        "does not know (llama.cpp refuses unknown types); its size is unchecked",
-                        offset=where, severity=Severity.MEDIUM)
+            reader.fail(
+                f"tensor {tensor.name!r} has ggml type {tensor.ggml_type}, which this scanner "
+                "does not know (llama.cpp refuses unknown types); its size is unchecked",
+                offset=where,
+                severity=Severity.MEDIUM,
+            )
             continue
         block, block_bytes = GGML_TYPES[tensor.ggml_type]
         elements = 1
         for dim in tensor.dims:
             elements *= dim
         if elements >= 1 << 63:
-            raise reader.fail(f"tensor {tensor.name!r} has dimensions {list(tensor.dims)} whose product "
-                              "overflows 64 bits: size computations wrap around", offset=where)
+            raise reader.fail(
+                f"tensor {tensor.name!r} has dimensions {list(tensor.dims)} whose product "
+                "overflows 64 bits: size computations wrap around",
+                offset=where,
+            )
         if tensor.dims and tensor.dims[0] % block:
-            reader.fail(f"tensor {tensor.name!r}: first dimension {tensor.dims[0]} is not a multiple "
-                        f"of its type's block size {block} (llama.cpp refuses it)",
-                        offset=where, severity=Severity.MEDIUM)
+            reader.fail(
+                f"tensor {tensor.name!r}: first dimension {tensor.dims[0]} is not a multiple "
+                f"of its type's block size {block} (llama.cpp refuses it)",
+                offset=where,
+                severity=Severity.MEDIUM,
+            )
         size = elements // block * block_bytes
         if tensor.offset % alignment:
-            reader.fail(f"tensor {tensor.name!r} starts at data offset {tensor.offset}, not a multiple "
-                        f"of the alignment {alignment} (llama.cpp refuses it)",
-                        offset=where, severity=Severity.MEDIUM)
+            reader.fail(
+                f"tensor {tensor.name!r} starts at data offset {tensor.offset}, not a multiple "
+                f"of the alignment {alignment} (llama.cpp refuses it)",
+                offset=where,
+                severity=Severity.MEDIUM,
+            )
         start = data_start + tensor.offset
         if start + size > reader.end:
-            reader.fail(f"tensor {tensor.name!r} spans bytes {start}..{start + size} of a "
-                        f"{reader.end}-byte file: loaders that map it read out of bounds (or the "
-                        "file is truncated)", offset=where)
+            reader.fail(
+                f"tensor {tensor.name!r} spans bytes {start}..{start + size} of a "
+                f"{reader.end}-byte file: loaders that map it read out of bounds (or the "
+                "file is truncated)",
+                offset=where,
+            )
             continue
         if size:
             spans.append((start, start + size, tensor.name))
@@ -363,6 +446,10 @@ def _check_tensors(reader: _Reader, ctx: ScanContext, tensors: list[_TensorInfo]
             furthest_end, furthest_name = end, name
     if overlapping:
         first, second = overlapping[0]
-        reader.fail(f"{len(overlapping)} tensor(s) overlap others' data (first: {first!r} and "
-                    f"{second!r}): one write changes two tensors, and readers that check layout "
-                    "refuse the file", offset=None, severity=Severity.MEDIUM)
+        reader.fail(
+            f"{len(overlapping)} tensor(s) overlap others' data (first: {first!r} and "
+            f"{second!r}): one write changes two tensors, and readers that check layout "
+            "refuse the file",
+            offset=None,
+            severity=Severity.MEDIUM,
+        )

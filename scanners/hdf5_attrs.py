@@ -116,7 +116,7 @@ def main(argv: list[str]) -> int:
         from importlib.util import find_spec
 
         if find_spec("h5py") is None:
-            broken = {"error": f"h5py is not installed ({exc})"}
+            broken: dict[str, object] = {"error": f"h5py is not installed ({exc})"}
         else:  # its shared libraries did not fit in the address space
             broken = {"error": "h5py could not be loaded within the memory limit", "memory": True}
         for line in iter(sys.stdin.buffer.readline, b""):

@@ -21,6 +21,7 @@ import string
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from aisbom.scanners.base import ScanContext
 from aisbom.severity import Severity
@@ -120,7 +121,8 @@ class TemplateAnalysis:
         self.env: dict[str, list[object]] = {}
         self.issues: dict[tuple[Severity, str], _Issue] = {}
         self.macros: dict[str, object] = {}  # name -> nodes.Macro
-        self.macro_args: dict[str, list[list[object]]] = {}
+        # name -> one entry per call site -> candidate values of each positional argument
+        self.macro_args: dict[str, list[list[list[object]]]] = {}
         self.chains: dict[str, tuple[Severity, str]] = {}  # escape path -> its issue key
 
     # --- reporting -----------------------------------------------------------------
@@ -129,8 +131,9 @@ class TemplateAnalysis:
         if key not in self.issues and len(self.issues) < _MAX_FINDINGS:
             self.issues[key] = _Issue(severity, message, getattr(node, "lineno", None))
 
-    def _flag_chain(self, severity: Severity, owner_path: str | None, step: str, message: str,
-                    node: object) -> None:
+    def _flag_chain(
+        self, severity: Severity, owner_path: str | None, step: str, message: str, node: object
+    ) -> None:
         """One finding per escape chain: a step that extends a flagged chain replaces it."""
         previous = self.chains.pop(owner_path, None) if owner_path is not None else None
         if previous is not None:
@@ -174,8 +177,8 @@ class TemplateAnalysis:
             for default in node.defaults:
                 self._eval(default)
         elif isinstance(node, nodes.With):
-            for target, value in zip(node.targets, node.values, strict=False):
-                self._assign(target, self._eval(value))
+            for target, expr in zip(node.targets, node.values, strict=False):
+                self._assign(target, self._eval(expr))
             for child in node.body:
                 self._walk(child)
         elif isinstance(node, (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
@@ -231,7 +234,7 @@ class TemplateAnalysis:
         if len(merged) > _MAX_CANDIDATES:
             self.env[name] = [_collapse(merged)]
 
-    def _fold_block(self, body: list[object]) -> list[object]:
+    def _fold_block(self, body: Iterable[object]) -> list[object]:
         """`{% set x %}...{% endset %}`: the body's output as a string."""
         from jinja2 import nodes
 
@@ -275,8 +278,10 @@ class TemplateAnalysis:
         if isinstance(node, nodes.Mod):
             return _product(self._eval(node.left), self._eval(node.right), _percent)
         if isinstance(node, nodes.Neg):
-            return [-v if isinstance(v, int) and not isinstance(v, bool) else _unknown()
-                    for v in self._eval(node.node)]
+            return [
+                -v if isinstance(v, int) and not isinstance(v, bool) else _unknown()
+                for v in self._eval(node.node)
+            ]
         if isinstance(node, nodes.CondExpr):
             self._eval(node.test)
             values = self._eval(node.expr1)
@@ -307,8 +312,7 @@ class TemplateAnalysis:
         if name in self.env:
             return list(self.env[name])
         if _is_dunder(name):
-            self._flag(Severity.HIGH, f"template reads the variable {name!r}, which only escapes use",
-                       node)
+            self._flag(Severity.HIGH, f"template reads the variable {name!r}, which only escapes use", node)
             return [_Opaque(name, escaped=True)]
         return [_Opaque(name, escape_root=name in _ESCAPE_GLOBALS)]
 
@@ -318,8 +322,9 @@ class TemplateAnalysis:
         targets = self._eval(node.node)  # type: ignore[attr-defined]
         arg = node.arg  # type: ignore[attr-defined]
         if isinstance(arg, nodes.Slice):
-            bounds = [self._eval(part) if part is not None else [None]
-                      for part in (arg.start, arg.stop, arg.step)]
+            bounds = [
+                self._eval(part) if part is not None else [None] for part in (arg.start, arg.stop, arg.step)
+            ]
             return _bounded([_slice(t, s) for t in targets for s in itertools.product(*bounds)])
         keys = self._eval(arg)
         named = [k for k in keys if isinstance(k, str) or (isinstance(k, _Opaque) and k.is_str)]
@@ -331,8 +336,9 @@ class TemplateAnalysis:
                 result += self._access(targets, [key], node, how="item")
         return _bounded(result or [_unknown()])
 
-    def _access(self, targets: list[object], names: Iterable[object], node: object, *,
-                how: str) -> list[object]:
+    def _access(
+        self, targets: list[object], names: Iterable[object], node: object, *, how: str
+    ) -> list[object]:
         """Attribute or item access: flags the dangerous ones, returns what they yield."""
         out: list[object] = []
         for target in targets:
@@ -359,20 +365,29 @@ class TemplateAnalysis:
         step = f"{owner}.{name}" if how == "attribute" else f"{owner}[{name!r}]"
         owner_path = target.path if isinstance(target, _Opaque) else None
         if _is_dunder(name) or name in _ESCAPE_ATTRIBUTES or (isinstance(target, _Opaque) and target.escaped):
-            self._flag_chain(Severity.CRITICAL, owner_path, step,
-                             f"template walks to {step}: a sandbox escape toward Python internals", node)
+            self._flag_chain(
+                Severity.CRITICAL,
+                owner_path,
+                step,
+                f"template walks to {step}: a sandbox escape toward Python internals",
+                node,
+            )
             return _Opaque(step, escaped=True)
         if isinstance(target, _Opaque) and target.escape_root:
-            self._flag_chain(Severity.HIGH, owner_path, step,
-                             f"template walks the attributes of a Jinja global ({step})", node)
+            self._flag_chain(
+                Severity.HIGH,
+                owner_path,
+                step,
+                f"template walks the attributes of a Jinja global ({step})",
+                node,
+            )
             # Still suspicious further down (high), but only a dunder makes it an escape.
             return _Opaque(step, escape_root=True)
         if name.startswith("_") and how == "attribute":
             self._flag(Severity.HIGH, f"template reads the private attribute {step}", node)
             return _Opaque(step)
         if how == "attribute" and name in _MODULE_LIKE and not isinstance(target, (str, tuple)):
-            self._flag(Severity.HIGH, f"template reaches {step}, a module or process function name",
-                       node)
+            self._flag(Severity.HIGH, f"template reaches {step}, a module or process function name", node)
             return _Opaque(step)
         if isinstance(target, (str, tuple)) and how == "attribute":
             return _Method(target, name)
@@ -407,7 +422,9 @@ class TemplateAnalysis:
         for dotted in attribute_names:
             # Jinja's attribute= arguments follow dotted paths: 'a.__class__'.
             parts = dotted.split(".") if isinstance(dotted, str) else [dotted]
-            targets = [_Opaque(f"item of {_describe(i)}", escaped=_dangerous_owner(i)) for i in inputs]
+            targets: list[object] = [
+                _Opaque(f"item of {_describe(i)}", escaped=_dangerous_owner(i)) for i in inputs
+            ]
             for part in parts:
                 if isinstance(part, str) and part.isdigit():
                     continue
@@ -420,12 +437,30 @@ class TemplateAnalysis:
             return [_Opaque(f"{_describe(m)}|map", escaped=_dangerous_owner(m)) for m in mapped]
         if name in ("default", "d") and args:
             return _bounded(inputs + args[0])
-        if name in ("map", "select", "reject", "selectattr", "rejectattr", "sort", "unique",
-                    "batch", "slice", "groupby", "dictsort", "items"):
+        if name in (
+            "map",
+            "select",
+            "reject",
+            "selectattr",
+            "rejectattr",
+            "sort",
+            "unique",
+            "batch",
+            "slice",
+            "groupby",
+            "dictsort",
+            "items",
+        ):
             return [_unknown(f"{_describe(inputs[0])}|{name}")] if inputs else [_unknown()]
-        folded = [_fold_filter(name, value, [a[0] if len(a) == 1 else _unknown() for a in args],
-                               {k: v[0] if len(v) == 1 else _unknown() for k, v in kwargs.items()})
-                  for value in inputs]
+        folded = [
+            _fold_filter(
+                name,
+                value,
+                [a[0] if len(a) == 1 else _unknown() for a in args],
+                {k: v[0] if len(v) == 1 else _unknown() for k, v in kwargs.items()},
+            )
+            for value in inputs
+        ]
         return _bounded(folded)
 
     def _call(self, node: object) -> list[object]:
@@ -576,10 +611,10 @@ def _printf(fmt: str, args: list[object]) -> object:
 
 def _slice(target: object, bounds: tuple[object, ...]) -> object:
     if isinstance(target, (str, tuple)) and all(b is None or isinstance(b, int) for b in bounds):
-        start, stop, step = bounds
+        start, stop, step = cast("tuple[int | None, int | None, int | None]", bounds)
         if step == 0:
             return _unknown()
-        return target[start:stop:step]  # type: ignore[misc]
+        return target[start:stop:step]
     return _built() if _stringish(target) else _unknown()
 
 
@@ -621,9 +656,9 @@ def _fold_filter(name: str, value: object, args: list[object], kwargs: dict[str,
         return (items[0] if name == "first" else items[-1]) if items else _unknown()
     if name == "join" and isinstance(value, (tuple, str)):
         sep = args[0] if args else kwargs.get("d", "")
-        items = [_to_text(v) for v in value]
-        if isinstance(sep, str) and all(isinstance(v, str) for v in items):
-            text = sep.join(items)  # type: ignore[arg-type]
+        texts = [_to_text(v) for v in value]
+        if isinstance(sep, str) and all(isinstance(v, str) for v in texts):
+            text = sep.join(cast("list[str]", texts))
             return text if len(text) <= _MAX_FOLDED else _built()
         return _built()
     if name == "replace" and isinstance(value, str) and len(args) >= 2:
@@ -648,8 +683,13 @@ def _format_fields(fmt: str) -> Iterator[str]:
         return
 
 
-def _fold_method(analysis: TemplateAnalysis, method: _Method, args: list[list[object]],
-                 kwargs: dict[str, list[object]], node: object) -> object:
+def _fold_method(
+    analysis: TemplateAnalysis,
+    method: _Method,
+    args: list[list[object]],
+    kwargs: dict[str, list[object]],
+    node: object,
+) -> object:
     owner, name = method.owner, method.name
     first = [a[0] if len(a) == 1 else _unknown() for a in args]
     if isinstance(owner, str):
@@ -774,8 +814,7 @@ def check_template(
     if count_nodes(tree, ctx.limits.max_template_nodes) > ctx.limits.max_template_nodes:
         ctx.report(
             "scan-limit",
-            f"chat template {key!r} has more than {ctx.limits.max_template_nodes} syntax nodes; "
-            "not analysed",
+            f"chat template {key!r} has more than {ctx.limits.max_template_nodes} syntax nodes; not analysed",
             offset=offset,
             evidence={**evidence, "limit": "max_template_nodes"},
         )

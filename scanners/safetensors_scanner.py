@@ -160,8 +160,8 @@ def _check_entries(header: _Pairs, buffer_len: int, ctx: ScanContext) -> list[_T
             tensors[name] = tensor
     unusual = []
     if extra_fields:
-        listed = sorted(extra_fields)[:_MAX_LISTED]
-        unusual.append(f"tensor entries have fields besides dtype/shape/data_offsets: {listed}")
+        fields = sorted(extra_fields)[:_MAX_LISTED]
+        unusual.append(f"tensor entries have fields besides dtype/shape/data_offsets: {fields}")
     if odd_names:
         unusual.append(f"tensor names contain control characters: {odd_names[:_MAX_LISTED]}")
     for message in unusual:

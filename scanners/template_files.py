@@ -33,9 +33,12 @@ def scan_json(data: Data, ctx: ScanContext) -> None:
     if data.find(_KEY) < 0:
         return
     if len(data) > ctx.limits.max_json_bytes:
-        ctx.report("scan-limit", f"JSON file with a chat_template key is {len(data)} bytes, over the "
-                   f"limit of {ctx.limits.max_json_bytes}; its templates were not analysed",
-                   evidence={"limit": "max_json_bytes"})
+        ctx.report(
+            "scan-limit",
+            f"JSON file with a chat_template key is {len(data)} bytes, over the "
+            f"limit of {ctx.limits.max_json_bytes}; its templates were not analysed",
+            evidence={"limit": "max_json_bytes"},
+        )
         return
     found: list[object] = []
 
@@ -77,9 +80,12 @@ def scan_text(data: Data, ctx: ScanContext) -> None:
     is_template_file = name.lower().endswith(_TEMPLATE_SUFFIXES)
     if len(data) > ctx.limits.max_template_chars * 4:  # utf-8: up to 4 bytes a character
         if is_template_file:
-            ctx.report("scan-limit", f"template file of {len(data)} bytes is over the limit of "
-                       f"{ctx.limits.max_template_chars} characters; not analysed",
-                       evidence={"limit": "max_template_chars"})
+            ctx.report(
+                "scan-limit",
+                f"template file of {len(data)} bytes is over the limit of "
+                f"{ctx.limits.max_template_chars} characters; not analysed",
+                evidence={"limit": "max_template_chars"},
+            )
         return
     raw = bytes(data)
     if not any(marker in raw for marker in _JINJA_MARKERS):

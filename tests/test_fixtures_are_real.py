@@ -66,8 +66,9 @@ def files_under(root: Path) -> list[str]:
 
 
 def explain(result: subprocess.CompletedProcess) -> str:
-    return (f"exit {result.returncode}\n--- stdout\n{result.stdout[-1500:]}\n"
-            f"--- stderr\n{result.stderr[-3000:]}")
+    return (
+        f"exit {result.returncode}\n--- stdout\n{result.stdout[-1500:]}\n--- stderr\n{result.stderr[-3000:]}"
+    )
 
 
 def imported(result: subprocess.CompletedProcess) -> set[str]:
@@ -152,8 +153,20 @@ def test_fixtures_are_commit_sized():
 
 def test_malicious_corpus_covers_every_family():
     families = {f.family for f in MALICIOUS}
-    expected = {"pickle", "pytorch-zip", "pytorch-legacy", "torchscript", "numpy", "npz",
-                "joblib", "archive", "compressed", "tensorflow", "onnx", "safetensors"}
+    expected = {
+        "pickle",
+        "pytorch-zip",
+        "pytorch-legacy",
+        "torchscript",
+        "numpy",
+        "npz",
+        "joblib",
+        "archive",
+        "compressed",
+        "tensorflow",
+        "onnx",
+        "safetensors",
+    }
     assert expected <= families, expected - families
     pickle_protocols = {f.trick for f in MALICIOUS if f.trick.startswith("protocol-")}
     assert pickle_protocols == {f"protocol-{n}" for n in range(6)}
@@ -170,18 +183,20 @@ def test_generator_reproduces_committed_files(tmp_path):
     env = dict(os.environ, PYTHONHASHSEED="4242", PYTHONWARNINGS="ignore")
     result = subprocess.run(
         [sys.executable, str(FIXTURES_DIR / "generate.py"), "--out", str(out)],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, explain(result)
     assert files_under(cwd) == [], "generating the corpus must not run any payload"
     committed = {}
     for sub in GENERATED_DIRS:
         committed |= {f"{sub}/{p}": FIXTURES_DIR / sub / p for p in files_under(FIXTURES_DIR / sub)}
-    regenerated = {p for sub in GENERATED_DIRS for p in
-                   (f"{sub}/{q}" for q in files_under(out / sub))}
+    regenerated = {p for sub in GENERATED_DIRS for p in (f"{sub}/{q}" for q in files_under(out / sub))}
     assert regenerated == set(committed)
-    differing = [p for p, src in sorted(committed.items())
-                 if (out / p).read_bytes() != src.read_bytes()]
+    differing = [p for p, src in sorted(committed.items()) if (out / p).read_bytes() != src.read_bytes()]
     assert differing == []
 
 

@@ -18,9 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def describe(report) -> str:
-    return "\n".join(
-        f"  {f.severity.label} {f.rule} {f.member or ''}: {f.message}" for f in report.findings
-    )
+    return "\n".join(f"  {f.severity.label} {f.rule} {f.member or ''}: {f.message}" for f in report.findings)
 
 
 @pytest.mark.parametrize("fixture", MALICIOUS, ids=lambda f: f.id)
@@ -40,9 +38,7 @@ def test_benign_fixture_passes_the_scan(fixture):
 
 def test_demo_directory_shows_both_verdicts():
     report = scan_target(FIXTURES_DIR / "demo")
-    verdicts = {
-        f.path: any(x.severity >= Severity.HIGH for x in f.findings) for f in report.files
-    }
+    verdicts = {f.path: any(x.severity >= Severity.HIGH for x in f.findings) for f in report.files}
     assert verdicts == {"config.json": False, "extra_weights.bin": True, "model.pt": False}
     assert report.exit_code is ExitCode.UNSAFE
 
@@ -67,7 +63,11 @@ def test_scanning_the_malicious_corpus_executes_and_imports_nothing(tmp_path: Pa
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run(
         [sys.executable, "-c", _PROBE, str(FIXTURES_DIR)],
-        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     modules = json.loads(result.stdout)

@@ -73,7 +73,7 @@ def write_system_bom(
     for model in built.unjustified():
         click.echo(
             f"aisbom: note: {model.name} is not well documented ({model.gap_text()}); no justification "
-            "is recorded (justification = \"...\" in aisbom.toml, or --justify TEXT; EN 304 223 5.2.3-2)",
+            'is recorded (justification = "..." in aisbom.toml, or --justify TEXT; EN 304 223 5.2.3-2)',
             err=True,
         )
     sys.exit(report.exit_code)

@@ -47,7 +47,7 @@ def render(report: ScanReport) -> str:
 
 def sarif_dict(report: ScanReport) -> dict[str, Any]:
     base = _remote_base(report.target) or _base_uri(Path(report.target))
-    artifacts = []
+    artifacts: list[dict[str, Any]] = []
     artifact_index: dict[str, int] = {}
     for file in report.files:
         artifact: dict[str, Any] = {"location": {"uri": _join(base, file.path)}}

@@ -31,8 +31,11 @@ def gguf(kvs=(), tensors=None, *, version=3, order="<", data_size=None, kv_count
             return struct.pack(count, len(raw)) + raw
         if vtype == ARRAY:
             element, items = v
-            return struct.pack(order + "I", element) + struct.pack(count, len(items)) + b"".join(
-                value(element, item) for item in items)
+            return (
+                struct.pack(order + "I", element)
+                + struct.pack(count, len(items))
+                + b"".join(value(element, item) for item in items)
+            )
         return struct.pack(order + _PACK[vtype], v)
 
     tensors = [("token_embd.weight", (4, 8), 0, 0)] if tensors is None else tensors
@@ -68,21 +71,31 @@ def rules(findings):
 
 @pytest.mark.parametrize("version,order", [(1, "<"), (2, "<"), (3, "<"), (3, ">"), (2, ">")])
 def test_every_version_and_byte_order_parses_clean(version, order):
-    kvs = [("general.architecture", STRING, "llama"), ("general.alignment", U32, 32),
-           ("llama.rope.freq_base", F32, 10000.0), ("general.flag", BOOL, True), ("x.u8", U8, 7),
-           ("x.f64", F64, 1.5), ("x.u64", U64, 1 << 40),
-           ("tokenizer.ggml.tokens", ARRAY, (STRING, ["<s>", "</s>", "hello"])),
-           ("tokenizer.ggml.scores", ARRAY, (F32, [0.0, 0.5, 1.0])),
-           ("x.nested", ARRAY, (ARRAY, [(I32, [1, 2]), (I32, [3])])),
-           ("tokenizer.chat_template", STRING, STANDARD_TEMPLATES["llama-3.1"])]
+    kvs = [
+        ("general.architecture", STRING, "llama"),
+        ("general.alignment", U32, 32),
+        ("llama.rope.freq_base", F32, 10000.0),
+        ("general.flag", BOOL, True),
+        ("x.u8", U8, 7),
+        ("x.f64", F64, 1.5),
+        ("x.u64", U64, 1 << 40),
+        ("tokenizer.ggml.tokens", ARRAY, (STRING, ["<s>", "</s>", "hello"])),
+        ("tokenizer.ggml.scores", ARRAY, (F32, [0.0, 0.5, 1.0])),
+        ("x.nested", ARRAY, (ARRAY, [(I32, [1, 2]), (I32, [3])])),
+        ("tokenizer.chat_template", STRING, STANDARD_TEMPLATES["llama-3.1"]),
+    ]
     assert scan(gguf(kvs, version=version, order=order)) == []
 
 
 def test_a_vocabulary_of_150k_tokens_is_fast():
     tokens = [f"tok{i}" for i in range(150_000)]
-    data = gguf([("tokenizer.ggml.tokens", ARRAY, (STRING, tokens)),
-                 ("tokenizer.ggml.token_type", ARRAY, (I32, [1] * 150_000)),
-                 ("tokenizer.chat_template", STRING, CHATML)])
+    data = gguf(
+        [
+            ("tokenizer.ggml.tokens", ARRAY, (STRING, tokens)),
+            ("tokenizer.ggml.token_type", ARRAY, (I32, [1] * 150_000)),
+            ("tokenizer.chat_template", STRING, CHATML),
+        ]
+    )
     start = time.monotonic()
     assert scan(data) == []
     assert time.monotonic() - start < 1.0
@@ -98,8 +111,9 @@ def test_quantized_tensors_are_sized_by_their_blocks():
 # --- templates --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["tokenizer.chat_template", "tokenizer.chat_template.tool_use",
-                                 "tokenizer.chat_template.rag"])
+@pytest.mark.parametrize(
+    "key", ["tokenizer.chat_template", "tokenizer.chat_template.tool_use", "tokenizer.chat_template.rag"]
+)
 def test_escape_in_any_chat_template_key_is_critical(key):
     findings = scan(gguf([("tokenizer.chat_template", STRING, CHATML), (key, STRING, ESCAPE)]))
     assert worst(findings) is Severity.CRITICAL
@@ -121,8 +135,9 @@ def test_unparseable_template_is_reported():
 
 def test_oversized_template_is_a_limit_not_a_parse():
     template = "{{ x }}" * 200_000
-    (finding,) = scan(gguf([("tokenizer.chat_template", STRING, template)]),
-                      Limits(max_template_chars=100_000))
+    (finding,) = scan(
+        gguf([("tokenizer.chat_template", STRING, template)]), Limits(max_template_chars=100_000)
+    )
     assert finding.rule == "scan-limit"
 
 
@@ -158,17 +173,20 @@ def test_too_many_dimensions_and_overflowing_dimensions_are_high():
     assert worst(scan(gguf(tensors=[("t", (1 << 40, 1 << 40), 0, 0)]))) is Severity.HIGH
 
 
-@pytest.mark.parametrize("tensors,kvs,what", [
-    ([("a", (4, 8), 0, 0), ("b", (4, 8), 0, 64)], [], "overlap"),
-    ([("a", (4, 2), 0, 8)], [], "alignment"),
-    ([("a", (4, 8), 200, 0)], [], "ggml type"),
-    ([("a", (4, 8), 0, 0), ("a", (4, 8), 0, 128)], [], "repeats"),
-    ([("a" * 64, (4, 8), 0, 0)], [], "refuses names"),
-    ([("a", (5, 8), 2, 0)], [], "block size"),
-    (None, [("general.alignment", U32, 24)], "power of two"),
-    (None, [("general.alignment", U64, 32)], "not uint32"),
-    (None, [("k", U8, 1), ("k", U8, 2)], "keys repeat"),
-])
+@pytest.mark.parametrize(
+    "tensors,kvs,what",
+    [
+        ([("a", (4, 8), 0, 0), ("b", (4, 8), 0, 64)], [], "overlap"),
+        ([("a", (4, 2), 0, 8)], [], "alignment"),
+        ([("a", (4, 8), 200, 0)], [], "ggml type"),
+        ([("a", (4, 8), 0, 0), ("a", (4, 8), 0, 128)], [], "repeats"),
+        ([("a" * 64, (4, 8), 0, 0)], [], "refuses names"),
+        ([("a", (5, 8), 2, 0)], [], "block size"),
+        (None, [("general.alignment", U32, 24)], "power of two"),
+        (None, [("general.alignment", U64, 32)], "not uint32"),
+        (None, [("k", U8, 1), ("k", U8, 2)], "keys repeat"),
+    ],
+)
 def test_layout_inconsistencies_are_medium(tensors, kvs, what):
     findings = scan(gguf(kvs, tensors, data_size=256))
     assert worst(findings) is Severity.MEDIUM, findings
@@ -199,8 +217,9 @@ def test_deeply_nested_arrays_hit_the_limit():
 # --- the structural fixtures ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["string_length_past_eof.gguf", "huge_kv_count.gguf",
-                                  "tensor_past_eof.gguf"])
+@pytest.mark.parametrize(
+    "name", ["string_length_past_eof.gguf", "huge_kv_count.gguf", "tensor_past_eof.gguf"]
+)
 def test_lying_header_fixtures_are_high(name):
     # tests/test_fixtures_are_real.py shows the gguf package's reader fails on each (`proof`).
     fixture = BY_PATH[f"malicious/gguf/{name}"]

@@ -53,11 +53,15 @@ def test_fix_imports_only_applies_below_protocol_3():
 def test_stack_global_names_taken_from_the_memo():
     data = (
         b"\x80\x04"
-        + short_unicode("os") + b"\x94"  # memo 0
-        + short_unicode("system") + b"\x94"  # memo 1
-        + b"0" + b"0"  # pop both: the names now live only in the memo
+        + short_unicode("os")
+        + b"\x94"  # memo 0
+        + short_unicode("system")
+        + b"\x94"  # memo 1
+        + b"0"
+        + b"0"  # pop both: the names now live only in the memo
         + b"h\x00h\x01\x93"
-        + short_unicode("id") + b"\x85R."
+        + short_unicode("id")
+        + b"\x85R."
     )
     run = run_pickle(data)
     assert run.error is None

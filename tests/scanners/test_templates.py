@@ -43,19 +43,32 @@ def test_standard_template_in_a_tokenizer_config_is_clean(name, scan_bytes):
     assert findings == []
 
 
-@pytest.mark.parametrize("source", [
-    "{% set ns = namespace(found=false, x=1) %}{% for m in messages %}{% if m.role == 'system' %}"
-    "{% set ns.found = true %}{% endif %}{% endfor %}{{ ns.found }}{{ ns.x + 1 }}",
-    "{{ message.content.strip().split('\\n')[0].upper().replace('a', 'b') }}",
-    "{% for k, v in tool.items() %}{{ k }}={{ tool[k] }}{{ v|tojson }}{% endfor %}",
-    "{{ messages|selectattr('role', 'equalto', 'user')|map(attribute='content')|join(', ') }}",
-    "{{ (messages|length) ~ strftime_now('%d %b %Y') }}{{ message.get('name', '') }}",
-    "{% for i in range(3) %}{{ loop.index0 }}{{ loop.cycle('a', 'b') }}{% endfor %}",
-    "{% set c = cycler('odd', 'even') %}{{ c.next() }}{% set j = joiner(', ') %}{{ j() }}",
-    "{% if messages[0]['content'] is string %}{{ messages[0]['content'][::-1] }}{% endif %}",
-    "{% set system = messages[0].content %}{{ system }}",
-], ids=["namespace-holder", "string-methods", "items", "selectattr-map", "strftime-get", "range-loop",
-        "cycler-joiner-use", "reverse-content", "variable-named-system"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% set ns = namespace(found=false, x=1) %}{% for m in messages %}{% if m.role == 'system' %}"
+        "{% set ns.found = true %}{% endif %}{% endfor %}{{ ns.found }}{{ ns.x + 1 }}",
+        "{{ message.content.strip().split('\\n')[0].upper().replace('a', 'b') }}",
+        "{% for k, v in tool.items() %}{{ k }}={{ tool[k] }}{{ v|tojson }}{% endfor %}",
+        "{{ messages|selectattr('role', 'equalto', 'user')|map(attribute='content')|join(', ') }}",
+        "{{ (messages|length) ~ strftime_now('%d %b %Y') }}{{ message.get('name', '') }}",
+        "{% for i in range(3) %}{{ loop.index0 }}{{ loop.cycle('a', 'b') }}{% endfor %}",
+        "{% set c = cycler('odd', 'even') %}{{ c.next() }}{% set j = joiner(', ') %}{{ j() }}",
+        "{% if messages[0]['content'] is string %}{{ messages[0]['content'][::-1] }}{% endif %}",
+        "{% set system = messages[0].content %}{{ system }}",
+    ],
+    ids=[
+        "namespace-holder",
+        "string-methods",
+        "items",
+        "selectattr-map",
+        "strftime-get",
+        "range-loop",
+        "cycler-joiner-use",
+        "reverse-content",
+        "variable-named-system",
+    ],
+)
 def test_everyday_template_constructs_are_clean(source):
     assert check(source) == []
 
@@ -79,9 +92,9 @@ ESCAPES = {
     "set-variables": "{% set a = '__gl' %}{% set b = 'obals__' %}{{ lipsum|attr(a ~ b) }}",
     "set-block": "{% set a %}__globals__{% endset %}{{ lipsum|attr(a) }}",
     "namespace-attributes": "{% set ns = namespace(a='__glo') %}{% set ns.b = 'bals__' %}"
-                            "{{ lipsum|attr(ns.a ~ ns.b) }}",
+    "{{ lipsum|attr(ns.a ~ ns.b) }}",
     "conditional-set": "{% if x %}{% set a = '__globals__' %}{% else %}{% set a = 'safe' %}{% endif %}"
-                       "{{ lipsum|attr(a) }}",
+    "{{ lipsum|attr(a) }}",
     "loop-list": "{% for n in ['__globals__'] %}{{ lipsum|attr(n) }}{% endfor %}",
     "macro-arguments": "{% macro f(o, n) %}{{ o|attr(n) }}{% endmacro %}{{ f(lipsum, '__glob' ~ 'als__') }}",
     "dict-keys": "{{ lipsum|attr(dict(__globals__=1)|first) }}",
@@ -115,7 +128,8 @@ def test_an_escape_chain_is_one_finding_naming_the_whole_walk():
 
 def test_an_escape_hidden_in_a_standard_template_is_found():
     source = STANDARD_TEMPLATES["llama-3.1"].replace(
-        "{%- if add_generation_prompt %}", "{%- if add_generation_prompt %}" + ESCAPES["attr-concat"])
+        "{%- if add_generation_prompt %}", "{%- if add_generation_prompt %}" + ESCAPES["attr-concat"]
+    )
     assert worst(check(source)) is Severity.CRITICAL
 
 
@@ -170,11 +184,14 @@ def test_node_limit():
     assert ("limit", "max_template_nodes") in finding.evidence
 
 
-@pytest.mark.parametrize("source", [
-    "{{ " + "(" * 20000 + "1" + ")" * 20000 + " }}",
-    "{% if x %}" * 3000 + "{% endif %}" * 3000,
-    "{{ x" + "[0]" * 20000 + " }}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ " + "(" * 20000 + "1" + ")" * 20000 + " }}",
+        "{% if x %}" * 3000 + "{% endif %}" * 3000,
+        "{{ x" + "[0]" * 20000 + " }}",
+    ],
+)
 def test_deep_nesting_is_a_finding_not_a_crash(source):
     start = time.monotonic()
     findings = check(source)
@@ -207,11 +224,14 @@ def test_tokenizer_config_every_template_shape_and_duplicate_keys(scan_bytes):
     assert worst(findings) is Severity.CRITICAL
 
 
-@pytest.mark.parametrize("text", [
-    b'[{"chat_template": "{{ cycler.__init__ }}"}]',  # not an object
-    b'{"chat_template": "{{ cycler.__init__ }}",',  # not JSON
-    b'{"prompt": "{{ cycler.__init__ }}"}',  # not a template key
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'[{"chat_template": "{{ cycler.__init__ }}"}]',  # not an object
+        b'{"chat_template": "{{ cycler.__init__ }}",',  # not JSON
+        b'{"prompt": "{{ cycler.__init__ }}"}',  # not a template key
+    ],
+)
 def test_json_without_a_loadable_template_is_ignored(text, scan_bytes):
     assert scan_bytes(text)[1] == []
 
