@@ -15,10 +15,14 @@ from aisbom.bom.check import SUPPORTED, BomError, validate
 from aisbom.bom.etsi import assess
 from aisbom.bom.extensions import extend
 from aisbom.bom.library import SUBJECT_REF, build_core
-from aisbom.bom.project_assets import ProjectEvidence
+from aisbom.bom.project_assets import DataAsset, ProjectEvidence, dataset_from_report
 from aisbom.bom.provenance import Provenance
 from aisbom.errors import UsageError
 from aisbom.pipeline import ScanReport
+
+# What a scan target can be: a model (a machine-learning-model component with its card) or a
+# dataset (a `data` component of type dataset, as an inventory's dataset is; no model card).
+TARGET_KINDS = ("model", "dataset")
 
 
 class JustificationRequired(UsageError):
@@ -37,6 +41,7 @@ class BomOptions:
     provenance: Provenance | None = None
     # When the scan ran (UTC); the BOM's timestamp. Ignored when reproducible.
     scanned_at: datetime | None = None
+    kind: str = "model"  # one of TARGET_KINDS
 
 
 @dataclass(frozen=True)
@@ -51,22 +56,32 @@ class BuiltBom:
 
 
 def build_bom(report: ScanReport, target: Path, options: BomOptions | None = None) -> BuiltBom:
-    """The checked BOM. Raises BomError if it does not validate, and JustificationRequired
-    when asked to."""
+    """The checked BOM of one model or, with kind "dataset", one dataset. Raises BomError if it
+    does not validate, and JustificationRequired when asked to."""
     options = options or BomOptions()
     if options.spec_version not in SUPPORTED:
         raise UsageError(
             f"unsupported CycloneDX version {options.spec_version} (supported: {', '.join(SUPPORTED)})"
         )
+    if options.kind not in TARGET_KINDS:
+        raise UsageError(f"unknown target kind {options.kind} (supported: {', '.join(TARGET_KINDS)})")
     created = None if options.reproducible else options.scanned_at
     justification = (options.justification or "").strip() or None
     provenance = options.provenance
     if options.reproducible and provenance is not None:
         provenance = without_acquisition_times(provenance)
-    model = model_from_report(
-        report, target, provenance=provenance, scanned_at=created, justification=justification
-    )
-    models = [model]
+    models: list[ModelAsset] = []
+    data: list[DataAsset] = []
+    if options.kind == "dataset":
+        # Documentation gaps (5.2.3-2) are assessed for models only: nothing to justify.
+        data.append(dataset_from_report(report, target, provenance=provenance, scanned_at=created))
+        subject_name = data[0].name
+    else:
+        model = model_from_report(
+            report, target, provenance=provenance, scanned_at=created, justification=justification
+        )
+        models.append(model)
+        subject_name = model.name
     if options.require_justification:
         _require_justification(models)
 
@@ -79,19 +94,21 @@ def build_bom(report: ScanReport, target: Path, options: BomOptions | None = Non
         properties.append(("aisbom:strict", "true"))
     if options.reproducible:
         properties.append(("cdx:reproducible", "true"))
-    subject_name = model.name
     doc = build_core(
         subject_name,
         models,
         spec_version=options.spec_version,
         created=created,
         properties=properties,
+        data_assets=data,
     )
     if options.reproducible:
         doc.pop("serialNumber", None)
         doc.get("metadata", {}).pop("timestamp", None)
-    declaration = assess(SUBJECT_REF, models, report)
-    doc = extend(doc, models, declaration, spec_version=options.spec_version, created=created)
+    declaration = assess(SUBJECT_REF, models, report, data_assets=data)
+    doc = extend(
+        doc, models, declaration, spec_version=options.spec_version, created=created, data_assets=data
+    )
     text = dumps(doc)
     validate(doc, text)
     return BuiltBom(doc, text, tuple(models))
@@ -190,6 +207,7 @@ __all__ = [
     "BomOptions",
     "BuiltBom",
     "JustificationRequired",
+    "TARGET_KINDS",
     "build_bom",
     "build_system_bom",
     "dumps",

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from aisbom.bom.assets import ModelAsset
 from aisbom.bom.project_assets import DataAsset, ProjectEvidence
+from aisbom.bom.provenance import ACQUIRED_FROM_CACHE_MTIME
 from aisbom.pipeline import ScanReport
 
 STANDARD_NAME = "ETSI EN 304 223"
@@ -212,10 +213,14 @@ def assess(
     models: Sequence[ModelAsset],
     report: ScanReport,
     project: ProjectEvidence | None = None,
+    *,
+    data_assets: Sequence[DataAsset] = (),
 ) -> Declaration:
     """Evidence, claims and one assessment per (non-principle) requirement. With `project`
     (a system BOM from aisbom.toml and aisbom.lock), the inventory, its relations and the audit
-    log are evidence too."""
+    log are evidence too. `data_assets` are a scan target's datasets (`bom --kind dataset`):
+    without models, nothing is claimed of a model, and a fetched dataset's source and
+    acquisition time evidence 5.2.4-2 and 5.2.4-2.1."""
     evidence: list[Evidence] = []
     claims: list[Claim] = []
     out: dict[str, Assessment] = {}
@@ -226,9 +231,13 @@ def assess(
         claims.append(Claim(f"claim:{key}", target, predicate, reasoning, evidence_refs, mitigations))
         return f"claim:{key}"
 
-    # Claims about "the model" target it when there is one, else the subject.
-    main = models[0].bom_ref if len(models) == 1 else subject_ref
-    assets: list[ModelAsset | DataAsset] = [*models, *(project.data if project else ())]
+    # Claims about "the model" (or the dataset) target it when there is one, else the subject.
+    targets: list[ModelAsset | DataAsset] = [*models, *data_assets]
+    main = targets[0].bom_ref if len(targets) == 1 else subject_ref
+    assets: list[ModelAsset | DataAsset] = [*targets, *(project.data if project else ())]
+    # A dataset scanned on its own: what is said of "the model" is said of it, or not at all.
+    data_only = not models and project is None
+    what = "dataset" if data_only else "model"
     complete = all(a.complete for a in assets)
     all_hashed = all(f.result.sha256 for a in assets for f in a.files)
     files = [f for a in assets for f in a.files]
@@ -251,7 +260,7 @@ def assess(
             + (
                 "asset component (sha256sum format below, paths as ASSET/FILE)."
                 if project
-                else "model component (sha256sum format below)."
+                else f"{what} component (sha256sum format below)."
             ),
             "SHA-256 manifest",
             manifest,
@@ -272,8 +281,12 @@ def assess(
     c = claim(
         "5.2.1-1",
         subject_ref,
-        "Every file of the target is inventoried as a component with its SHA-256; dependencies link each "
-        "model to its files and to the datasets its card declares.",
+        "Every file of the target is inventoried as a component with its SHA-256; dependencies link "
+        + (
+            "the dataset to its files."
+            if data_only
+            else "each model to its files and to the datasets its card declares."
+        ),
         "aisbom walked the whole target and recorded each regular file it found.",
         "file-hashes",
     )
@@ -286,12 +299,12 @@ def assess(
         (c,),
     )
     # 5.2.1-2 track / authenticate / version control / secure
-    versions = [m for m in models if m.version]
+    versions = [m for m in targets if m.version]
     c = claim(
         "5.2.1-2",
         main,
         "Each file can be authenticated against its recorded SHA-256 with `aisbom verify`"
-        + ("; each model carries its upstream revision as its version." if versions else "."),
+        + (f"; each {what} carries its upstream revision as its version." if versions else "."),
         "Hashes identify the exact bytes; a signature over them (aisbom sign) authenticates the release.",
         "file-hashes",
     )
@@ -326,13 +339,13 @@ def assess(
         )
 
     # 5.2.3-1 secure supply chain
-    prov = [m for m in models if m.provenance]
+    prov = [m for m in targets if m.provenance]
     c = claim(
         "5.2.3-1",
         main,
         "Every file was scanned for unsafe serialization before being loaded, and hashed"
         + ("; its source and acquisition are recorded." if prov else "."),
-        "Parse, never load: no byte of the model was executed to produce this BOM.",
+        f"Parse, never load: no byte of the {what} was executed to produce this BOM.",
         "scan",
         "file-hashes",
     )
@@ -359,7 +372,15 @@ def assess(
     )
     # 5.2.3-2 components that are not well documented
     flagged = [m for m in models if m.gaps]
-    if not flagged:
+    if data_only:
+        out["5.2.3-2"] = Assessment(
+            "5.2.3-2",
+            "not-evidenced",
+            "aisbom assesses documentation gaps (model card, licence, source URL, upstream hash, unsafe "
+            "format, findings) for models only; this BOM's dataset was not assessed for them, and no "
+            "justification is recorded for it.",
+        )
+    elif not flagged:
         c = claim(
             "5.2.3-2",
             subject_ref,
@@ -472,6 +493,11 @@ def assess(
             )
         )
     have_any = [(m, have) for m, have, _ in items if have]
+    no_card = (
+        "This BOM describes a dataset, not a model: no model documentation is assessed."
+        if data_only
+        else "No model card states any of these items."
+    )
     refs = tuple(
         claim(
             f"5.2.4-1.1:{m.bom_ref}",
@@ -487,16 +513,16 @@ def assess(
         "partly" if have_any else "not-evidenced",
         ("Not stated: " + "; ".join(f"{m.name}: {', '.join(lack)}" for m, _, lack in items) + ".")
         if have_any
-        else "No model card states any of these items.",
+        else no_card,
         refs,
     )
     # 5.2.4-1.2 hashes
     c = claim(
         "5.2.4-1.2",
         main,
-        "The SHA-256 of every file of the model is recorded on its file component"
+        f"The SHA-256 of every file of the {what} is recorded on its file component"
         + (" and on its distribution reference." if any(f.url for f in files) else "."),
-        "Computed by aisbom over every byte of each file; releasing this BOM with the model releases them.",
+        f"Computed by aisbom over every byte of each file; releasing this BOM with the {what} releases them.",
         "file-hashes",
     )
     out["5.2.4-1.2"] = Assessment(
@@ -535,6 +561,8 @@ def assess(
             "obtained and how it is used in the model are not.",
             refs,
         )
+    elif data_only:
+        _assess_dataset_origin(data_assets, evidence, claim, out)
     else:
         out["5.2.4-2"] = Assessment("5.2.4-2", "not-evidenced", "No training datasets are declared.")
     out["5.2.4-2.1"] = Assessment(
@@ -543,12 +571,28 @@ def assess(
         "No dataset has a recorded source URL with the date and time it was obtained."
         + (
             " The model's own source and acquisition time are recorded (formulation)."
-            if prov and any(m.provenance and m.provenance.acquired_at for m in prov)
+            if any(m.provenance and m.provenance.acquired_at for m in models)
             else ""
         ),
     )
+    if data_only:
+        _assess_dataset_times(
+            list(data_assets),
+            main,
+            "5.2.4-2.1-dataset",
+            "The dataset has its source URL and acquisition time.",
+            evidence,
+            claim,
+            out,
+        )
     configs = [f for f in files if f.result.format == "json"]
-    if configs:
+    if data_only:
+        out["5.2.4-3"] = Assessment(
+            "5.2.4-3",
+            "not-evidenced",
+            "This BOM describes a dataset; no system prompt or model configuration is assessed.",
+        )
+    elif configs:
         c = claim(
             "5.2.4-3",
             main,
@@ -715,34 +759,116 @@ def _assess_project(
         )
 
     datasets = [a for a in project.data if a.kind == "dataset"]
+    _assess_dataset_times(
+        datasets,
+        subject_ref,
+        "5.2.4-2.1-inventory",
+        "Every dataset of the inventory has its source URL and acquisition time.",
+        evidence,
+        claim,
+        out,
+    )
+
+
+def _assess_dataset_times(
+    datasets: Sequence[DataAsset],
+    target: str,
+    key: str,
+    all_dated: str,
+    evidence: list[Evidence],
+    claim: Callable[..., str],
+    out: dict[str, Assessment],
+) -> None:
+    """5.2.4-2.1 when some `datasets` were fetched: their source URL and acquisition time (a
+    project's inventory, or a dataset scanned on its own). `all_dated` is the rationale when
+    every one of them was."""
     dated = [a for a in datasets if a.provenance and a.provenance.source_url and a.provenance.acquired_at]
-    if dated:
-        evidence.append(
-            Evidence(
-                "dataset-acquisition",
-                "Source URL and acquisition time (UTC) of each fetched dataset, as aisbom's source recorded "
-                "them when it downloaded the data (also in formulation).",
-                "Dataset sources",
-                "".join(f"{a.bom_ref} {_source(a)} {_acquired(a)}\n" for a in dated),
-            )
-        )
-        c = claim(
-            "5.2.4-2.1-inventory",
-            subject_ref,
-            f"{len(dated)} of {len(datasets)} datasets have their source URL and the time they were "
-            "obtained.",
-            "Recorded by aisbom when it fetched them, not typed in.",
+    if not dated:
+        return
+    evidence.append(
+        Evidence(
             "dataset-acquisition",
+            "Source URL and acquisition time (UTC) of each fetched dataset, as aisbom's source recorded "
+            "them when it downloaded the data (also in formulation)."
+            + (
+                " A time marked cache-mtime is the modification time of the file in the download cache, "
+                "when it was written there, not a download this run witnessed."
+                if any(_acquired_by(a) for a in dated)
+                else ""
+            ),
+            "Dataset sources",
+            "".join(f"{a.bom_ref} {_source(a)} {_acquired(a)}{_acquired_by(a)}\n" for a in dated),
         )
-        local = [a.name for a in datasets if a not in dated]
-        out["5.2.4-2.1"] = Assessment(
-            "5.2.4-2.1",
-            "partly" if local else "evidenced",
-            ("Without a recorded source URL and time (local data): " + ", ".join(local) + ".")
-            if local
-            else "Every dataset of the inventory has its source URL and acquisition time.",
-            (c,),
+    )
+    c = claim(
+        key,
+        target,
+        f"{len(dated)} of {len(datasets)} datasets have their source URL and the time they were obtained.",
+        "Recorded by aisbom when it fetched them, not typed in.",
+        "dataset-acquisition",
+    )
+    local = [a.name for a in datasets if a not in dated]
+    out["5.2.4-2.1"] = Assessment(
+        "5.2.4-2.1",
+        "partly" if local else "evidenced",
+        ("Without a recorded source URL and time (local data): " + ", ".join(local) + ".")
+        if local
+        else all_dated,
+        (c,),
+    )
+
+
+def _assess_dataset_origin(
+    datasets: Sequence[DataAsset],
+    evidence: list[Evidence],
+    claim: Callable[..., str],
+    out: dict[str, Assessment],
+) -> None:
+    """5.2.4-2 for datasets scanned on their own: where each came from and how it was obtained,
+    when a source fetched it. How it is used in a model is never in such a BOM."""
+    fetched = [a for a in datasets if a.provenance and a.provenance.source_url]
+    if not fetched:
+        out["5.2.4-2"] = Assessment(
+            "5.2.4-2",
+            "not-evidenced",
+            "The dataset was read from a local path: where it came from and how it was obtained are not "
+            "recorded, nor how it is used in a model.",
         )
+        return
+    evidence.append(
+        Evidence(
+            "dataset-origin",
+            "Where each dataset came from and how aisbom obtained it: its source URL, the revision it "
+            "resolved to (the component's version) and each file's download URL, fetched by aisbom's "
+            "source and hashed by the scan.",
+            "Dataset origin",
+            "".join(
+                f"{a.bom_ref} {_source(a)}"
+                + (f" revision {a.provenance.revision}" if a.provenance and a.provenance.revision else "")
+                + "\n"
+                for a in fetched
+            ),
+        )
+    )
+    refs = tuple(
+        claim(
+            f"5.2.4-2:{a.bom_ref}",
+            a.bom_ref,
+            f"{a.name} was obtained from {_source(a)}"
+            + (f" at revision {a.provenance.revision}" if a.provenance and a.provenance.revision else "")
+            + "; every file it holds is hashed.",
+            "Recorded by aisbom's source when it resolved and fetched the data, not typed in.",
+            "dataset-origin",
+        )
+        for a in fetched
+    )
+    out["5.2.4-2"] = Assessment(
+        "5.2.4-2",
+        "partly",
+        "Where the data came from and how it was obtained are recorded; how it is used in a model is not "
+        "(this BOM describes the dataset alone).",
+        refs,
+    )
 
 
 def _source(asset: Any) -> str:
@@ -752,6 +878,12 @@ def _source(asset: Any) -> str:
 def _acquired(asset: Any) -> str:
     moment = asset.provenance.acquired_at if asset.provenance else None
     return moment.isoformat() if moment else "-"
+
+
+def _acquired_by(asset: Any) -> str:
+    """Marks a time that is a cache file's modification time, not a witnessed download."""
+    how = asset.provenance.acquired_by if asset.provenance else None
+    return f" ({how})" if how == ACQUIRED_FROM_CACHE_MTIME else ""
 
 
 def _justification_key(evidence: list[Evidence], text: str | None) -> str:

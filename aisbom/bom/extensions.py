@@ -180,7 +180,8 @@ def _compositions(doc: dict[str, Any], assets: Sequence[ModelAsset | DataAsset])
     # The subject depends on every model found in the target (or every asset the system uses).
     out.append({"aggregate": "complete", "dependencies": [SUBJECT_REF]})
     # A model's training data is what its card declares: whether that is all of it is unknown.
-    out.append({"aggregate": "unknown", "dependencies": [m.bom_ref for m in models]})
+    if models:
+        out.append({"aggregate": "unknown", "dependencies": [m.bom_ref for m in models]})
     vulnerabilities = [v["bom-ref"] for v in doc.get("vulnerabilities", [])]
     if vulnerabilities:
         out.append(

@@ -52,9 +52,10 @@ def build_core(
     system: SystemAsset | None = None,
     edges: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """The library's part of the BOM. Without `system`, the subject uses every model (a scan
-    target); with it (a project), the subject is that system, using `system.uses`, and `edges`
-    adds the relations between assets (bom-ref -> the bom-refs it depends on)."""
+    """The library's part of the BOM. Without `system`, the subject uses every model and data
+    asset (a scan target: one model, or one dataset); with it (a project), the subject is that
+    system, using `system.uses`, and `edges` adds the relations between assets (bom-ref -> the
+    bom-refs it depends on)."""
     from cyclonedx import __version__ as lib_version
     from cyclonedx.model import Property
     from cyclonedx.model.bom import Bom
@@ -87,12 +88,13 @@ def build_core(
             ),
         ]
     )
+    assets: list[ModelAsset | DataAsset] = [*models, *data_assets]
     subject = Component(
         type=ComponentType.APPLICATION,
         name=subject_name,
-        version=models[0].version if len(models) == 1 else None,
+        version=assets[0].version if len(assets) == 1 else None,
         bom_ref=SUBJECT_REF,
-        description="The AI system whose assets this BOM inventories: " + ", ".join(m.name for m in models),
+        description="The AI system whose assets this BOM inventories: " + ", ".join(a.name for a in assets),
     )
     if system is not None:
         subject.version = system.version
@@ -104,7 +106,7 @@ def build_core(
     # Dependencies are built directly: Bom.register_dependency searches the graph linearly for
     # every call, which made a model of 5,000 files take 30 s.
     edges = edges or {}
-    model_components = []
+    target_components = []
     for model in models:
         component, datasets = _model(model)
         bom.components.add(component)
@@ -112,7 +114,7 @@ def build_core(
         children = [*component.components, *datasets]
         bom.dependencies.add(_depends(component, children, edges.get(model.bom_ref, ())))
         bom.dependencies.update(_depends(child, []) for child in children)
-        model_components.append(component)
+        target_components.append(component)
         bom.vulnerabilities.update(_vulnerabilities(model))
     for data in data_assets:
         component = _data_asset(data)
@@ -120,8 +122,9 @@ def build_core(
         bom.dependencies.add(_depends(component, list(component.components), edges.get(data.bom_ref, ())))
         bom.dependencies.update(_depends(child, []) for child in component.components)
         bom.vulnerabilities.update(_vulnerabilities(data))
+        target_components.append(component)
     if system is None:
-        bom.dependencies.add(_depends(subject, model_components))
+        bom.dependencies.add(_depends(subject, target_components))
     else:
         bom.dependencies.add(_depends(subject, [], system.uses))
 
@@ -274,13 +277,21 @@ def _data_asset(data: DataAsset) -> Component:
         props.append(("aisbom:source_path", data.local_path))
     if data.locked_at is not None:
         props.append(("aisbom:locked_at", iso(data.locked_at)))
+    if data.scanned_at is not None:
+        props.append(("aisbom:scanned_at", iso(data.scanned_at)))
     refs = []
     if data.provenance is not None:
         props.append(("aisbom:source_url", data.provenance.source_url))
         if data.provenance.acquired_at is not None:
             props.append(("aisbom:acquired_at", iso(data.provenance.acquired_at)))
+        if data.provenance.acquired_by:
+            props.append(("aisbom:acquired_by", data.provenance.acquired_by))
         if data.provenance.revision:
             props.append(("aisbom:revision", data.provenance.revision))
+        if data.provenance.requested_revision:
+            props.append(("aisbom:requested_revision", data.provenance.requested_revision))
+        if data.provenance.repo_type:
+            props.append(("aisbom:hf_repo_type", data.provenance.repo_type))
         refs.append(
             ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(data.provenance.source_url))
         )

@@ -1,14 +1,17 @@
 """The assets of a whole AI system, as a project declares and locks them: plain values for the
 BOM, beside the models of `assets`. Filled by aisbom.project from aisbom.toml, aisbom.lock and
-the audit log; nothing here reads those files.
+the audit log; nothing here reads those files. A scan target that is a dataset
+(`aisbom bom TARGET --kind dataset`, or a Hub dataset repository) is one such asset too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from aisbom.bom.assets import FileAsset, _file_asset
+from aisbom.bom.card import card_from_directory
 from aisbom.bom.provenance import Provenance
 from aisbom.pipeline import ScanReport
 
@@ -30,6 +33,7 @@ class DataAsset:
     locked_at: datetime | None
     verdict: str  # clean | unsafe | error, as locked
     complete: bool
+    scanned_at: datetime | None = None  # a scan target's scan time (an inventory's is locked_at)
 
     @property
     def data_type(self) -> str:
@@ -91,6 +95,7 @@ def data_from_report(
     locked_at: datetime | None = None,
     file_ref_prefix: str = "",
     verdict: str = "clean",
+    scanned_at: datetime | None = None,
 ) -> DataAsset:
     files = with_file_refs(tuple(_file_asset(f, report, provenance) for f in report.files), file_ref_prefix)
     return DataAsset(
@@ -105,6 +110,39 @@ def data_from_report(
         locked_at=locked_at,
         verdict=verdict,
         complete=not report.incomplete,
+        scanned_at=scanned_at,
+    )
+
+
+def dataset_from_report(
+    report: ScanReport,
+    target: Path,
+    *,
+    provenance: Provenance | None = None,
+    scanned_at: datetime | None = None,
+) -> DataAsset:
+    """A scan target that is a dataset (a Hub dataset repository, or a directory or file the
+    user says is one): the asset a project would lock for it. Its name is the Hub id when it
+    has one (bom-ref `dataset:ID`, the ref a model card naming it gets), else the target's
+    name; licence and description come from the dataset card's README when there is one."""
+    hf_repo = provenance.hf_repo if provenance else None
+    name = hf_repo or target.resolve().name or str(target)
+    licenses: tuple[str, ...] = ()
+    description = None
+    if target.is_dir():
+        card = card_from_directory(target, {f.path: f.sha256 for f in report.files if f.sha256})
+        licenses, description = card.licenses, card.description
+    return data_from_report(
+        report,
+        name=name,
+        kind="dataset",
+        bom_ref=f"dataset:{name}",
+        provenance=provenance,
+        local_path=None if provenance else str(target),
+        licenses=licenses,
+        description=description,
+        verdict={0: "clean", 1: "unsafe", 2: "error"}[int(report.exit_code)],
+        scanned_at=scanned_at,
     )
 
 
