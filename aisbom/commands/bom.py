@@ -1,4 +1,5 @@
-"""`aisbom bom TARGET -o FILE`: the CycloneDX AI-BOM of a model, with its EN 304 223 evidence."""
+"""`aisbom bom TARGET -o FILE`: the CycloneDX AI-BOM of a model or a dataset, with its EN 304 223
+evidence."""
 
 from __future__ import annotations
 
@@ -38,6 +39,12 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     type=click.Path(file_okay=False, path_type=Path),
     help="Write the BOM of the whole AI system declared in DIR/aisbom.toml (the default without TARGET: "
     "the nearest aisbom.toml at or above the current directory).",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["model", "dataset"]),
+    help="What TARGET is. Default: what the source says (hf://datasets/... is a dataset), else a model. "
+    "A dataset is a `data` component (type dataset) with its files nested; it has no model card.",
 )
 @click.option(
     "--spec-version",
@@ -98,6 +105,7 @@ def bom(
     target: str | None,
     output: Path | None,
     project_dir: Path | None,
+    kind: str | None,
     spec_version: str,
     reproducible: bool,
     justification: str | None,
@@ -117,7 +125,8 @@ def bom(
     allow_http: bool,
     cache_dir: Path | None,
 ) -> None:
-    """Write the CycloneDX AI-BOM of TARGET (a model directory or file).
+    """Write the CycloneDX AI-BOM of TARGET (a model directory or file, or with --kind dataset a
+    dataset).
 
     Scans and hashes every file as `aisbom scan` does, imports the model card (README front
     matter and sections, config.json), and records findings as vulnerabilities and what the BOM
@@ -139,10 +148,11 @@ def bom(
     dependencies (system -> the assets it uses, model -> datasets it was trained on and the
     model it was fine-tuned from). Exit 2 if the working tree differs from the lock.
 
-    TARGET may also be hf://ORG/NAME[@REV] (hf://datasets/ORG/NAME[@REV]; with HF_HUB_OFFLINE=1
-    from the Hugging Face cache only) or an https:// URL: the BOM then records the resolved
-    commit, each file's download URL, ETag and size where the source gives them, and when the
-    bytes were acquired (or, from the cache, the cached file's modification time, marked so).
+    TARGET may also be hf://ORG/NAME[@REV] (hf://datasets/ORG/NAME[@REV], a dataset unless
+    --kind model; with HF_HUB_OFFLINE=1 from the Hugging Face cache only) or an https:// URL: the
+    BOM then records the resolved commit, each file's download URL, ETag and size where the
+    source gives them, and when the bytes were acquired (or, from the cache, the cached file's
+    modification time, marked so).
     """
     from aisbom.bom.build import BomOptions, build_bom
 
@@ -175,6 +185,8 @@ def bom(
     from aisbom.commands._system_bom import is_project_target, write_system_bom
 
     if is_project_target(target, project_dir):
+        if kind is not None:
+            raise click.UsageError("--kind applies to a TARGET; aisbom.toml declares each asset's kind")
         options = BomOptions(
             spec_version=spec_version,
             reproducible=reproducible,
@@ -207,6 +219,7 @@ def bom(
             require_justification=require_justification,
             provenance=resolved.provenance,
             scanned_at=scanned_at,
+            kind=kind or resolved.kind_hint or "model",
         )
         built = build_bom(report, resolved.path, options)
     except AisbomError as exc:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
 from _bom_helpers import by_ref, props, run, strict_schema_errors
 from _servers import LAST_MODIFIED, Hub, Served, Site, strong_etag
 from _sources_helpers import (
+    DATASET_COMMIT,
     MINILM_COMMIT,
     REPO,
     SAFETENSORS,
@@ -194,13 +196,83 @@ def test_scan_as_cyclonedx_carries_the_provenance(hub: Hub):
     assert model["version"] == TINY_COMMIT and model["purl"] == f"pkg:huggingface/acme/tiny@{TINY_COMMIT}"
 
 
-def test_bom_of_a_dataset_repository_has_no_model_purl(hub: Hub, tmp_path: Path):
+def test_bom_of_a_dataset_repository_offline_is_a_data_component(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    assert run("scan", "hf://datasets/acme/prompts@main")[0] == 0  # downloads into the cache
+    attempts = go_offline(monkeypatch)
     out = tmp_path / "bom.json"
-    code, _, err = run("bom", "hf://datasets/acme/prompts", "-o", str(out))
+
+    code, _, err = run("bom", "hf://datasets/acme/prompts@main", "-o", str(out))
+
+    assert code == 0, err
+    assert attempts == []
+    doc = json.loads(out.read_text())
+    assert strict_schema_errors(doc) == []
+    url = "https://huggingface.co/datasets/acme/prompts"
+    (dataset,) = doc["components"]
+    assert (dataset["type"], dataset["bom-ref"], dataset["name"], dataset["version"]) == (
+        "data",
+        "dataset:acme/prompts",
+        "acme/prompts",
+        DATASET_COMMIT,
+    )
+    assert "modelCard" not in dataset and "purl" not in dataset  # purl-spec's huggingface type: models
+    assert dataset["data"] == [{"type": "dataset", "name": "acme/prompts", "contents": {"url": url}}]
+    assert dataset["externalReferences"] == [{"type": "distribution", "url": url}]
+    dprops = props(dataset)
+    assert dprops["aisbom:asset_kind"] == "dataset" and dprops["aisbom:hf_repo_type"] == "dataset"
+    assert (dprops["aisbom:revision"], dprops["aisbom:requested_revision"]) == (DATASET_COMMIT, "main")
+    assert re.match(ISO_UTC, dprops["aisbom:acquired_at"])
+    assert dprops["aisbom:acquired_by"] == "cache-mtime"  # offline: a cache file's time, and said so
+
+    files = {"README.md": b"# Prompts\n", "data/train.jsonl": b'{"text": "hello"}\n'}
+    assert [f["name"] for f in dataset["components"]] == sorted(files)
+    for file in dataset["components"]:
+        digest = [{"alg": "SHA-256", "content": sha256(files[file["name"]])}]
+        assert file["type"] == "file" and file["hashes"] == digest
+        assert file["externalReferences"] == [
+            {
+                "type": "distribution",
+                "url": f"{url}/resolve/{DATASET_COMMIT}/{file['name']}",
+                "hashes": digest,
+            }
+        ]
+
+    subject = doc["metadata"]["component"]
+    assert subject["version"] == DATASET_COMMIT
+    deps = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+    assert deps["subject"] == ["dataset:acme/prompts"]
+    assert sorted(deps["dataset:acme/prompts"]) == ["file:README.md", "file:data/train.jsonl"]
+    (task,) = doc["formulation"][0]["workflows"][0]["tasks"]
+    assert task["timeStart"] == dprops["aisbom:acquired_at"]
+    assert task["outputs"] == [{"type": "artifact", "resource": {"ref": "dataset:acme/prompts"}}]
+
+    declarations = doc["declarations"]
+    rationale = {
+        m["requirement"]: m["conformance"]["rationale"] for m in declarations["attestations"][0]["map"]
+    }
+    assert rationale["en-304-223:5.2.4-2.1"].startswith("Evidenced.")
+    assert rationale["en-304-223:5.2.4-2"].startswith("Partly evidenced.")
+    for rid in ("5.2.3-2", "5.2.4-1.1", "5.2.4-3"):  # model-specific: nothing is claimed of a dataset
+        assert rationale[f"en-304-223:{rid}"].startswith("Not evidenced."), rid
+    claims = {c["bom-ref"]: c for c in declarations["claims"]}
+    assert claims["claim:5.2.4-2:dataset:acme/prompts"]["target"] == "dataset:acme/prompts"
+    assert claims["claim:5.2.4-2.1-dataset"]["target"] == "dataset:acme/prompts"
+    assert not any("model" in c["predicate"] for c in declarations["claims"])
+    (sources,) = [e for e in declarations["evidence"] if e["bom-ref"] == "evidence:dataset-acquisition"]
+    text = sources["data"][0]["contents"]["attachment"]["content"]
+    assert text == f"dataset:acme/prompts {url} {dprops['aisbom:acquired_at']} (cache-mtime)\n"
+
+
+def test_a_dataset_repository_read_as_a_model_on_request_has_no_model_purl(hub: Hub, tmp_path: Path):
+    out = tmp_path / "bom.json"
+    code, _, err = run("bom", "hf://datasets/acme/prompts", "--kind", "model", "-o", str(out))
     assert code == 0, err
     doc = json.loads(out.read_text())
     assert strict_schema_errors(doc) == []
     component = doc["components"][0]
+    assert component["type"] == "machine-learning-model"
     assert "purl" not in component  # purl-spec's huggingface type is for models
     assert props(component)["aisbom:hf_repo_type"] == "dataset"
     assert component["externalReferences"][0]["url"].endswith("/datasets/acme/prompts")
