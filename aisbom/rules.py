@@ -126,7 +126,8 @@ _RULES = [
         Severity.HIGH,
         "Archive member escapes the extraction directory",
         "A zip/tar/7z member name is absolute, has a drive letter, or contains '..' segments; "
-        "or a tar link member points outside the archive.",
+        "or a tar link or zip symlink entry (Unix mode bits, as unzip and bsdtar honour them) "
+        "points outside the archive.",
         "Extracting the archive (as many model loaders do) overwrites files outside the target.",
         "Do not extract the archive; obtain a clean copy.",
     ),

@@ -461,6 +461,10 @@ class _ZipScan:
                     offset=entry.header_offset,
                     evidence={"issues": str(len(issues))},
                 )
+        if entry.is_symlink:
+            # Its data is the link's target, not content: unzip would create the link.
+            report_link(member, name, got.data[:4096].decode("utf-8", "replace"))
+            return
         ctx.scan_nested(got.data, name)
 
     def _report_budget(self) -> None:

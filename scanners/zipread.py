@@ -12,6 +12,7 @@ from __future__ import annotations
 import bz2
 import io
 import lzma
+import stat
 import struct
 import zlib
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ _EOCD64_LOCATOR = b"PK\x06\x07"
 _EOCD64 = b"PK\x06\x06"
 _CENTRAL = b"PK\x01\x02"
 _LOCAL = b"PK\x03\x04"
+_UNIX = 3  # "version made by" host system: Unix
 _MAX_COMMENT = 0xFFFF
 
 
@@ -48,6 +50,13 @@ class ZipEntry:
     size: int
     header_offset: int  # absolute offset of the local header in the data
     is_dir: bool
+    # st_mode bits from a Unix "made by" central entry (0 otherwise): Info-ZIP unzip and bsdtar
+    # create symlinks from them, with the member's data as the link target.
+    unix_mode: int = 0
+
+    @property
+    def is_symlink(self) -> bool:
+        return stat.S_ISLNK(self.unix_mode)
 
 
 @dataclass(frozen=True)
@@ -95,8 +104,8 @@ def read_central_directory(data: Data, *, max_entries: int) -> list[ZipEntry]:
         header = data[pos : pos + 46]
         if len(header) < 46:
             raise ZipError("truncated central directory")
-        (_, _, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, _, offset) = struct.unpack(
-            "<4sHHHHHHIIIHHHHHII", header
+        (_, made_by, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, attrs, offset) = (
+            struct.unpack("<4sHHHHHHIIIHHHHHII", header)
         )
         raw_name = data[pos + 46 : pos + 46 + nlen]
         extra = data[pos + 46 + nlen : pos + 46 + nlen + xlen]
@@ -112,6 +121,7 @@ def read_central_directory(data: Data, *, max_entries: int) -> list[ZipEntry]:
                 size=usize,
                 header_offset=offset + shift,
                 is_dir=name.endswith("/"),
+                unix_mode=attrs >> 16 if made_by >> 8 == _UNIX else 0,
             )
         )
         pos += 46 + nlen + xlen + clen

@@ -447,6 +447,35 @@ def test_tar_links_inside_are_fine() -> None:
     assert "archive-path-traversal" not in rules(findings)
 
 
+def zip_with_symlink(name: str, target: str) -> bytes:
+    """A zip as Info-ZIP `zip -y` writes a symlink: Unix host, S_IFLNK mode, the target as data."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("fine.txt", b"x")
+        link = zipfile.ZipInfo(name)
+        link.create_system = 3
+        link.external_attr = 0o120777 << 16
+        archive.writestr(link, target)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("name", "target"), [("link", "/etc/passwd"), ("a/b/link", "../../../.ssh/id_rsa")])
+def test_zip_symlink_leaving_the_archive_is_traversal(name: str, target: str) -> None:
+    _, findings = scan(zip_with_symlink(name, target))
+    (traversal,) = [f for f in findings if f.rule == "archive-path-traversal"]
+    assert f"symlink {name!r} points to {target!r}" in traversal.message
+    assert traversal.members == (name,)
+
+
+def test_zip_symlink_inside_the_archive_is_fine_and_its_data_is_a_path_not_content() -> None:
+    _, findings = scan(zip_with_symlink("a/link", "../fine.txt"))
+    assert "archive-path-traversal" not in rules(findings)
+    # A link's data is its target path, which unzip never runs or loads: even bytes that
+    # would be a malicious pickle as a regular member are not sniffed as content.
+    _, findings = scan(zip_with_symlink("odd-link", EVIL.decode()))
+    assert not [f for f in findings if f.members == ("odd-link",)]
+
+
 def test_tar_device_and_fifo_members() -> None:
     device = tarfile.TarInfo("dev/sda")
     device.type = tarfile.BLKTYPE
