@@ -60,7 +60,11 @@ def scan(
             from aisbom.formats.cyclonedx import render as render_cyclonedx
 
             rendered = render_cyclonedx(
-                report, resolved.path, scanned_at=scanned_at, provenance=resolved.provenance
+                report,
+                resolved.path,
+                scanned_at=scanned_at,
+                provenance=resolved.provenance,
+                kind=resolved.kind_hint or "model",
             )
     except AisbomError as exc:
         click.echo(f"aisbom: error: {exc}", err=True)

@@ -20,8 +20,9 @@ def render(
     scanned_at: datetime | None = None,
     spec_version: str = "1.6",
     provenance: Provenance | None = None,
+    kind: str = "model",
 ) -> str:
     from aisbom.bom.build import BomOptions, render_bom
 
-    options = BomOptions(spec_version=spec_version, scanned_at=scanned_at, provenance=provenance)
+    options = BomOptions(spec_version=spec_version, scanned_at=scanned_at, provenance=provenance, kind=kind)
     return render_bom(report, target, options)

@@ -265,6 +265,15 @@ def test_bom_of_a_dataset_repository_offline_is_a_data_component(
     assert text == f"dataset:acme/prompts {url} {dprops['aisbom:acquired_at']} (cache-mtime)\n"
 
 
+def test_scan_cyclonedx_of_a_dataset_repository_is_a_data_component_too(hub: Hub):
+    code, stdout, err = run("scan", "hf://datasets/acme/prompts@main", "--format", "cyclonedx")
+
+    assert code == 0, err
+    (dataset,) = json.loads(stdout)["components"]
+    assert (dataset["type"], dataset["bom-ref"]) == ("data", "dataset:acme/prompts")
+    assert dataset["data"][0]["type"] == "dataset" and "modelCard" not in dataset
+
+
 def test_a_dataset_repository_read_as_a_model_on_request_has_no_model_purl(hub: Hub, tmp_path: Path):
     out = tmp_path / "bom.json"
     code, _, err = run("bom", "hf://datasets/acme/prompts", "--kind", "model", "-o", str(out))
