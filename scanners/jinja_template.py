@@ -17,6 +17,7 @@ attribute or an attribute whose name is computed, which is what gets flagged.
 from __future__ import annotations
 
 import itertools
+import re
 import string
 import warnings
 from collections.abc import Iterable, Iterator
@@ -124,6 +125,12 @@ class TemplateAnalysis:
         # name -> one entry per call site -> candidate values of each positional argument
         self.macro_args: dict[str, list[list[list[object]]]] = {}
         self.chains: dict[str, tuple[Severity, str]] = {}  # escape path -> its issue key
+        # Escape names (`__init__`) written as string values, and the names the analysis saw
+        # used as attribute or item names: a held name never seen used reaches its lookup by a
+        # route the evaluation cannot follow (a data-indexed list, a dict's items, a filter
+        # applied by a computed name), and is reported at the end.
+        self.held_names: dict[str, object] = {}
+        self.used_names: set[str] = set()
 
     # --- reporting -----------------------------------------------------------------
     def _flag(self, severity: Severity, message: str, node: object) -> None:
@@ -150,6 +157,14 @@ class TemplateAnalysis:
         for _ in range(3):
             for macro in list(self.macros.values()):
                 self._walk_macro(macro)
+        for name, node in self.held_names.items():
+            if name not in self.used_names:
+                self._flag(
+                    Severity.HIGH,
+                    f"template holds the attribute name {name!r} as a string, which only sandbox "
+                    "escapes use, and looks it up in a way that cannot be followed without rendering",
+                    node,
+                )
         return sorted(self.issues.values(), key=lambda i: (-i.severity, i.line or 0, i.message))
 
     def _walk(self, node: object) -> None:
@@ -242,17 +257,27 @@ class TemplateAnalysis:
         for stmt in body:
             if isinstance(stmt, nodes.Output):
                 for item in stmt.nodes:
-                    parts.append([item.data] if isinstance(item, nodes.TemplateData) else self._eval(item))
+                    if isinstance(item, nodes.TemplateData):
+                        self._hold(item.data, item)
+                        parts.append([item.data])
+                    else:
+                        parts.append(self._eval(item))
             else:
                 self._walk(stmt)
                 parts.append([_built()])
         return _concat(parts)
+
+    def _hold(self, text: str, node: object) -> None:
+        for name in _escape_names_in(text):
+            self.held_names.setdefault(name, node)
 
     # --- expressions -----------------------------------------------------------------
     def _eval(self, node: object) -> list[object]:
         from jinja2 import nodes
 
         if isinstance(node, nodes.Const):
+            if isinstance(node.value, str):
+                self._hold(node.value, node)
             return [node.value]
         if isinstance(node, nodes.TemplateData):
             return [node.data]
@@ -364,6 +389,21 @@ class TemplateAnalysis:
             return _Opaque(f"{owner}[{_describe(name)}]", escaped=_dangerous_owner(target))
         step = f"{owner}.{name}" if how == "attribute" else f"{owner}[{name!r}]"
         owner_path = target.path if isinstance(target, _Opaque) else None
+        self.used_names.add(name)
+        if (
+            how == "attribute"
+            and name in ("format", "format_map")
+            and isinstance(target, _Opaque)
+            and target.is_str
+        ):
+            # str.format walks the attributes its fields name ('{0.__init__.__globals__}'):
+            # with a format string built at render time, those fields cannot be read.
+            self._flag(
+                Severity.HIGH,
+                f"template calls {step} on a string built at render time; format fields walk "
+                "attributes ('{0.__init__.__globals__}'), and these cannot be read without rendering",
+                node,
+            )
         if _is_dunder(name) or name in _ESCAPE_ATTRIBUTES or (isinstance(target, _Opaque) and target.escaped):
             self._flag_chain(
                 Severity.CRITICAL,
@@ -401,6 +441,8 @@ class TemplateAnalysis:
     def _visit_args(self, node: object) -> tuple[list[list[object]], dict[str, list[object]]]:
         args = [self._eval(a) for a in node.args]  # type: ignore[attr-defined]
         kwargs = {kw.key: self._eval(kw.value) for kw in node.kwargs}  # type: ignore[attr-defined]
+        for kw in node.kwargs:  # type: ignore[attr-defined]
+            self._hold(kw.key, kw)  # dict(__init__=1)|first is the string '__init__'
         for extra in (node.dyn_args, node.dyn_kwargs):  # type: ignore[attr-defined]
             if extra is not None:
                 self._eval(extra)
@@ -418,6 +460,14 @@ class TemplateAnalysis:
             attribute_names += args[0]
         if name == "map" and args and "attr" in args[0] and len(args) > 1:
             attribute_names += args[1]  # map('attr', name)
+        if name == "map" and args and "attribute" not in kwargs and any(not isinstance(f, str) for f in args[0]):
+            # map(f, ...) applies the filter named f: computed, it may be 'attr'.
+            self._flag(
+                Severity.HIGH,
+                f"template applies |map with a filter named at render time ({_describe(args[0][0])}); "
+                "it may be |attr, which looks up any attribute",
+                node,
+            )
         mapped: list[object] = []
         for dotted in attribute_names:
             # Jinja's attribute= arguments follow dotted paths: 'a.__class__'.
@@ -671,6 +721,26 @@ def _fold_filter(name: str, value: object, args: list[object], kwargs: dict[str,
     if name in _STRING_FILTERS or _stringish(value):
         return _built(f"{_describe(value)}|{name}")
     return _unknown(f"{_describe(value)}|{name}")
+
+
+_DUNDER = re.compile(r"__[A-Za-z][A-Za-z0-9_]*__")
+_PATH = re.compile(r"[A-Za-z0-9_.\[\]]+")
+
+
+def _escape_name(part: str) -> bool:
+    return bool(_DUNDER.fullmatch(part)) or part in _ESCAPE_ATTRIBUTES
+
+
+def _escape_names_in(text: str) -> set[str]:
+    """Escape attribute names a string spells as a lookup: the whole string ('__init__'), a
+    dotted attribute path ('__init__.__globals__', as map(attribute=) takes) or the fields of a
+    format string ('{0.__init__}'). Prose that merely mentions a dunder is not a lookup."""
+    if len(text) > _MAX_FOLDED or "_" not in text:
+        return set()
+    paths = [text] if _PATH.fullmatch(text) else []
+    if "{" in text:
+        paths += list(_format_fields(text))
+    return {part for path in paths for part in re.split(r"[.\[\]]", path) if _escape_name(part)}
 
 
 def _format_fields(fmt: str) -> Iterator[str]:

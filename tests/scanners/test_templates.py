@@ -145,6 +145,43 @@ SUSPICIOUS = {
     "unfoldable-width": "{{ x|attr('%9s'|format('__class__')) }}",
 }
 
+# Escapes whose attribute walk the analysis cannot follow without rendering: each one rendered
+# with a plain jinja2.Environment reaches Cycler.__init__ (or os) in a red-team test.
+HIDDEN_WALKS = {
+    # |map applies the filter its first argument names: built at render time, it is 'attr'.
+    "map-computed-filter": "{% set a = 'attr'|center(4) %}"
+    "{{ ([cycler]|map(a, '__init__')|map(a, '__globals__')|map(a, 'os')|first).popen('touch aisbom-marker') }}",
+    # str.format walks its fields' attributes; the format string is built at render time.
+    "format-built-string": "{% set f = '{0.__init__.__globals__[os]}'|center(10) %}{{ f.format(cycler) }}",
+    "format-map-built-string": "{% set f = '{c.__init__.__globals__}'|center(9) %}{{ f.format_map({'c': cycler}) }}",
+    # The dunder is a string picked from a list by a data-driven index, or a dict's key.
+    "dunder-by-data-index": "{% set n = ['__init__'][messages|length - 1] %}{{ [cycler]|map(attribute=n)|first }}",
+    "dunder-dict-items": "{% for k, v in {'__init__': 1}.items() %}{{ [cycler]|map(attribute=k)|first }}{% endfor %}",
+    "dunder-batch": "{{ [cycler]|map(attribute=(['__init__']|batch(1)|first|first))|first }}",
+    "dunder-dict-kwarg": "{% for k, v in dict(__init__=1)|dictsort %}{{ [cycler]|map(attribute=k)|first }}{% endfor %}",
+    "dunder-set-block": "{% set n %}__globals__{% endset %}{% for x in [n] %}"
+    "{{ [lipsum]|map(attribute=[x][messages|length - 1])|first }}{% endfor %}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HIDDEN_WALKS))
+def test_walk_hidden_from_the_analysis_is_high(name):
+    findings = check(HIDDEN_WALKS[name])
+    assert worst(findings) is not None and worst(findings) >= Severity.HIGH, findings
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ 'Use __init__ to set up the class; see {docs}'.format(docs='x') }}",
+        "{{ '____' ~ message.content ~ '____' }}",
+        "{% set sep = '__' %}{{ sep.join(['a', 'b']) }}{{ (message.content ~ '!').strip() }}",
+        "{{ messages|map(attribute='content')|join }}{{ tools|map('tojson')|join(', ') }}",
+    ],
+)
+def test_prose_and_underscores_are_not_escape_names(source):
+    assert check(source) == []
+
 
 @pytest.mark.parametrize("name", sorted(SUSPICIOUS))
 def test_unresolved_or_suspicious_lookup_is_high(name):
