@@ -255,6 +255,20 @@ class PickleMachine:
             raise PickleError("pickle data was truncated", offset)
         return line
 
+    def _data_line(self, offset: int) -> bytes | tuple[int, int]:
+        """The argument of STRING/UNICODE, without its newline. _pickle.c bounds no line,
+        and protocol 0 pickles keep whole weight blobs in one (a CRF model file as an
+        escaped S'...'), so any length is read; one over _INLINE_STR is returned as its
+        (start, end) span, never copied."""
+        nl = self.data.find(b"\n", self.pos)
+        if nl < 0:  # _pickle.c would drop the last byte as the newline: it fails either way
+            raise PickleError("pickle data was truncated", offset)
+        start, end = self.pos, nl + 1
+        self.pos = end
+        if end - 1 - start > _INLINE_STR:
+            return (start, end - 1)
+        return self.data[start : end - 1]
+
     def _uint(self, n: int, offset: int) -> int:
         return int.from_bytes(self._read(n, offset), "little")
 
@@ -436,7 +450,14 @@ def _legacy_str(raw: bytes) -> str:
 
 
 def _op_string(m: PickleMachine, off: int) -> None:
-    raw = m._readline(off)[:-1]
+    raw = m._data_line(off)
+    if isinstance(raw, tuple):  # too long to decode: check its quotes, keep it opaque
+        start, end = raw
+        first, last = m.data[start : start + 1], m.data[end - 1 : end]
+        if first != last or first not in (b"'", b'"'):
+            raise PickleError("the STRING opcode argument must be quoted", off)
+        m.push(Opaque(f"string of {end - start - 2} escaped bytes at offset {start + 1}"))
+        return
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[:1] in (b"'", b'"'):
         raw = raw[1:-1]
     else:
@@ -477,7 +498,10 @@ def _op_bytearray8(m: PickleMachine, off: int) -> None:
 
 
 def _op_unicode(m: PickleMachine, off: int) -> None:
-    raw = m._readline(off)[:-1]
+    raw = m._data_line(off)
+    if isinstance(raw, tuple):
+        m.push(Opaque(f"string of {raw[1] - raw[0]} escaped bytes at offset {raw[0]}"))
+        return
     try:
         m.push(raw.decode("raw-unicode-escape"))
     except UnicodeDecodeError:

@@ -300,3 +300,19 @@ def test_construct_only_classes_pass_when_built_and_fail_when_called(scan_bytes)
 def test_a_huge_text_argument_is_refused_without_reading_it_all():
     run = run_pickle(b"c" + b"x" * (3 * 1024 * 1024))
     assert run.error and "longer than" in run.error
+
+
+def test_protocol0_data_strings_have_no_length_bound(scan_bytes):
+    # Python 2 era pickles (sklearn_crfsuite's CRF) keep a whole model file in one escaped
+    # S'...' line; _pickle.c reads any length, and so does the machine, past the 1 MiB
+    # bound on names and numbers.
+    blob = b"\\x00\\xff" * (700 * 1024)
+    for opcode, quote in ((b"S", b"'"), (b"V", b"")):
+        benign = b"(dp0\nS'data'\np1\n" + opcode + quote + blob + quote + b"\nsS'n'\nI1\ns."
+        run = run_pickle(benign)
+        assert run.error is None and run.end is not None, (opcode, run.error)
+        assert worst(scan_bytes(benign)[1]) <= Severity.LOW
+        after = opcode + quote + blob + quote + b"\n0cos\nsystem\n(S'touch x'\ntR."
+        assert [c.func.dotted for c in run_pickle(after).calls] == ["os.system"]
+    assert "quoted" in (run_pickle(b"S" + blob + b"\n.").error or "")
+    assert "truncated" in (run_pickle(b"S'" + blob).error or "")
