@@ -69,6 +69,9 @@ STDLIB: dict[str, frozenset[str]] = {
             "dict",
             "float",
             "frozenset",
+            # gensim's Word2Vec/Doc2Vec/FastText keep hashfxn=hash. hash(x) only runs
+            # type(x).__hash__, which SETITEM/ADDITEMS already run on every dict/set key.
+            "hash",
             "int",
             "list",
             "object",
@@ -156,6 +159,9 @@ NUMPY: dict[str, frozenset[str]] = _with_numpy1_spelling(
         "numpy.ma": frozenset({"MaskedArray"}),
         "numpy.ma.core": frozenset({"MaskedArray", "MaskedConstant", "_mareconstruct"}),
         "numpy.rec": frozenset({"recarray"}),
+        # numpy < 1.17 pickled RandomState as __RandomState_ctor() + state (gensim and
+        # scikit-learn models of that era); it takes no argument: RandomState(seed=0).
+        "numpy.random": frozenset({"__RandomState_ctor"}),
         "numpy.random._mt19937": frozenset({"MT19937"}),
         "numpy.random._pcg64": frozenset({"PCG64", "PCG64DXSM"}),
         "numpy.random._philox": frozenset({"Philox"}),

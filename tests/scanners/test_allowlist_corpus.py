@@ -232,7 +232,7 @@ def test_no_allowlisted_module_is_a_code_file_or_network_module() -> None:
         assert module.split(".")[0] not in forbidden, module
     assert ALLOWED["builtins"] <= {
         "Ellipsis", "NotImplemented", "bool", "bytearray", "bytes", "complex", "dict", "float",
-        "frozenset", "int", "list", "object", "range", "set", "slice", "str", "tuple",
+        "frozenset", "hash", "int", "list", "object", "range", "set", "slice", "str", "tuple",
     }  # fmt: skip
     assert ALLOWED["copyreg"] == {"_reconstructor"}
 

@@ -316,3 +316,18 @@ def test_protocol0_data_strings_have_no_length_bound(scan_bytes):
         assert [c.func.dotted for c in run_pickle(after).calls] == ["os.system"]
     assert "quoted" in (run_pickle(b"S" + blob + b"\n.").error or "")
     assert "truncated" in (run_pickle(b"S'" + blob).error or "")
+
+
+def test_old_gensim_and_numpy_constructs_are_clean(scan_bytes):
+    # Word2Vec of gensim < 4 keeps hashfxn=hash; numpy < 1.17 pickled RandomState as
+    # __RandomState_ctor() followed by its state (protocol 2, Python 2 names).
+    state = b"(U\x07MT19937q\x01K\x00\x85tb"
+    model = (
+        b"\x80\x02}q\x00(U\x07hashfxnc__builtin__\nhash\nU\x06randomcnumpy.random\n"
+        b"__RandomState_ctor\n)R" + state + b"U\x01hc__builtin__\nhash\nU\x01a\x85Ru."
+    )
+    fmt, findings = scan_bytes(model)
+    assert fmt == "pickle" and worst(findings) <= Severity.LOW, findings
+    # Still no cover for a real gadget next to them.
+    evil = model[:-2] + b"U\x01xcos\nsystem\nU\x01x\x85Ru."
+    assert "pickle-dangerous-global" in rules(scan_bytes(evil)[1])
