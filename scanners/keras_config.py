@@ -62,6 +62,27 @@ _KERAS_CRITICAL_APIS = re.compile(
     r"|enable_unsafe"  # turns safe_mode off for the rest of the load (CVE-2025-9906)
     r"|func_load|deserializ|model_from_|(?:load|save)_(?:model|weights)|save_img"
 )
+# Keras's file helpers (keras.src.utils.file_utils: remove, rmtree, copy, extract_archive, and
+# the urlretrieve it imports) and exporters: a Functional model calls a layer that resolves
+# to a function with the arguments of its inbound nodes, so each is a file or network write.
+_KERAS_FILE_APIS = frozenset(
+    {
+        "remove",
+        "rmtree",
+        "copy",
+        "makedirs",
+        "extract_archive",
+        "extract_open_archive",
+        "urlretrieve",
+        "File",
+        "listdir",
+        "plot_model",
+        "model_to_dot",
+        "KerasFileEditor",
+        "ExportArchive",
+        "export_saved_model",
+    }
+)
 _KERAS_OTHER_APIS = frozenset(
     {
         "audio_dataset_from_directory",
@@ -94,6 +115,17 @@ _TF_DANGEROUS = frozenset(
         "load_op_library",
         "load_file_system_library",
         "create_file_writer",
+        # tensorflow.python.lib.io.file_io, which any module path can reach in Keras < 3.9
+        "file_io",
+        "FileIO",
+        "write_string_to_file",
+        "atomic_write_string_to_file",
+        "read_file_to_string",
+        "delete_file",
+        "delete_recursively",
+        "recursive_create_dir",
+        "create_dir",
+        "rename",
     }
 )
 # Names that mean code execution, processes, files or imports when bytecode uses them (or
@@ -512,7 +544,7 @@ def _judge_reference(
         )
     package = module.split(".", 1)[0]
     if package in _KERAS_PACKAGES:
-        if _KERAS_CRITICAL_APIS.search(name):
+        if _KERAS_CRITICAL_APIS.search(name) or name in _KERAS_FILE_APIS or name in DANGEROUS_CODE_NAMES:
             return _Verdict(
                 "keras-unsafe-reference",
                 Severity.CRITICAL,
@@ -577,7 +609,8 @@ def _tf_danger(segments: list[str]) -> tuple[Severity, str] | None:
     for i, segment in enumerate(segments):
         if segment == "raw_ops" and i + 1 < len(segments):
             return _tf_op_danger(segments[i + 1])
-        if segment in _TF_DANGEROUS:
+        if segment in _TF_DANGEROUS or segment in _KERAS_FILE_APIS or _KERAS_CRITICAL_APIS.search(segment):
+            # (tf.keras.utils.get_file, tf.keras.models.load_model: Keras's own file APIs)
             return Severity.CRITICAL, "touches files, runs Python or loads native code"
     return None
 

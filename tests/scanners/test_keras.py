@@ -340,6 +340,20 @@ REFERENCES = [
     ),
     (ref("keras.utils", "function", "clear_session"), "keras-unsafe-reference", Severity.HIGH),
     (ref("tensorflow.io", "function", "write_file"), "keras-unsafe-reference", Severity.CRITICAL),
+    # Keras's file helpers, and the urlretrieve its file_utils imports: a Functional model calls
+    # a layer that resolves to a function with its inbound nodes' arguments (Keras < 3.11)
+    (ref("keras.src.utils.file_utils", "remove"), "keras-unsafe-reference", Severity.CRITICAL),
+    (ref("keras.src.utils.file_utils", "function", "rmtree"), "keras-unsafe-reference", Severity.CRITICAL),
+    (ref("keras.src.utils.file_utils", "urlretrieve"), "keras-unsafe-reference", Severity.CRITICAL),
+    (ref("keras.src.utils.file_utils", "extract_archive"), "keras-unsafe-reference", Severity.CRITICAL),
+    (ref("keras.utils", "function", "plot_model"), "keras-unsafe-reference", Severity.CRITICAL),
+    # TensorFlow's file_io module, and Keras's file APIs under tensorflow.keras (Keras < 3.9)
+    (
+        ref("tensorflow.python.lib.io.file_io", "function", "write_string_to_file"),
+        "keras-unsafe-reference",
+        Severity.CRITICAL,
+    ),
+    (ref("tensorflow.keras.utils", "function", "get_file"), "keras-unsafe-reference", Severity.CRITICAL),
     # custom objects: the code is in the loading program, not the file
     (ref("mylib.layers", "Block", registered="MyLib>Block"), "keras-custom-object", Severity.MEDIUM),
     (ref(None, "Block", registered="MyLib>Block"), "keras-custom-object", Severity.MEDIUM),
