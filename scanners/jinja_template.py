@@ -846,6 +846,8 @@ def check_template(
 
     evidence = {"key": key}
     if len(source) > ctx.limits.max_template_chars:
+        if lenient:  # no loader reads it as a template: nothing was left unanalysed
+            return
         ctx.report(
             "scan-limit",
             f"chat template {key!r} has {len(source)} characters, over the limit of "
@@ -882,6 +884,8 @@ def check_template(
         )
         return
     if count_nodes(tree, ctx.limits.max_template_nodes) > ctx.limits.max_template_nodes:
+        if lenient:
+            return
         ctx.report(
             "scan-limit",
             f"chat template {key!r} has more than {ctx.limits.max_template_nodes} syntax nodes; not analysed",

@@ -207,6 +207,15 @@ def test_lenient_mode_reports_only_resolved_escapes():
     assert worst(check(ESCAPES["attr-concat"], lenient=True)) is Severity.CRITICAL
 
 
+def test_limits_are_not_findings_in_text_that_only_might_be_a_template(scan_bytes):
+    # langid.py is 2.5 MB of Python with `{{` in it: not a template, nothing left unscanned.
+    source = "model = '" + "x" * (2 * 1024 * 1024) + "'\nfmt = '{{ }}'\n"
+    assert check(source, lenient=True) == []
+    assert scan_bytes(source.encode()) == ("text", [])
+    many = "{{ " + " ~ ".join(f"'{i}'" for i in range(200)) + " }}"
+    assert check(many, limits=Limits(max_template_nodes=100), lenient=True) == []
+
+
 def test_huge_template_is_not_parsed():
     source = "{{ x }}" * (10 * 1024 * 1024 // 7)
     start = time.monotonic()
