@@ -53,6 +53,12 @@ _DATA_OBJECTS = frozenset(
     {"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__"}
 )
 
+# Keras 2's JSON encoder (json_utils, used for SavedModel and keras_metadata.pb metadata and
+# decoded by every Keras 2 loader) writes tuples and shapes as {"class_name": "__tuple__",
+# "items": [...]} and {"class_name": "TensorShape", "items": [...]}; its decoder turns them into
+# a tuple / tf.TensorShape by class name alone. Without a module nothing can import them.
+_KERAS2_JSON_DATA = frozenset({"__tuple__", "TensorShape"})
+
 # Keras APIs that are not modelling objects (Keras refuses them in configs since 3.11). Those
 # that fetch or write files, load further models or bytecode, or switch safe mode off are
 # critical, matched by name wherever they live in the Keras packages (keras.utils.get_file,
@@ -247,6 +253,8 @@ class _Walk:
             return trail
         if class_name in _DATA_OBJECTS:
             return trail
+        if class_name in _KERAS2_JSON_DATA and "items" in node and "module" not in node:
+            return trail  # its items are still walked
         self._reference(node, class_name, inner, trail, key)
         function = settings.get("function")
         if class_name == "Lambda" and isinstance(function, dict) and settings.get("arguments"):

@@ -689,3 +689,21 @@ def test_one_reader_serves_many_files_and_is_replaced_when_it_dies(tmp_path):
         os.kill(pid, signal.SIGKILL)
     assert rules(scan_file(paths[3])[1]) == {"keras-lambda"}  # a new reader took over
     assert _reader_pids().isdisjoint(before)
+
+
+def test_keras2_json_tuples_and_shapes_are_data():
+    # What tf.keras 2 writes in SavedModel metadata (basic-pitch's model, Keras 2.4).
+    shape = {"class_name": "__tuple__", "items": [None, 43844, 1]}
+    model = {
+        "class_name": "Functional",
+        "config": {"name": "model_1", "layers": [
+            {"class_name": "InputLayer", "config": {"batch_input_shape": shape, "name": "in"}},
+        ]},
+        "build_input_shape": {"class_name": "TensorShape", "items": [None, 43844, 1]},
+    }  # fmt: skip
+    assert serious(check(model)) == []
+    # With a module it is a reference like any other; items are still walked.
+    imported = {"class_name": "TensorShape", "module": "os", "items": [], "config": {}}
+    assert "keras-unsafe-reference" in rules(check(imported))
+    hidden = {"class_name": "__tuple__", "items": [{"class_name": "MyLayer", "config": {}}]}
+    assert "keras-custom-object" in rules(check(hidden))
