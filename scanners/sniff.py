@@ -72,6 +72,13 @@ def sniff(data: Data) -> str:
         tf_format = sniff_tensorflow(data)
         if tf_format is not None:
             return tf_format
+    if head[:1] in (b"\x08", b"\x0a", b"\x12", b"\x18", b'"', b"*"):
+        # Fields in another order than TensorFlow writes them: still loaded by TensorFlow.
+        from aisbom.scanners.tensorflow import sniff_tensorflow_structural
+
+        tf_format = sniff_tensorflow_structural(data)
+        if tf_format is not None:
+            return tf_format
     if _looks_like_onnx(head):
         return "onnx"
     return _text_or_data(head)

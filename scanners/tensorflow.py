@@ -27,7 +27,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from aisbom.scanners.base import Data, ScanContext
-from aisbom.scanners.protobuf_wire import LEN, VARINT, Field, Message, WireError, WireLimitError, read_varint
+from aisbom.scanners.protobuf_wire import (
+    LEN,
+    VARINT,
+    Bounds,
+    Field,
+    Message,
+    WireError,
+    WireLimitError,
+    iter_fields,
+    read_varint,
+)
 from aisbom.severity import Severity
 
 # --- the ops ---------------------------------------------------------------------------------
@@ -157,6 +167,25 @@ class _Scan:
 def scan_saved_model(data: Data, ctx: ScanContext) -> None:
     """saved_model.pb: SavedModel{meta_graphs(2): MetaGraphDef}."""
     _run(data, ctx, "SavedModel", _read_saved_model)
+    _check_as_graph_def(data, ctx)
+
+
+def _check_as_graph_def(data: Data, ctx: ScanContext) -> None:
+    """A SavedModel without its schema version (field 1) is also a GraphDef: field 2 is a
+    SavedModel's meta graph and a GraphDef's function library, so a frozen-graph loader runs
+    library functions this reading never saw. Read it that way too; errors are not reported,
+    since the SavedModel reading reported what is malformed."""
+    try:
+        if any(f.number == 1 for f in Message.parse(data, max_fields=ctx.limits.max_proto_fields)):
+            return
+    except WireError:
+        return
+    scan = _Scan(ctx)
+    try:
+        _read_graph(Message.parse(data, max_fields=ctx.limits.max_proto_fields), scan, "file read as a GraphDef")
+    except (WireError, _OutOfTime):
+        pass
+    _report_ops(scan)
 
 
 def scan_graph_def(data: Data, ctx: ScanContext) -> None:
@@ -192,6 +221,25 @@ def _run(data: Data, ctx: ScanContext, kind: str, read) -> None:
     if problem is not None:
         rule, message, offset, limit = problem
         ctx.report(rule, message, offset=offset, evidence={"limit": limit} if limit else None)
+    _check_as_onnx(data, ctx)
+
+
+# ModelProto fields (graph, opset_import, metadata_props, training_info, functions) that no
+# TensorFlow root message defines: TF readers skip them, onnx.load reads the file as a model.
+_ONNX_ONLY_FIELDS = frozenset({7, 8, 14, 20, 25})
+
+
+def _check_as_onnx(data: Data, ctx: ScanContext) -> None:
+    """A polyglot: ONNX's `08 01 12` start is also a SavedModel's, so a file can be both. When
+    its root holds ONNX-only fields it is scanned as ONNX too (external data, Python ops)."""
+    try:
+        numbers = {f.number for f in Message.parse(data, max_fields=ctx.limits.max_proto_fields)}
+    except WireError:
+        return  # reported by the TensorFlow scan, which read the same fields
+    if numbers & _ONNX_ONLY_FIELDS:
+        from aisbom.scanners.onnx_scanner import scan_onnx  # late: only for such polyglots
+
+        scan_onnx(data, ctx)
 
 
 class _OutOfTime(Exception):
@@ -534,6 +582,72 @@ def sniff_tensorflow(data: Data) -> str | None:
         return "tf-saved-model" if _is_saved_model(head) else None
     except WireError:
         return None
+
+
+# Field numbers and wire types each TF root message defines, for the order-free check below.
+_SAVED_MODEL_FIELDS = {1: VARINT, 2: LEN}
+_META_GRAPH_FIELDS = {n: LEN for n in range(1, 9)}
+_GRAPH_DEF_FIELDS = {1: LEN, 2: LEN, 3: VARINT, 4: LEN, 5: LEN}
+_NODE_DEF_FIELDS = {n: LEN for n in range(1, 10)}
+_STRUCTURAL_FIELDS = 4096  # top-level fields read before a conforming prefix is believed
+
+
+def _conforms(data: Data, start: int, end: int, schema: dict[int, int], budget: int) -> list[Field] | None:
+    """The fields of data[start:end] if every one is a field `schema` defines with its wire
+    type and they end exactly at `end` (up to `budget` fields); None otherwise."""
+    fields: list[Field] = []
+    try:
+        for f in iter_fields(data, start, end, Bounds(max_fields=budget)):
+            if schema.get(f.number) != f.wire_type or f.end > end:
+                return None
+            fields.append(f)
+    except WireLimitError:
+        return fields  # a long conforming prefix: believed
+    except WireError:
+        return None
+    return fields
+
+
+def sniff_tensorflow_structural(data: Data) -> str | None:
+    """'tf-saved-model' or 'tf-graph-def' for a protobuf whose fields come in any order.
+
+    Protobuf parsers accept fields in any order, and a hand-written SavedModel can put its
+    saver_def before its graph_def, or a GraphDef its versions before its nodes: TensorFlow
+    loads them, while the first-bytes check above does not recognise them (and they sniff as
+    ONNX, text or data). Checked over the whole message, two levels deep, so that text and
+    other data never conform by chance."""
+    if len(data) < 4 or data[0] not in (0x08, 0x0A, 0x12, 0x18, 0x22, 0x2A):
+        return None
+    end = len(data)
+    top = _conforms(data, 0, end, _SAVED_MODEL_FIELDS, _STRUCTURAL_FIELDS)
+    if top and any(f.number == 2 for f in top):
+        graphs = 0
+        for meta in (f for f in top if f.number == 2):
+            inner = _conforms(data, meta.start, meta.end, _META_GRAPH_FIELDS, _STRUCTURAL_FIELDS)
+            if inner is None:
+                break
+            for graph in (f for f in inner if f.number == 2):
+                if _graph_def_conforms(data, graph.start, graph.end):
+                    graphs += 1
+        else:
+            if graphs:
+                return "tf-saved-model"
+    if _graph_def_conforms(data, 0, end):
+        return "tf-graph-def"
+    return None
+
+
+def _graph_def_conforms(data: Data, start: int, end: int) -> bool:
+    fields = _conforms(data, start, end, _GRAPH_DEF_FIELDS, _STRUCTURAL_FIELDS)
+    nodes = [f for f in fields or () if f.number == 1]
+    if not nodes:
+        return False
+    for node in nodes[:16]:
+        inner = _conforms(data, node.start, node.end, _NODE_DEF_FIELDS, 4096)
+        numbers = {f.number for f in inner or ()}
+        if inner is None or not {1, 2} <= numbers:
+            return False
+    return True
 
 
 def _key_and_length(head: bytes, pos: int) -> tuple[int, int, int]:

@@ -619,3 +619,69 @@ def test_mutated_tf_fixtures_never_raise():
         fmt, _ = scan(mutate(rng.choice(corpus), rng), Limits(max_seconds_per_file=10))
         formats.add(fmt)
     assert {"tf-saved-model", "tf-graph-def", "keras-metadata"} <= formats
+
+
+# --- fields in another order, and polyglots (red team) ------------------------------------------
+
+
+def _ld(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+_PYFUNC_NODE = _ld(1, b"evil") + _ld(2, b"PyFunc")
+_GRAPH = _ld(1, _PYFUNC_NODE)
+
+REORDERED = {
+    # Protobuf parsers take fields in any order; TensorFlow loads each of these.
+    "saved-model-saver-def-first": b"\x08\x01" + _ld(2, _ld(3, _ld(1, b"save/Const:0")) + _ld(2, _GRAPH)),
+    "saved-model-collection-first-no-version": _ld(2, _ld(4, _ld(1, b"k") + _ld(2, b"")) + _ld(2, _GRAPH)),
+    "graph-def-versions-first": _ld(4, b"\x08\x01") + _GRAPH,
+    # Field 2 is a SavedModel's meta graph and a GraphDef's function library.
+    "graph-def-library-only": _ld(2, _ld(1, _ld(1, _ld(1, b"f")) + _ld(3, _PYFUNC_NODE))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REORDERED))
+def test_tensorflow_protos_with_fields_in_any_order_are_scanned(name):
+    fmt, findings = scan(REORDERED[name])
+    assert fmt.startswith("tf-"), fmt
+    assert "tf-python-op" in {f.rule for f in findings}, findings
+
+
+def test_a_saved_model_that_is_also_an_onnx_model_gets_the_onnx_checks():
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    weight = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1], data_location=TensorProto.EXTERNAL)
+    weight.external_data.add(key="location", value="../../../../etc/passwd")
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["w"], ["y"])],
+        "g",
+        [],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+        initializer=[weight],
+    )
+    model = helper.make_model(graph)
+    model.ir_version = 1  # the SavedModel schema version
+    body = model.SerializeToString()
+    meta_graph = _ld(1, _ld(4, b"serve"))  # meta_info_def with a tag: a SavedModel to TensorFlow
+    polyglot = b"\x08\x01" + _ld(2, meta_graph) + body[2:]  # ... and producer_name to onnx
+    parsed = onnx.ModelProto()
+    parsed.ParseFromString(polyglot)
+    assert parsed.graph.initializer[0].external_data[0].value == "../../../../etc/passwd"
+    fmt, findings = scan(polyglot)
+    assert fmt == "tf-saved-model"
+    assert "onnx-external-data-traversal" in {f.rule for f in findings}, findings
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'"quoted" text file\n' * 20,
+        b"* a markdown list\n* another item\n",
+        b"\x12\x04abcd\x12\x02xy",  # conforms at the top, not below
+        b"\n\x03abc\n\x02de",
+    ],
+)
+def test_text_and_data_do_not_conform_as_tensorflow_by_chance(data):
+    assert tf_scanner.sniff_tensorflow_structural(data) is None
