@@ -30,9 +30,12 @@ def scan_json(data: Data, ctx: ScanContext) -> None:
     if head.startswith(_JINJA_STARTS):  # a template starting `{{ bos_token }}` sniffs as JSON
         scan_text(data, ctx)
         return
-    if data.find(_KEY) < 0:
+    literal_key = data.find(_KEY) >= 0
+    if not literal_key and data.find(b"\\u") < 0:  # json.loads decodes "chat\u005ftemplate"
         return
     if len(data) > ctx.limits.max_json_bytes:
+        if not literal_key:
+            return  # large data files are full of \u escapes; only a literal key is reported
         ctx.report(
             "scan-limit",
             f"JSON file with a chat_template key is {len(data)} bytes, over the "

@@ -290,3 +290,11 @@ def test_text_file_with_an_escape_chain_is_critical(scan_bytes):
 def test_jinja_file_that_sniffs_as_json_is_checked_as_a_template(scan_bytes):
     fmt, findings = scan_bytes(b"{{ bos_token }}" + ESCAPES["baseline"].encode())
     assert fmt == "json" and worst(findings) is Severity.CRITICAL
+
+
+def test_chat_template_key_spelled_with_json_escapes_is_checked(scan_bytes):
+    # json.load (and so transformers) decodes the key to chat_template
+    config = b'{"chat\\u005ftemplate": "{{ cycler.__init__.__globals__.os.popen(\'touch aisbom-marker\') }}"}'
+    fmt, findings = scan_bytes(config)
+    assert fmt == "json"
+    assert worst(findings) is Severity.CRITICAL, findings
