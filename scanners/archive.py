@@ -251,7 +251,7 @@ class _ZipScan:
                 return
             member = ctx.child(entry.name)
             check_name(member, entry.name)
-            if entry.is_dir and entry.compressed_size == 0 and entry.size == 0:
+            if self._empty_directory(entry, None if local is None else local.body):
                 continue
             if local is None:
                 member.report(
@@ -336,10 +336,24 @@ class _ZipScan:
                 "(all copies were scanned)",
                 evidence={"name": entry.name},
             )
-        if entry.is_dir and entry.compressed_size == 0:
+        if self._empty_directory(entry, body):
             return
         self._check_flags(member, entry, [])
         self._scan_member(member, entry, body, walked=True)
+
+    def _empty_directory(self, entry: zipread.ZipEntry, body: int | None) -> bool:
+        """A directory entry with no data: stored empty, or (what Java's ZipOutputStream and
+        so every jar writes) deflated to the 2-byte empty stream 03 00."""
+        if not entry.is_dir or entry.size != 0:
+            return False
+        if entry.compressed_size == 0:
+            return True
+        return (
+            body is not None
+            and entry.method == 8  # deflate
+            and entry.compressed_size == 2
+            and self.data[body : body + 2] == b"\x03\x00"
+        )
 
     def _extent(self, entry: zipread.ZipEntry, local: _Local | None) -> tuple[int, int]:
         """The bytes an entry occupies: local header, data and any data descriptor."""

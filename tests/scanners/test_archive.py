@@ -283,6 +283,17 @@ def test_zip_directory_entry_with_data() -> None:
     assert where(findings, "pickle-dangerous-global") == [("weights/",)]
 
 
+def test_jar_style_deflated_empty_directory_entries_are_not_data() -> None:
+    # Java's ZipOutputStream (every .jar, gradle-wrapper.jar) deflates a directory entry to
+    # the 2-byte empty stream 03 00, with size 0.
+    data = raw_zip([Raw("META-INF/", b"", deflate=True), Raw("META-INF/MANIFEST.MF", b"x", deflate=True)])
+    assert scan(data)[1] == []
+    walked = data[: data.index(b"PK\x01\x02")]  # no central directory: walked
+    assert "directory entry" not in " ".join(f.message for f in scan(walked)[1])
+    _, findings = scan(raw_zip([Raw("weights/", EVIL, deflate=True)]))
+    assert [f.members for f in findings if f.rule == "archive-tampered"] == [("weights/",)]
+
+
 def test_zip_odd_flags_and_encryption() -> None:
     data = raw_zip([Raw("a.pkl", EVIL, flags=0x2000), Raw("b.pkl", BENIGN, flags=0x0001)])
     _, findings = scan(data)
