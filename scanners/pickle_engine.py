@@ -873,6 +873,11 @@ def looks_like_pickle(data: Data) -> bool:
         return False
     window = data[:_SNIFF_WINDOW] if len(data) > _SNIFF_WINDOW else data
     run = run_pickle(window, max_opcodes=20_000)
+    if len(data) > len(window) and run.error and "truncated" in run.error and run.opcodes < 64:
+        # A constant longer than the window (protocol 0 keeps a string on one line of any
+        # length) hides everything after it: read the whole file, still opcode-bounded.
+        window = data
+        run = run_pickle(data, max_opcodes=20_000)
     if run.end is not None and run.error is None:
         # pickle.load stops at STOP and ignores what follows, so trailing bytes prove nothing.
         if run.globals or run.calls:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pickle
 import struct
 
+import pytest
+
 from aisbom.scanners.pickle_engine import Call, Global, run_pickle
 from aisbom.severity import Severity
 
@@ -331,3 +333,32 @@ def test_old_gensim_and_numpy_constructs_are_clean(scan_bytes):
     # Still no cover for a real gadget next to them.
     evil = model[:-2] + b"U\x01xcos\nsystem\nU\x01x\x85Ru."
     assert "pickle-dangerous-global" in rules(scan_bytes(evil)[1])
+
+
+# --- sniffing text-protocol pickles whose first constant is longer than the sniff window ---------
+
+
+def _scan_cli(tmp_path, data: bytes):
+    from aisbom.pipeline import scan_target
+
+    (tmp_path / "model.pkl").write_bytes(data)
+    return scan_target(tmp_path / "model.pkl")
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"(lp0\nS'" + b"a" * 3_000_000 + b"'\np1\n",  # protocol 0 STRING: one line, any length
+        b"(lp0\nT" + struct.pack("<i", 3_000_000) + b"a" * 3_000_000 + b"p1\n",  # protocol 1 BINSTRING
+    ],
+)
+def test_a_payload_behind_a_constant_longer_than_the_sniff_window_is_found(tmp_path, head: bytes):
+    data = head + b"acos\nsystem\n(S'touch aisbom-marker'\ntR."
+    (file,) = _scan_cli(tmp_path, data).files
+    assert file.format == "pickle"
+    assert any(f.rule == "pickle-dangerous-global" for f in file.findings)
+
+
+def test_long_text_lines_that_are_not_pickles_stay_text(tmp_path):
+    (file,) = _scan_cli(tmp_path, b"S" + b"x" * 200_000 + b"\nmore text\n").files
+    assert file.format == "text" and not file.findings
