@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
 
 
-class ByteProgress:
-    def __init__(self) -> None:
+class _Bar:
+    """A transient rich bar on stderr; entering it gives the subclass's `advance` callback."""
+
+    def __init__(self, description: str, *columns: ProgressColumn | str, **fields: Any) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress
 
-        self._progress = Progress(
-            TextColumn("scanning"),
-            BarColumn(),
-            TextColumn("{task.completed} files, {task.fields[mib]:.0f} MiB"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._task = self._progress.add_task("scan", total=None, mib=0.0)
-        self._lock = threading.Lock()
-        self._bytes = 0
+        self._progress: Progress = Progress(*columns, console=Console(stderr=True), transient=True)
+        self._task = self._progress.add_task(description, total=None, **fields)
 
     def __enter__(self):  # type: ignore[no-untyped-def]
         self._progress.start()
@@ -34,6 +31,22 @@ class ByteProgress:
         tb: TracebackType | None,
     ) -> None:
         self._progress.stop()
+
+
+class ByteProgress(_Bar):
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+
+        super().__init__(
+            "scan",
+            TextColumn("scanning"),
+            BarColumn(),
+            TextColumn("{task.completed} files, {task.fields[mib]:.0f} MiB"),
+            TimeElapsedColumn(),
+            mib=0.0,
+        )
+        self._lock = threading.Lock()
+        self._bytes = 0
 
     def advance(self, size: int) -> None:
         with self._lock:
@@ -41,34 +54,15 @@ class ByteProgress:
             self._progress.update(self._task, advance=1, mib=self._bytes / 2**20)
 
 
-class DownloadProgressBar:
+class DownloadProgressBar(_Bar):
     """Bytes received of one download; `advance(received, total)` is aisbom.sources' callback."""
 
     def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+        from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 
-        self._progress = Progress(
-            TextColumn("downloading"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            console=Console(stderr=True),
-            transient=True,
+        super().__init__(
+            "download", TextColumn("downloading"), BarColumn(), DownloadColumn(), TransferSpeedColumn()
         )
-        self._task = self._progress.add_task("download", total=None)
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        self._progress.start()
-        return self.advance
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._progress.stop()
 
     def advance(self, received: int, total: int | None) -> None:
         self._progress.update(self._task, completed=received, total=total)
