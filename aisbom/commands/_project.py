@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -15,7 +14,6 @@ import click
 from aisbom.severity import ExitCode
 
 if TYPE_CHECKING:
-    from aisbom.policy import Policy
     from aisbom.project.acquire import FetchOptions
     from aisbom.project.audit import AuditEvent
     from aisbom.project.workspace import Outcome, Result
@@ -47,26 +45,6 @@ def fetch_options(command: F) -> F:
         type=click.Path(file_okay=False, path_type=Path),
         help="Where remote sources are downloaded (default: the sources' own cache).",
     )(command)
-
-
-def build_policy(fail_on: str, strict: bool, allow_files: tuple[Path, ...]) -> Policy:
-    """The policy the options of `policy_options` describe. Raises AisbomError (bad allowlist)."""
-    from aisbom.policy import Policy, load_allowlist_file
-    from aisbom.severity import Severity
-
-    extra: frozenset[tuple[str, str]] = frozenset()
-    for path in allow_files:
-        extra |= load_allowlist_file(path)
-    return Policy(fail_on=Severity.parse(fail_on), strict=strict, extra_allowed=extra)
-
-
-def progress_bar(progress: bool | None):  # type: ignore[no-untyped-def]
-    """A context giving the scan's progress callback (None when off; default: on a terminal)."""
-    if not (sys.stderr.isatty() if progress is None else progress):
-        return nullcontext(None)
-    from aisbom.commands._progress import ByteProgress
-
-    return ByteProgress()
 
 
 def make_fetch(cache_dir: Path | None, allow_http: bool) -> FetchOptions:

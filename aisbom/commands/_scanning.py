@@ -145,17 +145,22 @@ def run_scan(
     """Build the policy from the options and scan. Raises AisbomError (bad allowlist, bad target)."""
     from aisbom.pipeline import scan_target
 
-    extra: frozenset[tuple[str, str]] = frozenset()
-    for path in allow_files:
-        extra |= load_allowlist_file(path)
-    policy = Policy(fail_on=Severity.parse(fail_on), strict=strict, extra_allowed=extra)
-    show_progress = sys.stderr.isatty() if progress is None else progress
-    with _progress_bar(show_progress) as advance:
+    policy = build_policy(fail_on, strict, allow_files)
+    with progress_bar(progress) as advance:
         return scan_target(target, policy=policy, progress=advance)
 
 
-def _progress_bar(enabled: bool):  # type: ignore[no-untyped-def]
-    if not enabled:
+def build_policy(fail_on: str, strict: bool, allow_files: tuple[Path, ...]) -> Policy:
+    """The policy the options of `policy_options` describe. Raises AisbomError (bad allowlist)."""
+    extra: frozenset[tuple[str, str]] = frozenset()
+    for path in allow_files:
+        extra |= load_allowlist_file(path)
+    return Policy(fail_on=Severity.parse(fail_on), strict=strict, extra_allowed=extra)
+
+
+def progress_bar(progress: bool | None):  # type: ignore[no-untyped-def]
+    """A context giving the scan's progress callback (None when off; default: on a terminal)."""
+    if not (sys.stderr.isatty() if progress is None else progress):
         return nullcontext(None)
     from aisbom.commands._progress import ByteProgress
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from aisbom.commands._project import build_policy
+from aisbom.commands._scanning import build_policy
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 

@@ -8,18 +8,16 @@ from pathlib import Path
 import click
 
 from aisbom.commands._project import (
-    build_policy,
     fail,
     fetch_options,
     format_option,
     make_fetch,
     outcome_lines,
-    progress_bar,
     project_option,
     result_json,
     warn,
 )
-from aisbom.commands._scanning import policy_options
+from aisbom.commands._scanning import build_policy, policy_options, progress_bar
 from aisbom.errors import AisbomError
 
 
