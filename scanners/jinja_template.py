@@ -460,7 +460,12 @@ class TemplateAnalysis:
             attribute_names += args[0]
         if name == "map" and args and "attr" in args[0] and len(args) > 1:
             attribute_names += args[1]  # map('attr', name)
-        if name == "map" and args and "attribute" not in kwargs and any(not isinstance(f, str) for f in args[0]):
+        if (
+            name == "map"
+            and args
+            and "attribute" not in kwargs
+            and any(not isinstance(f, str) for f in args[0])
+        ):
             # map(f, ...) applies the filter named f: computed, it may be 'attr'.
             self._flag(
                 Severity.HIGH,

@@ -21,6 +21,7 @@ against the compiled copies that tensorboard ships.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -181,10 +182,10 @@ def _check_as_graph_def(data: Data, ctx: ScanContext) -> None:
     except WireError:
         return
     scan = _Scan(ctx)
-    try:
-        _read_graph(Message.parse(data, max_fields=ctx.limits.max_proto_fields), scan, "file read as a GraphDef")
-    except (WireError, _OutOfTime):
-        pass
+    with contextlib.suppress(WireError, _OutOfTime):
+        _read_graph(
+            Message.parse(data, max_fields=ctx.limits.max_proto_fields), scan, "file read as a GraphDef"
+        )
     _report_ops(scan)
 
 

@@ -150,15 +150,20 @@ SUSPICIOUS = {
 HIDDEN_WALKS = {
     # |map applies the filter its first argument names: built at render time, it is 'attr'.
     "map-computed-filter": "{% set a = 'attr'|center(4) %}"
-    "{{ ([cycler]|map(a, '__init__')|map(a, '__globals__')|map(a, 'os')|first).popen('touch aisbom-marker') }}",
+    "{{ ([cycler]|map(a, '__init__')|map(a, '__globals__')|map(a, 'os')|first)"
+    ".popen('touch aisbom-marker') }}",
     # str.format walks its fields' attributes; the format string is built at render time.
     "format-built-string": "{% set f = '{0.__init__.__globals__[os]}'|center(10) %}{{ f.format(cycler) }}",
-    "format-map-built-string": "{% set f = '{c.__init__.__globals__}'|center(9) %}{{ f.format_map({'c': cycler}) }}",
+    "format-map-built-string": "{% set f = '{c.__init__.__globals__}'|center(9) %}"
+    "{{ f.format_map({'c': cycler}) }}",
     # The dunder is a string picked from a list by a data-driven index, or a dict's key.
-    "dunder-by-data-index": "{% set n = ['__init__'][messages|length - 1] %}{{ [cycler]|map(attribute=n)|first }}",
-    "dunder-dict-items": "{% for k, v in {'__init__': 1}.items() %}{{ [cycler]|map(attribute=k)|first }}{% endfor %}",
+    "dunder-by-data-index": "{% set n = ['__init__'][messages|length - 1] %}"
+    "{{ [cycler]|map(attribute=n)|first }}",
+    "dunder-dict-items": "{% for k, v in {'__init__': 1}.items() %}"
+    "{{ [cycler]|map(attribute=k)|first }}{% endfor %}",
     "dunder-batch": "{{ [cycler]|map(attribute=(['__init__']|batch(1)|first|first))|first }}",
-    "dunder-dict-kwarg": "{% for k, v in dict(__init__=1)|dictsort %}{{ [cycler]|map(attribute=k)|first }}{% endfor %}",
+    "dunder-dict-kwarg": "{% for k, v in dict(__init__=1)|dictsort %}"
+    "{{ [cycler]|map(attribute=k)|first }}{% endfor %}",
     "dunder-set-block": "{% set n %}__globals__{% endset %}{% for x in [n] %}"
     "{{ [lipsum]|map(attribute=[x][messages|length - 1])|first }}{% endfor %}",
 }
