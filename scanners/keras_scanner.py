@@ -114,13 +114,13 @@ _ESCAPE = b"\\u"
 _HEAD = 64 * 1024
 
 
-def scan_keras_json(data: Data, ctx: ScanContext) -> None:
-    """Plain JSON files that are Keras model configs: config.json of an unpacked .keras directory
-    or a Hugging Face Keras repository (load_model reads both), model.json (model_from_json).
-    Datasets hold many JSON files: a file without the key costs one byte search."""
+def wants_document(data: Data, ctx: ScanContext) -> bool:
+    """Whether the JSON file in `data` may be a Keras model config, so needs parsing: config.json
+    of an unpacked .keras directory or a Hugging Face Keras repository (load_model reads both),
+    model.json (model_from_json). Datasets hold many JSON files: a file without the key costs
+    one byte search. A file too large to parse is reported (key in its head) and not wanted."""
     if data.find(_KERAS_KEY) < 0 and data.find(_ESCAPE) < 0:
-        return
-    name = (ctx.members[-1] if ctx.members else ctx.path).rsplit("/", 1)[-1]
+        return False
     if len(data) > ctx.limits.max_keras_config:
         if bytes(data[:_HEAD]).find(_KERAS_KEY) >= 0:
             ctx.report(
@@ -129,13 +129,14 @@ def scan_keras_json(data: Data, ctx: ScanContext) -> None:
                 f"({ctx.limits.max_keras_config}); it was not analysed",
                 evidence={"limit": "max_keras_config"},
             )
-        return
-    try:
-        document = json.loads(bytes(data))  # safe: JSON data, read as data
-    except (ValueError, RecursionError):
-        return  # not JSON after all: no Keras loader reads it
+        return False
+    return True
+
+
+def check_document(document: object, ctx: ScanContext, where: str) -> None:
+    """Check a parsed JSON document if it is a Keras model config."""
     if is_keras_document(document):
-        _check(document, ctx, name)
+        _check(document, ctx, where)
 
 
 def scan_hdf5(data: Data, ctx: ScanContext) -> None:

@@ -8,55 +8,42 @@ JSON and text files, so the cost for a file without a template is one byte searc
 
 from __future__ import annotations
 
-import json
-
 from aisbom.scanners.base import Data, ScanContext
 from aisbom.scanners.jinja_template import check_template
 
 _KEY = b'"chat_template"'
 _JINJA_MARKERS = (b"{%", b"{{")
-_JINJA_STARTS = (b"{%", b"{{", b"{#")
+JINJA_STARTS = (b"{%", b"{{", b"{#")
 # Names transformers loads templates from. Only decides whether a parse error is reported:
 # the content is what gets scanned, whatever the name.
 _TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
 
 
-def _file_name(ctx: ScanContext) -> str:
+def file_name(ctx: ScanContext) -> str:
     return (ctx.members[-1] if ctx.members else ctx.path).rsplit("/", 1)[-1]
 
 
-def scan_json(data: Data, ctx: ScanContext) -> None:
-    head = bytes(data[:64]).lstrip(b" \t\r\n\xef\xbb\xbf")
-    if head.startswith(_JINJA_STARTS):  # a template starting `{{ bos_token }}` sniffs as JSON
-        scan_text(data, ctx)
-        return
+def wants_document(data: Data, ctx: ScanContext) -> bool:
+    """Whether the JSON file in `data` may hold a chat_template key, so needs parsing; a file
+    too large to parse is reported (when the key is literal) and not wanted."""
     literal_key = data.find(_KEY) >= 0
     if not literal_key and data.find(b"\\u") < 0:  # json.loads decodes "chat\u005ftemplate"
-        return
+        return False
     if len(data) > ctx.limits.max_json_bytes:
-        if not literal_key:
-            return  # large data files are full of \u escapes; only a literal key is reported
-        ctx.report(
-            "scan-limit",
-            f"JSON file with a chat_template key is {len(data)} bytes, over the "
-            f"limit of {ctx.limits.max_json_bytes}; its templates were not analysed",
-            evidence={"limit": "max_json_bytes"},
-        )
-        return
-    found: list[object] = []
+        if literal_key:  # large data files are full of \u escapes; only a literal key is reported
+            ctx.report(
+                "scan-limit",
+                f"JSON file with a chat_template key is {len(data)} bytes, over the "
+                f"limit of {ctx.limits.max_json_bytes}; its templates were not analysed",
+                evidence={"limit": "max_json_bytes"},
+            )
+        return False
+    return True
 
-    def collect(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        # Every chat_template value, including ones a later duplicate key would hide.
-        found.extend(value for key, value in pairs if key == "chat_template")
-        return dict(pairs)
 
-    try:
-        document = json.loads(bytes(data), object_pairs_hook=collect)
-    except (ValueError, RecursionError):
-        return  # not JSON: no loader reads a template from it
-    if not isinstance(document, dict):
-        return
-    for value in found:
+def check_templates(values: list[object], ctx: ScanContext) -> None:
+    """Check every chat_template value of a JSON document (duplicate keys included)."""
+    for value in values:
         for key, template in _templates(value):
             check_template(template, ctx, key=key)
 
@@ -79,7 +66,7 @@ def scan_text(data: Data, ctx: ScanContext) -> None:
     """A text file that contains Jinja is checked as a template. Only files named like
     templates report parse errors: a README with `{{ }}` examples is not a broken template,
     and from other text files only resolved escape chains are reported."""
-    name = _file_name(ctx)
+    name = file_name(ctx)
     is_template_file = name.lower().endswith(_TEMPLATE_SUFFIXES)
     if len(data) > ctx.limits.max_template_chars * 4:  # utf-8: up to 4 bytes a character
         if is_template_file:

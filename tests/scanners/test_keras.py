@@ -519,6 +519,18 @@ def test_plain_json_keras_configs_are_checked(tmp_path):
     assert found == {"model.json": "keras-lambda", "escaped.json": "keras-lambda"}
 
 
+def test_json_with_a_keras_config_and_a_chat_template_gets_both_checks_from_one_parse(tmp_path, monkeypatch):
+    lam = legacy_lambda([code_of("lambda x: exec('x')"), None, None])
+    document = sequential(lam) | {"chat_template": "{{ cycler.__init__.__globals__.os }}"}
+    (tmp_path / "model.json").write_text(json.dumps(document))
+    parses = []
+    real_loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda *a, **k: parses.append(1) or real_loads(*a, **k))
+    found = rules(list(scan_target(tmp_path / "model.json", workers=1).findings))
+    assert "keras-lambda" in found and any(rule.startswith("template") for rule in found), found
+    assert len(parses) == 1  # a large data JSON full of \u escapes concerns both: read once
+
+
 def test_other_json_files_are_left_alone(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"architectures": ["BertModel"], "_class_name": "X"}))
     (tmp_path / "data.json").write_text(json.dumps([{"class_name": "cat", "label": 3}] * 1000))
