@@ -39,7 +39,7 @@ def write_system_bom(
     signer: Signer | None,
     bom_signature: Path | None,
 ) -> NoReturn:
-    from aisbom.commands.bom import _sign, _write_atomically
+    from aisbom.commands.bom import emit
     from aisbom.project.system_bom import build_project_bom
     from aisbom.project.workspace import Project
 
@@ -52,28 +52,13 @@ def write_system_bom(
     except AisbomError as exc:
         click.echo(f"aisbom: error: {exc}", err=True)
         sys.exit(ExitCode.ERROR)
-    if output is None:
-        click.echo(built.text, nl=False)
-    else:
-        try:
-            _write_atomically(output, built.text)
-        except OSError as exc:
-            click.echo(f"aisbom: error: cannot write {output}: {exc.strerror or exc}", err=True)
-            sys.exit(ExitCode.ERROR)
-        assets = len(project.manifest.assets)
-        counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n) or "no findings"
-        click.echo(
-            f"aisbom: wrote {output} (CycloneDX {options.spec_version}; system "
-            f"{project.manifest.system.name!r}: {assets} assets, {len(report.files)} files; {counts})",
-            err=True,
-        )
-        if signer is not None:
-            assert bom_signature is not None
-            _sign(output, signer, bom_signature)
-    for model in built.unjustified():
-        click.echo(
-            f"aisbom: note: {model.name} is not well documented ({model.gap_text()}); no justification "
-            'is recorded (justification = "..." in aisbom.toml, or --justify TEXT; EN 304 223 5.2.3-2)',
-            err=True,
-        )
-    sys.exit(report.exit_code)
+    emit(
+        built,
+        report,
+        output,
+        options.spec_version,
+        signer,
+        bom_signature,
+        how_to_justify='justification = "..." in aisbom.toml, or --justify TEXT',
+        described=f"system {project.manifest.system.name!r}: {len(project.manifest.assets)} assets, ",
+    )

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -19,6 +19,7 @@ from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 
 if TYPE_CHECKING:
+    from aisbom.bom.build import BuiltBom
     from aisbom.pipeline import ScanReport
     from aisbom.signing.base import Signer
 
@@ -225,7 +226,23 @@ def bom(
     except AisbomError as exc:
         click.echo(f"aisbom: error: {exc}", err=True)
         sys.exit(ExitCode.ERROR)
+    emit(built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT")
 
+
+def emit(
+    built: BuiltBom,
+    report: ScanReport,
+    output: Path | None,
+    spec_version: str,
+    signer: Signer | None,
+    bom_signature: Path | None,
+    *,
+    how_to_justify: str,
+    described: str = "",
+) -> NoReturn:
+    """Print the BOM, or write (and sign) it to OUTPUT; note each component left unjustified; exit
+    with the scan's status. The end of both `bom TARGET` and the project's `bom`; `described`
+    goes before the file count in the "wrote" line."""
     if output is None:
         click.echo(built.text, nl=False)
     else:
@@ -236,7 +253,8 @@ def bom(
             sys.exit(ExitCode.ERROR)
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n) or "no findings"
         click.echo(
-            f"aisbom: wrote {output} (CycloneDX {spec_version}; {len(report.files)} files; {counts})",
+            f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{len(report.files)} files; "
+            f"{counts})",
             err=True,
         )
         if signer is not None:
@@ -245,7 +263,7 @@ def bom(
     for model in built.unjustified():
         click.echo(
             f"aisbom: note: {model.name} is not well documented ({model.gap_text()}); no justification "
-            "is recorded (--justify TEXT; EN 304 223 5.2.3-2)",
+            f"is recorded ({how_to_justify}; EN 304 223 5.2.3-2)",
             err=True,
         )
     sys.exit(report.exit_code)
