@@ -26,7 +26,7 @@ from aisbom.bom.etsi import (
     requirement_ref,
 )
 from aisbom.bom.project_assets import DataAsset, SystemAsset
-from aisbom.bom.provenance import FileSource
+from aisbom.bom.provenance import FileSource, Provenance
 from aisbom.findings import Finding
 from aisbom.rules import RULES
 
@@ -164,17 +164,7 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
     if model.scanned_at is not None:
         props.append(("aisbom:scanned_at", iso(model.scanned_at)))
     if model.provenance is not None:
-        props.append(("aisbom:source_url", model.provenance.source_url))
-        if model.provenance.acquired_at is not None:
-            props.append(("aisbom:acquired_at", iso(model.provenance.acquired_at)))
-        if model.provenance.acquired_by:
-            props.append(("aisbom:acquired_by", model.provenance.acquired_by))
-        if model.provenance.revision:
-            props.append(("aisbom:revision", model.provenance.revision))
-        if model.provenance.requested_revision:
-            props.append(("aisbom:requested_revision", model.provenance.requested_revision))
-        if model.provenance.repo_type:
-            props.append(("aisbom:hf_repo_type", model.provenance.repo_type))
+        props += _provenance_properties(model.provenance)
     if model.gaps:
         props.append(("aisbom:documentation_gaps", ",".join(model.gaps)))
         props.append(("aisbom:justification", model.justification or "none recorded"))
@@ -221,6 +211,22 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
     )
     datasets = [_dataset(d) for d in model.datasets]
     return component, datasets
+
+
+def _provenance_properties(prov: Provenance) -> list[tuple[str, str]]:
+    """Where a model's or an inventory asset's bytes came from, and when."""
+    out = [("aisbom:source_url", prov.source_url)]
+    if prov.acquired_at is not None:
+        out.append(("aisbom:acquired_at", iso(prov.acquired_at)))
+    if prov.acquired_by:
+        out.append(("aisbom:acquired_by", prov.acquired_by))
+    if prov.revision:
+        out.append(("aisbom:revision", prov.revision))
+    if prov.requested_revision:
+        out.append(("aisbom:requested_revision", prov.requested_revision))
+    if prov.repo_type:
+        out.append(("aisbom:hf_repo_type", prov.repo_type))
+    return out
 
 
 def _source_properties(source: FileSource | None) -> list[tuple[str, str]]:
@@ -281,17 +287,7 @@ def _data_asset(data: DataAsset) -> Component:
         props.append(("aisbom:scanned_at", iso(data.scanned_at)))
     refs = []
     if data.provenance is not None:
-        props.append(("aisbom:source_url", data.provenance.source_url))
-        if data.provenance.acquired_at is not None:
-            props.append(("aisbom:acquired_at", iso(data.provenance.acquired_at)))
-        if data.provenance.acquired_by:
-            props.append(("aisbom:acquired_by", data.provenance.acquired_by))
-        if data.provenance.revision:
-            props.append(("aisbom:revision", data.provenance.revision))
-        if data.provenance.requested_revision:
-            props.append(("aisbom:requested_revision", data.provenance.requested_revision))
-        if data.provenance.repo_type:
-            props.append(("aisbom:hf_repo_type", data.provenance.repo_type))
+        props += _provenance_properties(data.provenance)
         refs.append(
             ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(data.provenance.source_url))
         )
