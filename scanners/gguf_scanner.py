@@ -17,7 +17,7 @@ import struct
 from dataclasses import dataclass
 
 from aisbom.scanners.base import Data, ScanContext
-from aisbom.scanners.jinja_template import check_template
+from aisbom.scanners.jinja_template import check_template, looks_like_jinja
 from aisbom.severity import Severity
 
 MAGIC = b"GGUF"
@@ -38,7 +38,6 @@ GGML_TYPES = {
     28: (1, 8), 29: (256, 56), 30: (1, 2), 34: (256, 54), 35: (256, 66), 39: (32, 17),
     40: (64, 36), 41: (128, 18),
 }  # fmt: skip
-_JINJA_MARKERS = (b"{%", b"{{")
 _TIME_CHECK_EVERY = 1 << 16
 
 
@@ -329,7 +328,7 @@ def _template(
     if "chat_template" not in key or only_jinja:
         # Other template-ish keys: only text that is Jinja at all.
         head = data[start : start + length] if length <= ctx.limits.max_template_chars * 4 else b""
-        if not any(marker in head for marker in _JINJA_MARKERS):
+        if not looks_like_jinja(head):
             return
     if length > ctx.limits.max_template_chars * 4:  # utf-8: up to 4 bytes a character
         ctx.report(

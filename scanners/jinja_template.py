@@ -55,6 +55,14 @@ _STRING_FILTERS = frozenset({
     "urlencode", "wordwrap", "xmlattr", "urlize",
 })  # fmt: skip
 
+# Bytes without either of these hold no Jinja statement or expression: nothing to analyse.
+_JINJA_MARKERS = (b"{%", b"{{")
+
+
+def looks_like_jinja(raw: bytes) -> bool:
+    return any(marker in raw for marker in _JINJA_MARKERS)
+
+
 _MAX_CANDIDATES = 16  # values tracked per expression before giving up on folding
 _MAX_FOLDED = 4096  # characters of one folded string
 _MAX_FINDINGS = 20  # per template: one escape is enough, a flood helps nobody

@@ -9,10 +9,9 @@ JSON and text files, so the cost for a file without a template is one byte searc
 from __future__ import annotations
 
 from aisbom.scanners.base import Data, ScanContext
-from aisbom.scanners.jinja_template import check_template
+from aisbom.scanners.jinja_template import check_template, looks_like_jinja
 
 _KEY = b'"chat_template"'
-_JINJA_MARKERS = (b"{%", b"{{")
 JINJA_STARTS = (b"{%", b"{{", b"{#")
 # Names transformers loads templates from. Only decides whether a parse error is reported:
 # the content is what gets scanned, whatever the name.
@@ -78,6 +77,6 @@ def scan_text(data: Data, ctx: ScanContext) -> None:
             )
         return
     raw = bytes(data)
-    if not any(marker in raw for marker in _JINJA_MARKERS):
+    if not looks_like_jinja(raw):
         return
     check_template(raw.decode("utf-8", errors="replace"), ctx, key=name, lenient=not is_template_file)
