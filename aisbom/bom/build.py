@@ -59,10 +59,7 @@ def build_bom(report: ScanReport, target: Path, options: BomOptions | None = Non
     """The checked BOM of one model or, with kind "dataset", one dataset. Raises BomError if it
     does not validate, and JustificationRequired when asked to."""
     options = options or BomOptions()
-    if options.spec_version not in SUPPORTED:
-        raise UsageError(
-            f"unsupported CycloneDX version {options.spec_version} (supported: {', '.join(SUPPORTED)})"
-        )
+    _check_spec_version(options)
     if options.kind not in TARGET_KINDS:
         raise UsageError(f"unknown target kind {options.kind} (supported: {', '.join(TARGET_KINDS)})")
     created = None if options.reproducible else options.scanned_at
@@ -87,13 +84,8 @@ def build_bom(report: ScanReport, target: Path, options: BomOptions | None = Non
 
     properties = [
         ("aisbom:target", report.target),
-        ("aisbom:fail_on", report.policy.fail_on.label),
-        ("aisbom:scan_complete", "true" if not report.incomplete else "false"),
+        *_scan_properties(report, options),
     ]
-    if report.policy.strict:
-        properties.append(("aisbom:strict", "true"))
-    if options.reproducible:
-        properties.append(("cdx:reproducible", "true"))
     doc = build_core(
         subject_name,
         models,
@@ -124,10 +116,7 @@ def build_system_bom(
     configs (`project`), linked as the inventory relates them. `report` is the scan of every
     file of every asset (paths as ASSET/FILE), as locked: it gives the policy and the counts."""
     options = options or BomOptions()
-    if options.spec_version not in SUPPORTED:
-        raise UsageError(
-            f"unsupported CycloneDX version {options.spec_version} (supported: {', '.join(SUPPORTED)})"
-        )
+    _check_spec_version(options)
     created = None if options.reproducible else options.scanned_at
     if options.require_justification:
         _require_justification(list(models))
@@ -142,13 +131,8 @@ def build_system_bom(
     properties = [
         ("aisbom:system", project.system.name),
         ("aisbom:built_from", "aisbom.toml, aisbom.lock, aisbom-audit.jsonl"),
-        ("aisbom:fail_on", report.policy.fail_on.label),
-        ("aisbom:scan_complete", "true" if not report.incomplete else "false"),
+        *_scan_properties(report, options),
     ]
-    if report.policy.strict:
-        properties.append(("aisbom:strict", "true"))
-    if options.reproducible:
-        properties.append(("cdx:reproducible", "true"))
     doc = build_core(
         project.system.name,
         models,
@@ -190,6 +174,26 @@ def without_acquisition_times(provenance: Provenance) -> Provenance:
     (What the source said, such as Last-Modified, stays: it is a fact about the bytes.)"""
     files = {path: dataclasses.replace(f, acquired_at=None) for path, f in provenance.files.items()}
     return dataclasses.replace(provenance, acquired_at=None, files=files)
+
+
+def _check_spec_version(options: BomOptions) -> None:
+    if options.spec_version not in SUPPORTED:
+        raise UsageError(
+            f"unsupported CycloneDX version {options.spec_version} (supported: {', '.join(SUPPORTED)})"
+        )
+
+
+def _scan_properties(report: ScanReport, options: BomOptions) -> list[tuple[str, str]]:
+    """How the scan behind the BOM was judged, and whether the BOM is reproducible."""
+    properties = [
+        ("aisbom:fail_on", report.policy.fail_on.label),
+        ("aisbom:scan_complete", "true" if not report.incomplete else "false"),
+    ]
+    if report.policy.strict:
+        properties.append(("aisbom:strict", "true"))
+    if options.reproducible:
+        properties.append(("cdx:reproducible", "true"))
+    return properties
 
 
 def _require_justification(models: list[ModelAsset]) -> None:
