@@ -15,8 +15,6 @@ from aisbom.bom.card import card_from_directory
 from aisbom.bom.provenance import Provenance
 from aisbom.pipeline import ScanReport
 
-DATA_KINDS = ("dataset", "prompt", "config")
-
 
 @dataclass(frozen=True)
 class DataAsset:

@@ -21,7 +21,7 @@ from aisbom.project.acquire import Acquired, FetchOptions, acquire, scan_acquire
 from aisbom.project.audit import AUDIT_NAME, AuditError, AuditEvent, AuditLog, AuditRead, not_yet_logged, who
 from aisbom.project.clock import now, stamp
 from aisbom.project.lock import LOCK_NAME, Lock, LockedAsset, locked_from_scan
-from aisbom.project.manifest import MANIFEST_NAME, Asset, Manifest, find_manifest
+from aisbom.project.manifest import AUDITED_KINDS, MANIFEST_NAME, Asset, Manifest, find_manifest
 from aisbom.project.status import ProjectStatus, compute_status, file_changes, observed_events
 from aisbom.project.texts import TextStore
 from aisbom.project.tree import TreeFile, hash_tree, project_files
@@ -285,7 +285,7 @@ class Project:
         time, login = stamp(now()), who()
         events: list[AuditEvent] = []
         for item in status.assets:
-            if item.kind in ("prompt", "config") and item.state != "removed":
+            if item.kind in AUDITED_KINDS and item.state != "removed":
                 events += observed_events(
                     item,
                     self.lock.assets.get(item.name),
@@ -309,7 +309,7 @@ class Project:
     ) -> list[AuditEvent]:
         """Prompt and config: one event per file whose locked content changed. Others: one event
         for the asset, old and new digest."""
-        if kind not in ("prompt", "config"):
+        if kind not in AUDITED_KINDS:
             return [
                 self._event(
                     action, name, kind, None, previous.digest if previous else None, locked.digest, command
