@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from aisbom.scanners.base import Data, ScanContext
@@ -476,6 +476,48 @@ def _hits(scan: _Scan) -> Iterator[_Hit]:
                 yield _Hit(rule, node.op, severity, what, scope.where, node.name, node.offset, paths, detail)
 
 
+def judge_op(op: str, attrs: Mapping[str, list[str]]) -> tuple[str, Severity, str] | None:
+    """(rule, severity, what it does) for an op that reaches outside the graph whatever its
+    inputs, judged by its name and string attributes alone (`attrs` as `read_node_def` gives
+    them); None otherwise. Checkpoint and vocabulary ops (PATH_OPS) depend on their inputs and
+    are left to the caller. Also used for TFLite's Flex ops, which run TensorFlow ops."""
+    if op in PYTHON_OPS:
+        return "tf-python-op", Severity.CRITICAL, "calls a Python function of the loading process"
+    if op in FILE_OPS:
+        severity, what = FILE_OPS[op]
+        return "tf-file-op", severity, what
+    if op in NETWORK_OPS:
+        severity, what = NETWORK_OPS[op]
+        return "tf-network-op", severity, what
+    if op == "PrintV2":
+        if any(s.startswith("file://") for s in attrs.get("output_stream", [])):
+            return "tf-file-op", Severity.HIGH, "appends its output to a file"
+        return None
+    if op.startswith("Debug"):
+        urls = [*attrs.get("debug_urls", []), *attrs.get("dump_root", [])]
+        if any(u.startswith("grpc://") for u in urls):
+            return "tf-network-op", Severity.HIGH, "streams tensors to a gRPC debug server"
+        if any(urls):
+            return "tf-file-op", Severity.HIGH, "dumps tensors to files"
+    return None
+
+
+def read_node_def(node: Message) -> tuple[str, str, dict[str, list[str]]]:
+    """A NodeDef's name, op and the string values of the attributes that judge_op reads."""
+    name = op = ""
+    attrs: list[Field] = []
+    for f in node:
+        if f.wire_type != LEN:
+            continue
+        if f.number == 1:
+            name = node.text(f, _MAX_STRING)
+        elif f.number == 2:
+            op = node.text(f, _MAX_STRING)
+        elif f.number == 5:
+            attrs.append(f)
+    return name, op, _read_attrs(node, attrs)
+
+
 def _classify(node: _Node, scope: _Scope, exempt: set[str]) -> tuple[str, Severity, str, list[str]] | None:
     op = node.op
     data_inputs = [i for i in node.inputs if not i.startswith("^")]
@@ -485,25 +527,11 @@ def _classify(node: _Node, scope: _Scope, exempt: set[str]) -> tuple[str, Severi
             p for i in indices if i < len(data_inputs) for p in _constant_paths(scope, data_inputs[i], exempt)
         ]
 
-    if op in PYTHON_OPS:
-        return "tf-python-op", Severity.CRITICAL, "calls a Python function of the loading process", []
-    if op in FILE_OPS:
-        severity, what = FILE_OPS[op]
-        return "tf-file-op", severity, what, paths(_EVIDENCE_INPUTS.get(op, ()))
-    if op in NETWORK_OPS:
-        severity, what = NETWORK_OPS[op]
-        return "tf-network-op", severity, what, paths((0,))
-    if op == "PrintV2":
-        if any(s.startswith("file://") for s in node.attrs.get("output_stream", [])):
-            return "tf-file-op", Severity.HIGH, "appends its output to a file", []
-        return None
-    if op.startswith("Debug"):
-        urls = node.attrs.get("debug_urls", []) + node.attrs.get("dump_root", [])
-        if any(u.startswith("grpc://") for u in urls):
-            return "tf-network-op", Severity.HIGH, "streams tensors to a gRPC debug server", []
-        if any(urls):
-            return "tf-file-op", Severity.HIGH, "dumps tensors to files", []
-        return None
+    verdict = judge_op(op, node.attrs)
+    if verdict is not None:
+        rule, severity, what = verdict
+        evidence = _EVIDENCE_INPUTS.get(op, ()) if op in FILE_OPS else (0,) if op in NETWORK_OPS else ()
+        return rule, severity, what, paths(evidence)
     if op in PATH_OPS:
         indices, writes = PATH_OPS[op]
         outside = [p for p in paths(indices) if _leaves_model_dir(p)]
