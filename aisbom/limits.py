@@ -57,6 +57,9 @@ class Limits:
     max_safetensors_header: int = 100_000_000
     # Protobuf fields read from one TensorFlow file (a node is ~5; graphs rarely pass 1e6 nodes).
     max_proto_fields: int = 20_000_000
+    # TFLite: tables read from one model (operator codes, operators, buffers, metadata entries);
+    # real models have a few thousand operators, LLM exports some hundred thousand.
+    max_tflite_tables: int = 10_000_000
     # Downloads of https:// targets (aisbom.sources): bytes of one file, and redirects followed.
     # Exceeding either is an error before anything is scanned, not a finding.
     max_download_size: int = 512 * GiB

@@ -192,7 +192,7 @@ _RULES = [
         "TensorFlow graph calls back into Python",
         "A node of a SavedModel or frozen GraphDef graph, or of a function in its library, is a "
         "PyFunc, PyFuncStateless or EagerPyFunc op (tf.py_func / tf.numpy_function / "
-        "tf.py_function).",
+        "tf.py_function); or a TFLite model runs one as a Flex op (FlexPyFunc ...).",
         "These ops run a Python function registered in the loading process under the token in "
         "the graph; whoever controls that registry (a custom loader, a Keras Lambda, another "
         "model in the same process) runs arbitrary code when the graph runs. Exported serving "
@@ -209,7 +209,10 @@ _RULES = [
         "file:// output stream or a debug op dumping to files (high); a dataset/record "
         "reader, ImmutableConst or a summary writer (medium); or a checkpoint or vocabulary op "
         "(SaveV2, MergeV2Checkpoints, RestoreV2, InitializeTableFromTextFile ...) whose constant "
-        "path is absolute, a URL or contains '..' (high when it writes, medium when it reads).",
+        "path is absolute, a URL or contains '..' (high when it writes, medium when it reads). "
+        "In a TFLite model, the same ops run as Flex ops (FlexReadFile, FlexWriteFile ...), "
+        "checkpoint ops included (their paths are tensors: high when they write, medium when "
+        "they read).",
         "Graph ops run with the loading process's file access: a model can read secrets such as "
         "~/.ssh keys into its outputs, list directories, or overwrite files such as shell "
         "start-up scripts, without any Python in the file. Every SavedModel has checkpoint ops, "
@@ -222,10 +225,25 @@ _RULES = [
         Severity.HIGH,
         "TensorFlow graph opens network connections",
         "A node is an RPC op (RpcClient, RpcCall, RpcServer, Rpc, TryRpc) or a debug op "
-        "streaming to a grpc:// URL (high), or reads from a tf.data service (medium).",
+        "streaming to a grpc:// URL (high), or reads from a tf.data service (medium); in a "
+        "SavedModel, a GraphDef or a TFLite model's Flex ops.",
         "The graph can send inputs, outputs or file contents to a remote host, or accept "
         "connections, whenever the model runs.",
         "Do not run the graph in a networked environment; re-export the model without these ops.",
+    ),
+    Rule(
+        "tflite-custom-op",
+        Severity.MEDIUM,
+        "TFLite model uses a custom operator",
+        "An operator code of a TFLite model is CUSTOM with a name that is not a Flex op "
+        "('Flex' + a TensorFlow op name, judged with the TensorFlow rules instead). Low: a Flex "
+        "op whose TensorFlow op reaches nothing outside the graph.",
+        "The interpreter runs a custom operator only through a native kernel that the user "
+        "registers in the op resolver: that code runs with the process's privileges, and a "
+        "model may name one the user already links in. Flex ops need the Select TF ops "
+        "delegate, i.e. the whole TensorFlow runtime.",
+        "Find out which library provides the operator and register only a build you trust; "
+        "prefer a model made of builtin operators.",
     ),
     Rule(
         "onnx-external-data-traversal",

@@ -41,6 +41,7 @@ SCANNERS: dict[str, str] = {
     "tf-saved-model": "aisbom.scanners.tensorflow:scan_saved_model",
     "tf-graph-def": "aisbom.scanners.tensorflow:scan_graph_def",
     "keras-metadata": "aisbom.scanners.tensorflow:scan_keras_metadata",
+    "tflite": "aisbom.scanners.tflite_scanner:scan_tflite",
 }
 
 _loaded: dict[str, Scanner] = {}
