@@ -81,3 +81,18 @@ def test_basic_pitch_saved_model_tflite_and_onnx():
     named = {dict(f.evidence).get("name") for f in medium}
     assert "CQT2010v2" in named and not named & {"__tuple__", "TensorShape"}  # Keras 2 JSON data
     assert_no_high(models)
+
+
+def test_real_tflite_models_are_analysed_and_clean():
+    """fer's and basic-pitch's .tflite files sniff as tflite, go through the TFLite scanner, and
+    give nothing at medium or above (builtin operators only, plain metadata)."""
+    from aisbom.scanners.registry import scanner_for
+
+    assert scanner_for("tflite") is not None
+    for path in (
+        package_dir("fer") / "data" / "emotion_model_quantized.tflite",
+        package_dir("basic_pitch") / "saved_models" / "icassp_2022" / "nmp.tflite",
+    ):
+        report = scan_target(path)
+        assert [f.format for f in report.files] == ["tflite"]
+        assert_clean(path)
