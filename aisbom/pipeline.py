@@ -18,7 +18,7 @@ from aisbom.findings import Finding
 from aisbom.inventory import Entry, walk
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.severity import ExitCode, Severity
 
 # Findings that mean part of the target was not analysed: such a scan never exits 0.
@@ -157,7 +157,7 @@ def _sha256_of(handle: BinaryIO) -> str:
 
 
 def _scan_data(entry: Entry, data: Data, digest: str, ctx: ScanContext) -> FileResult:
-    from aisbom.scanners.registry import scan_blob
+    from aisbom.scanners.frame.registry import scan_blob
 
     try:
         fmt = scan_blob(data, ctx)

@@ -101,8 +101,8 @@ SCANNER_ONLY = """
 import mmap, sys, time
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.base import ScanContext
-from aisbom.scanners.registry import scan_blob
+from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.frame.registry import scan_blob
 with open(sys.argv[1], "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
     scan_blob(data, ScanContext.for_file("x", Limits(), Policy()))  # warm imports
     start = time.perf_counter()

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aisbom.scanners import zipread
-from aisbom.scanners.base import Data, ScanContext, as_file
+from aisbom.scanners.frame.context import Data, ScanContext, as_file
+from aisbom.scanners.readers import zip_reader
 from aisbom.severity import Severity
 
 if TYPE_CHECKING:
@@ -213,11 +213,11 @@ def scan_zip(data: Data, ctx: ScanContext) -> None:
     """Zip archives, including npz and Keras v3 files. PyTorch zips have their own scanner."""
     complete = True
     try:
-        entries = zipread.read_central_directory(data, max_entries=ctx.limits.max_members)
-    except zipread.TooManyEntries as exc:
+        entries = zip_reader.read_central_directory(data, max_entries=ctx.limits.max_members)
+    except zip_reader.TooManyEntries as exc:
         entries, complete = exc.entries, False
         _too_many(ctx, len(entries))
-    except zipread.ZipError as exc:
+    except zip_reader.ZipError as exc:
         _ZipScan(data, ctx).run_local_headers(str(exc))
         return
     _ZipScan(data, ctx).run_central(entries, complete=complete)
@@ -232,7 +232,7 @@ class _ZipScan:
         self.count = 0  # entries looked at, against max_members
 
     # The central directory is what zipfile, numpy, Keras and PyTorch (miniz) read.
-    def run_central(self, entries: list[zipread.ZipEntry], *, complete: bool) -> None:
+    def run_central(self, entries: list[zip_reader.ZipEntry], *, complete: bool) -> None:
         ctx, data = self.ctx, self.data
         locals_ = [_local_header(data, e.header_offset) for e in entries]
         extents = [self._extent(e, loc) for e, loc in zip(entries, locals_, strict=True)]
@@ -325,7 +325,7 @@ class _ZipScan:
             return
         self._report_budget()
 
-    def _scan_walked(self, entry: zipread.ZipEntry, body: int) -> None:
+    def _scan_walked(self, entry: zip_reader.ZipEntry, body: int) -> None:
         member = self.ctx.child(entry.name)
         check_name(member, entry.name)
         self.seen[entry.name] += 1
@@ -341,7 +341,7 @@ class _ZipScan:
         self._check_flags(member, entry, [])
         self._scan_member(member, entry, body, walked=True)
 
-    def _empty_directory(self, entry: zipread.ZipEntry, body: int | None) -> bool:
+    def _empty_directory(self, entry: zip_reader.ZipEntry, body: int | None) -> bool:
         """A directory entry with no data: stored empty, or (what Java's ZipOutputStream and
         so every jar writes) deflated to the 2-byte empty stream 03 00."""
         if not entry.is_dir or entry.size != 0:
@@ -355,7 +355,7 @@ class _ZipScan:
             and self.data[body : body + 2] == b"\x03\x00"
         )
 
-    def _extent(self, entry: zipread.ZipEntry, local: _Local | None) -> tuple[int, int]:
+    def _extent(self, entry: zip_reader.ZipEntry, local: _Local | None) -> tuple[int, int]:
         """The bytes an entry occupies: local header, data and any data descriptor."""
         if local is None:
             return entry.header_offset, entry.header_offset + 30
@@ -377,7 +377,7 @@ class _ZipScan:
                     evidence={"name": name, "copies": str(count)},
                 )
 
-    def _compare_headers(self, member: ScanContext, entry: zipread.ZipEntry, local: _Local) -> None:
+    def _compare_headers(self, member: ScanContext, entry: zip_reader.ZipEntry, local: _Local) -> None:
         """Local and central headers must agree: streaming readers trust the local one."""
         issues: list[str] = []
         if local.name != entry.name:
@@ -399,7 +399,7 @@ class _ZipScan:
             issues.append("local and central headers disagree on encryption")
         self._check_flags(member, entry, issues)
 
-    def _check_flags(self, member: ScanContext, entry: zipread.ZipEntry, issues: list[str]) -> None:
+    def _check_flags(self, member: ScanContext, entry: zip_reader.ZipEntry, issues: list[str]) -> None:
         if entry.is_dir:  # only entries with data get here
             issues.append("a directory entry holds data (extractors drop it, other readers do not)")
         if "\x00" in entry.name:
@@ -425,7 +425,9 @@ class _ZipScan:
                 offset=entry.header_offset,
             )
 
-    def _scan_member(self, member: ScanContext, entry: zipread.ZipEntry, body: int, *, walked: bool) -> None:
+    def _scan_member(
+        self, member: ScanContext, entry: zip_reader.ZipEntry, body: int, *, walked: bool
+    ) -> None:
         ctx, data = self.ctx, self.data
         name = entry.name
         compressed = entry.method != _STORED
@@ -441,8 +443,8 @@ class _ZipScan:
             )
         cap = member_cap(ctx, entry.compressed_size if compressed else None)
         try:
-            got = zipread.read_member(data, entry, max_size=cap.size)
-        except zipread.ZipError as exc:
+            got = zip_reader.read_member(data, entry, max_size=cap.size)
+        except zip_reader.ZipError as exc:
             member.report(
                 "scan-error",
                 f"member {name!r} could not be read: {exc}",
@@ -527,7 +529,7 @@ class _ZipScan:
         self._report_budget()
 
 
-def _walk_local_headers(data: Data, start: int, end: int) -> Iterator[tuple[zipread.ZipEntry, int]]:
+def _walk_local_headers(data: Data, start: int, end: int) -> Iterator[tuple[zip_reader.ZipEntry, int]]:
     """Local entries in data[start:end] (with the offset of their data), one after another,
     as a streaming extractor finds them."""
     pos = data.find(_LOCAL, start, end)
@@ -539,7 +541,7 @@ def _walk_local_headers(data: Data, start: int, end: int) -> Iterator[tuple[zipr
         if (local.flags & _DATA_DESCRIPTOR and size == 0) or size == _U32:
             size = _guess_data_size(data, local.body, end)
         yield (
-            zipread.ZipEntry(
+            zip_reader.ZipEntry(
                 name=local.name,
                 method=local.method,
                 flags=local.flags,

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aisbom.scanners.archive import Cap, all_zero, member_cap, report_cut
-from aisbom.scanners.base import Data, ScanContext
-from aisbom.scanners.sniff import sniff
+from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.scanners.frame.sniff import sniff
 from aisbom.severity import Severity
 
 # Compressed bytes fed per call. Small, because a decoder that hits corrupt data raises and

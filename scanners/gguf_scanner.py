@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.jinja_template import check_template, looks_like_jinja
 from aisbom.severity import Severity
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import cast
 
-from aisbom.scanners.base import ScanContext
+from aisbom.scanners.frame.context import ScanContext
 from aisbom.severity import Severity
 
 # Attribute names that only sandbox escapes use (frames, code, function globals, the

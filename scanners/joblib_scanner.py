@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 
-from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.pickle_engine import Call, Global, PDict
 
 _WRAPPERS = {("joblib.numpy_pickle", "NumpyArrayWrapper")}

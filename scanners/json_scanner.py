@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from aisbom.scanners import keras_scanner, template_files
-from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.frame.context import Data, ScanContext
 
 
 def scan_json(data: Data, ctx: ScanContext) -> None:

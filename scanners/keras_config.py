@@ -32,10 +32,10 @@ import builtins
 import re
 from dataclasses import dataclass, field
 
-from aisbom.scanners.base import ScanContext
+from aisbom.scanners.frame.context import ScanContext
 from aisbom.scanners.keras_names import KERAS_CLASSES, KERAS_FUNCTIONS
-from aisbom.scanners.marshal_code import summarize
 from aisbom.scanners.pickle_policy import judge
+from aisbom.scanners.readers.marshal_code import summarize
 from aisbom.severity import Severity
 
 _MAX_DEPTH = 512  # nesting of dicts and lists; Keras models nest a handful of levels per model

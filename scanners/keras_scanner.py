@@ -7,7 +7,7 @@ is checked by `keras_config`.
 
 HDF5 models keep their config in the root attributes `model_config` and `training_config`.
 libhdf5 is C code with a history of crashes on crafted files, so the attributes are read by a
-child process (`hdf5_attrs.py` through `isolated.ask`) with a timeout and an address-space
+child process (`readers/hdf5_attributes.py` through `child_process.ask`) with a timeout and an address-space
 cap: a crash or a hang becomes a finding on the file, never a lost report.
 """
 
@@ -18,25 +18,25 @@ import os
 import time
 from pathlib import Path
 
-from aisbom.scanners import zipread
 from aisbom.scanners.archive import scan_zip
-from aisbom.scanners.base import Data, ScanContext
-from aisbom.scanners.isolated import Failure, ask
-from aisbom.scanners.sniff import hdf5_superblock, sniff
+from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.scanners.frame.sniff import hdf5_superblock, sniff
+from aisbom.scanners.readers import zip_reader
+from aisbom.scanners.readers.child_process import Failure, ask
 
 CONFIG = "config.json"  # the member keras.saving.load_model reads
 _CONFIG_ATTRIBUTES = ("model_config", "training_config")  # the attributes Keras reads
 # The child script; a module attribute so tests can swap in one that crashes or hangs.
-HDF5_CHILD = str(Path(__file__).with_name("hdf5_attrs.py"))
+HDF5_CHILD = str(Path(__file__).parent / "readers" / "hdf5_attributes.py")
 
 
 def scan_keras_zip(data: Data, ctx: ScanContext) -> None:
     scan_zip(data, ctx)
     try:
-        entries = zipread.read_central_directory(data, max_entries=ctx.limits.max_members)
-    except zipread.TooManyEntries as exc:
+        entries = zip_reader.read_central_directory(data, max_entries=ctx.limits.max_members)
+    except zip_reader.TooManyEntries as exc:
         entries = exc.entries  # scan_zip reported the limit
-    except zipread.ZipError:
+    except zip_reader.ZipError:
         return  # scan_zip reported it; zipfile, and so Keras, cannot open the file either
     # zipfile (and so Keras) reads the last copy of a repeated name; scan_zip reported repeats,
     # and every copy is checked here.
@@ -45,11 +45,11 @@ def scan_keras_zip(data: Data, ctx: ScanContext) -> None:
             _check_config_member(data, entry, ctx.child(CONFIG))
 
 
-def _check_config_member(data: Data, entry: zipread.ZipEntry, ctx: ScanContext) -> None:
+def _check_config_member(data: Data, entry: zip_reader.ZipEntry, ctx: ScanContext) -> None:
     limit = ctx.limits.max_keras_config
     try:
-        member = zipread.read_member(data, entry, max_size=limit)
-    except zipread.ZipError:
+        member = zip_reader.read_member(data, entry, max_size=limit)
+    except zip_reader.ZipError:
         return  # scan_zip reported the member as unreadable
     if member.truncated:
         if sniff(member.data) == "json" and member.data.find(_KERAS_KEY, 0, _HEAD) >= 0:

@@ -19,7 +19,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.frame.context import Data, ScanContext
 
 MAGIC = b"\x93NUMPY"
 # version -> (length field format, header encoding), as numpy writes them.

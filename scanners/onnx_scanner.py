@@ -32,8 +32,8 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from aisbom.scanners import protobuf_wire as wire
-from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.scanners.readers import protobuf_wire as wire
 from aisbom.severity import Severity
 
 # Messages up to this size are copied into the skeleton whole: nothing in them is big enough

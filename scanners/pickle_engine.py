@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from aisbom.scanners.base import Data
+from aisbom.scanners.frame.context import Data
 
 # Constants larger than these are kept as references into the data, not copied.
 _INLINE_BYTES = 64 * 1024

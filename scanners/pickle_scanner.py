@@ -16,7 +16,7 @@ import zlib
 from dataclasses import dataclass, field
 from dataclasses import replace as dataclass_replace
 
-from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.pickle_engine import (
     BuildHook,
     BytesRef,
@@ -153,7 +153,7 @@ def scan_pickle_stream(
 def _scan_trailing(data: Data, pos: int, ctx: ScanContext) -> None:
     """Bytes after the last pickle: pickle.load never reads them, but other loaders may
     (a zip appended to a pickle is a zip to zipfile), so anything recognisable is scanned."""
-    from aisbom.scanners.sniff import sniff
+    from aisbom.scanners.frame.sniff import sniff
 
     size = len(data) - pos
     trailing = data[pos : pos + min(size, ctx.limits.max_in_memory)]

@@ -3,7 +3,7 @@
 - zip checkpoints (torch.save since 1.6): `<prefix>/data.pkl` is unpickled; tensor storages
   live in `<prefix>/data/<key>` and are raw bytes that are never read here. torch reads the
   zip with miniz, which trusts the central directory and tolerates bad CRCs, local/central
-  name mismatches and odd flag bits, so we do too (scanners/zipread.py) and report them.
+  name mismatches and odd flag bits, so we do too (scanners/zip_reader.py) and report them.
   Every member that is a pickle is scanned, whatever its name.
 - TorchScript archives (torch.jit.save): `constants.pkl` and `data.pkl` are read by the
   TorchScript pickle loader, which resolves `__torch__.*` classes in its compilation unit and
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 
-from aisbom.scanners import zipread
-from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.pickle_engine import looks_like_pickle
 from aisbom.scanners.pickle_scanner import scan_pickle_stream
+from aisbom.scanners.readers import zip_reader
 
 # Raw tensor storages: `<prefix>/data/<key>` (keys are decimal), and TorchScript's
 # `<prefix>/constants/<key>`. They are bytes, not pickles, and are the bulk of the file.
@@ -57,8 +57,8 @@ def _scan_torch_zip(data: Data, ctx: ScanContext, *, torchscript: bool) -> None:
     if not ctx.members:
         ctx.report("pickle-format", f"{kind} (zip of pickles): loading it can run code")
     try:
-        entries = zipread.read_central_directory(data, max_entries=ctx.limits.max_members)
-    except zipread.ZipError as exc:
+        entries = zip_reader.read_central_directory(data, max_entries=ctx.limits.max_members)
+    except zip_reader.ZipError as exc:
         ctx.report("scan-error", f"{kind} cannot be read as a zip: {exc}")
         return
     seen_names: set[str] = set()
@@ -82,8 +82,8 @@ def _scan_torch_zip(data: Data, ctx: ScanContext, *, torchscript: bool) -> None:
             )
             return
         try:
-            member = zipread.read_member(data, entry, max_size=ctx.limits.max_member_size)
-        except zipread.ZipError as exc:
+            member = zip_reader.read_member(data, entry, max_size=ctx.limits.max_member_size)
+        except zip_reader.ZipError as exc:
             ctx.report("scan-error", f"member {entry.name!r} cannot be read: {exc}")
             continue
         if member.local_name is not None:

@@ -28,7 +28,7 @@ import math
 import struct
 from dataclasses import dataclass
 
-from aisbom.scanners.base import Data, ScanContext
+from aisbom.scanners.frame.context import Data, ScanContext
 
 # Bits per element, from the safetensors Dtype enum (tensor.rs `bitsize`).
 DTYPE_BITS: dict[str, int] = {

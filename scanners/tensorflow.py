@@ -27,8 +27,8 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from aisbom.scanners.base import Data, ScanContext
-from aisbom.scanners.protobuf_wire import (
+from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.scanners.readers.protobuf_wire import (
     LEN,
     VARINT,
     Bounds,

@@ -35,9 +35,9 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from aisbom.scanners.base import Data, ScanContext
-from aisbom.scanners.protobuf_wire import Message, WireError
-from aisbom.scanners.sniff import sniff
+from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.scanners.frame.sniff import sniff
+from aisbom.scanners.readers.protobuf_wire import Message, WireError
 from aisbom.scanners.tensorflow import PATH_OPS, judge_op, read_node_def
 from aisbom.severity import Severity
 

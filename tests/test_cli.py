@@ -143,7 +143,7 @@ def test_fifo_is_not_opened(tmp_path: Path):
 
 
 def test_internal_scanner_error_is_a_finding_not_a_crash(tmp_path: Path, monkeypatch):
-    from aisbom.scanners import registry
+    from aisbom.scanners.frame import registry
 
     def broken(data, ctx):
         raise ValueError("boom")

@@ -73,7 +73,7 @@ def test_basic_pitch_saved_model_tflite_and_onnx():
 def test_real_tflite_models_are_analysed_and_clean():
     """fer's and basic-pitch's .tflite files sniff as tflite, go through the TFLite scanner, and
     give nothing at medium or above (builtin operators only, plain metadata)."""
-    from aisbom.scanners.registry import scanner_for
+    from aisbom.scanners.frame.registry import scanner_for
 
     assert scanner_for("tflite") is not None
     for path in (

@@ -8,8 +8,8 @@ from catalog import FIXTURES
 
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.base import ScanContext
-from aisbom.scanners.registry import scan_blob
+from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.frame.registry import scan_blob
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:

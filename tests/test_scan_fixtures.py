@@ -47,7 +47,7 @@ _PROBE = """
 import importlib, json, sys
 from pathlib import Path
 from aisbom.pipeline import scan_target
-from aisbom.scanners.registry import SCANNERS, scanner_for
+from aisbom.scanners.frame.registry import SCANNERS, scanner_for
 scan_target(Path(sys.argv[1]) / "benign")
 for fmt in SCANNERS:  # every scanner and what it imports lazily (py7zr, lz4 ...)
     scanner_for(fmt)

@@ -8,8 +8,8 @@ import struct
 from aisbom.findings import Finding
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.base import ScanContext
-from aisbom.scanners.registry import scan_blob
+from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.frame.registry import scan_blob
 
 # A protocol-0 pickle that would run os.system when loaded.
 EVIL = b"cos\nsystem\n(S'touch aisbom-marker'\ntR."

@@ -20,8 +20,8 @@ from payloads import BENIGN, EVIL, EVIL2, MiB, evidence, rules, scan, where  # n
 from aisbom.limits import Limits
 from aisbom.policy import Policy
 from aisbom.scanners import archive
-from aisbom.scanners.base import ScanContext
-from aisbom.scanners.registry import scan_blob
+from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.frame.registry import scan_blob
 from aisbom.severity import Severity
 
 

@@ -19,8 +19,8 @@ from payloads import BENIGN, EVIL, EVIL2, MiB, evidence, scan, where  # noqa: E4
 
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.base import ScanContext
-from aisbom.scanners.registry import scan_blob
+from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.frame.registry import scan_blob
 from aisbom.severity import Severity
 
 

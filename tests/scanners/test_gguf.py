@@ -11,7 +11,7 @@ from chat_templates import CHATML, STANDARD_TEMPLATES
 
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.base import ScanContext
+from aisbom.scanners.frame.context import ScanContext
 from aisbom.scanners.gguf_scanner import scan_gguf
 from aisbom.severity import Severity
 

@@ -23,9 +23,10 @@ from payloads import EVIL, evidence, rules, scan
 from aisbom.limits import Limits
 from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
-from aisbom.scanners import isolated, keras_scanner
-from aisbom.scanners.base import ScanContext
+from aisbom.scanners import keras_scanner
+from aisbom.scanners.frame.context import ScanContext
 from aisbom.scanners.keras_config import check_keras_config
+from aisbom.scanners.readers import child_process
 from aisbom.severity import ExitCode, Severity
 
 MALICIOUS = FIXTURES_DIR / "malicious" / "keras"
@@ -686,7 +687,7 @@ def test_the_reader_runs_within_its_memory_limit(tmp_path):
 
 
 def _reader_pids() -> set[int]:
-    return {slot.child.process.pid for slot in isolated._slots.values() if slot.child is not None}
+    return {slot.child.process.pid for slot in child_process._slots.values() if slot.child is not None}
 
 
 def test_one_reader_serves_many_files_and_is_replaced_when_it_dies(tmp_path):

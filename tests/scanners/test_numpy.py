@@ -20,8 +20,8 @@ from aisbom.findings import Finding
 from aisbom.limits import Limits
 from aisbom.policy import Policy
 from aisbom.scanners import numpy_scanner
-from aisbom.scanners.base import ScanContext
-from aisbom.scanners.registry import scan_blob
+from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.frame.registry import scan_blob
 from aisbom.severity import Severity
 
 np = pytest.importorskip("numpy")
@@ -261,8 +261,8 @@ def test_dtype_parser_agrees_with_numpy() -> None:
 def test_numpy_is_not_imported() -> None:
     code = (
         "import sys\n"
-        "from aisbom.scanners import numpy_scanner, registry\n"
-        "from aisbom.scanners.base import ScanContext\n"
+        "from aisbom.scanners import numpy_scanner\nfrom aisbom.scanners.frame import registry\n"
+        "from aisbom.scanners.frame.context import ScanContext\n"
         "from aisbom.limits import Limits\nfrom aisbom.policy import Policy\n"
         "data = b'\\x93NUMPY\\x01\\x00' + bytes([60, 0])"
         " + b\"{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}\".ljust(60) + bytes(4)\n"

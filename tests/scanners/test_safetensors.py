@@ -20,7 +20,7 @@ from payloads import EVIL2, evidence, rules, scan
 from aisbom.limits import Limits
 from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
-from aisbom.scanners.base import ScanContext
+from aisbom.scanners.frame.context import ScanContext
 from aisbom.scanners.safetensors_scanner import DTYPE_BITS, scan_safetensors
 from aisbom.severity import ExitCode, Severity
 

@@ -10,7 +10,7 @@ from chat_templates import STANDARD_TEMPLATES
 
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.base import ScanContext
+from aisbom.scanners.frame.context import ScanContext
 from aisbom.scanners.jinja_template import check_template
 from aisbom.severity import Severity
 

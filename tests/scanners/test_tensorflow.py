@@ -17,8 +17,10 @@ from aisbom.limits import Limits
 from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
 from aisbom.scanners import tensorflow as tf_scanner
-from aisbom.scanners.base import ScanContext
-from aisbom.scanners.protobuf_wire import (
+from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.frame.registry import scan_blob
+from aisbom.scanners.frame.sniff import sniff
+from aisbom.scanners.readers.protobuf_wire import (
     LEN,
     Message,
     WireError,
@@ -26,8 +28,6 @@ from aisbom.scanners.protobuf_wire import (
     iter_fields,
     read_varint,
 )
-from aisbom.scanners.registry import scan_blob
-from aisbom.scanners.sniff import sniff
 from aisbom.severity import ExitCode, Severity
 
 tb_proto = pytest.importorskip("tensorboard.compat.proto")

@@ -21,8 +21,8 @@ from catalog import FIXTURES, FIXTURES_DIR
 from aisbom.limits import Limits
 from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
-from aisbom.scanners.base import ScanContext
-from aisbom.scanners.registry import scan_blob
+from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.frame.registry import scan_blob
 from aisbom.scanners.tflite_scanner import _flex_strings
 from aisbom.severity import ExitCode, Severity
 

@@ -17,7 +17,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from aisbom.scanners.base import Data
+from aisbom.scanners.frame.context import Data
 
 _EOCD = b"PK\x05\x06"
 _EOCD64_LOCATOR = b"PK\x06\x07"

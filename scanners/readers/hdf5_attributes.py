@@ -1,8 +1,8 @@
 """Child process: read the Keras attributes of HDF5 files' root groups; answer in JSON.
 
-Run by `keras_scanner.scan_hdf5` through `isolated.ask`, never imported by the scanner:
+Run by `keras_scanner.scan_hdf5` through `child_process.ask`, never imported by the scanner:
 
-    python -I hdf5_attrs.py MEMORY
+    python -I hdf5_attributes.py MEMORY
 
 It limits itself to MEMORY bytes of address space, then answers requests until its input ends.
 A request is a JSON line {"max_text": N, "path": PATH, "size": BYTES} (a file on disk, which must

@@ -11,8 +11,8 @@ import lzma
 import struct
 import zlib
 
-from aisbom.scanners import zipread
-from aisbom.scanners.base import Data
+from aisbom.scanners.frame.context import Data
+from aisbom.scanners.readers import zip_reader
 
 # PyTorch's legacy (non-zip) format starts with a pickle of this magic number.
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -51,7 +51,7 @@ def sniff(data: Data) -> str:
     # A zip with data in front is still a zip to zipfile, but torch.load checks for the local
     # header magic at offset 0 and otherwise unpickles from the start: a pickle followed by
     # a zip is a pickle (its trailing zip is scanned too).
-    if zipread.looks_like_zip(data) and not starts_as_pickle:
+    if zip_reader.looks_like_zip(data) and not starts_as_pickle:
         return _zip_kind(data)
     if _looks_like_safetensors(data):
         return "safetensors"
@@ -100,8 +100,8 @@ def hdf5_superblock(data: Data) -> int | None:
 
 def _zip_kind(data: Data) -> str:
     try:
-        names = [entry.name for entry in zipread.read_central_directory(data, max_entries=100_000)]
-    except zipread.ZipError:
+        names = [entry.name for entry in zip_reader.read_central_directory(data, max_entries=100_000)]
+    except zip_reader.ZipError:
         return "zip"
     if any(n.endswith("/constants.pkl") or n == "constants.pkl" for n in names) and any(
         "/code/" in n or n.startswith("code/") for n in names

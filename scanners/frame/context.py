@@ -96,7 +96,7 @@ class ScanContext:
 
     def scan_nested(self, data: Data, member: str, *, hints: frozenset[str] | None = None) -> str:
         """Sniff and scan `data` as a member of this object; returns its format."""
-        from aisbom.scanners.registry import scan_blob  # late: registry imports the scanners
+        from aisbom.scanners.frame.registry import scan_blob  # late: registry imports the scanners
 
         child = self.child(member, hints=hints)
         if child.depth > self.limits.max_depth:

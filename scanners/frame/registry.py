@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from aisbom.scanners.base import Data, ScanContext
-from aisbom.scanners.sniff import sniff
+from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.scanners.frame.sniff import sniff
 
 Scanner = Callable[[Data, ScanContext], None]
 
