@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from aisbom.scanners.frame.context import ScanContext
 from aisbom.scanners.keras_names import KERAS_CLASSES, KERAS_FUNCTIONS
-from aisbom.scanners.pickle_policy import judge
+from aisbom.scanners.pickles.policy import judge
 from aisbom.scanners.readers.marshal_code import summarize
 from aisbom.severity import Severity
 

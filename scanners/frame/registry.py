@@ -12,12 +12,12 @@ Scanner = Callable[[Data, ScanContext], None]
 
 # format -> "module:function". Imported on first use, so start-up stays fast.
 SCANNERS: dict[str, str] = {
-    "pickle": "aisbom.scanners.pickle_scanner:scan_pickle",
-    "pytorch-legacy": "aisbom.scanners.pytorch:scan_pytorch_legacy",
-    "pytorch-zip": "aisbom.scanners.pytorch:scan_pytorch_zip",
-    "torchscript": "aisbom.scanners.pytorch:scan_torchscript",
-    "joblib": "aisbom.scanners.pickle_scanner:scan_pickle",
-    "numpy": "aisbom.scanners.numpy_scanner:scan_npy",
+    "pickle": "aisbom.scanners.pickles.pickle_file:scan_pickle",
+    "pytorch-legacy": "aisbom.scanners.pickles.pytorch:scan_pytorch_legacy",
+    "pytorch-zip": "aisbom.scanners.pickles.pytorch:scan_pytorch_zip",
+    "torchscript": "aisbom.scanners.pickles.pytorch:scan_torchscript",
+    "joblib": "aisbom.scanners.pickles.pickle_file:scan_pickle",
+    "numpy": "aisbom.scanners.pickles.numpy_arrays:scan_npy",
     "numpy-npz": "aisbom.scanners.archive:scan_zip",
     "zip": "aisbom.scanners.archive:scan_zip",
     "keras": "aisbom.scanners.keras_scanner:scan_keras_zip",

@@ -61,7 +61,7 @@ def sniff(data: Data) -> str:
         return "joblib" if _looks_like_joblib(head) else "pickle"
     if _looks_like_legacy_joblib_zlib(head) or _looks_like_zlib(head):
         return "zlib"
-    from aisbom.scanners.pickle_engine import looks_like_pickle  # late: the engine is large
+    from aisbom.scanners.pickles.engine import looks_like_pickle  # late: the engine is large
 
     if looks_like_pickle(data):
         return "pickle"

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from aisbom.scanners.pickle_allowlist import ALLOWED
+from aisbom.scanners.pickles.allowlist import ALLOWED
 
-allowlist = sys.modules["aisbom.scanners.pickle_allowlist"]
+allowlist = sys.modules["aisbom.scanners.pickles.allowlist"]
 
 _REPO = Path(__file__).resolve().parents[2]
 if str(_REPO / "fixtures") not in sys.path:  # tests/conftest.py normally does this
@@ -32,7 +32,7 @@ import allowlist_corpus as corpus  # noqa: E402
 if not getattr(allowlist, "__file__", None):
     # Someone stubbed the module in sys.modules; judge the real file without disturbing them.
     _spec = importlib.util.spec_from_file_location(
-        "_aisbom_pickle_allowlist_under_test", _REPO / "scanners" / "pickle_allowlist.py"
+        "_aisbom_pickle_allowlist_under_test", _REPO / "scanners" / "pickles" / "allowlist.py"
     )
     assert _spec is not None and _spec.loader is not None
     allowlist = importlib.util.module_from_spec(_spec)

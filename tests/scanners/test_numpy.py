@@ -19,9 +19,9 @@ import pytest
 from aisbom.findings import Finding
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners import numpy_scanner
 from aisbom.scanners.frame.context import ScanContext
 from aisbom.scanners.frame.registry import scan_blob
+from aisbom.scanners.pickles import numpy_arrays
 from aisbom.severity import Severity
 
 np = pytest.importorskip("numpy")
@@ -247,7 +247,7 @@ def test_dtype_parser_agrees_with_numpy() -> None:
             reference = np.dtype(descr)
         except TypeError:
             continue
-        ours = numpy_scanner._dtype(descr, depth=0)
+        ours = numpy_arrays._dtype(descr, depth=0)
         if ours.objects is not None:
             assert ours.objects == reference.hasobject, descr
         if ours.itemsize is not None and not reference.hasobject:
@@ -261,7 +261,7 @@ def test_dtype_parser_agrees_with_numpy() -> None:
 def test_numpy_is_not_imported() -> None:
     code = (
         "import sys\n"
-        "from aisbom.scanners import numpy_scanner\nfrom aisbom.scanners.frame import registry\n"
+        "from aisbom.scanners.pickles import numpy_arrays\nfrom aisbom.scanners.frame import registry\n"
         "from aisbom.scanners.frame.context import ScanContext\n"
         "from aisbom.limits import Limits\nfrom aisbom.policy import Policy\n"
         "data = b'\\x93NUMPY\\x01\\x00' + bytes([60, 0])"

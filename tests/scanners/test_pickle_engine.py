@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from aisbom.scanners.pickle_engine import Call, Global, run_pickle
+from aisbom.scanners.pickles.engine import Call, Global, run_pickle
 from aisbom.severity import Severity
 
 

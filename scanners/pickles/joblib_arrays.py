@@ -13,7 +13,8 @@ import math
 import re
 
 from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.pickle_engine import Call, Global, PDict
+from aisbom.scanners.pickles.engine import Call, Global, PDict
+from aisbom.scanners.pickles.stream import scan_pickle_stream
 
 _WRAPPERS = {("joblib.numpy_pickle", "NumpyArrayWrapper")}
 _TYPESTR = re.compile(r"^[a-zA-Z?]+(\d+)$")
@@ -35,8 +36,6 @@ class JoblibArrays:
         self.arrays += 1
         dtype, shape = state.get("dtype"), state.get("shape")
         if _has_object(dtype):
-            from aisbom.scanners.pickle_scanner import scan_pickle_stream  # late: mutual use
-
             member = self.ctx.child(f"object-array@{pos}")
             return scan_pickle_stream(self.data, member, start=pos, max_pickles=1)
         size = _array_bytes(dtype, shape)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 
 from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.pickle_engine import looks_like_pickle
-from aisbom.scanners.pickle_scanner import scan_pickle_stream
+from aisbom.scanners.pickles.engine import looks_like_pickle
+from aisbom.scanners.pickles.stream import scan_pickle_stream
 from aisbom.scanners.readers import zip_reader
 
 # Raw tensor storages: `<prefix>/data/<key>` (keys are decimal), and TorchScript's

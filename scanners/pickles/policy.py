@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from aisbom.scanners.pickle_allowlist import (
+from aisbom.scanners.pickles.allowlist import (
     ALLOWED,
     CALLS_ARGUMENTS,
     CONSTRUCT_ONLY,

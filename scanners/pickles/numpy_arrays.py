@@ -97,7 +97,7 @@ def scan_npy(data: Data, ctx: ScanContext) -> None:
             "payload when allow_pickle is set",
             evidence={"descr": descr, "shape": dims},
         )
-        from aisbom.scanners.pickle_scanner import scan_pickle_stream  # late: the engine is large
+        from aisbom.scanners.pickles.stream import scan_pickle_stream  # late: the engine is large
 
         end = scan_pickle_stream(data, ctx, start=header_end, max_pickles=1)
         if end is not None and end < len(data):
@@ -284,7 +284,7 @@ def _pickle_follows(data: Data, start: int) -> bool:
     head = data[start : start + 2]
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return True
-    from aisbom.scanners.pickle_engine import looks_like_pickle  # late: the engine is large
+    from aisbom.scanners.pickles.engine import looks_like_pickle  # late: the engine is large
 
     return looks_like_pickle(data[start : start + 65536])
 

@@ -1,4 +1,4 @@
-"""Scan pickle streams: run them symbolically, judge every global against the allowlist,
+"""Pickle streams: run them symbolically, judge every global against the allowlist,
 and report what the pickle loader would import, construct and call.
 
 Verdicts are per global: a denylisted one is critical wherever it appears; any other global
@@ -14,10 +14,10 @@ import binascii
 import codecs
 import zlib
 from dataclasses import dataclass, field
-from dataclasses import replace as dataclass_replace
 
 from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.pickle_engine import (
+from aisbom.scanners.frame.sniff import sniff
+from aisbom.scanners.pickles.engine import (
     BuildHook,
     BytesRef,
     Call,
@@ -30,7 +30,7 @@ from aisbom.scanners.pickle_engine import (
     looks_like_pickle,
     run_pickle,
 )
-from aisbom.scanners.pickle_policy import (
+from aisbom.scanners.pickles.policy import (
     ARGUMENT_USE,
     CALLABLE_WRAPPERS,
     DECODERS,
@@ -75,42 +75,6 @@ class _Analysis:
             seen.example = example
 
 
-def scan_pickle(data: Data, ctx: ScanContext) -> None:
-    """A file or member that is one or more pickles, back to back (joblib files included).
-
-    It is read the way joblib.load reads it (raw array bytes inside the stream are skipped);
-    if it holds such arrays, it is read again the way pickle.load would, since a crafted
-    "array" can be valid opcodes that only a plain pickle loader executes.
-    """
-    from aisbom.scanners.joblib_scanner import JoblibArrays
-
-    if not ctx.members:
-        ctx.report(
-            "pickle-format",
-            "pickle serialization: loading it with pickle, torch or joblib can run code",
-        )
-    arrays = JoblibArrays(data, ctx)
-    scan_pickle_stream(data, ctx, build_hook=arrays)
-    if arrays.arrays:
-        _scan_plain_view(data, ctx)
-
-
-def _scan_plain_view(data: Data, ctx: ScanContext) -> None:
-    """Report what pickle.load (no joblib hook) would call beyond the joblib reading.
-
-    Read this way, array bytes become opcodes and nested pickles share the outer memo, so
-    parse errors and computed names are expected noise; only calls of globals that are
-    dangerous or outside the allowlist are evidence of a payload hidden in "array data"."""
-    scratch = dataclass_replace(ctx, sink=[])
-    scan_pickle_stream(data, scratch)
-    seen = {(f.rule, f.offset, f.members) for f in ctx.sink}
-    for finding in scratch.sink:
-        if finding.rule not in ("pickle-dangerous-global", "pickle-unknown-call"):
-            continue
-        if (finding.rule, finding.offset, finding.members) not in seen:
-            ctx.sink.append(finding)
-
-
 def scan_pickle_stream(
     data: Data,
     ctx: ScanContext,
@@ -153,8 +117,6 @@ def scan_pickle_stream(
 def _scan_trailing(data: Data, pos: int, ctx: ScanContext) -> None:
     """Bytes after the last pickle: pickle.load never reads them, but other loaders may
     (a zip appended to a pickle is a zip to zipfile), so anything recognisable is scanned."""
-    from aisbom.scanners.frame.sniff import sniff
-
     size = len(data) - pos
     trailing = data[pos : pos + min(size, ctx.limits.max_in_memory)]
     fmt = sniff(trailing)
