@@ -1,7 +1,7 @@
 """Keras model files: Keras 3 `.keras` zips and HDF5 (`.h5`) models, read as data.
 
 `.keras` is a zip (config.json, metadata.json, model.weights.h5, assets/): its members get the
-generic archive checks and recursive scanning of `archive.scan_zip` (the weights file is
+generic archive checks and recursive scanning of `zip_archive.scan_zip` (the weights file is
 sniffed as HDF5 and comes back here), and config.json, what `keras.saving.load_model` reads,
 is checked by `keras_config`.
 
@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from aisbom.scanners.archive import scan_zip
+from aisbom.scanners.archives.zip_archive import scan_zip
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.sniff import hdf5_superblock, sniff
 from aisbom.scanners.readers import zip_reader

@@ -19,7 +19,7 @@ from payloads import BENIGN, EVIL, EVIL2, MiB, evidence, rules, scan, where  # n
 
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners import archive
+from aisbom.scanners.archives import zip_archive
 from aisbom.scanners.frame.context import ScanContext
 from aisbom.scanners.frame.registry import scan_blob
 from aisbom.severity import Severity
@@ -421,7 +421,7 @@ def test_shallow_nesting_reports_the_member_chain() -> None:
 def test_zip_time_limit_is_a_finding() -> None:
     ctx = ScanContext.for_file("x", Limits(), Policy())
     ctx.budget.deadline = 0.0  # already over
-    archive.scan_zip(make_zip({"a.pkl": EVIL, "b.txt": b"x"}), ctx)
+    zip_archive.scan_zip(make_zip({"a.pkl": EVIL, "b.txt": b"x"}), ctx)
     assert [(f.rule, evidence(f)["limit"]) for f in ctx.sink] == [("scan-limit", "max_seconds_per_file")]
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from aisbom.scanners.archive import Cap, all_zero, member_cap, report_cut
+from aisbom.scanners.archives.members import Cap, all_zero, member_cap, report_cut
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.sniff import sniff
 from aisbom.severity import Severity
