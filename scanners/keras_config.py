@@ -36,6 +36,7 @@ from aisbom.scanners.frame.context import ScanContext
 from aisbom.scanners.keras_names import KERAS_CLASSES, KERAS_FUNCTIONS
 from aisbom.scanners.pickles.policy import judge
 from aisbom.scanners.readers.marshal_code import summarize
+from aisbom.scanners.tensorflow.ops import FILE_OPS, NETWORK_OPS, PATH_OPS, PYTHON_OPS
 from aisbom.severity import Severity
 
 _MAX_DEPTH = 512  # nesting of dicts and lists; Keras models nest a handful of levels per model
@@ -625,8 +626,6 @@ def _tf_danger(segments: list[str]) -> tuple[Severity, str] | None:
 
 def _tf_op_danger(op: str) -> tuple[Severity, str] | None:
     """A raw TensorFlow op, judged with the TensorFlow scanner's tables."""
-    from aisbom.scanners.tensorflow import FILE_OPS, NETWORK_OPS, PATH_OPS, PYTHON_OPS  # late: large
-
     if op in PYTHON_OPS:
         return Severity.CRITICAL, "runs a Python function registered in the loading process"
     if op in FILE_OPS or op in NETWORK_OPS:

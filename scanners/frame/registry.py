@@ -38,10 +38,10 @@ SCANNERS: dict[str, str] = {
     "text": "aisbom.scanners.template_files:scan_text",
     "onnx": "aisbom.scanners.onnx_scanner:scan_onnx",
     "safetensors": "aisbom.scanners.safetensors_scanner:scan_safetensors",
-    "tf-saved-model": "aisbom.scanners.tensorflow:scan_saved_model",
-    "tf-graph-def": "aisbom.scanners.tensorflow:scan_graph_def",
-    "keras-metadata": "aisbom.scanners.tensorflow:scan_keras_metadata",
-    "tflite": "aisbom.scanners.tflite_scanner:scan_tflite",
+    "tf-saved-model": "aisbom.scanners.tensorflow.graph:scan_saved_model",
+    "tf-graph-def": "aisbom.scanners.tensorflow.graph:scan_graph_def",
+    "keras-metadata": "aisbom.scanners.tensorflow.graph:scan_keras_metadata",
+    "tflite": "aisbom.scanners.tensorflow.tflite:scan_tflite",
 }
 
 _loaded: dict[str, Scanner] = {}

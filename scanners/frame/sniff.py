@@ -67,14 +67,14 @@ def sniff(data: Data) -> str:
         return "pickle"
     if head[:1] in (b"\x08", b"\x0a", b"\x12"):
         # TF protos share ONNX's first bytes (`08 01 12`): checked structurally, first.
-        from aisbom.scanners.tensorflow import sniff_tensorflow  # late: only protobuf-like heads
+        from aisbom.scanners.tensorflow.sniffing import sniff_tensorflow  # late: only protobuf-like heads
 
         tf_format = sniff_tensorflow(data)
         if tf_format is not None:
             return tf_format
     if head[:1] in (b"\x08", b"\x0a", b"\x12", b"\x18", b'"', b"*"):
         # Fields in another order than TensorFlow writes them: still loaded by TensorFlow.
-        from aisbom.scanners.tensorflow import sniff_tensorflow_structural
+        from aisbom.scanners.tensorflow.sniffing import sniff_tensorflow_structural
 
         tf_format = sniff_tensorflow_structural(data)
         if tf_format is not None:

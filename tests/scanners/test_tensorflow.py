@@ -16,7 +16,6 @@ from catalog import FIXTURES, FIXTURES_DIR, REAL_MODELS
 from aisbom.limits import Limits
 from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
-from aisbom.scanners import tensorflow as tf_scanner
 from aisbom.scanners.frame.context import ScanContext
 from aisbom.scanners.frame.registry import scan_blob
 from aisbom.scanners.frame.sniff import sniff
@@ -28,6 +27,8 @@ from aisbom.scanners.readers.protobuf_wire import (
     iter_fields,
     read_varint,
 )
+from aisbom.scanners.tensorflow.graph import scan_graph_def
+from aisbom.scanners.tensorflow.sniffing import sniff_tensorflow, sniff_tensorflow_structural
 from aisbom.severity import ExitCode, Severity
 
 tb_proto = pytest.importorskip("tensorboard.compat.proto")
@@ -277,7 +278,7 @@ ONNX_MODELS = [FIXTURES_DIR / "benign/onnx/tiny.onnx"] + [
 def test_onnx_models_stay_onnx(path):
     data = path.read_bytes()
     assert data[:1] == b"\x08"  # ModelProto.ir_version first, like SavedModel's schema version
-    assert tf_scanner.sniff_tensorflow(data) is None
+    assert sniff_tensorflow(data) is None
     assert sniff(data) == "onnx"
 
 
@@ -290,7 +291,7 @@ def test_real_silero_onnx_model_is_present():
 
 def test_no_other_fixture_or_real_model_is_claimed_as_tensorflow():
     others = [f for f in FIXTURES + REAL_MODELS if f.family != "tensorflow"]
-    claimed = [f.path for f in others if tf_scanner.sniff_tensorflow(f.abspath.read_bytes()) is not None]
+    claimed = [f.path for f in others if sniff_tensorflow(f.abspath.read_bytes()) is not None]
     assert claimed == []
     assert sum(f.family == "onnx" for f in others) >= 2
 
@@ -300,14 +301,14 @@ def test_onnx_ir_version_1_with_savedmodel_like_first_bytes_is_not_tensorflow():
     model = onnx.ModelProto(ir_version=1, producer_name="pytorch", producer_version="0.2")
     data = model.SerializeToString()
     assert data[:3] == b"\x08\x01\x12"  # the very bytes a SavedModel starts with
-    assert tf_scanner.sniff_tensorflow(data) is None
+    assert sniff_tensorflow(data) is None
     assert sniff(data) == "onnx"
 
 
 def test_fingerprint_and_other_protos_are_not_claimed():
     assert sniff(fixture_bytes("benign/tensorflow/saved_model/fingerprint.pb")) == "data"
     # A NodeDef-shaped start whose "op" is not an op name; text that starts with newlines.
-    assert tf_scanner.sniff_tensorflow(b"\x0a\x08\x0a\x01a\x12\x03a b") is None
+    assert sniff_tensorflow(b"\x0a\x08\x0a\x01a\x12\x03a b") is None
     assert sniff(b"\n\nhello world\n") == "text"
 
 
@@ -567,7 +568,7 @@ def test_field_limit_is_a_scan_limit_finding():
 
 def test_deadline_is_a_scan_limit_finding():
     ctx = ScanContext.for_file("x", Limits(max_seconds_per_file=0), Policy())
-    tf_scanner.scan_graph_def(fixture_bytes("benign/tensorflow/frozen_graph.pb"), ctx)
+    scan_graph_def(fixture_bytes("benign/tensorflow/frozen_graph.pb"), ctx)
     assert [(f.rule, dict(f.evidence)["limit"]) for f in ctx.sink] == [("scan-limit", "max_seconds_per_file")]
 
 
@@ -684,4 +685,4 @@ def test_a_saved_model_that_is_also_an_onnx_model_gets_the_onnx_checks():
     ],
 )
 def test_text_and_data_do_not_conform_as_tensorflow_by_chance(data):
-    assert tf_scanner.sniff_tensorflow_structural(data) is None
+    assert sniff_tensorflow_structural(data) is None

@@ -23,7 +23,7 @@ from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
 from aisbom.scanners.frame.context import ScanContext
 from aisbom.scanners.frame.registry import scan_blob
-from aisbom.scanners.tflite_scanner import _flex_strings
+from aisbom.scanners.tensorflow.tflite import _flex_strings
 from aisbom.severity import ExitCode, Severity
 
 pytest.importorskip("flatbuffers")

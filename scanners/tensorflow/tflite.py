@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.sniff import sniff
 from aisbom.scanners.readers.protobuf_wire import Message, WireError
-from aisbom.scanners.tensorflow import PATH_OPS, judge_op, read_node_def
+from aisbom.scanners.tensorflow.ops import PATH_OPS, judge_op, read_node_def
 from aisbom.severity import Severity
 
 # --- schema.fbs field indices ----------------------------------------------------------------
