@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 
-from aisbom.scanners import keras_scanner, template_files
+from aisbom.scanners import template_files
 from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.scanners.keras import model_files
 
 
 def scan_json(data: Data, ctx: ScanContext) -> None:
@@ -21,7 +22,7 @@ def scan_json(data: Data, ctx: ScanContext) -> None:
         template_files.scan_text(data, ctx)
         return
     templates = template_files.wants_document(data, ctx)
-    keras = keras_scanner.wants_document(data, ctx)
+    keras = model_files.wants_document(data, ctx)
     if not (templates or keras):
         return
     found: list[object] = []
@@ -41,4 +42,4 @@ def scan_json(data: Data, ctx: ScanContext) -> None:
     if templates:
         template_files.check_templates(found, ctx)
     if keras:
-        keras_scanner.check_document(document, ctx, template_files.file_name(ctx))
+        model_files.check_document(document, ctx, template_files.file_name(ctx))

@@ -1,6 +1,6 @@
 """Child process: read the Keras attributes of HDF5 files' root groups; answer in JSON.
 
-Run by `keras_scanner.scan_hdf5` through `child_process.ask`, never imported by the scanner:
+Run by `model_files.scan_hdf5` through `child_process.ask`, never imported by the scanner:
 
     python -I hdf5_attributes.py MEMORY
 

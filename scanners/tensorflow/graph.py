@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.keras_config import check_keras_config
+from aisbom.scanners.keras.config import check_keras_config
 from aisbom.scanners.readers.protobuf_wire import LEN, Field, Message, WireError, WireLimitError
 from aisbom.scanners.tensorflow.ops import (
     FILE_OPS,

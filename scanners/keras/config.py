@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 
 from aisbom.scanners.frame.context import ScanContext
-from aisbom.scanners.keras_names import KERAS_CLASSES, KERAS_FUNCTIONS
+from aisbom.scanners.keras.names import KERAS_CLASSES, KERAS_FUNCTIONS
 from aisbom.scanners.pickles.policy import judge
 from aisbom.scanners.readers.marshal_code import summarize
 from aisbom.scanners.tensorflow.ops import FILE_OPS, NETWORK_OPS, PATH_OPS, PYTHON_OPS

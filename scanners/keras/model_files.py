@@ -3,12 +3,12 @@
 `.keras` is a zip (config.json, metadata.json, model.weights.h5, assets/): its members get the
 generic archive checks and recursive scanning of `zip_archive.scan_zip` (the weights file is
 sniffed as HDF5 and comes back here), and config.json, what `keras.saving.load_model` reads,
-is checked by `keras_config`.
+is checked by `config`.
 
 HDF5 models keep their config in the root attributes `model_config` and `training_config`.
 libhdf5 is C code with a history of crashes on crafted files, so the attributes are read by a
-child process (`readers/hdf5_attributes.py` through `child_process.ask`) with a timeout and an address-space
-cap: a crash or a hang becomes a finding on the file, never a lost report.
+child process (`readers/hdf5_attributes.py` through `child_process.ask`) with a timeout and an
+address-space cap: a crash or a hang becomes a finding on the file, never a lost report.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from aisbom.scanners.readers.child_process import Failure, ask
 CONFIG = "config.json"  # the member keras.saving.load_model reads
 _CONFIG_ATTRIBUTES = ("model_config", "training_config")  # the attributes Keras reads
 # The child script; a module attribute so tests can swap in one that crashes or hangs.
-HDF5_CHILD = str(Path(__file__).parent / "readers" / "hdf5_attributes.py")
+HDF5_CHILD = str(Path(__file__).resolve().parents[1] / "readers" / "hdf5_attributes.py")
 
 
 def scan_keras_zip(data: Data, ctx: ScanContext) -> None:
@@ -98,7 +98,7 @@ def _check_json(text: str | bytes, ctx: ScanContext, where: str) -> None:
 
 
 def _check(config: object, ctx: ScanContext, where: str) -> None:
-    from aisbom.scanners.keras_config import check_keras_config  # late: JSON files rarely need it
+    from aisbom.scanners.keras.config import check_keras_config  # late: JSON files rarely need it
 
     check_keras_config(config, ctx, where=where)
 
