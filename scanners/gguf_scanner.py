@@ -17,7 +17,7 @@ import struct
 from dataclasses import dataclass
 
 from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.jinja_template import check_template, looks_like_jinja
+from aisbom.scanners.templates.jinja_analysis import check_template, looks_like_jinja
 from aisbom.severity import Severity
 
 MAGIC = b"GGUF"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 
-from aisbom.scanners import template_files
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.keras import model_files
+from aisbom.scanners.templates import template_files
 
 
 def scan_json(data: Data, ctx: ScanContext) -> None:

@@ -35,7 +35,7 @@ SCANNERS: dict[str, str] = {
     # Chat templates in tokenizer_config.json / chat_template.json / chat_template.jinja, and
     # Keras model configs (config.json of unpacked .keras directories, model.json).
     "json": "aisbom.scanners.json_scanner:scan_json",
-    "text": "aisbom.scanners.template_files:scan_text",
+    "text": "aisbom.scanners.templates.template_files:scan_text",
     "onnx": "aisbom.scanners.onnx_scanner:scan_onnx",
     "safetensors": "aisbom.scanners.safetensors_scanner:scan_safetensors",
     "tf-saved-model": "aisbom.scanners.tensorflow.graph:scan_saved_model",

@@ -11,7 +11,7 @@ from chat_templates import STANDARD_TEMPLATES
 from aisbom.limits import Limits
 from aisbom.policy import Policy
 from aisbom.scanners.frame.context import ScanContext
-from aisbom.scanners.jinja_template import check_template
+from aisbom.scanners.templates.jinja_analysis import check_template
 from aisbom.severity import Severity
 
 POPEN = "popen('touch aisbom-marker').read()"

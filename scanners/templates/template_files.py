@@ -9,7 +9,7 @@ JSON and text files, so the cost for a file without a template is one byte searc
 from __future__ import annotations
 
 from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.jinja_template import check_template, looks_like_jinja
+from aisbom.scanners.templates.jinja_analysis import check_template, looks_like_jinja
 
 _KEY = b'"chat_template"'
 JINJA_STARTS = (b"{%", b"{{", b"{#")
