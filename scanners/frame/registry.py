@@ -31,13 +31,13 @@ SCANNERS: dict[str, str] = {
     "lz4": "aisbom.scanners.archives.compressed:scan_compressed",
     "zlib": "aisbom.scanners.archives.compressed:scan_compressed",
     "zstd": "aisbom.scanners.archives.compressed:scan_compressed",
-    "gguf": "aisbom.scanners.gguf_scanner:scan_gguf",
+    "gguf": "aisbom.scanners.gguf.header:scan_gguf",
     # Chat templates in tokenizer_config.json / chat_template.json / chat_template.jinja, and
     # Keras model configs (config.json of unpacked .keras directories, model.json).
     "json": "aisbom.scanners.json_scanner:scan_json",
     "text": "aisbom.scanners.templates.template_files:scan_text",
-    "onnx": "aisbom.scanners.onnx_scanner:scan_onnx",
-    "safetensors": "aisbom.scanners.safetensors_scanner:scan_safetensors",
+    "onnx": "aisbom.scanners.onnx.model:scan_onnx",
+    "safetensors": "aisbom.scanners.safetensors.header:scan_safetensors",
     "tf-saved-model": "aisbom.scanners.tensorflow.graph:scan_saved_model",
     "tf-graph-def": "aisbom.scanners.tensorflow.graph:scan_graph_def",
     "keras-metadata": "aisbom.scanners.tensorflow.graph:scan_keras_metadata",

@@ -172,7 +172,7 @@ def _check_as_onnx(data: Data, ctx: ScanContext) -> None:
     except WireError:
         return  # reported by the TensorFlow scan, which read the same fields
     if numbers & _ONNX_ONLY_FIELDS:
-        from aisbom.scanners.onnx_scanner import scan_onnx  # late: only for such polyglots
+        from aisbom.scanners.onnx.model import scan_onnx  # late: only for such polyglots
 
         scan_onnx(data, ctx)
 

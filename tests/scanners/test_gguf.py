@@ -12,7 +12,7 @@ from chat_templates import CHATML, STANDARD_TEMPLATES
 from aisbom.limits import Limits
 from aisbom.policy import Policy
 from aisbom.scanners.frame.context import ScanContext
-from aisbom.scanners.gguf_scanner import scan_gguf
+from aisbom.scanners.gguf.header import scan_gguf
 from aisbom.severity import Severity
 
 U8, U32, I32, F32, BOOL, STRING, ARRAY, U64, F64 = 0, 4, 5, 6, 7, 8, 9, 10, 12

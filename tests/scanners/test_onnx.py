@@ -18,7 +18,7 @@ from payloads import evidence, rules, scan
 from aisbom.limits import Limits
 from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
-from aisbom.scanners.onnx_scanner import path_problems
+from aisbom.scanners.onnx.model import path_problems
 from aisbom.severity import ExitCode, Severity
 
 onnx = pytest.importorskip("onnx")

@@ -21,7 +21,7 @@ from aisbom.limits import Limits
 from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
 from aisbom.scanners.frame.context import ScanContext
-from aisbom.scanners.safetensors_scanner import DTYPE_BITS, scan_safetensors
+from aisbom.scanners.safetensors.header import DTYPE_BITS, scan_safetensors
 from aisbom.severity import ExitCode, Severity
 
 np = pytest.importorskip("numpy")
