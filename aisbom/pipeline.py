@@ -19,6 +19,7 @@ from aisbom.inventory import Entry, walk
 from aisbom.limits import Limits
 from aisbom.policy import Policy
 from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import ExitCode, Severity
 
 # Findings that mean part of the target was not analysed: such a scan never exits 0.
@@ -114,7 +115,7 @@ def scan_target(
 
 
 def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:
-    ctx = ScanContext.for_file(entry.path, limits, policy, source=str(entry.absolute))
+    ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
     if entry.problem:
         ctx.report(entry.problem_rule or "file-unreadable", entry.problem)
         return FileResult(
@@ -157,8 +158,6 @@ def _sha256_of(handle: BinaryIO) -> str:
 
 
 def _scan_data(entry: Entry, data: Data, digest: str, ctx: ScanContext) -> FileResult:
-    from aisbom.scanners.frame.registry import scan_blob
-
     try:
         fmt = scan_blob(data, ctx)
     except (MemoryError, RecursionError) as exc:

@@ -102,11 +102,12 @@ import mmap, sys, time
 from aisbom.limits import Limits
 from aisbom.policy import Policy
 from aisbom.scanners.frame.context import ScanContext
-from aisbom.scanners.frame.registry import scan_blob
+from aisbom.scanners.frame.dispatch import context_for_file
+from aisbom.scanners.frame.dispatch import scan_blob
 with open(sys.argv[1], "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-    scan_blob(data, ScanContext.for_file("x", Limits(), Policy()))  # warm imports
+    scan_blob(data, context_for_file("x", Limits(), Policy()))  # warm imports
     start = time.perf_counter()
-    ctx = ScanContext.for_file("x", Limits(), Policy())
+    ctx = context_for_file("x", Limits(), Policy())
     fmt = scan_blob(data, ctx)
     print(fmt, len(ctx.sink), time.perf_counter() - start)
 """

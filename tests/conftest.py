@@ -17,11 +17,10 @@ def scan_bytes():
     """Scan an in-memory blob; returns (format, findings)."""
     from aisbom.limits import Limits
     from aisbom.policy import Policy
-    from aisbom.scanners.frame.context import ScanContext
-    from aisbom.scanners.frame.registry import scan_blob
+    from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 
     def scan(data: bytes, *, policy: Policy | None = None, limits: Limits | None = None):
-        ctx = ScanContext.for_file("blob", limits or Limits(), policy or Policy())
+        ctx = context_for_file("blob", limits or Limits(), policy or Policy())
         fmt = scan_blob(data, ctx)
         return fmt, list(ctx.sink)
 

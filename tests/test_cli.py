@@ -148,7 +148,7 @@ def test_internal_scanner_error_is_a_finding_not_a_crash(tmp_path: Path, monkeyp
     def broken(data, ctx):
         raise ValueError("boom")
 
-    monkeypatch.setitem(registry._loaded, registry.SCANNERS["pickle"], broken)
+    monkeypatch.setitem(registry._loaded, registry.FORMATS["pickle"].checks[0], broken)
     (tmp_path / "a.pkl").write_bytes(pickle.dumps([1]))
     (tmp_path / "b.txt").write_text("fine\n")
     code, out, _ = run(str(tmp_path), "--format", "json")

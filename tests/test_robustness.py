@@ -8,8 +8,7 @@ from catalog import FIXTURES
 
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.frame.context import ScanContext
-from aisbom.scanners.frame.registry import scan_blob
+from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:
@@ -36,7 +35,7 @@ def test_mutated_fixtures_never_crash_a_scanner():
     formats = set()
     for _ in range(3000):
         data = mutate(rng.choice(corpus), rng)
-        ctx = ScanContext.for_file("fuzzed", limits, Policy())
+        ctx = context_for_file("fuzzed", limits, Policy())
         formats.add(scan_blob(data, ctx))  # raises on a scanner bug
     # The mutations kept most files recognisable, so every scanner family was exercised.
     assert {"pickle", "pytorch-zip", "joblib", "numpy", "zip", "tar", "gzip", "7z"} <= formats

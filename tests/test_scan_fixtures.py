@@ -47,10 +47,10 @@ _PROBE = """
 import importlib, json, sys
 from pathlib import Path
 from aisbom.pipeline import scan_target
-from aisbom.scanners.frame.registry import SCANNERS, scanner_for
+from aisbom.scanners.frame.registry import FORMATS, checks_for
 scan_target(Path(sys.argv[1]) / "benign")
-for fmt in SCANNERS:  # every scanner and what it imports lazily (py7zr, lz4 ...)
-    scanner_for(fmt)
+for fmt in FORMATS:  # every check and what it imports lazily (py7zr, lz4 ...)
+    checks_for(fmt)
 import py7zr, lz4.frame
 baseline = set(sys.modules)
 scan_target(Path(sys.argv[1]) / "malicious")

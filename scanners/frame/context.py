@@ -1,12 +1,18 @@
-"""What every scanner receives: the bytes, and a context to report findings and recurse."""
+"""What every check receives: the bytes, and a ScanContext to report findings through and to
+hand nested content to (a member of an archive, a pickle inside a pickle ...).
+
+The context knows nothing of the formats: how nested content is sniffed and scanned is given
+to it (`dispatch`, the registry's `scan_blob`) when `dispatch.context_for_file` creates it.
+"""
 
 from __future__ import annotations
 
 import io
 import mmap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import BinaryIO, Union
+from typing import BinaryIO, TypeVar, Union
 
 from aisbom.findings import Finding
 from aisbom.limits import Limits
@@ -17,6 +23,11 @@ from aisbom.severity import Severity
 # Scanners read `bytes` (small files, container members) or a read-only `mmap` (large files).
 # Both support len(), indexing to int, slicing to bytes and .find().
 Data = Union[bytes, mmap.mmap]  # noqa: UP007 (a runtime alias)
+# A check: reads `data` as one format and reports what it finds through the context.
+Check = Callable[[Data, "ScanContext"], None]
+# Sniffs `data`, runs the checks of its format with the context, returns the format's name.
+Dispatch = Callable[[Data, "ScanContext"], str]
+T = TypeVar("T")
 
 
 def as_file(data: Data) -> BinaryIO:
@@ -42,6 +53,7 @@ class ScanContext:
     policy: Policy
     sink: list[Finding]
     budget: Budget
+    dispatch: Dispatch  # how nested content is scanned (the registry's scan_blob)
     members: tuple[str, ...] = ()
     depth: int = 0
     # Loader hints from the enclosing container, e.g. "torchscript" (whose pickle loader
@@ -50,11 +62,14 @@ class ScanContext:
     # The top-level file on disk, when there is one: for parsers that run in a child process
     # (libhdf5) and must reopen the file rather than receive a copy of a large mapping.
     source: str | None = None
+    # Work one check did on this object that another check of the same object reuses (a JSON
+    # document parsed once for the template and the Keras check); a child starts empty.
+    memo: dict[str, tuple[object, object]] = field(default_factory=dict, compare=False, repr=False)
 
-    @classmethod
-    def for_file(cls, path: str, limits: Limits, policy: Policy, *, source: str | None = None) -> ScanContext:
-        budget = Budget(deadline=time.monotonic() + limits.max_seconds_per_file)
-        return cls(path=path, limits=limits, policy=policy, sink=[], budget=budget, source=source)
+    @property
+    def name(self) -> str:
+        """The file name of the object: the innermost member's, or the top-level file's."""
+        return (self.members[-1] if self.members else self.path).rsplit("/", 1)[-1]
 
     def report(
         self,
@@ -84,6 +99,7 @@ class ScanContext:
             members=(*self.members, member),
             depth=self.depth + 1,
             hints=self.hints if hints is None else hints,
+            memo={},
         )
 
     def out_of_time(self) -> bool:
@@ -96,8 +112,6 @@ class ScanContext:
 
     def scan_nested(self, data: Data, member: str, *, hints: frozenset[str] | None = None) -> str:
         """Sniff and scan `data` as a member of this object; returns its format."""
-        from aisbom.scanners.frame.registry import scan_blob  # late: registry imports the scanners
-
         child = self.child(member, hints=hints)
         if child.depth > self.limits.max_depth:
             self.report(
@@ -106,4 +120,13 @@ class ScanContext:
                 evidence={"limit": "max_depth"},
             )
             return "unknown"
-        return scan_blob(data, child)
+        return self.dispatch(data, child)
+
+    def reuse(self, key: str, data: Data, compute: Callable[[], T]) -> T:
+        """What `compute()` returns for `data`, computed once however many checks ask."""
+        held = self.memo.get(key)
+        if held is not None and held[0] is data:
+            return held[1]  # type: ignore[return-value]
+        value = compute()
+        self.memo[key] = (data, value)
+        return value

@@ -1,74 +1,97 @@
-"""Pick scanners by sniffed content. Adding a format is one module and one line here."""
+"""The formats aisbom knows and the checks each one gets: the one table to extend.
+
+A format is recognised by its bytes, never by a file name (`sniff`): by a magic number listed here,
+by one of sniff's structural tests for the formats that have none, or by a `recognise` function of
+its own module. Every check listed for the format then runs on the same bytes and context, in
+order: a format that two loaders read (JSON: transformers' chat templates and Keras model configs)
+gets a check for each, and a file that is also another format (a TensorFlow protobuf carrying
+ONNX's fields) gets that format's check too. A check never calls another format's check itself.
+
+Adding a format is one new module with its check, and one line here. Checks are imported on first
+use, so start-up stays fast.
+"""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.frame.sniff import sniff
+from aisbom.scanners.frame.context import Check
 
-Scanner = Callable[[Data, ScanContext], None]
 
-# format -> "module:function". Imported on first use, so start-up stays fast.
-SCANNERS: dict[str, str] = {
-    "pickle": "aisbom.scanners.pickles.pickle_file:scan_pickle",
-    "pytorch-legacy": "aisbom.scanners.pickles.pytorch:scan_pytorch_legacy",
-    "pytorch-zip": "aisbom.scanners.pickles.pytorch:scan_pytorch_zip",
-    "torchscript": "aisbom.scanners.pickles.pytorch:scan_torchscript",
-    "joblib": "aisbom.scanners.pickles.pickle_file:scan_pickle",
-    "numpy": "aisbom.scanners.pickles.numpy_arrays:scan_npy",
-    "numpy-npz": "aisbom.scanners.archives.zip_archive:scan_zip",
-    "zip": "aisbom.scanners.archives.zip_archive:scan_zip",
-    "keras": "aisbom.scanners.keras.model_files:scan_keras_zip",
-    "hdf5": "aisbom.scanners.keras.model_files:scan_hdf5",
-    "tar": "aisbom.scanners.archives.tar_archive:scan_tar",
-    "7z": "aisbom.scanners.archives.sevenzip_archive:scan_7z",
-    "gzip": "aisbom.scanners.archives.compressed:scan_compressed",
-    "bzip2": "aisbom.scanners.archives.compressed:scan_compressed",
-    "xz": "aisbom.scanners.archives.compressed:scan_compressed",
-    "lzma": "aisbom.scanners.archives.compressed:scan_compressed",
-    "lz4": "aisbom.scanners.archives.compressed:scan_compressed",
-    "zlib": "aisbom.scanners.archives.compressed:scan_compressed",
-    "zstd": "aisbom.scanners.archives.compressed:scan_compressed",
-    "gguf": "aisbom.scanners.gguf.header:scan_gguf",
-    # Chat templates in tokenizer_config.json / chat_template.json / chat_template.jinja, and
-    # Keras model configs (config.json of unpacked .keras directories, model.json).
-    "json": "aisbom.scanners.json_scanner:scan_json",
-    "text": "aisbom.scanners.templates.template_files:scan_text",
-    "onnx": "aisbom.scanners.onnx.model:scan_onnx",
-    "safetensors": "aisbom.scanners.safetensors.header:scan_safetensors",
-    "tf-saved-model": "aisbom.scanners.tensorflow.graph:scan_saved_model",
-    "tf-graph-def": "aisbom.scanners.tensorflow.graph:scan_graph_def",
-    "keras-metadata": "aisbom.scanners.tensorflow.graph:scan_keras_metadata",
-    "tflite": "aisbom.scanners.tensorflow.tflite:scan_tflite",
+@dataclass(frozen=True)
+class Format:
+    checks: tuple[str, ...]  # "module:function", each called as function(data, ctx), in this order
+    magic: tuple[tuple[int, bytes], ...] = ()  # (offset, bytes) that identify it, tried first
+    # "module:function": called with the bytes when no magic number and none of sniff's own tests
+    # matched, before they are called text or data; True claims them for this format.
+    recognise: str | None = None
+
+
+_COMPRESSED = "aisbom.scanners.archives.compressed:scan_compressed"
+_ZIP = "aisbom.scanners.archives.zip_archive:scan_zip"
+_PICKLE = "aisbom.scanners.pickles.pickle_file:scan_pickle"
+_PYTORCH = "aisbom.scanners.pickles.pytorch"
+_TF_GRAPH = "aisbom.scanners.tensorflow.graph"
+# ONNX's `08 01 12` start is also a SavedModel's: a TensorFlow protobuf with ONNX-only fields is
+# read as ONNX too (external data, Python ops).
+_ALSO_ONNX = "aisbom.scanners.onnx.model:scan_tensorflow_polyglot"
+
+FORMATS: dict[str, Format] = {
+    # Formats with a magic number, tried in this order (the first that matches wins).
+    "numpy": Format(("aisbom.scanners.pickles.numpy_arrays:scan_npy",), magic=((0, b"\x93NUMPY"),)),
+    "gzip": Format((_COMPRESSED,), magic=((0, b"\x1f\x8b"),)),
+    "xz": Format((_COMPRESSED,), magic=((0, b"\xfd7zXZ\x00"),)),
+    "lz4": Format((_COMPRESSED,), magic=((0, b"\x04\x22\x4d\x18"),)),
+    "7z": Format(("aisbom.scanners.archives.sevenzip_archive:scan_7z",), magic=((0, b"7z\xbc\xaf\x27\x1c"),)),
+    "zstd": Format((_COMPRESSED,), magic=((0, b"\x28\xb5\x2f\xfd"),)),
+    "gguf": Format(("aisbom.scanners.gguf.header:scan_gguf",), magic=((0, b"GGUF"),)),
+    "hdf5": Format(("aisbom.scanners.keras.model_files:scan_hdf5",), magic=((0, b"\x89HDF\r\n\x1a\n"),)),
+    "tflite": Format(("aisbom.scanners.tensorflow.tflite:scan_tflite",), magic=((4, b"TFL3"),)),
+    "tar": Format(("aisbom.scanners.archives.tar_archive:scan_tar",), magic=((257, b"ustar"),)),
+    # Formats that sniff recognises by their structure.
+    "bzip2": Format((_COMPRESSED,)),
+    "lzma": Format((_COMPRESSED,)),
+    "zlib": Format((_COMPRESSED,)),
+    "zip": Format((_ZIP,)),
+    "numpy-npz": Format((_ZIP,)),
+    "keras": Format(("aisbom.scanners.keras.model_files:scan_keras_zip",)),
+    "pytorch-zip": Format((f"{_PYTORCH}:scan_pytorch_zip",)),
+    "torchscript": Format((f"{_PYTORCH}:scan_torchscript",)),
+    "pytorch-legacy": Format((f"{_PYTORCH}:scan_pytorch_legacy",)),
+    "pickle": Format((_PICKLE,)),
+    "joblib": Format((_PICKLE,)),
+    "safetensors": Format(("aisbom.scanners.safetensors.header:scan_safetensors",)),
+    "tf-saved-model": Format(
+        (f"{_TF_GRAPH}:scan_saved_model", _ALSO_ONNX, f"{_TF_GRAPH}:scan_saved_model_as_graph_def")
+    ),
+    "tf-graph-def": Format((f"{_TF_GRAPH}:scan_graph_def", _ALSO_ONNX)),
+    "keras-metadata": Format((f"{_TF_GRAPH}:scan_keras_metadata", _ALSO_ONNX)),
+    "onnx": Format(("aisbom.scanners.onnx.model:scan_onnx",)),
+    # Chat templates (tokenizer_config.json, chat_template.json) and Keras model configs
+    # (config.json of unpacked .keras directories, model.json); template files.
+    "json": Format(
+        ("aisbom.scanners.templates.template_files:scan_json", "aisbom.scanners.keras.model_files:scan_json")
+    ),
+    "text": Format(("aisbom.scanners.templates.template_files:scan_text",)),
 }
 
-_loaded: dict[str, Scanner] = {}
+_loaded: dict[str, Callable[..., Any]] = {}
 
 
-def scanner_for(fmt: str) -> Scanner | None:
-    target = SCANNERS.get(fmt)
-    if target is None:
-        return None
-    if target not in _loaded:
-        module_name, _, function = target.partition(":")
-        module = importlib.import_module(module_name)  # safe: our own modules, from the table
-        _loaded[target] = getattr(module, function)
-    return _loaded[target]
+def load(target: str) -> Callable[..., Any]:
+    """The function a "module:function" entry of the table names, imported on first use."""
+    function = _loaded.get(target)
+    if function is None:
+        module_name, _, name = target.partition(":")
+        module = importlib.import_module(module_name)  # safe: our own modules, from the table above
+        function = _loaded[target] = getattr(module, name)
+    return function
 
 
-def scan_blob(data: Data, ctx: ScanContext) -> str:
-    """Sniff `data`, run its scanner, and return the format name."""
-    fmt = sniff(data)
-    scanner = scanner_for(fmt)
-    if scanner is not None:
-        if ctx.out_of_time():
-            ctx.report(
-                "scan-limit",
-                f"time limit of {ctx.limits.max_seconds_per_file:g}s per file reached; not analysed",
-                evidence={"limit": "max_seconds_per_file"},
-            )
-        else:
-            scanner(data, ctx)
-    return fmt
+def checks_for(fmt: str) -> tuple[Check, ...]:
+    """The checks of a sniffed format, in order (none for text-less data, empty files ...)."""
+    entry = FORMATS.get(fmt)
+    return () if entry is None else tuple(load(target) for target in entry.checks)

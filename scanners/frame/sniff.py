@@ -1,8 +1,9 @@
 """Identify a file's format from its bytes, never from its name.
 
 Misleading extensions are a classic bypass (a pickle called `weights.safetensors`), so the
-name plays no part here. Order matters: strong magic numbers first, then structural checks,
-then the pickle heuristic (protocol 0/1 pickles are plain ASCII), then text.
+name plays no part here. Order matters: strong magic numbers first (the registry lists them),
+then structural checks, then the pickle heuristic (protocol 0/1 pickles are plain ASCII), then
+the formats that recognise themselves, then text.
 """
 
 from __future__ import annotations
@@ -12,28 +13,17 @@ import struct
 import zlib
 
 from aisbom.scanners.frame.context import Data
+from aisbom.scanners.frame.registry import FORMATS, load
 from aisbom.scanners.readers import zip_reader
 
 # PyTorch's legacy (non-zip) format starts with a pickle of this magic number.
-TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-_TORCH_LEGACY_LONG1 = b"\x8a\x0a" + TORCH_LEGACY_MAGIC.to_bytes(10, "little")
+_TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_TORCH_LEGACY_LONG1 = b"\x8a\x0a" + _TORCH_LEGACY_MAGIC.to_bytes(10, "little")
 
-_MAGIC: list[tuple[int, bytes, str]] = [
-    (0, b"\x93NUMPY", "numpy"),
-    (0, b"\x1f\x8b", "gzip"),
-    (0, b"\xfd7zXZ\x00", "xz"),
-    (0, b"\x04\x22\x4d\x18", "lz4"),
-    (0, b"7z\xbc\xaf\x27\x1c", "7z"),
-    (0, b"\x28\xb5\x2f\xfd", "zstd"),
-    (0, b"GGUF", "gguf"),
-    (0, b"\x89HDF\r\n\x1a\n", "hdf5"),
-    (4, b"TFL3", "tflite"),
-    (257, b"ustar", "tar"),
-]
-
-PICKLE_FORMATS = frozenset({"pickle", "pytorch-legacy", "joblib"})
-COMPRESSED_FORMATS = frozenset({"gzip", "bzip2", "xz", "lzma", "lz4", "zlib", "zstd"})
-ARCHIVE_FORMATS = frozenset({"zip", "tar", "7z"})
+# (offset, magic, format) of every format with a magic number, in the registry's order.
+_MAGIC = [(offset, magic, name) for name, fmt in FORMATS.items() for offset, magic in fmt.magic]
+# Formats that recognise themselves, asked after every test here, before "text" or "data".
+_RECOGNISERS = [(name, fmt.recognise) for name, fmt in FORMATS.items() if fmt.recognise]
 
 
 def sniff(data: Data) -> str:
@@ -81,6 +71,9 @@ def sniff(data: Data) -> str:
             return tf_format
     if _looks_like_onnx(head):
         return "onnx"
+    for name, recognise in _RECOGNISERS:
+        if load(recognise)(data):
+            return name
     return _text_or_data(head)
 
 

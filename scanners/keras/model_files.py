@@ -1,4 +1,4 @@
-"""Keras model files: Keras 3 `.keras` zips and HDF5 (`.h5`) models, read as data.
+"""Keras model files: Keras 3 `.keras` zips, HDF5 (`.h5`) models and JSON configs, read as data.
 
 `.keras` is a zip (config.json, metadata.json, model.weights.h5, assets/): its members get the
 generic archive checks and recursive scanning of `zip_archive.scan_zip` (the weights file is
@@ -21,7 +21,7 @@ from pathlib import Path
 from aisbom.scanners.archives.zip_archive import scan_zip
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.sniff import hdf5_superblock, sniff
-from aisbom.scanners.readers import zip_reader
+from aisbom.scanners.readers import json_document, zip_reader
 from aisbom.scanners.readers.child_process import Failure, ask
 
 CONFIG = "config.json"  # the member keras.saving.load_model reads
@@ -114,7 +114,16 @@ _ESCAPE = b"\\u"
 _HEAD = 64 * 1024
 
 
-def wants_document(data: Data, ctx: ScanContext) -> bool:
+def scan_json(data: Data, ctx: ScanContext) -> None:
+    """A JSON file that is a Keras model config (a template that only looks like JSON is not)."""
+    if json_document.starts_as_template(data) or not _wants_document(data, ctx):
+        return
+    document = json_document.parse(data, ctx)
+    if document is not None and is_keras_document(document.value):
+        _check(document.value, ctx, ctx.name)
+
+
+def _wants_document(data: Data, ctx: ScanContext) -> bool:
     """Whether the JSON file in `data` may be a Keras model config, so needs parsing: config.json
     of an unpacked .keras directory or a Hugging Face Keras repository (load_model reads both),
     model.json (model_from_json). Datasets hold many JSON files: a file without the key costs
@@ -131,12 +140,6 @@ def wants_document(data: Data, ctx: ScanContext) -> bool:
             )
         return False
     return True
-
-
-def check_document(document: object, ctx: ScanContext, where: str) -> None:
-    """Check a parsed JSON document if it is a Keras model config."""
-    if is_keras_document(document):
-        _check(document, ctx, where)
 
 
 def scan_hdf5(data: Data, ctx: ScanContext) -> None:

@@ -149,6 +149,22 @@ def scan_onnx(data: Data, ctx: ScanContext) -> None:
 # --- the skeleton ---------------------------------------------------------------------------
 
 
+# ModelProto fields (graph, opset_import, metadata_props, training_info, functions) that no
+# TensorFlow root message defines: TF readers skip them, onnx.load reads the file as a model.
+_ONNX_ONLY_FIELDS = frozenset({7, 8, 14, 20, 25})
+
+
+def scan_tensorflow_polyglot(data: Data, ctx: ScanContext) -> None:
+    """A polyglot: ONNX's `08 01 12` start is also a SavedModel's, so a file can be both. When
+    the root of a file sniffed as TensorFlow holds ONNX-only fields, it is scanned as ONNX too."""
+    try:
+        numbers = {f.number for f in wire.Message.parse(data, max_fields=ctx.limits.max_proto_fields)}
+    except wire.WireError:
+        return  # reported by the TensorFlow scan, which read the same fields
+    if numbers & _ONNX_ONLY_FIELDS:
+        scan_onnx(data, ctx)
+
+
 def _varint(value: int) -> bytes:
     out = bytearray()
     while True:

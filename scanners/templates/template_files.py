@@ -9,20 +9,29 @@ JSON and text files, so the cost for a file without a template is one byte searc
 from __future__ import annotations
 
 from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.scanners.readers import json_document
 from aisbom.scanners.templates.jinja_analysis import check_template, looks_like_jinja
 
 _KEY = b'"chat_template"'
-JINJA_STARTS = (b"{%", b"{{", b"{#")
 # Names transformers loads templates from. Only decides whether a parse error is reported:
 # the content is what gets scanned, whatever the name.
 _TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
 
 
-def file_name(ctx: ScanContext) -> str:
-    return (ctx.members[-1] if ctx.members else ctx.path).rsplit("/", 1)[-1]
+def scan_json(data: Data, ctx: ScanContext) -> None:
+    """The chat templates of a JSON document; a template file that only looks like JSON
+    (`{{ bos_token }}...`) is checked as a template file."""
+    if json_document.starts_as_template(data):
+        scan_text(data, ctx)
+        return
+    if not _wants_document(data, ctx):
+        return
+    document = json_document.parse(data, ctx)
+    if document is not None:
+        _check_templates(document.chat_templates, ctx)
 
 
-def wants_document(data: Data, ctx: ScanContext) -> bool:
+def _wants_document(data: Data, ctx: ScanContext) -> bool:
     """Whether the JSON file in `data` may hold a chat_template key, so needs parsing; a file
     too large to parse is reported (when the key is literal) and not wanted."""
     literal_key = data.find(_KEY) >= 0
@@ -40,7 +49,7 @@ def wants_document(data: Data, ctx: ScanContext) -> bool:
     return True
 
 
-def check_templates(values: list[object], ctx: ScanContext) -> None:
+def _check_templates(values: tuple[object, ...], ctx: ScanContext) -> None:
     """Check every chat_template value of a JSON document (duplicate keys included)."""
     for value in values:
         for key, template in _templates(value):
@@ -65,7 +74,7 @@ def scan_text(data: Data, ctx: ScanContext) -> None:
     """A text file that contains Jinja is checked as a template. Only files named like
     templates report parse errors: a README with `{{ }}` examples is not a broken template,
     and from other text files only resolved escape chains are reported."""
-    name = file_name(ctx)
+    name = ctx.name
     is_template_file = name.lower().endswith(_TEMPLATE_SUFFIXES)
     if len(data) > ctx.limits.max_template_chars * 4:  # utf-8: up to 4 bytes a character
         if is_template_file:

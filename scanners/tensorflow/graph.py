@@ -102,14 +102,13 @@ class _Scan:
 def scan_saved_model(data: Data, ctx: ScanContext) -> None:
     """saved_model.pb: SavedModel{meta_graphs(2): MetaGraphDef}."""
     _run(data, ctx, "SavedModel", _read_saved_model)
-    _check_as_graph_def(data, ctx)
 
 
-def _check_as_graph_def(data: Data, ctx: ScanContext) -> None:
+def scan_saved_model_as_graph_def(data: Data, ctx: ScanContext) -> None:
     """A SavedModel without its schema version (field 1) is also a GraphDef: field 2 is a
     SavedModel's meta graph and a GraphDef's function library, so a frozen-graph loader runs
-    library functions this reading never saw. Read it that way too; errors are not reported,
-    since the SavedModel reading reported what is malformed."""
+    library functions the SavedModel reading never saw. Read it that way too; errors are not
+    reported, since the SavedModel reading reported what is malformed."""
     try:
         if any(f.number == 1 for f in Message.parse(data, max_fields=ctx.limits.max_proto_fields)):
             return
@@ -156,25 +155,6 @@ def _run(data: Data, ctx: ScanContext, kind: str, read) -> None:
     if problem is not None:
         rule, message, offset, limit = problem
         ctx.report(rule, message, offset=offset, evidence={"limit": limit} if limit else None)
-    _check_as_onnx(data, ctx)
-
-
-# ModelProto fields (graph, opset_import, metadata_props, training_info, functions) that no
-# TensorFlow root message defines: TF readers skip them, onnx.load reads the file as a model.
-_ONNX_ONLY_FIELDS = frozenset({7, 8, 14, 20, 25})
-
-
-def _check_as_onnx(data: Data, ctx: ScanContext) -> None:
-    """A polyglot: ONNX's `08 01 12` start is also a SavedModel's, so a file can be both. When
-    its root holds ONNX-only fields it is scanned as ONNX too (external data, Python ops)."""
-    try:
-        numbers = {f.number for f in Message.parse(data, max_fields=ctx.limits.max_proto_fields)}
-    except WireError:
-        return  # reported by the TensorFlow scan, which read the same fields
-    if numbers & _ONNX_ONLY_FIELDS:
-        from aisbom.scanners.onnx.model import scan_onnx  # late: only for such polyglots
-
-        scan_onnx(data, ctx)
 
 
 class _OutOfTime(Exception):

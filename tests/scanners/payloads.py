@@ -8,8 +8,7 @@ import struct
 from aisbom.findings import Finding
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.frame.context import ScanContext
-from aisbom.scanners.frame.registry import scan_blob
+from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 
 # A protocol-0 pickle that would run os.system when loaded.
 EVIL = b"cos\nsystem\n(S'touch aisbom-marker'\ntR."
@@ -21,7 +20,7 @@ MiB = 1024 * 1024
 
 
 def scan(data: bytes, limits: Limits | None = None) -> tuple[str, list[Finding]]:
-    ctx = ScanContext.for_file("x", limits or Limits(), Policy())
+    ctx = context_for_file("x", limits or Limits(), Policy())
     fmt = scan_blob(data, ctx)
     return fmt, ctx.sink
 

@@ -20,8 +20,7 @@ from payloads import BENIGN, EVIL, EVIL2, MiB, evidence, rules, scan, where  # n
 from aisbom.limits import Limits
 from aisbom.policy import Policy
 from aisbom.scanners.archives import zip_archive
-from aisbom.scanners.frame.context import ScanContext
-from aisbom.scanners.frame.registry import scan_blob
+from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import Severity
 
 
@@ -419,7 +418,7 @@ def test_shallow_nesting_reports_the_member_chain() -> None:
 
 
 def test_zip_time_limit_is_a_finding() -> None:
-    ctx = ScanContext.for_file("x", Limits(), Policy())
+    ctx = context_for_file("x", Limits(), Policy())
     ctx.budget.deadline = 0.0  # already over
     zip_archive.scan_zip(make_zip({"a.pkl": EVIL, "b.txt": b"x"}), ctx)
     assert [(f.rule, evidence(f)["limit"]) for f in ctx.sink] == [("scan-limit", "max_seconds_per_file")]
@@ -565,7 +564,7 @@ def test_7z_traversal_name_is_reported() -> None:
 
 def test_7z_over_limit_member_is_refused_before_decompression() -> None:
     data = make_7z({"small.pkl": EVIL, "big.bin": bytes(8 * MiB)})
-    ctx = ScanContext.for_file("x", Limits(max_member_size=1 * MiB), Policy())
+    ctx = context_for_file("x", Limits(max_member_size=1 * MiB), Policy())
     scan_blob(data, ctx)
     findings = ctx.sink
     assert ctx.budget.unpacked == len(EVIL)
@@ -658,7 +657,7 @@ def test_mmap_input(kind: str, tmp_path: object) -> None:
     path = tmp_path / "archive.bin"  # type: ignore[operator]
     path.write_bytes(data)
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        ctx = ScanContext.for_file("x", Limits(), Policy())
+        ctx = context_for_file("x", Limits(), Policy())
         scan_blob(view, ctx)
         assert not view.closed
     assert [f.members for f in ctx.sink if f.rule == "pickle-dangerous-global"] == [("model.pkl",)]
@@ -674,7 +673,7 @@ def test_large_stored_member_is_not_copied_whole(tmp_path: object) -> None:
         for _ in range(32):
             f.write(chunk)
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        ctx = ScanContext.for_file("x", Limits(max_member_size=2 * MiB), Policy())
+        ctx = context_for_file("x", Limits(max_member_size=2 * MiB), Policy())
         tracemalloc.start()
         try:
             scan_blob(view, ctx)

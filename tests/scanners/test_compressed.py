@@ -19,8 +19,7 @@ from payloads import BENIGN, EVIL, EVIL2, MiB, evidence, scan, where  # noqa: E4
 
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.frame.context import ScanContext
-from aisbom.scanners.frame.registry import scan_blob
+from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import Severity
 
 
@@ -188,7 +187,7 @@ def test_mmap_input(tmp_path: object) -> None:
     path = tmp_path / "model.pkl.gz"  # type: ignore[operator]
     path.write_bytes(gzip.compress(EVIL2 + os.urandom(300_000)) + b"trailing")
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        ctx = ScanContext.for_file("x", Limits(), Policy())
+        ctx = context_for_file("x", Limits(), Policy())
         scan_blob(view, ctx)
     assert [f.rule for f in ctx.sink] == [
         "archive-tampered",

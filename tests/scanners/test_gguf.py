@@ -11,7 +11,7 @@ from chat_templates import CHATML, STANDARD_TEMPLATES
 
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.frame.dispatch import context_for_file
 from aisbom.scanners.gguf.header import scan_gguf
 from aisbom.severity import Severity
 
@@ -53,7 +53,7 @@ def gguf(kvs=(), tensors=None, *, version=3, order="<", data_size=None, kv_count
 
 
 def scan(data: bytes, limits: Limits | None = None):
-    ctx = ScanContext.for_file("model.gguf", limits or Limits(), Policy())
+    ctx = context_for_file("model.gguf", limits or Limits(), Policy())
     scan_gguf(data, ctx)
     return ctx.sink
 

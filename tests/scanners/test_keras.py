@@ -23,7 +23,7 @@ from payloads import EVIL, evidence, rules, scan
 from aisbom.limits import Limits
 from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
-from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.frame.dispatch import context_for_file
 from aisbom.scanners.keras import model_files
 from aisbom.scanners.keras.config import check_keras_config
 from aisbom.scanners.readers import child_process
@@ -55,7 +55,7 @@ def serious(findings):
 
 
 def check(config: object, limits: Limits | None = None):
-    ctx = ScanContext.for_file("model.keras", limits or Limits(), Policy())
+    ctx = context_for_file("model.keras", limits or Limits(), Policy())
     check_keras_config(config, ctx, where="config.json")
     return list(ctx.sink)
 
@@ -618,7 +618,7 @@ def test_huge_attributes_are_limits_not_reads(tmp_path):
     limits = Limits(max_keras_config=10_000)
     for label, value in (("vlen", big), ("fixed", np.bytes_(big.encode()))):
         path = h5_with_attrs(tmp_path / f"{label}.h5", model_config=value)
-        ctx = ScanContext.for_file(path.name, limits, Policy(), source=str(path))
+        ctx = context_for_file(path.name, limits, Policy(), source=str(path))
         model_files.scan_hdf5(path.read_bytes(), ctx)
         hit = only(ctx.sink, "scan-limit")
         assert evidence(hit)["attribute"] == "model_config", label
@@ -626,8 +626,8 @@ def test_huge_attributes_are_limits_not_reads(tmp_path):
 
 def test_the_file_on_disk_and_the_bytes_in_memory_give_the_same_verdict(tmp_path):
     path = MALICIOUS / "lambda_keras2_list.h5"
-    from_disk = ScanContext.for_file(path.name, Limits(), Policy(), source=str(path))
-    in_memory = ScanContext.for_file(path.name, Limits(), Policy())
+    from_disk = context_for_file(path.name, Limits(), Policy(), source=str(path))
+    in_memory = context_for_file(path.name, Limits(), Policy())
     model_files.scan_hdf5(path.read_bytes(), from_disk)
     model_files.scan_hdf5(path.read_bytes(), in_memory)
     assert [f.message for f in from_disk.sink] == [f.message for f in in_memory.sink]
@@ -640,7 +640,7 @@ def test_a_file_that_changed_since_it_was_read_is_an_error(tmp_path):
     data = path.read_bytes()
     with open(path, "ab") as f:
         f.write(b"\0" * 100)
-    ctx = ScanContext.for_file(path.name, Limits(), Policy(), source=str(path))
+    ctx = context_for_file(path.name, Limits(), Policy(), source=str(path))
     model_files.scan_hdf5(data, ctx)
     assert "changed size" in only(ctx.sink, "scan-error").message
 
@@ -664,7 +664,7 @@ def test_a_crashing_hdf5_reader_is_a_finding(tmp_path, monkeypatch):
 
 def test_a_hanging_hdf5_reader_is_stopped(tmp_path, monkeypatch):
     monkeypatch.setattr(model_files, "HDF5_CHILD", _child(tmp_path, "time.sleep(60)"))
-    ctx = ScanContext.for_file("m.h5", Limits(max_hdf5_seconds=1.0), Policy())
+    ctx = context_for_file("m.h5", Limits(max_hdf5_seconds=1.0), Policy())
     model_files.scan_hdf5((BENIGN / "sequential.h5").read_bytes(), ctx)
     hit = only(ctx.sink, "scan-limit")
     assert evidence(hit)["limit"] == "max_hdf5_seconds" and "longer than 1s" in hit.message
@@ -672,7 +672,7 @@ def test_a_hanging_hdf5_reader_is_stopped(tmp_path, monkeypatch):
 
 def test_a_reader_that_prints_garbage_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setattr(model_files, "HDF5_CHILD", _child(tmp_path, "print('not json'); sys.exit(3)"))
-    ctx = ScanContext.for_file("m.h5", Limits(), Policy())
+    ctx = context_for_file("m.h5", Limits(), Policy())
     model_files.scan_hdf5((BENIGN / "sequential.h5").read_bytes(), ctx)
     assert "exit 3" in only(ctx.sink, "scan-error").message
 
@@ -680,7 +680,7 @@ def test_a_reader_that_prints_garbage_is_an_error(tmp_path, monkeypatch):
 @pytest.mark.skipif(sys.platform == "win32", reason="no address-space limit on Windows")
 def test_the_reader_runs_within_its_memory_limit(tmp_path):
     path = h5_with_attrs(tmp_path / "big.h5", model_config="[" + "0," * 25_000_000 + "0]")
-    ctx = ScanContext.for_file(path.name, Limits(max_hdf5_memory=160 * 2**20), Policy(), source=str(path))
+    ctx = context_for_file(path.name, Limits(max_hdf5_memory=160 * 2**20), Policy(), source=str(path))
     model_files.scan_hdf5(path.read_bytes(), ctx)
     hit = only(ctx.sink, "scan-limit")
     assert "memory" in hit.message

@@ -19,8 +19,7 @@ import pytest
 from aisbom.findings import Finding
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.frame.context import ScanContext
-from aisbom.scanners.frame.registry import scan_blob
+from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.scanners.pickles import numpy_arrays
 from aisbom.severity import Severity
 
@@ -221,12 +220,12 @@ def test_mmap_input(tmp_path: object) -> None:
     path = tmp_path / "a.npy"  # type: ignore[operator]
     path.write_bytes(npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,)}", EVIL))
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        ctx = ScanContext.for_file("x", Limits(), Policy())
+        ctx = context_for_file("x", Limits(), Policy())
         scan_blob(view, ctx)
     assert rules(ctx.sink) == ["numpy-object-array", "pickle-dangerous-global"]
     path.write_bytes(save(np.zeros((64, 64), dtype="<f4")))
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        ctx = ScanContext.for_file("x", Limits(), Policy())
+        ctx = context_for_file("x", Limits(), Policy())
         scan_blob(view, ctx)
     assert ctx.sink == []
 
@@ -261,12 +260,12 @@ def test_dtype_parser_agrees_with_numpy() -> None:
 def test_numpy_is_not_imported() -> None:
     code = (
         "import sys\n"
-        "from aisbom.scanners.pickles import numpy_arrays\nfrom aisbom.scanners.frame import registry\n"
-        "from aisbom.scanners.frame.context import ScanContext\n"
+        "from aisbom.scanners.pickles import numpy_arrays\n"
+        "from aisbom.scanners.frame.dispatch import context_for_file, scan_blob\n"
         "from aisbom.limits import Limits\nfrom aisbom.policy import Policy\n"
         "data = b'\\x93NUMPY\\x01\\x00' + bytes([60, 0])"
         " + b\"{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}\".ljust(60) + bytes(4)\n"
-        "registry.scan_blob(data, ScanContext.for_file('x', Limits(), Policy()))\n"
+        "scan_blob(data, context_for_file('x', Limits(), Policy()))\n"
         "assert 'numpy' not in sys.modules, 'numpy was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=_repo())

@@ -20,7 +20,7 @@ from payloads import EVIL2, evidence, rules, scan
 from aisbom.limits import Limits
 from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
-from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.frame.dispatch import context_for_file
 from aisbom.scanners.safetensors.header import DTYPE_BITS, scan_safetensors
 from aisbom.severity import ExitCode, Severity
 
@@ -46,7 +46,7 @@ def entry(begin: int, end: int, shape=(4,), dtype: str = "F32") -> dict:
 
 def findings_of(data: bytes, limits: Limits | None = None):
     """Run the scanner itself (also on files that sniffing would not call safetensors)."""
-    ctx = ScanContext.for_file("x", limits or Limits(), Policy())
+    ctx = context_for_file("x", limits or Limits(), Policy())
     scan_safetensors(data, ctx)
     return ctx.sink
 

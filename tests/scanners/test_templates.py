@@ -10,7 +10,7 @@ from chat_templates import STANDARD_TEMPLATES
 
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.frame.dispatch import context_for_file
 from aisbom.scanners.templates.jinja_analysis import check_template
 from aisbom.severity import Severity
 
@@ -18,7 +18,7 @@ POPEN = "popen('touch aisbom-marker').read()"
 
 
 def check(source: str, *, limits: Limits | None = None, lenient: bool = False):
-    ctx = ScanContext.for_file("t", limits or Limits(), Policy())
+    ctx = context_for_file("t", limits or Limits(), Policy())
     check_template(source, ctx, key="tokenizer.chat_template", lenient=lenient)
     return ctx.sink
 

@@ -16,8 +16,7 @@ from catalog import FIXTURES, FIXTURES_DIR, REAL_MODELS
 from aisbom.limits import Limits
 from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
-from aisbom.scanners.frame.context import ScanContext
-from aisbom.scanners.frame.registry import scan_blob
+from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.scanners.frame.sniff import sniff
 from aisbom.scanners.readers.protobuf_wire import (
     LEN,
@@ -49,7 +48,7 @@ def fixture_bytes(path: str) -> bytes:
 
 
 def scan(data: bytes, limits: Limits | None = None):
-    ctx = ScanContext.for_file("x", limits or Limits(), Policy())
+    ctx = context_for_file("x", limits or Limits(), Policy())
     fmt = scan_blob(data, ctx)
     return fmt, ctx.sink
 
@@ -567,7 +566,7 @@ def test_field_limit_is_a_scan_limit_finding():
 
 
 def test_deadline_is_a_scan_limit_finding():
-    ctx = ScanContext.for_file("x", Limits(max_seconds_per_file=0), Policy())
+    ctx = context_for_file("x", Limits(max_seconds_per_file=0), Policy())
     scan_graph_def(fixture_bytes("benign/tensorflow/frozen_graph.pb"), ctx)
     assert [(f.rule, dict(f.evidence)["limit"]) for f in ctx.sink] == [("scan-limit", "max_seconds_per_file")]
 

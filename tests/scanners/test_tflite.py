@@ -21,8 +21,7 @@ from catalog import FIXTURES, FIXTURES_DIR
 from aisbom.limits import Limits
 from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
-from aisbom.scanners.frame.context import ScanContext
-from aisbom.scanners.frame.registry import scan_blob
+from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.scanners.tensorflow.tflite import _flex_strings
 from aisbom.severity import ExitCode, Severity
 
@@ -45,7 +44,7 @@ gen = _generator()
 
 
 def scan(data: bytes, limits: Limits | None = None):
-    ctx = ScanContext.for_file("x", limits or Limits(), Policy())
+    ctx = context_for_file("x", limits or Limits(), Policy())
     fmt = scan_blob(data, ctx)
     return fmt, ctx.sink
 
