@@ -60,8 +60,32 @@ def _local_header(data: Data, offset: int) -> _Local | None:
     return _Local(offset, flags, method, crc, csize, usize, name, offset + 30 + nlen + xlen)
 
 
+def read_zip_member(data: Data, entry: zip_reader.ZipEntry, member: ScanContext) -> zip_reader.MemberData:
+    """The data of one zip member, read within the file's limits: the per-member and in-memory
+    caps and, for a compressed member, the compression ratio and what is left of the file's
+    decompression budget, which its bytes are then counted against. A cut is reported on
+    `member`, the member's context. Raises zip_reader.ZipError when it cannot be read."""
+    compressed = entry.method != _STORED
+    packed_size = entry.compressed_size if compressed else None
+    cap = member_cap(member, packed_size)
+    got = zip_reader.read_member(data, entry, max_size=cap.size)
+    if compressed:
+        member.claim_unpacked(len(got.data))
+    if got.truncated:
+        report_cut(
+            member,
+            f"member {entry.name!r}",
+            cap,
+            packed_size=packed_size,
+            declared_size=entry.size,
+            offset=entry.header_offset,
+        )
+    return got
+
+
 def scan_zip(data: Data, ctx: ScanContext) -> None:
-    """Zip archives, including npz and Keras v3 files. PyTorch zips have their own scanner."""
+    """Zip archives, including npz and Keras v3 files. PyTorch zips have their own scanner, which
+    reads members with `read_zip_member` too."""
     complete = True
     try:
         entries = zip_reader.read_central_directory(data, max_entries=ctx.limits.max_members)
@@ -292,9 +316,8 @@ class _ZipScan:
                 f"member {name!r} is truncated: its data runs past the end of the archive",
                 offset=entry.header_offset,
             )
-        cap = member_cap(ctx, entry.compressed_size if compressed else None)
         try:
-            got = zip_reader.read_member(data, entry, max_size=cap.size)
+            got = read_zip_member(data, entry, member)
         except zip_reader.ZipError as exc:
             member.report(
                 "scan-error",
@@ -302,18 +325,7 @@ class _ZipScan:
                 offset=entry.header_offset,
             )
             return
-        if compressed:
-            ctx.claim_unpacked(len(got.data))
-        if got.truncated:
-            report_cut(
-                member,
-                f"member {name!r}",
-                cap,
-                packed_size=entry.compressed_size if compressed else None,
-                declared_size=entry.size,
-                offset=entry.header_offset,
-            )
-        elif not cut_short:
+        if not got.truncated and not cut_short:
             # Walked entries with a data descriptor have no size or CRC in their header.
             deferred = walked and entry.flags & _DATA_DESCRIPTOR
             issues = []

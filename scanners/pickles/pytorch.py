@@ -3,8 +3,9 @@
 - zip checkpoints (torch.save since 1.6): `<prefix>/data.pkl` is unpickled; tensor storages
   live in `<prefix>/data/<key>` and are raw bytes that are never read here. torch reads the
   zip with miniz, which trusts the central directory and tolerates bad CRCs, local/central
-  name mismatches and odd flag bits, so we do too (scanners/zip_reader.py) and report them.
-  Every member that is a pickle is scanned, whatever its name.
+  name mismatches and odd flag bits, so we do too (readers/zip_reader.py) and report them.
+  Every member that is a pickle is scanned, whatever its name; members are read within the
+  same limits as any zip member (`zip_archive.read_zip_member`), decompression budget included.
 - TorchScript archives (torch.jit.save): `constants.pkl` and `data.pkl` are read by the
   TorchScript pickle loader, which resolves `__torch__.*` classes in its compilation unit and
   never imports Python modules; they are scanned with that allowlist.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from aisbom.scanners.archives.zip_archive import read_zip_member
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.pickles.engine import looks_like_pickle
 from aisbom.scanners.pickles.stream import scan_pickle_stream
@@ -82,7 +84,7 @@ def _scan_torch_zip(data: Data, ctx: ScanContext, *, torchscript: bool) -> None:
             )
             return
         try:
-            member = zip_reader.read_member(data, entry, max_size=ctx.limits.max_member_size)
+            member = read_zip_member(data, entry, ctx.child(entry.name))
         except zip_reader.ZipError as exc:
             ctx.report("scan-error", f"member {entry.name!r} cannot be read: {exc}")
             continue
@@ -96,13 +98,6 @@ def _scan_torch_zip(data: Data, ctx: ScanContext, *, torchscript: bool) -> None:
             ctx.report(
                 "archive-tampered",
                 f"member {entry.name!r} fails its CRC check; torch.load does not check it",
-            )
-        if member.truncated:
-            ctx.report(
-                "scan-limit",
-                f"member {entry.name!r} is larger than {ctx.limits.max_member_size} bytes; "
-                "only its start was analysed",
-                evidence={"limit": "max_member_size"},
             )
         payload = member.data
         if torchscript and _TORCHSCRIPT_CODE.search(entry.name):

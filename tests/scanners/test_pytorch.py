@@ -1,0 +1,41 @@
+"""PyTorch zip checkpoints are read within the same limits as any other zip."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+
+from aisbom.limits import Limits
+
+MiB = 1024 * 1024
+
+
+def _checkpoint(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_compressed_members_count_against_the_decompression_budget(scan_bytes):
+    # Two deflated pickles of 600 KiB each: together over a 1 MiB budget for the whole file.
+    big = pickle.dumps(b"\0" * 600_000, protocol=4)
+    data = _checkpoint({"archive/data.pkl": big, "archive/extra.pkl": big})
+    fmt, findings = scan_bytes(data, limits=Limits(max_total_unpacked=1 * MiB))
+    assert fmt == "pytorch-zip"
+    cut = [f for f in findings if f.rule == "scan-limit"]
+    assert [(f.members, dict(f.evidence)["limit"]) for f in cut] == [
+        (("archive/extra.pkl",), "max_total_unpacked")
+    ]
+    _, unlimited = scan_bytes(data)
+    assert not [f for f in unlimited if f.rule == "scan-limit"]
+
+
+def test_compression_ratio_limits_a_member(scan_bytes):
+    bomb = pickle.dumps(b"\0" * (3 * MiB), protocol=4)  # ~1000:1, over the 1 MiB floor
+    fmt, findings = scan_bytes(_checkpoint({"archive/data.pkl": bomb}), limits=Limits(max_ratio=10))
+    assert fmt == "pytorch-zip"
+    [cut] = [f for f in findings if f.rule == "scan-limit"]
+    assert dict(cut.evidence)["limit"] == "max_ratio" and cut.members == ("archive/data.pkl",)
