@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import os
-import stat
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
-from aisbom import __version__
+from aisbom import __version__, hashing
 from aisbom.findings import Finding
 from aisbom.inventory import Entry, walk
 from aisbom.limits import Limits
@@ -26,7 +23,6 @@ from aisbom.severity import ExitCode, Severity
 INCOMPLETE_RULES = frozenset({"scan-limit", "scan-error", "file-unreadable", "symlink-outside-target"})
 # Files up to this size are read into memory; larger ones are memory-mapped.
 _READ_WHOLE = 1024 * 1024
-_HASH_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -128,33 +124,20 @@ def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:
     try:
         # The walk saw a regular file; should it have been swapped for a link or a FIFO since,
         # refuse the link and do not block on the FIFO.
-        fd = os.open(entry.absolute, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-        with open(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise OSError(0, "no longer a regular file")
-            size = info.st_size
+        with hashing.open_regular(entry.absolute) as handle:
+            size = os.fstat(handle.fileno()).st_size
             if size <= _READ_WHOLE:
                 data: Data = handle.read()
-                return _scan_data(entry, data, hashlib.sha256(data).hexdigest(), ctx)
+                return _scan_data(entry, data, hashing.hash_bytes(data), ctx)
             # One pass from disk: hashing reads every page (through a small buffer, so the
             # process does not grow with the file), and the scanners then touch only the
             # pages they parse, from the cache: tensor storages are never read twice.
-            digest = _sha256_of(handle)
+            digest = hashing.hash_handle(handle).hexdigest
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
                 return _scan_data(entry, mapped, digest, ctx)
     except OSError as exc:
         ctx.report("file-unreadable", f"cannot read file: {exc.strerror or exc}")
         return FileResult(entry.path, None, None, "unreadable", tuple(ctx.sink))
-
-
-def _sha256_of(handle: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    buffer = bytearray(_HASH_CHUNK)
-    view = memoryview(buffer)
-    while n := handle.readinto(buffer):  # type: ignore[attr-defined]
-        digest.update(view[:n])  # releases the GIL: large files hash in parallel
-    return digest.hexdigest()
 
 
 def _scan_data(entry: Entry, data: Data, digest: str, ctx: ScanContext) -> FileResult:

@@ -7,58 +7,27 @@ manifests are equal exactly when every file has the same content.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import posixpath
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aisbom import hashing
 from aisbom.signing.errors import TargetReadError, UnsafePathError
-
-CHUNK_SIZE = 1 << 20  # 1 MiB reads: large enough to run SHA-256 at full speed.
 
 # Excluded at the top level of every directory target (same set as model_signing).
 DEFAULT_IGNORES: tuple[str, ...] = (".git", ".gitattributes", ".github", ".gitignore")
 
-# Name → constructor for the hash types we can verify. Signing always uses sha256.
-_HASHES: dict[str, Callable[[], Any]] = {
-    "sha256": hashlib.sha256,
-    "blake2b": hashlib.blake2b,
-}
-_DIGEST_HEX_LEN = {"sha256": 64, "blake2b": 128, "blake3": 64}
-
-
-def hash_types() -> tuple[str, ...]:
-    """Hash types this installation can compute (blake3 only if its package is installed)."""
-    names = list(_HASHES)
-    try:
-        import blake3  # noqa: F401
-    except ImportError:
-        return tuple(names)
-    return (*names, "blake3")
-
-
-def digest_hex_length(hash_type: str) -> int | None:
-    return _DIGEST_HEX_LEN.get(hash_type)
-
 
 def _new_hasher(hash_type: str) -> Any:
-    factory = _HASHES.get(hash_type)
-    if factory is not None:
-        return factory()
-    if hash_type == "blake3":
-        try:
-            import blake3
-        except ImportError:
-            raise TargetReadError(
-                "hash type blake3 needs the 'blake3' package (pip install blake3)"
-            ) from None
-        return blake3.blake3()
-    raise TargetReadError(f"unsupported hash type {hash_type!r}")
+    try:
+        return hashing.new_hasher(hash_type)
+    except hashing.UnsupportedHash as exc:
+        raise TargetReadError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -184,28 +153,20 @@ def _follow_symlink(path: str, name: str, root_real: str, allow_symlinks: bool, 
 
 
 def hash_file(path: Path, hash_type: str = "sha256", *, follow_symlinks: bool = False) -> str:
-    """Hex digest of one file, read in 1 MiB chunks into a reused buffer."""
+    """Hex digest of one file (the walk saw a regular file there; refuse what it is now if not)."""
     hasher = _new_hasher(hash_type)
-    # O_NONBLOCK: should a FIFO have replaced the file since the walk, open must not hang.
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-    if not follow_symlinks:
-        # The walk saw a regular file here; refuse it if it was swapped for a symlink since.
-        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags)
+        handle = hashing.open_regular(path, follow_symlinks=follow_symlinks)
+    except hashing.NotRegularFile:
+        raise TargetReadError("not a regular file", path=str(path)) from None
     except OSError as exc:
         raise TargetReadError(f"cannot open: {exc.strerror or exc}", path=str(path)) from None
-    with open(fd, "rb", buffering=0, closefd=True) as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise TargetReadError("not a regular file", path=str(path))
-        buf = bytearray(CHUNK_SIZE)
-        view = memoryview(buf)
+    with handle:
         try:
-            while n := f.readinto(buf):
-                hasher.update(view[:n])
+            hashing.update_from(hasher, handle)
         except OSError as exc:
             raise TargetReadError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
-    return hasher.hexdigest()
+    return str(hasher.hexdigest())
 
 
 def hash_bytes(data: bytes, hash_type: str = "sha256") -> str:

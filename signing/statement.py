@@ -13,8 +13,9 @@ import posixpath
 import re
 from typing import Any
 
+from aisbom.hashing import algorithms, hex_length
 from aisbom.signing.errors import StatementError
-from aisbom.signing.manifest import Manifest, digest_hex_length, hash_types
+from aisbom.signing.manifest import Manifest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://model_signing/signature/v1.0"
@@ -128,7 +129,7 @@ def decode_statement(payload: bytes) -> Manifest:
     if method != "files":
         raise StatementError(f"serialization method {method!r} is not supported (only 'files')")
     hash_type = serialization.get("hash_type")
-    if hash_type not in hash_types():
+    if hash_type not in algorithms():
         raise StatementError(f"hash type {hash_type!r} is not supported")
     allow_symlinks = serialization.get("allow_symlinks")
     if not isinstance(allow_symlinks, bool):
@@ -141,7 +142,7 @@ def decode_statement(payload: bytes) -> Manifest:
     raw_resources = predicate.get("resources")
     if not isinstance(raw_resources, list):
         raise StatementError("predicate has no resources list")
-    expected_len = digest_hex_length(hash_type)
+    expected_len = hex_length(hash_type)
     resources: dict[str, str] = {}
     listed: list[str] = []
     single_file = False

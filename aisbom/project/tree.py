@@ -6,15 +6,13 @@ so paths, symlink rules and the files that are left out agree with what was lock
 
 from __future__ import annotations
 
-import hashlib
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from aisbom import hashing
 from aisbom.inventory import walk
 
-_CHUNK = 1024 * 1024
 # The project's own files: never part of an asset, even when an asset's directory holds them.
 PROJECT_FILES = ("aisbom.toml", "aisbom.lock", "aisbom-audit.jsonl", ".aisbom")
 
@@ -61,21 +59,10 @@ def without_project_files(paths: dict[str, object], target: Path, exclude: froze
 
 def _hash_file(path: str) -> TreeFile:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with hashing.open_regular(path) as handle:
+            digest = hashing.hash_handle(handle)
+    except hashing.NotRegularFile:
+        return TreeFile(None, None, "no longer a regular file")
     except OSError as exc:
         return TreeFile(None, None, f"cannot read file: {exc.strerror or exc}")
-    with open(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            return TreeFile(None, None, "no longer a regular file")
-        digest = hashlib.sha256()
-        buffer = bytearray(_CHUNK)
-        view = memoryview(buffer)
-        size = 0
-        try:
-            while n := handle.readinto(buffer):
-                digest.update(view[:n])
-                size += n
-        except OSError as exc:
-            return TreeFile(None, None, f"cannot read file: {exc.strerror or exc}")
-    return TreeFile(digest.hexdigest(), size)
+    return TreeFile(digest.hexdigest, digest.size)

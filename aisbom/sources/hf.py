@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from aisbom import hashing
 from aisbom.bom.provenance import ACQUIRED_BY_DOWNLOAD, ACQUIRED_FROM_CACHE_MTIME, FileSource, Provenance
 from aisbom.sources.base import (
     BadSpecError,
@@ -328,8 +329,7 @@ def _git_blob_sha1(path: Path) -> str:
     digest = hashlib.sha1(usedforsecurity=False)
     with open(path, "rb") as handle:
         digest.update(b"blob %d\0" % os.fstat(handle.fileno()).st_size)
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
+        hashing.update_from(digest, handle)
     return digest.hexdigest()
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-from aisbom import __version__
+from aisbom import __version__, hashing
 from aisbom.bom.provenance import ACQUIRED_BY_DOWNLOAD, FileSource, Provenance
 from aisbom.limits import Limits
 from aisbom.sources.base import (
@@ -149,13 +149,12 @@ def _receive(
     if not encoded:  # a decoded body cannot be resumed by byte ranges: keep no validators then
         _write_state(state_file, {"url": url, "etag": etag, "last_modified": last_modified})
 
-    digest = hashlib.sha256()
+    digest = hashing.new_hasher("sha256")
     received = 0
     try:
         with open(part, "r+b" if resume_from else "wb") as out:
             if resume_from:
-                while chunk := out.read(_CHUNK):  # the bytes already here count in the hash
-                    digest.update(chunk)
+                hashing.update_from(digest, out)  # the bytes already here count in the hash
                 received = out.tell()
             for chunk in response.iter_content(_CHUNK):
                 received += len(chunk)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from _signing_helpers import MODEL_FILES
 
+from aisbom.hashing import CHUNK_SIZE
 from aisbom.signing.errors import TargetReadError, UnsafePathError
 from aisbom.signing.manifest import (
-    CHUNK_SIZE,
     build_manifest,
     hash_file,
     hash_files,

@@ -1,0 +1,109 @@
+"""Digests of file content: the one place that reads a file into a hash.
+
+The scan, the asset inventory, signing and the downloads of remote sources all hash here (the
+downloads feed what arrives to a hasher from `new_hasher`), so a faster read loop, hashing on
+several cores or another algorithm is one change. Files are read through a reused 1 MiB buffer:
+the process does not grow with the file, and hashlib releases the GIL on updates that large, so
+files hashed on several threads hash in parallel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Callable
+from typing import Any, BinaryIO, NamedTuple
+
+CHUNK_SIZE = 1 << 20  # 1 MiB reads: large enough to run SHA-256 at full speed
+
+# Name -> constructor of the algorithms a signature may name (blake3 when its package is there).
+_ALGORITHMS: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "blake2b": hashlib.blake2b}
+_HEX_LENGTH = {"sha256": 64, "blake2b": 128, "blake3": 64}
+
+
+class UnsupportedHash(ValueError):
+    """An algorithm this installation cannot compute."""
+
+
+class NotRegularFile(OSError):
+    """What was a regular file when the target was walked is not one now (a FIFO, a device, a
+    directory, or a symlink that is not to be followed)."""
+
+    def __init__(self) -> None:
+        super().__init__(0, "no longer a regular file")
+
+
+class FileDigest(NamedTuple):
+    hexdigest: str
+    size: int  # bytes read
+
+
+def algorithms() -> tuple[str, ...]:
+    """The algorithms this installation can compute (blake3 only if its package is installed)."""
+    try:
+        import blake3  # noqa: F401
+    except ImportError:
+        return tuple(_ALGORITHMS)
+    return (*_ALGORITHMS, "blake3")
+
+
+def hex_length(algorithm: str) -> int | None:
+    """Characters of a hex digest of `algorithm`, None for an algorithm we do not know."""
+    return _HEX_LENGTH.get(algorithm)
+
+
+def new_hasher(algorithm: str = "sha256") -> Any:
+    """A hashlib-style object (update, hexdigest). Raises UnsupportedHash."""
+    factory = _ALGORITHMS.get(algorithm)
+    if factory is not None:
+        return factory()
+    if algorithm == "blake3":
+        try:
+            import blake3
+        except ImportError:
+            raise UnsupportedHash(
+                "hash type blake3 needs the 'blake3' package (pip install blake3)"
+            ) from None
+        return blake3.blake3()
+    raise UnsupportedHash(f"unsupported hash type {algorithm!r}")
+
+
+def hash_bytes(data: bytes, algorithm: str = "sha256") -> str:
+    """Hex digest of bytes already in memory (a small file read once, then scanned)."""
+    hasher = new_hasher(algorithm)
+    hasher.update(data)
+    return str(hasher.hexdigest())
+
+
+def update_from(hasher: Any, handle: BinaryIO) -> int:
+    """Feed `handle` to `hasher` from its position to its end; returns the bytes read."""
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    size = 0
+    while n := handle.readinto(buffer):  # type: ignore[attr-defined]
+        hasher.update(view[:n])  # releases the GIL: large files hash in parallel
+        size += n
+    return size
+
+
+def hash_handle(handle: BinaryIO, algorithm: str = "sha256") -> FileDigest:
+    """Digest of an open file, from its position to its end."""
+    hasher = new_hasher(algorithm)
+    size = update_from(hasher, handle)
+    return FileDigest(hasher.hexdigest(), size)
+
+
+def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = False) -> BinaryIO:
+    """Open a file the walk saw as regular, for reading, refusing what it has become since: a
+    symlink (unless `follow_symlinks`) or anything but a regular file (NotRegularFile); a FIFO
+    swapped in does not block the open. Raises OSError."""
+    # O_NONBLOCK: should a FIFO have replaced the file since the walk, open must not hang.
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    handle = open(os.open(path, flags), "rb", buffering=0)  # noqa: SIM115 (returned open)
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise NotRegularFile
+    return handle
