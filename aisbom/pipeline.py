@@ -70,6 +70,13 @@ class ScanReport:
             return ExitCode.ERROR
         return ExitCode.CLEAN
 
+    @property
+    def verdict(self) -> str:
+        """clean | unsafe | error: the exit code in words, as every output and the lock say it."""
+        return _VERDICTS[self.exit_code]
+
+
+_VERDICTS = {ExitCode.CLEAN: "clean", ExitCode.UNSAFE: "unsafe", ExitCode.ERROR: "error"}
 
 Progress = Callable[[int], None]  # called with the bytes of each file as it finishes
 

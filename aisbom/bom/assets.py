@@ -119,7 +119,7 @@ def model_from_report(
         provenance=provenance,
         local_path=None if provenance else str(target),
         scanned_at=scanned_at,
-        verdict={0: "clean", 1: "unsafe", 2: "error"}[int(report.exit_code)],
+        verdict=report.verdict,
         complete=not report.incomplete,
         gaps=gaps,
         justification=justification if gaps else None,

@@ -139,7 +139,7 @@ def dataset_from_report(
         local_path=None if provenance else str(target),
         licenses=licenses,
         description=description,
-        verdict={0: "clean", 1: "unsafe", 2: "error"}[int(report.exit_code)],
+        verdict=report.verdict,
         scanned_at=scanned_at,
     )
 

@@ -10,14 +10,16 @@ import click
 
 from aisbom.commands._scanning import policy_options, resolve_target, scan_resolved, source_options
 from aisbom.errors import AisbomError
+from aisbom.formats import FORMATS, get_format
+from aisbom.formats.interface import RenderOptions
 from aisbom.severity import ExitCode
-
-_FORMATS = ("text", "json", "sarif", "cyclonedx")
 
 
 @click.command()
 @click.argument("target")
-@click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True)
+@click.option(
+    "--format", "output_format", type=click.Choice(list(FORMATS)), default="text", show_default=True
+)
 @click.option(
     "-o",
     "--output",
@@ -56,32 +58,19 @@ def scan(
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
         report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress)
-        if output_format == "cyclonedx":
-            from aisbom.formats.cyclonedx import render as render_cyclonedx
-
-            rendered = render_cyclonedx(
-                report,
-                resolved.path,
-                scanned_at=scanned_at,
-                provenance=resolved.provenance,
-                kind=resolved.kind_hint or "model",
-            )
+        options = RenderOptions(
+            color=output is None and sys.stdout.isatty(),
+            verbose=verbose,
+            target=resolved.path,
+            scanned_at=scanned_at,
+            provenance=resolved.provenance,
+            kind=resolved.kind_hint or "model",
+        )
+        rendered = get_format(output_format).render(report, options)  # a BOM that does not validate: exit 2
     except AisbomError as exc:
         click.echo(f"aisbom: error: {exc}", err=True)
         sys.exit(ExitCode.ERROR)
 
-    if output_format == "json":
-        from aisbom.formats.json_report import render as render_json
-
-        rendered = render_json(report)
-    elif output_format == "sarif":
-        from aisbom.formats.sarif import render as render_sarif
-
-        rendered = render_sarif(report)
-    elif output_format == "text":  # (cyclonedx was rendered above, where its errors exit 2)
-        from aisbom.formats.text import render as render_text
-
-        rendered = render_text(report, color=output is None and sys.stdout.isatty(), verbose=verbose)
     if output is None:
         click.echo(rendered, nl=False)
     else:

@@ -3,26 +3,18 @@ see docs/bom.md for what goes where."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from aisbom.formats.interface import RenderOptions, ReportFormat
 from aisbom.pipeline import ScanReport
 
-if TYPE_CHECKING:
-    from aisbom.bom.provenance import Provenance
 
+class CycloneDxFormat(ReportFormat):
+    def render(self, report: ScanReport, options: RenderOptions) -> str:
+        from aisbom.bom.build import BomOptions, render_bom
 
-def render(
-    report: ScanReport,
-    target: Path,
-    *,
-    scanned_at: datetime | None = None,
-    spec_version: str = "1.6",
-    provenance: Provenance | None = None,
-    kind: str = "model",
-) -> str:
-    from aisbom.bom.build import BomOptions, render_bom
-
-    options = BomOptions(spec_version=spec_version, scanned_at=scanned_at, provenance=provenance, kind=kind)
-    return render_bom(report, target, options)
+        target = options.target if options.target is not None else Path(report.target)
+        bom_options = BomOptions(
+            scanned_at=options.scanned_at, provenance=options.provenance, kind=options.kind
+        )
+        return render_bom(report, target, bom_options)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 
+from aisbom.formats.interface import RenderOptions, ReportFormat
 from aisbom.pipeline import ScanReport
 
 SCHEMA_VERSION = "1.0"
 
 
-def verdict(report: ScanReport) -> str:
-    code = int(report.exit_code)
-    return {0: "clean", 1: "unsafe", 2: "error"}[code]
+class JsonFormat(ReportFormat):
+    def render(self, report: ScanReport, options: RenderOptions) -> str:
+        return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
 
 
 def report_dict(report: ScanReport) -> dict[str, object]:
@@ -41,12 +42,8 @@ def report_dict(report: ScanReport) -> dict[str, object]:
             "findings": report.counts(),
             "failing": len(report.failing()),
             "complete": not report.incomplete,
-            "verdict": verdict(report),
+            "verdict": report.verdict,
             "exit_code": int(report.exit_code),
         },
         "files": files,
     }
-
-
-def render(report: ScanReport) -> str:
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"

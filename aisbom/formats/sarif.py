@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from aisbom import __version__
 from aisbom.findings import Finding
+from aisbom.formats.interface import RenderOptions, ReportFormat
 from aisbom.pipeline import ScanReport
 from aisbom.rules import RULES, Rule
 from aisbom.severity import Severity
@@ -41,8 +42,9 @@ _SECURITY_SEVERITY = {
 _RULE_INDEX = {rule_id: i for i, rule_id in enumerate(RULES)}
 
 
-def render(report: ScanReport) -> str:
-    return json.dumps(sarif_dict(report), indent=2, ensure_ascii=False) + "\n"
+class SarifFormat(ReportFormat):
+    def render(self, report: ScanReport, options: RenderOptions) -> str:
+        return json.dumps(sarif_dict(report), indent=2, ensure_ascii=False) + "\n"
 
 
 def sarif_dict(report: ScanReport) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aisbom.formats.json_report import verdict
+from aisbom.formats.interface import RenderOptions, ReportFormat
 from aisbom.pipeline import FileResult, ScanReport
 from aisbom.severity import Severity
 
@@ -26,7 +26,12 @@ def _size(n: int | None) -> str:
     return f"{n} B"
 
 
-def render(report: ScanReport, *, color: bool = False, verbose: bool = False) -> str:
+class TextFormat(ReportFormat):
+    def render(self, report: ScanReport, options: RenderOptions) -> str:
+        return _render(report, color=options.color, verbose=options.verbose)
+
+
+def _render(report: ScanReport, *, color: bool, verbose: bool) -> str:
     import click  # already imported by the CLI; keeps this module usable without a terminal
 
     def style(text: str, fg: str, bold: bool = False) -> str:
@@ -57,7 +62,7 @@ def render(report: ScanReport, *, color: bool = False, verbose: bool = False) ->
                 lines.append(f"             call: {evidence['call']}")
     counts = report.counts()
     summary = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
-    outcome = verdict(report).upper()
+    outcome = report.verdict.upper()
     outcome_color = {"CLEAN": "green", "UNSAFE": "red", "ERROR": "yellow"}[outcome]
     lines += [
         "",

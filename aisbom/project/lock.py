@@ -135,8 +135,6 @@ def locked_from_scan(
     single_file: bool,
     provenance: Provenance | None,
 ) -> LockedAsset:
-    from aisbom.formats.json_report import verdict
-
     files = {
         f.path: LockedFile(f.sha256, f.size, f.format, f.findings)
         for f in sorted(report.files, key=lambda f: f.path)
@@ -147,7 +145,7 @@ def locked_from_scan(
         source=source,
         locked_at=locked_at,
         scanned_with=f"aisbom {report.tool_version}",
-        verdict=verdict(report),
+        verdict=report.verdict,
         fail_on=report.policy.fail_on.label,
         strict=report.policy.strict,
         single_file=single_file,
