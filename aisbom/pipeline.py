@@ -18,6 +18,7 @@ from aisbom.policy import Policy
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import ExitCode, Severity
+from aisbom.sources.base import Resolved, check_scanned_hashes
 
 # Findings that mean part of the target was not analysed: such a scan never exits 0.
 INCOMPLETE_RULES = frozenset({"scan-limit", "scan-error", "file-unreadable", "symlink-outside-target"})
@@ -115,6 +116,18 @@ def scan_target(
             results[i] = future.result()
     files = tuple(r for r in results if r is not None)
     return ScanReport(target=str(target), tool_version=__version__, policy=policy, files=files)
+
+
+def scan_resolved(
+    resolved: Resolved, *, policy: Policy | None = None, progress: Progress | None = None
+) -> ScanReport:
+    """Scan what a source made local (`aisbom.sources.resolve`). For a remote source, the SHA-256
+    the scan computed of each file must then match the one the source published: the sources do
+    not hash large files themselves, so that each byte is read once, by the scan. Raises
+    HashMismatchError, or TargetError when the target itself is unusable."""
+    report = scan_target(resolved.path, policy=policy, progress=progress)
+    check_scanned_hashes(resolved.provenance, {f.path: f.sha256 for f in report.files})
+    return report
 
 
 def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:

@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 from aisbom.bom.card import CardFacts, card_from_directory
-from aisbom.bom.provenance import FileSource, Provenance
 from aisbom.pipeline import INCOMPLETE_RULES, FileResult, ScanReport
+from aisbom.provenance import FileSource, Provenance
 from aisbom.severity import Severity
 
 # Formats whose loading runs code by design, whatever the scan found in them.

@@ -16,9 +16,9 @@ from aisbom.bom.etsi import assess
 from aisbom.bom.extensions import extend
 from aisbom.bom.library import SUBJECT_REF, build_core
 from aisbom.bom.project_assets import DataAsset, ProjectEvidence, dataset_from_report
-from aisbom.bom.provenance import Provenance
 from aisbom.errors import UsageError
 from aisbom.pipeline import ScanReport
+from aisbom.provenance import Provenance
 
 # What a scan target can be: a model (a machine-learning-model component with its card) or a
 # dataset (a `data` component of type dataset, as an inventory's dataset is; no model card).

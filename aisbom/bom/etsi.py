@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from aisbom.bom.assets import ModelAsset
 from aisbom.bom.project_assets import DataAsset, ProjectEvidence
-from aisbom.bom.provenance import ACQUIRED_FROM_CACHE_MTIME
 from aisbom.pipeline import ScanReport
+from aisbom.provenance import ACQUIRED_FROM_CACHE_MTIME
 
 STANDARD_NAME = "ETSI EN 304 223"
 STANDARD_VERSION = "2.1.1"

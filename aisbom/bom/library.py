@@ -26,8 +26,8 @@ from aisbom.bom.etsi import (
     requirement_ref,
 )
 from aisbom.bom.project_assets import DataAsset, SystemAsset
-from aisbom.bom.provenance import FileSource, Provenance
 from aisbom.findings import Finding
+from aisbom.provenance import FileSource, Provenance
 from aisbom.rules import RULES
 
 if TYPE_CHECKING:  # the library is imported lazily: it is slow to import and only the BOM needs it

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from aisbom.bom.assets import FileAsset, _file_asset
 from aisbom.bom.card import card_from_directory
-from aisbom.bom.provenance import Provenance
 from aisbom.pipeline import ScanReport
+from aisbom.provenance import Provenance
 
 
 @dataclass(frozen=True)

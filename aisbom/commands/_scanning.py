@@ -90,7 +90,7 @@ def resolve_target(
     target: str, sha256: str | None, allow_http: bool, cache_dir: Path | None, progress: bool | None
 ) -> Resolved:
     """Make TARGET local (downloading it if it is remote). Raises AisbomError."""
-    from aisbom.bom.provenance import ACQUIRED_FROM_CACHE_MTIME
+    from aisbom.provenance import ACQUIRED_FROM_CACHE_MTIME
     from aisbom.sources import resolve
 
     show_progress = sys.stderr.isatty() if progress is None else progress
@@ -120,16 +120,18 @@ def scan_resolved(
     allow_files: tuple[Path, ...],
     progress: bool | None,
 ) -> ScanReport:
-    """Scan what `resolve_target` made local; the report names TARGET as the user gave it, and
-    the scan's hashes must match those the source published. Raises AisbomError."""
+    """Scan what `resolve_target` made local, with the policy the options describe; the report
+    names TARGET as the user gave it. Raises AisbomError (bad allowlist, bad target, a file
+    whose hash is not the one its source published)."""
     import dataclasses
 
-    from aisbom.sources import check_scanned_hashes
+    from aisbom.pipeline import scan_resolved as scan
 
-    report = run_scan(resolved.path, fail_on, strict, allow_files, progress)
+    policy = build_policy(fail_on, strict, allow_files)
+    with progress_bar(progress) as advance:
+        report = scan(resolved, policy=policy, progress=advance)
     if resolved.provenance is None:
         return report
-    check_scanned_hashes(resolved.provenance, {f.path: f.sha256 for f in report.files})
     return dataclasses.replace(report, target=_shown(target, resolved))
 
 
@@ -137,17 +139,6 @@ def _shown(target: str, resolved: Resolved) -> str:
     """hf:// targets as typed; URLs as recorded (no credentials, no fragment)."""
     prov = resolved.provenance
     return target if prov is None or prov.hf_repo else prov.source_url
-
-
-def run_scan(
-    target: Path, fail_on: str, strict: bool, allow_files: tuple[Path, ...], progress: bool | None
-) -> ScanReport:
-    """Build the policy from the options and scan. Raises AisbomError (bad allowlist, bad target)."""
-    from aisbom.pipeline import scan_target
-
-    policy = build_policy(fail_on, strict, allow_files)
-    with progress_bar(progress) as advance:
-        return scan_target(target, policy=policy, progress=advance)
 
 
 def build_policy(fail_on: str, strict: bool, allow_files: tuple[Path, ...]) -> Policy:

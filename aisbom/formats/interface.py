@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from aisbom.bom.provenance import Provenance
     from aisbom.pipeline import ScanReport
+    from aisbom.provenance import Provenance
 
 
 @dataclass(frozen=True)

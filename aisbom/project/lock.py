@@ -23,13 +23,13 @@ from types import MappingProxyType
 from typing import Any
 
 from aisbom import __version__
-from aisbom.bom.provenance import Provenance
 from aisbom.errors import AisbomError
 from aisbom.findings import Finding
 from aisbom.pipeline import FileResult, ScanReport
 from aisbom.policy import Policy
 from aisbom.project.clock import parse, stamp
 from aisbom.project.manifest import write_atomically
+from aisbom.provenance import Provenance
 from aisbom.rules import RULES
 from aisbom.severity import Severity
 
@@ -278,7 +278,7 @@ def _provenance_from_json(data: Any) -> Provenance:
 def _typed(cls: Any, data: Any) -> Any:
     """`cls` (a dataclass) from what `_plain` wrote: times by their `_at` names, mappings of
     per-file records by the record class the field's default names."""
-    from aisbom.bom import provenance
+    from aisbom import provenance
 
     if not isinstance(data, dict):
         raise ValueError(f"expected an object for {cls.__name__}")

@@ -17,7 +17,7 @@ from aisbom import __version__
 from aisbom.errors import AisbomError, UsageError
 from aisbom.pipeline import ScanReport
 from aisbom.policy import Policy
-from aisbom.project.acquire import Acquired, FetchOptions, acquire, scan_acquired
+from aisbom.project.acquire import FetchOptions, acquire, scan_acquired
 from aisbom.project.audit import AUDIT_NAME, AuditError, AuditEvent, AuditLog, AuditRead, not_yet_logged, who
 from aisbom.project.clock import now, stamp
 from aisbom.project.lock import LOCK_NAME, Lock, LockedAsset, locked_from_scan
@@ -26,6 +26,7 @@ from aisbom.project.status import ProjectStatus, compute_status, file_changes, o
 from aisbom.project.texts import TextStore
 from aisbom.project.tree import TreeFile, hash_tree, project_files
 from aisbom.severity import ExitCode
+from aisbom.sources import Resolved
 
 Progress = Callable[[int], None]
 TOOL = f"aisbom {__version__}"
@@ -241,7 +242,7 @@ class Project:
     def _scan(
         self,
         asset: Asset,
-        acquired: Acquired,
+        acquired: Resolved,
         policy: Policy,
         allow_unsafe: bool,
         progress: Progress | None,
@@ -268,7 +269,7 @@ class Project:
             asset.source,
             report,
             locked_at=stamp(now()),
-            single_file=acquired.single_file,
+            single_file=not acquired.path.is_dir(),
             provenance=acquired.provenance,
         )
         return Outcome(asset.name, asset.kind, action, "", report, tuple(warnings)), locked

@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from aisbom.bom.provenance import Provenance
 from aisbom.errors import TargetError, UsageError
+from aisbom.provenance import Provenance
 
 # Called as bytes arrive: (bytes received so far, total bytes expected or None).
 DownloadProgress = Callable[[int, "int | None"], None]

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aisbom import hashing
-from aisbom.bom.provenance import ACQUIRED_BY_DOWNLOAD, ACQUIRED_FROM_CACHE_MTIME, FileSource, Provenance
+from aisbom.provenance import ACQUIRED_BY_DOWNLOAD, ACQUIRED_FROM_CACHE_MTIME, FileSource, Provenance
 from aisbom.sources.base import (
     BadSpecError,
     DownloadError,

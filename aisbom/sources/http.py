@@ -27,8 +27,8 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from aisbom import __version__, hashing
-from aisbom.bom.provenance import ACQUIRED_BY_DOWNLOAD, FileSource, Provenance
 from aisbom.limits import Limits
+from aisbom.provenance import ACQUIRED_BY_DOWNLOAD, FileSource, Provenance
 from aisbom.sources.base import (
     BadSpecError,
     DownloadError,

@@ -12,8 +12,8 @@ from _bom_helpers import by_ref, props, strict_schema_errors
 
 from aisbom.bom.build import BomOptions, build_bom
 from aisbom.bom.check import reference_errors
-from aisbom.bom.provenance import Provenance
 from aisbom.pipeline import scan_target
+from aisbom.provenance import Provenance
 
 REV = "0123456789abcdef0123456789abcdef01234567"
 ACQUIRED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _project_helpers import PROMPT, Project, sha256
+from _project_helpers import PROMPT, Project
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sources"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bom"))
@@ -79,16 +79,3 @@ def sha256_bytes(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
-
-
-def test_a_remote_source_without_the_sources_package_fails_only_for_remote(
-    project: Project, monkeypatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "aisbom.sources", None)  # as if it were not installed
-    project.write("prompts/system.txt", PROMPT)
-    project.ok("add", "prompt", "prompts/system.txt")
-    run = project.ok("add", "model", "https://example.invalid/model.safetensors", code=2)
-    assert "remote sources need aisbom.sources" in run.err
-    assert project.lock["assets"]["system"]["files"]["system.txt"]["sha256"] == sha256(
-        project.root / "prompts/system.txt"
-    )

@@ -21,8 +21,8 @@ from _sources_helpers import (
     tiny_files,
 )
 
-from aisbom.bom.provenance import ACQUIRED_BY_DOWNLOAD, ACQUIRED_FROM_CACHE_MTIME
 from aisbom.pipeline import scan_target
+from aisbom.provenance import ACQUIRED_BY_DOWNLOAD, ACQUIRED_FROM_CACHE_MTIME
 from aisbom.sources import (
     BadSpecError,
     DownloadError,

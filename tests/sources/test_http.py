@@ -11,8 +11,8 @@ import pytest
 from _servers import LAST_MODIFIED, Served, Site, serve_tls, strong_etag
 from _sources_helpers import SAFETENSORS
 
-from aisbom.bom.provenance import ACQUIRED_BY_DOWNLOAD
 from aisbom.limits import Limits
+from aisbom.provenance import ACQUIRED_BY_DOWNLOAD
 from aisbom.sources import (
     DownloadError,
     HashMismatchError,

@@ -1,4 +1,5 @@
-"""Where an asset came from, when known. Filled by aisbom.sources (hf:// and https:// targets).
+"""Where an asset came from, when known. Recorded by aisbom.sources (hf:// and https:// targets),
+read by the BOM (aisbom.bom) and the lock (aisbom.project): below all three, it imports none.
 
 A local target has no provenance record: the BOM then names the path it was read from and the
 time it was scanned, as properties, and never pretends either is a download URL or an
