@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from aisbom.hashing import algorithms, hex_length
+from aisbom.relative_paths import name_problem
 from aisbom.signing.errors import StatementError
 from aisbom.signing.manifest import Manifest
 
@@ -63,19 +64,11 @@ def encode_statement(manifest: Manifest) -> bytes:
 def check_resource_name(name: object, *, what: str = "resource name") -> str:
     """A resource name must be a normalized relative `/` path with no `..`, `.` or empty part.
 
-    `what` names the thing in the error (an AI-BOM's file components are checked the same way).
-    """
-    if not isinstance(name, str) or not name:
-        raise StatementError(f"{what} {name!r} is not a non-empty string")
-    if "\x00" in name:
-        raise StatementError(f"{what} {name!r} contains a NUL byte")
-    if name.startswith("/") or re.match(r"[A-Za-z]:[\\/]", name) or name.startswith("\\"):
-        raise StatementError(f"{what} {name!r} is absolute")
-    parts = name.split("/")
-    if ".." in parts or any(p == ".." for p in name.split("\\")):
-        raise StatementError(f"{what} {name!r} contains '..'")
-    if "" in parts or "." in parts or posixpath.normpath(name) != name:
-        raise StatementError(f"{what} {name!r} is not a normalized relative path")
+    `what` names the thing in the error."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise StatementError(f"{what} {name!r} {problem}")
+    assert isinstance(name, str)
     return name
 
 

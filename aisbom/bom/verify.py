@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from aisbom.bom.check import BomError
+from aisbom.relative_paths import name_problem
 
 SHA256 = "SHA-256"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -21,9 +22,6 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 def file_hashes(doc: dict[str, Any], *, source: str) -> dict[str, str]:
     """Name → lowercase hex SHA-256 of every file component of `doc`, or BomError."""
-    from aisbom.signing.errors import StatementError
-    from aisbom.signing.statement import check_resource_name
-
     found: dict[str, str] = {}
     stack = list(reversed(_children(doc)))
     while stack:
@@ -32,12 +30,12 @@ def file_hashes(doc: dict[str, Any], *, source: str) -> dict[str, str]:
         if component.get("type") != "file":
             continue
         name = component.get("name")
-        try:
-            check_resource_name(name, what="file component")
-        except StatementError as exc:
+        problem = name_problem(name)
+        if problem is not None:
             raise BomError(
-                f"{exc}: a file must be named by its path relative to the model", path=source
-            ) from None
+                f"file component {name!r} {problem}: a file must be named by its path relative to the model",
+                path=source,
+            )
         assert isinstance(name, str)
         digests = {
             str(h.get("content", "")).lower()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from aisbom.commands._bom_output import emit
 from aisbom.commands._scanning import build_policy
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
@@ -39,7 +40,6 @@ def write_system_bom(
     signer: Signer | None,
     bom_signature: Path | None,
 ) -> NoReturn:
-    from aisbom.commands.bom import emit
     from aisbom.project.system_bom import build_project_bom
     from aisbom.project.workspace import Project
 

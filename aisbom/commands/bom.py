@@ -4,24 +4,22 @@ evidence."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import click
 
+from aisbom.commands._bom_output import describe_error, emit
 from aisbom.commands._scanning import policy_options, resolve_target, scan_resolved, source_options
 from aisbom.commands._signers import BOM_SIGN_OPTIONS, SigningMethod
+from aisbom.commands._system_bom import is_project_target, write_system_bom
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 
 if TYPE_CHECKING:
-    from aisbom.bom.build import BuiltBom
     from aisbom.pipeline import ScanReport
-    from aisbom.signing.base import Signer
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
@@ -180,10 +178,8 @@ def bom(
         try:
             signer = method.signer()
         except Exception as exc:  # AisbomError or not: one line, exit 2
-            click.echo(f"aisbom: error: cannot sign the BOM: {_describe(exc)}", err=True)
+            click.echo(f"aisbom: error: cannot sign the BOM: {describe_error(exc)}", err=True)
             sys.exit(ExitCode.ERROR)
-
-    from aisbom.commands._system_bom import is_project_target, write_system_bom
 
     if is_project_target(target, project_dir):
         if kind is not None:
@@ -229,46 +225,6 @@ def bom(
     emit(built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT")
 
 
-def emit(
-    built: BuiltBom,
-    report: ScanReport,
-    output: Path | None,
-    spec_version: str,
-    signer: Signer | None,
-    bom_signature: Path | None,
-    *,
-    how_to_justify: str,
-    described: str = "",
-) -> NoReturn:
-    """Print the BOM, or write (and sign) it to OUTPUT; note each component left unjustified; exit
-    with the scan's status. The end of both `bom TARGET` and the project's `bom`; `described`
-    goes before the file count in the "wrote" line."""
-    if output is None:
-        click.echo(built.text, nl=False)
-    else:
-        try:
-            _write_atomically(output, built.text)
-        except OSError as exc:
-            click.echo(f"aisbom: error: cannot write {output}: {exc.strerror or exc}", err=True)
-            sys.exit(ExitCode.ERROR)
-        counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n) or "no findings"
-        click.echo(
-            f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{len(report.files)} files; "
-            f"{counts})",
-            err=True,
-        )
-        if signer is not None:
-            assert bom_signature is not None
-            _sign(output, signer, bom_signature)
-    for model in built.unjustified():
-        click.echo(
-            f"aisbom: note: {model.name} is not well documented ({model.gap_text()}); no justification "
-            f"is recorded ({how_to_justify}; EN 304 223 5.2.3-2)",
-            err=True,
-        )
-    sys.exit(report.exit_code)
-
-
 def _without_output(report: ScanReport, target: Path, outputs: tuple[Path | None, ...]) -> ScanReport:
     """A BOM (or its signature) written inside the target, say by an earlier run, is not part of
     what the BOM describes."""
@@ -286,35 +242,3 @@ def _without_output(report: ScanReport, target: Path, outputs: tuple[Path | None
     if not excluded:
         return report
     return dataclasses.replace(report, files=tuple(f for f in report.files if f.path not in excluded))
-
-
-def _sign(output: Path, signer: Signer, signature: Path) -> None:
-    """Sign the written BOM as a single-file model named "." (model_signing 1.1.1 verifies only
-    that; aisbom accepts it too, and a renamed BOM still verifies)."""
-    from aisbom.signing.api import sign_model
-
-    try:
-        result = sign_model(output, signer, signature=signature, single_file_dot_name=True)
-    except Exception as exc:  # AisbomError or not: one line, exit 2
-        click.echo(f"aisbom: error: {output} was written but not signed: {_describe(exc)}", err=True)
-        sys.exit(ExitCode.ERROR)
-    click.echo(f"aisbom: signed {output}: {result.signature}", err=True)
-
-
-def _describe(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, AisbomError) else f"{type(exc).__name__}: {exc}"
-
-
-def _write_atomically(output: Path, text: str) -> None:
-    directory = output.parent if str(output.parent) else Path(".")
-    fd, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; a BOM is meant to be shared
-        os.replace(temporary, output)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

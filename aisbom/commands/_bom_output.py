@@ -1,0 +1,92 @@
+"""How every `aisbom bom` ends: print the BOM or write (and sign) it, note what is unjustified, and
+exit with the scan's status. Shared by `bom TARGET` and the project's system BOM."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from aisbom.errors import AisbomError
+from aisbom.severity import ExitCode
+
+if TYPE_CHECKING:
+    from aisbom.bom.build import BuiltBom
+    from aisbom.pipeline import ScanReport
+    from aisbom.signing.base import Signer
+
+
+def emit(
+    built: BuiltBom,
+    report: ScanReport,
+    output: Path | None,
+    spec_version: str,
+    signer: Signer | None,
+    bom_signature: Path | None,
+    *,
+    how_to_justify: str,
+    described: str = "",
+) -> NoReturn:
+    """Print the BOM, or write (and sign) it to OUTPUT; note each component left unjustified; exit
+    with the scan's status. The end of both `bom TARGET` and the project's `bom`; `described`
+    goes before the file count in the "wrote" line."""
+    if output is None:
+        click.echo(built.text, nl=False)
+    else:
+        try:
+            _write_atomically(output, built.text)
+        except OSError as exc:
+            click.echo(f"aisbom: error: cannot write {output}: {exc.strerror or exc}", err=True)
+            sys.exit(ExitCode.ERROR)
+        counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n) or "no findings"
+        click.echo(
+            f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{len(report.files)} files; "
+            f"{counts})",
+            err=True,
+        )
+        if signer is not None:
+            assert bom_signature is not None
+            _sign(output, signer, bom_signature)
+    for model in built.unjustified():
+        click.echo(
+            f"aisbom: note: {model.name} is not well documented ({model.gap_text()}); no justification "
+            f"is recorded ({how_to_justify}; EN 304 223 5.2.3-2)",
+            err=True,
+        )
+    sys.exit(report.exit_code)
+
+
+def _sign(output: Path, signer: Signer, signature: Path) -> None:
+    """Sign the written BOM as a single-file model named "." (model_signing 1.1.1 verifies only
+    that; aisbom accepts it too, and a renamed BOM still verifies)."""
+    from aisbom.signing.api import sign_model
+
+    try:
+        result = sign_model(output, signer, signature=signature, single_file_dot_name=True)
+    except Exception as exc:  # AisbomError or not: one line, exit 2
+        click.echo(f"aisbom: error: {output} was written but not signed: {describe_error(exc)}", err=True)
+        sys.exit(ExitCode.ERROR)
+    click.echo(f"aisbom: signed {output}: {result.signature}", err=True)
+
+
+def describe_error(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, AisbomError) else f"{type(exc).__name__}: {exc}"
+
+
+def _write_atomically(output: Path, text: str) -> None:
+    directory = output.parent if str(output.parent) else Path(".")
+    fd, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; a BOM is meant to be shared
+        os.replace(temporary, output)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
