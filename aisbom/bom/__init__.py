@@ -3,7 +3,7 @@ evidence they give, as one checked CycloneDX 1.6 or 1.7 JSON document (see docs/
 
 Layers, each importing only those before it: `card` (facts; where the bytes came from is
 `aisbom.provenance`, shared with the sources that record it) -> `assets`
-(what the BOM describes) -> `etsi` (what that evidences) -> `library` (what
+(what the BOM describes) -> `etsi` (what that evidences of `etsi_catalogue`) -> `library` (what
 cyclonedx-python-lib models) and `extensions` (what it does not) -> `check` -> `build`.
 `diff` reads finished BOMs as plain JSON.
 """

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from aisbom.bom.assets import ModelAsset, iso
-from aisbom.bom.etsi import STATUS_TEXT, Declaration, requirement_ref
+from aisbom.bom.etsi import STATUS_TEXT, Declaration
+from aisbom.bom.etsi_catalogue import requirement_ref
 from aisbom.bom.library import SUBJECT_REF, TOOL_REF
 from aisbom.bom.project_assets import DataAsset
 

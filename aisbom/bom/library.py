@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aisbom import __version__
 from aisbom.bom.assets import DatasetAsset, FileAsset, ModelAsset, iso
-from aisbom.bom.etsi import (
+from aisbom.bom.etsi_catalogue import (
     CATALOGUE,
     STANDARD_DESCRIPTION,
     STANDARD_NAME,

@@ -11,7 +11,7 @@ import pytest
 from _bom_helpers import by_ref, components, props, strict_schema_errors
 
 from aisbom.bom.check import reference_errors
-from aisbom.bom.etsi import CATALOGUE
+from aisbom.bom.etsi_catalogue import CATALOGUE
 
 VERSIONS = ("1.6", "1.7")
 
