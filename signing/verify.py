@@ -24,10 +24,6 @@ class ManifestDiff:
     def ok(self) -> bool:
         return not (self.modified or self.missing or self.extra)
 
-    @property
-    def problem_count(self) -> int:
-        return len(self.modified) + len(self.missing) + len(self.extra)
-
 
 def compare(
     expected: dict[str, str],

@@ -18,13 +18,12 @@ from aisbom.project.manifest import Asset, Manifest
 from aisbom.project.tree import TreeFile, hash_tree, project_files
 
 ASSET_STATES = ("new", "modified", "missing", "removed", "unchanged")
-FILE_STATES = ("new", "modified", "missing")
 
 
 @dataclass(frozen=True)
 class FileChange:
     path: str
-    state: str  # one of FILE_STATES
+    state: str  # new | modified | missing
     locked_sha256: str | None
     current_sha256: str | None
 

@@ -117,9 +117,6 @@ class PSet:
     frozen: bool = False
 
 
-Value = object  # any of the above, or a Python scalar / tuple of values
-
-
 # --- what happened -----------------------------------------------------------------------
 
 
