@@ -274,4 +274,4 @@ def test_numpy_is_not_imported() -> None:
 def _repo() -> str:
     from pathlib import Path
 
-    return str(Path(__file__).resolve().parents[2])
+    return str(Path(__file__).resolve().parents[3])

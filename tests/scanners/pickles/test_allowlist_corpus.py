@@ -23,7 +23,7 @@ from aisbom.scanners.pickles.allowlist import ALLOWED
 
 allowlist = sys.modules["aisbom.scanners.pickles.allowlist"]
 
-_REPO = Path(__file__).resolve().parents[2]
+_REPO = Path(__file__).resolve().parents[3]
 if str(_REPO / "fixtures") not in sys.path:  # tests/conftest.py normally does this
     sys.path.insert(0, str(_REPO / "fixtures"))
 
