@@ -72,13 +72,13 @@ def short(sha: str | None) -> str:
 
 def outcome_lines(outcome: Outcome, verbose_report: bool) -> list[str]:
     """One line per asset; the full scan report when it was refused."""
-    from aisbom.formats.interface import RenderOptions
+    from aisbom.formats.interface import FormatOptions
     from aisbom.formats.text import TextFormat
 
     report = outcome.report
     lines = []
     if verbose_report and report is not None:
-        lines.append(TextFormat().render(report, RenderOptions()).rstrip("\n"))
+        lines.append(TextFormat().format(report, FormatOptions()).rstrip("\n"))
     files = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''}" if report else ""
     detail = "; ".join(x for x in (files, outcome.message) if x)
     lines.append(f"{outcome.action:9} {outcome.kind:7} {outcome.name}" + (f"  ({detail})" if detail else ""))

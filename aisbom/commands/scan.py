@@ -11,7 +11,7 @@ import click
 from aisbom.commands._scanning import policy_options, resolve_target, scan_resolved, source_options
 from aisbom.errors import AisbomError
 from aisbom.formats import FORMATS, get_format
-from aisbom.formats.interface import RenderOptions
+from aisbom.formats.interface import FormatOptions
 from aisbom.severity import ExitCode
 
 
@@ -58,7 +58,7 @@ def scan(
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
         report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress)
-        options = RenderOptions(
+        options = FormatOptions(
             color=output is None and sys.stdout.isatty(),
             verbose=verbose,
             target=resolved.path,
@@ -66,7 +66,7 @@ def scan(
             provenance=resolved.provenance,
             kind=resolved.kind_hint or "model",
         )
-        rendered = get_format(output_format).render(report, options)  # a BOM that does not validate: exit 2
+        rendered = get_format(output_format).format(report, options)  # a BOM that does not validate: exit 2
     except AisbomError as exc:
         click.echo(f"aisbom: error: {exc}", err=True)
         sys.exit(ExitCode.ERROR)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aisbom.formats.interface import RenderOptions, ReportFormat
+from aisbom.formats.interface import FormatOptions, ReportFormat
 from aisbom.pipeline import ScanReport
 
 
 class CycloneDxFormat(ReportFormat):
-    def render(self, report: ScanReport, options: RenderOptions) -> str:
+    def format(self, report: ScanReport, options: FormatOptions) -> str:
         from aisbom.bom.build import BomOptions, render_bom
 
         target = options.target if options.target is not None else Path(report.target)

@@ -1,7 +1,7 @@
-"""What every output format of a scan is: one `render` of a finished ScanReport to text.
+"""What every output format of a scan is: one `format` of a finished ScanReport to text.
 
 Formats never recompute anything: the verdict, the counts and the findings come from the report.
-`RenderOptions` carries what some formats need beyond it; each format reads only its own.
+`FormatOptions` carries what some formats need beyond it; each format reads only its own.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class RenderOptions:
+class FormatOptions:
     color: bool = False  # text: ANSI colours, for a terminal
     verbose: bool = False  # text: informational findings too
     # cyclonedx: the scanned files on this machine (model card, config), when and where they came
@@ -31,6 +31,6 @@ class RenderOptions:
 
 class ReportFormat(ABC):
     @abstractmethod
-    def render(self, report: ScanReport, options: RenderOptions) -> str:
+    def format(self, report: ScanReport, options: FormatOptions) -> str:
         """The whole document, ending with a newline. May raise AisbomError (a BOM that does not
         validate)."""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from aisbom.formats.interface import RenderOptions, ReportFormat
+from aisbom.formats.interface import FormatOptions, ReportFormat
 from aisbom.pipeline import ScanReport
 
 SCHEMA_VERSION = "1.0"
 
 
 class JsonFormat(ReportFormat):
-    def render(self, report: ScanReport, options: RenderOptions) -> str:
+    def format(self, report: ScanReport, options: FormatOptions) -> str:
         return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
 
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from aisbom import __version__
 from aisbom.findings import Finding
-from aisbom.formats.interface import RenderOptions, ReportFormat
+from aisbom.formats.interface import FormatOptions, ReportFormat
 from aisbom.pipeline import ScanReport
 from aisbom.rules import RULES, Rule
 from aisbom.severity import Severity
@@ -43,7 +43,7 @@ _RULE_INDEX = {rule_id: i for i, rule_id in enumerate(RULES)}
 
 
 class SarifFormat(ReportFormat):
-    def render(self, report: ScanReport, options: RenderOptions) -> str:
+    def format(self, report: ScanReport, options: FormatOptions) -> str:
         return json.dumps(sarif_dict(report), indent=2, ensure_ascii=False) + "\n"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aisbom.formats.interface import RenderOptions, ReportFormat
+from aisbom.formats.interface import FormatOptions, ReportFormat
 from aisbom.pipeline import FileResult, ScanReport
 from aisbom.severity import Severity
 
@@ -27,7 +27,7 @@ def _size(n: int | None) -> str:
 
 
 class TextFormat(ReportFormat):
-    def render(self, report: ScanReport, options: RenderOptions) -> str:
+    def format(self, report: ScanReport, options: FormatOptions) -> str:
         return _render(report, color=options.color, verbose=options.verbose)
 
 
