@@ -57,7 +57,7 @@ FORMATS: dict[str, Format] = {
     "zlib": Format((_COMPRESSED,)),
     "zip": Format((_ZIP,)),
     "numpy-npz": Format((_ZIP,)),
-    "keras": Format(("aisbom.scanners.keras.model_files:scan_keras_zip",)),
+    "keras": Format((_ZIP, "aisbom.scanners.keras.model_files:scan_keras_zip")),
     "pytorch-zip": Format((f"{_PYTORCH}:scan_pytorch_zip",)),
     "torchscript": Format((f"{_PYTORCH}:scan_torchscript",)),
     "pytorch-legacy": Format((f"{_PYTORCH}:scan_pytorch_legacy",)),

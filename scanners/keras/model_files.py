@@ -1,9 +1,9 @@
 """Keras model files: Keras 3 `.keras` zips, HDF5 (`.h5`) models and JSON configs, read as data.
 
-`.keras` is a zip (config.json, metadata.json, model.weights.h5, assets/): its members get the
-generic archive checks and recursive scanning of `zip_archive.scan_zip` (the weights file is
-sniffed as HDF5 and comes back here), and config.json, what `keras.saving.load_model` reads,
-is checked by `config`.
+`.keras` is a zip (config.json, metadata.json, model.weights.h5, assets/): the registry gives it
+the zip checks and recursive scanning of any zip (the weights file is sniffed as HDF5 and comes
+back here), then `scan_keras_zip`: config.json, what `keras.saving.load_model` reads, is checked
+by `config`.
 
 HDF5 models keep their config in the root attributes `model_config` and `training_config`.
 libhdf5 is C code with a history of crashes on crafted files, so the attributes are read by a
@@ -18,7 +18,6 @@ import os
 import time
 from pathlib import Path
 
-from aisbom.scanners.archives.zip_archive import scan_zip
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.sniff import hdf5_superblock, sniff
 from aisbom.scanners.readers import json_document, zip_reader
@@ -31,7 +30,8 @@ HDF5_CHILD = str(Path(__file__).resolve().parents[1] / "readers" / "hdf5_attribu
 
 
 def scan_keras_zip(data: Data, ctx: ScanContext) -> None:
-    scan_zip(data, ctx)
+    """The Keras check of a `.keras` zip: its config.json, every copy of it. The registry runs the
+    zip checks first, so what they report (repeated names, unreadable members) is not repeated."""
     try:
         entries = zip_reader.read_central_directory(data, max_entries=ctx.limits.max_members)
     except zip_reader.TooManyEntries as exc:
