@@ -9,7 +9,7 @@ bytes:  a single-file signature over bytes already read (a BOM checked before it
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,11 +82,13 @@ def sign_model(
     ignore: Iterable[str] = (),
     allow_symlinks: bool = False,
     single_file_dot_name: bool = False,
+    check: Callable[[Manifest], None] | None = None,
 ) -> SignResult:
     """Hash `target`, sign its OMS statement, write the bundle to `signature`.
 
     `single_file_dot_name`: name a single-file model's resource "." (what model_signing
     1.1.1 writes and requires) instead of its basename (what OMS v1.0 specifies).
+    `check(manifest)` runs before anything is signed, and may raise to stop it.
     """
     target = Path(target)
     is_dir = _check_target(target)
@@ -100,6 +102,8 @@ def sign_model(
         allow_symlinks=allow_symlinks,
         single_file_name=SINGLE_FILE_COMPAT_NAME if single_file_dot_name else None,
     )
+    if check is not None:
+        check(manifest)
     bundle = signer.sign(encode_statement(manifest))
     write_bundle(signature, dumps(bundle))
     return SignResult(manifest, signature)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from aisbom.commands._scanning import source_options
 from aisbom.commands._signers import make_verifier
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.signing.errors import SigningError, VerificationFailure
 
 if TYPE_CHECKING:
+    from aisbom.bom.provenance import Provenance
     from aisbom.signing.api import VerifyResult
     from aisbom.signing.base import Verifier
 
@@ -21,11 +24,12 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
 
 
 @click.command()
-@click.argument("target", type=click.Path(path_type=Path))
+@click.argument("target")
 @click.option(
     "--signature",
     type=_PATH,
-    help="Signature to check. Default: TARGET/model.sig for a directory, TARGET.sig for a file.",
+    help="Signature to check. Default: TARGET/model.sig for a directory (for hf://, the repository's "
+    "own model.sig), TARGET.sig for a file.",
 )
 @click.option(
     "--key", "key", type=_PATH, help="ECDSA public key (PEM) the model (or its BOM) was signed with."
@@ -72,8 +76,9 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     help="With --bom: follow symlinks that stay inside TARGET (default: refuse them). A signature "
     "records its own setting.",
 )
+@source_options
 def verify(
-    target: Path,
+    target: str,
     signature: Path | None,
     key: Path | None,
     certificate_chain: tuple[Path, ...],
@@ -84,6 +89,9 @@ def verify(
     bom_signature: Path | None,
     ignore: tuple[str, ...],
     allow_symlinks: bool,
+    sha256: str | None,
+    allow_http: bool,
+    cache_dir: Path | None,
 ) -> None:
     """Verify a model against its OMS / model_signing signature, its AI-BOM, or both.
 
@@ -96,6 +104,11 @@ def verify(
     --signature is given, and --bom-signature SIG checks the BOM's own signature before the BOM
     is used. Everything given must pass. Exit status: 0 every signature is valid and every file
     matches, 1 one is not or they do not, 2 usage or I/O error, or an invalid BOM.
+
+    TARGET may also be hf://ORG/NAME[@REV] or an https:// URL, fetched as `aisbom scan` fetches
+    it (an https:// TARGET needs --signature or --bom). A Hugging Face cache snapshot is checked
+    as its files: its links into the repository's blobs/ are followed, each file named by its
+    path in the snapshot, so a signature or BOM made on a plain copy of the files verifies too.
     """
     methods = sum([key is not None, bool(certificate_chain), bool(identity or issuer)])
     if methods > 1:
@@ -120,13 +133,23 @@ def verify(
             "(the model's) and/or --bom-signature (the BOM's)"
         )
 
+    from aisbom.commands._scanning import resolve_target
+
     try:
         verifier = make_verifier(key, certificate_chain, identity, issuer, trust_config) if methods else None
+        resolved = resolve_target(target, sha256, allow_http, cache_dir, progress=None)
+        model = Model(
+            resolved.path, target if resolved.provenance else str(resolved.path), resolved.provenance
+        )
+        if model.provenance is not None and not model.path.is_dir() and bom is None and signature is None:
+            raise click.UsageError(f"{target} is remote: give --signature FILE")
         if bom is None:
             assert verifier is not None
-            code = _verify_signature(target, verifier, signature, ignore)
+            code = _verify_signature(model, verifier, signature, ignore)
         else:
-            code = _verify_with_bom(target, bom, bom_signature, verifier, signature, ignore, allow_symlinks)
+            code = _verify_with_bom(model, bom, bom_signature, verifier, signature, ignore, allow_symlinks)
+    except click.UsageError:
+        raise
     except SigningError as exc:
         if exc.exit_code == ExitCode.UNSAFE:
             click.echo(f"FAILED: {target}: {exc}")
@@ -146,18 +169,39 @@ _METHODS = "--key, --certificate-chain, or --identity with --issuer"
 _CHOOSE_ONE = f"choose one verification method: {_METHODS}"
 
 
+@dataclass(frozen=True)
+class Model:
+    """What is verified: `path` on this machine, `shown` as the user named it (an hf:// target
+    is verified in the cache), and where a fetched one came from."""
+
+    path: Path
+    shown: str
+    provenance: Provenance | None
+
+
 def _verify_signature(
-    target: Path, verifier: Verifier, signature: Path | None, ignore: tuple[str, ...]
+    model: Model, verifier: Verifier, signature: Path | None, ignore: tuple[str, ...]
 ) -> int:
     """The model against its signature alone (raises for a signature that does not verify)."""
-    from aisbom.signing.api import verify_model
-
-    result = verify_model(target, verifier, signature=signature, ignore=ignore)
-    _echo_signature_result(target, result)
+    result = _verify_model(model, verifier, signature, ignore)
+    _echo_signature_result(model.shown, result)
     return ExitCode.CLEAN if result.ok else ExitCode.UNSAFE
 
 
-def _echo_signature_result(target: Path, result: VerifyResult) -> None:
+def _verify_model(
+    model: Model, verifier: Verifier, signature: Path | None, ignore: tuple[str, ...]
+) -> VerifyResult:
+    """verify_model; for a fetched model, the files it hashed must also be what the source
+    published (the Hub's LFS sha256), else the cache was changed: an error, not a verdict."""
+    from aisbom.signing.api import verify_model
+    from aisbom.sources import check_scanned_hashes
+
+    result = verify_model(model.path, verifier, signature=signature, ignore=ignore)
+    check_scanned_hashes(model.provenance, result.actual)
+    return result
+
+
+def _echo_signature_result(target: str, result: VerifyResult) -> None:
     from aisbom.signing.verify import format_diff
 
     diff = result.diff
@@ -173,7 +217,7 @@ def _echo_signature_result(target: Path, result: VerifyResult) -> None:
 
 
 def _verify_with_bom(
-    target: Path,
+    model: Model,
     bom: Path,
     bom_signature: Path | None,
     verifier: Verifier | None,
@@ -184,8 +228,10 @@ def _verify_with_bom(
     """BOM signature (if any) → BOM → model signature (if any) → files against the BOM."""
     from aisbom.bom.diff import parse_bom, read_bom_bytes
     from aisbom.bom.verify import file_hashes
-    from aisbom.signing.api import default_signature_path, verify_bytes, verify_hashes, verify_model
+    from aisbom.signing.api import default_signature_path, verify_bytes, verify_hashes
     from aisbom.signing.verify import format_diff
+
+    target = model.path
 
     data = read_bom_bytes(bom)  # read once: the bytes whose signature is checked are the ones used
     if bom_signature is not None:
@@ -211,12 +257,12 @@ def _verify_with_bom(
     if signature is not None:
         assert verifier is not None
         try:
-            result = verify_model(target, verifier, signature=signature, ignore=ignore)
+            result = _verify_model(model, verifier, signature, ignore)
         except VerificationFailure as exc:
-            click.echo(f"FAILED: {target}: {exc}")
+            click.echo(f"FAILED: {model.shown}: {exc}")
             code = ExitCode.UNSAFE
         else:
-            _echo_signature_result(target, result)
+            _echo_signature_result(model.shown, result)
             if not result.ok:
                 code = ExitCode.UNSAFE
             allow_symlinks = allow_symlinks or result.expected.allow_symlinks
@@ -239,10 +285,10 @@ def _verify_with_bom(
         known=known,
     )
     if diff.ok:
-        click.echo(f"Verified: {target}: {_files_match(diff.matched)} the BOM {bom}")
+        click.echo(f"Verified: {model.shown}: {_files_match(diff.matched)} the BOM {bom}")
         return code
     click.echo(
-        f"FAILED: {target}: {len(diff.modified)} modified, {len(diff.missing)} missing, "
+        f"FAILED: {model.shown}: {len(diff.modified)} modified, {len(diff.missing)} missing, "
         f"{len(diff.extra)} extra against the BOM {bom}"
     )
     for line in format_diff(diff):
