@@ -116,6 +116,20 @@ def hub_cache_dir() -> Path:
     return Path(os.path.expandvars(home)).expanduser() / "hub"
 
 
+def cached_snapshot(spec: str, commit: str, cache_dir: Path | None = None) -> Path | None:
+    """Where the Hugging Face cache holds `spec` (an hf:// target) at `commit`, without network
+    and without huggingface_hub: its snapshot directory (or the file or directory its sub-path
+    names), or None if the cache does not hold it. Nothing here checks the files: a caller
+    compares them with hashes it trusts (an inventory's lock) before using them."""
+    ref = parse_spec(spec)
+    if not _SHA1.match(commit):
+        return None
+    cache = (cache_dir or hub_cache_dir()).expanduser()
+    snapshot = cache / f"{ref.repo_type}s--{ref.repo_id.replace('/', '--')}" / "snapshots" / commit
+    target = snapshot / ref.subpath if ref.subpath else snapshot
+    return target if target.exists() else None
+
+
 def offline() -> bool:
     """Offline if the environment says so now, or said so when huggingface_hub was imported
     (the library then refuses every request itself)."""
