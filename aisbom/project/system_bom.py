@@ -162,7 +162,7 @@ def _data(asset: Asset, files: Path | None, locked: LockedAsset, report: ScanRep
     description = asset.description
     if asset.remote and files is not None and files.is_dir():  # a Hub dataset's card, as `bom` reads it
         card = card_from_directory(files, {f.path: f.sha256 for f in report.files if f.sha256})
-        licenses, description = card.licenses or licenses, description or card.description
+        licenses, description = card.licenses or licenses, card.description or description
     return data_from_report(
         report,
         name=asset.name,
