@@ -210,6 +210,8 @@ class Hub:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Answers given (and used up) before the real ones, to any request: (status, headers).
     errors: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    # The same, for the LFS CDN only.
+    cdn_errors: list[tuple[int, dict[str, str]]] = field(default_factory=list)
 
     def find(self, repo_type: str, repo_id: str) -> HubRepo | None:
         return next((r for r in self.repos if r.repo_type == repo_type and r.repo_id == repo_id), None)
@@ -324,6 +326,11 @@ class _HubHandler(BaseHTTPRequestHandler):
         self._send(200, body, headers, head)
 
     def _cdn(self, sha: str, head: bool) -> None:
+        with self.hub.lock:
+            error = self.hub.cdn_errors.pop(0) if self.hub.cdn_errors else None
+        if error is not None:
+            self._error(error[0], "Unavailable", head, error[1])
+            return
         for repo in self.hub.repos:
             for files in repo.commits.values():
                 for body in files.values():

@@ -328,6 +328,15 @@ def test_hub_429_asking_for_a_long_wait_uses_the_cache_at_once(cached: Path, hub
     assert time.monotonic() - started < 5
 
 
+def test_hub_download_failing_after_the_hub_answered(hub: Hub, hf_env: Path):
+    """The Hub answers, its CDN does not: nothing to fall back to, one line."""
+    hub.cdn_errors += [(503, {"Retry-After": "0"})] * 10
+    with pytest.raises(NetworkError) as caught:
+        resolve("hf://acme/tiny@main")
+    message = one_line(caught)
+    assert message.startswith(f"hf://acme/tiny@main ({os.environ['HF_ENDPOINT']}): ") and "503" in message
+
+
 def test_hub_answers_are_not_network_failures(hub: Hub, hf_env: Path):
     """A Hub that says "no such repository" was reached: no cache stands in for its answer."""
     with pytest.raises(DownloadError) as caught:
