@@ -209,7 +209,7 @@ def resolve_hf(
     notes: tuple[str, ...] = ()
     if unreachable is not None:
         notes = (
-            f"{ref.display}: cannot reach {base} ({unreachable}); using commit {commit} from the Hugging "
+            f"{ref.display}: cannot reach {base}: {unreachable}; using commit {commit} from the Hugging "
             "Face cache, as huggingface_hub does (HF_HUB_OFFLINE=1 skips the network)",
         )
     return Resolved(
@@ -289,9 +289,9 @@ def _snapshot(
         fetch_first = f"`hf download {ref.repo_id}{kind} --revision {ref.revision}`"
         cause = unreachable or _hub_failure(exc.__cause__, timeouts, base)
         if cause is not None:  # online, and the Hub could not be reached
-            holds = "holds only part of it" if incomplete else "does not hold it"
+            holds = "holds only part of it" if incomplete else "does not hold it either"
             raise NetworkError(
-                f"{where}: cannot reach the Hub ({cause}), and the Hugging Face cache at {cache} {holds}; "
+                f"{where}: cannot reach the Hub: {cause}; the Hugging Face cache at {cache} {holds}; "
                 f"check the network, or run {fetch_first} where the Hub is reachable (HF_HUB_OFFLINE=1 "
                 "then reads the cache without trying the network)"
             ) from None

@@ -272,7 +272,7 @@ def _request(session: Any, url: str, headers: dict[str, str], timeouts: Timeouts
         retry = retry_after(response.status_code, response.headers.get("Retry-After"), attempt)
         response.close()
         if retry.wait is None:
-            raise NetworkError(f"{_status(response)} from {_public(url)}{retry.why}")
+            raise NetworkError(f"{_status(response)} from {_public(url)}{retry.why}; try again later")
         time.sleep(retry.wait)
 
 

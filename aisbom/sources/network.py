@@ -83,8 +83,7 @@ def retry_after(status: int, header: str | None, attempt: int) -> Retry:
     if asked is not None and asked > MAX_RETRY_WAIT:
         return Retry(
             None,
-            f", which asks to retry after {asked:.0f} s, longer than aisbom waits ({MAX_RETRY_WAIT:.0f} s); "
-            "try again later",
+            f", which asks to retry after {asked:.0f} s, longer than aisbom waits ({MAX_RETRY_WAIT:.0f} s)",
         )
     return Retry(asked if asked is not None else _BACKOFF * 2 ** (attempt - 1), "")
 
@@ -127,7 +126,7 @@ def failure(exc: BaseException, timeouts: Timeouts) -> str:
     if any("certificate" in _words(e).lower() or "ssl" in _words(e).lower() for e in chain):
         return f"TLS failure ({_words(chain[-1])})"
     if names & {"RemoteProtocolError", "ProtocolError", "IncompleteRead", "ChunkedEncodingError"}:
-        return f"the connection broke off ({_words(chain[-1])})"
+        return "the other end closed the connection early"
     for error in reversed(chain):
         if isinstance(error, OSError) and error.strerror:
             return error.strerror[0].lower() + error.strerror[1:]

@@ -75,7 +75,7 @@ def test_a_refusing_hub_with_nothing_cached(
 ):
     (tmp_path / "project").mkdir()
     code, out, err = run(*commands(refusing_hub, key, tmp_path)[command])
-    assert_one_error_line(code, out, err, "cannot reach the Hub (connection refused)")
+    assert_one_error_line(code, out, err, "cannot reach the Hub: connection refused; ")
     assert "HF_HUB_OFFLINE=1" in err
 
 
