@@ -46,8 +46,8 @@ from aisbom.sources.network import (
     NetworkError,
     Timeouts,
     failure,
-    proxy_for,
     retry_after,
+    through,
 )
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -362,6 +362,10 @@ def _published_online(
             cause = _hub_failure(exc, timeouts, base)
             if cause is None:
                 raise
+            if isinstance(exc, getattr(_httpx(), "ProxyError", ())):
+                # As huggingface_hub: a proxy that answers but refuses is a setting to fix, not a
+                # reason to use the cache (an unreachable proxy is, like any unreachable host).
+                raise NetworkError(f"{where}: {cause} (check HTTPS_PROXY and NO_PROXY)") from None
             raise _HubUnreachable(cause) from None
     if not info.sha or not _SHA1.match(info.sha):
         raise DownloadError(f"{where}: the Hub did not say which commit {revision!r} is")
@@ -409,8 +413,7 @@ def _hub_failure(exc: BaseException | None, timeouts: Timeouts, base: str) -> st
     reachable = isinstance(exc, HfHubHTTPError)
     if reachable or not (isinstance(exc, OSError) or (transport is not None and isinstance(exc, transport))):
         return None
-    proxy = proxy_for(base)
-    return failure(exc, timeouts) + (f" via the proxy {proxy}" if proxy else "")
+    return through(failure(exc, timeouts), base)
 
 
 def _httpx() -> Any:

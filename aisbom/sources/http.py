@@ -39,7 +39,7 @@ from aisbom.sources.base import (
     Resolved,
     SizeLimitError,
 )
-from aisbom.sources.network import RETRY_STATUSES, NetworkError, Timeouts, failure, proxy_for, retry_after
+from aisbom.sources.network import RETRY_STATUSES, NetworkError, Timeouts, failure, retry_after, through
 
 # urllib3 2 fills a whole read before returning it, and drops it if the connection breaks
 # meanwhile: smaller reads lose less of a broken transfer (and cost little: 64 KiB at a time).
@@ -266,7 +266,9 @@ def _request(session: Any, url: str, headers: dict[str, str], timeouts: Timeouts
                 timeout=(timeouts.connect, timeouts.read),
             )
         except requests.exceptions.RequestException as exc:
-            raise NetworkError(f"cannot fetch {_public(url)}{_via(url)}: {failure(exc, timeouts)}") from None
+            raise NetworkError(
+                f"cannot fetch {_public(url)}: {through(failure(exc, timeouts), url)}"
+            ) from None
         if response.status_code not in RETRY_STATUSES:
             return response
         retry = retry_after(response.status_code, response.headers.get("Retry-After"), attempt)
@@ -278,11 +280,6 @@ def _request(session: Any, url: str, headers: dict[str, str], timeouts: Timeouts
 
 def _status(response: Any) -> str:
     return f"HTTP {response.status_code} {response.reason or ''}".rstrip()
-
-
-def _via(url: str) -> str:
-    proxy = proxy_for(url)
-    return f" via the proxy {proxy}" if proxy else ""
 
 
 def _resume_headers(state: dict[str, Any] | None, resume_from: int) -> dict[str, str]:

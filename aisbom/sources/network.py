@@ -123,6 +123,10 @@ def failure(exc: BaseException, timeouts: Timeouts) -> str:
         return f"no connection within {timeouts.connect:g} s ({CONNECT_TIMEOUT_ENV})"
     if names & {"ReadTimeout", "ReadTimeoutError", "WriteTimeout", "PoolTimeout"}:
         return f"no answer within {timeouts.read:g} s ({READ_TIMEOUT_ENV})"
+    if "ProxyError" in names:  # the proxy answered, but would not open the tunnel (407, 502 ...)
+        return (
+            f"the proxy did not open a tunnel: {_words(chain[-1]).removeprefix('Tunnel connection failed: ')}"
+        )
     if any("certificate" in _words(e).lower() or "ssl" in _words(e).lower() for e in chain):
         return f"TLS failure ({_words(chain[-1])})"
     if names & {"RemoteProtocolError", "ProtocolError", "IncompleteRead", "ChunkedEncodingError"}:
@@ -131,6 +135,16 @@ def failure(exc: BaseException, timeouts: Timeouts) -> str:
         if isinstance(error, OSError) and error.strerror:
             return error.strerror[0].lower() + error.strerror[1:]
     return _words(chain[-1])
+
+
+def through(reason: str, url: str) -> str:
+    """`reason` (from `failure`) naming the proxy the environment gives for `url`, if any."""
+    proxy = proxy_for(url)
+    if proxy is None:
+        return reason
+    if reason.startswith("the proxy "):
+        return f"the proxy {proxy} {reason.removeprefix('the proxy ')}"
+    return f"{reason} via the proxy {proxy}"
 
 
 def proxy_for(url: str) -> str | None:

@@ -62,6 +62,16 @@ class _FileHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve(head=False)
 
+    def do_CONNECT(self) -> None:
+        """As a proxy that wants credentials nobody gave: 407 to every tunnel asked for."""
+        with self.site.lock:
+            self.site.log.append((self.command, self.path, dict(self.headers)))
+        self.send_response(407, "Proxy Authentication Required")
+        self.send_header("Proxy-Authenticate", 'Basic realm="proxy"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self.close_connection = True
+
     def _serve(self, head: bool) -> None:
         path = urlsplit(self.path).path
         with self.site.lock:

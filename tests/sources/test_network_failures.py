@@ -18,6 +18,7 @@ from _servers import (
     refused_port,
     resetting_server,
     self_signed_certificate,
+    serve,
     serve_tls,
     silent_server,
     unanswered_syn_server,
@@ -114,8 +115,21 @@ def test_url_through_an_unreachable_proxy(scheme: str, tmp_path: Path, monkeypat
     with pytest.raises(NetworkError) as caught:
         resolve(url, cache_dir=tmp_path)
     message = one_line(caught)
-    assert message == f"cannot fetch {url} via the proxy http://127.0.0.1:{port}: connection refused"
+    assert message == f"cannot fetch {url}: connection refused via the proxy http://127.0.0.1:{port}"
     assert "secret" not in message
+
+
+def test_url_through_a_proxy_that_refuses_the_tunnel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    proxy = Site()
+    with serve(proxy) as base:
+        monkeypatch.setenv("HTTPS_PROXY", base)
+        with pytest.raises(NetworkError) as caught:
+            resolve("https://example.invalid/m.safetensors", cache_dir=tmp_path)
+    assert one_line(caught) == (
+        f"cannot fetch https://example.invalid/m.safetensors: the proxy {base} did not open a tunnel: 407 "
+        "Proxy Authentication Required"
+    )
+    assert [(method, path) for method, path, _ in proxy.log] == [("CONNECT", "example.invalid:443")]
 
 
 def test_url_5xx_is_asked_again_and_then_served(site: SiteURL, tmp_path: Path):
@@ -296,6 +310,22 @@ def test_hub_through_an_unreachable_proxy(cached: Path, monkeypatch: pytest.Monk
     (note,) = resolved.notes
     assert f": connection refused via the proxy http://127.0.0.1:{port}; using commit" in note
     assert "secret" not in note
+
+
+def test_hub_through_a_proxy_that_refuses_the_tunnel(cached: Path, monkeypatch: pytest.MonkeyPatch):
+    """As huggingface_hub: a proxy that answers but refuses is a setting to fix, not a reason to
+    use the cache; one line."""
+    proxy = Site()
+    with serve(proxy) as base:
+        monkeypatch.setenv("HTTPS_PROXY", base)
+        monkeypatch.setenv("HF_ENDPOINT", "https://huggingface.co")
+        close_session()
+        with pytest.raises(NetworkError) as caught:
+            resolve("hf://acme/tiny@main")
+    assert one_line(caught) == (
+        f"hf://acme/tiny@main (https://huggingface.co): the proxy {base} did not open a tunnel: 407 Proxy "
+        "Authentication Required (check HTTPS_PROXY and NO_PROXY)"
+    )
 
 
 def test_hub_5xx_every_time_uses_the_cache(cached: Path, hub: Hub):
