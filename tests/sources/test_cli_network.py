@@ -4,12 +4,13 @@ commands run in-process with exceptions propagating, so a traceback fails the te
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from _bom_helpers import run
-from _servers import Served, Site, refused_port, serve
-from _sources_helpers import SAFETENSORS
+from _bom_helpers import props, run
+from _servers import Hub, Served, Site, refused_port, serve
+from _sources_helpers import SAFETENSORS, TINY_COMMIT
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -101,3 +102,26 @@ def test_a_project_whose_remote_source_went_away(
     assert [line for line in text.splitlines() if "connection refused" in line] == [
         next(line for line in text.splitlines() if f"cannot fetch {url}: connection refused" in line)
     ]
+
+
+def test_bom_of_a_cached_repository_with_the_hub_unreachable(
+    hub: Hub, hf_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The issue's case: network down, repository cached, HF_HUB_OFFLINE unset. The cache is used,
+    the note says so, and the BOM labels the acquisition as offline reads are labelled."""
+    code, _, err = run("scan", "hf://acme/tiny@main")
+    assert code == 0, err
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{refused_port()}")
+    out = tmp_path / "bom.json"
+
+    code, _, err = run("bom", "hf://acme/tiny@main", "-o", str(out))
+
+    assert code == 0, err
+    note, where, wrote = err.splitlines()
+    assert note.startswith("aisbom: note: hf://acme/tiny@main: cannot reach http://127.0.0.1:")
+    assert ": connection refused; using commit " in note
+    assert where.startswith(f"aisbom: hf://acme/tiny@main: commit {TINY_COMMIT} (from the cache) at ")
+    assert wrote.startswith(f"aisbom: wrote {out} ")
+    model = json.loads(out.read_text())["components"][0]
+    assert props(model)["aisbom:acquired_by"] == "cache-mtime"
+    assert {props(f)["aisbom:acquired_by"] for f in model["components"]} == {"cache-mtime"}
