@@ -417,12 +417,13 @@ def _hub_failure(exc: BaseException | None, timeouts: Timeouts, base: str) -> st
 
 
 def _httpx() -> Any:
-    """The httpx module huggingface_hub's client comes from (httpx, or httpx2 since 2.0)."""
-    import importlib
+    """The httpx module huggingface_hub's client comes from (httpx, or httpx2 since 2.0): already
+    imported, since its client exists."""
+    import sys
 
     from huggingface_hub import get_session
 
-    return importlib.import_module(type(get_session()).__module__.split(".")[0])
+    return sys.modules[type(get_session()).__module__.split(".")[0]]
 
 
 def _timeout(timeouts: Timeouts) -> Any:
