@@ -401,17 +401,17 @@ def _published_cached(ref: HfRef, commit: str, cache: Path) -> dict[str, dict[st
 
 
 def _hub_failure(exc: BaseException | None, timeouts: Timeouts, base: str) -> str | None:
-    """A failure to reach the Hub in words (network.failure), or None for anything else. The
-    client is huggingface_hub's httpx (httpx2 from huggingface_hub 2): its TransportError, and
-    the OSErrors huggingface_hub raises itself (offline mode), are failures to reach."""
+    """A failure to reach the Hub in words (network.failure), or None for anything else (a
+    full disk is not the network's fault). The client is huggingface_hub's httpx (httpx2 from
+    huggingface_hub 2): its TransportError; and the socket-level errors, huggingface_hub's
+    offline-mode ConnectionError among them."""
+    import socket
+    import ssl
+
     if exc is None:
         return None
-    module = _httpx()
-    transport = getattr(module, "TransportError", None)
-    from huggingface_hub.errors import HfHubHTTPError
-
-    reachable = isinstance(exc, HfHubHTTPError)
-    if reachable or not (isinstance(exc, OSError) or (transport is not None and isinstance(exc, transport))):
+    transport = getattr(_httpx(), "TransportError", ())
+    if not isinstance(exc, (transport, ConnectionError, TimeoutError, socket.gaierror, ssl.SSLError)):
         return None
     return through(failure(exc, timeouts), base)
 
