@@ -261,14 +261,13 @@ def test_numeric_fixtures_do_not_depend_on_cpu_kernels_or_threads(setting, tmp_p
 # was replaced by a hand-set one, so the bytes are the committed ones. This is what makes them
 # safe on CPUs no kernel setting here can imitate (FMA contraction, other libm, AVX-512 loops).
 OTHER_TRAINING_DATA = """\
-import importlib.util, pickle, sys
+import pickle, sys
+sys.path.insert(0, sys.argv[1])
+from builders.sklearn_models import sklearn_models
 from sklearn.datasets import load_iris
-spec = importlib.util.spec_from_file_location("generate", sys.argv[1])
-generate = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(generate)
 x, y = load_iris(return_X_y=True)
 for start in (2, 4):
-    for name, model in generate.sklearn_models(x[start::5], y[start::5]).items():
+    for name, model in sklearn_models(x[start::5], y[start::5]).items():
         with open(f"{sys.argv[2]}/{start}-{name}.pkl", "wb") as f:
             f.write(pickle.dumps(model, protocol=4))
 """
@@ -277,7 +276,7 @@ for start in (2, 4):
 def test_sklearn_fixtures_do_not_depend_on_the_training_data(tmp_path):
     env = dict(os.environ, PYTHONHASHSEED="0", PYTHONWARNINGS="ignore")
     result = subprocess.run(
-        [sys.executable, "-c", OTHER_TRAINING_DATA, str(FIXTURES_DIR / "generate.py"), str(tmp_path)],
+        [sys.executable, "-c", OTHER_TRAINING_DATA, str(FIXTURES_DIR), str(tmp_path)],
         env=env,
         capture_output=True,
         text=True,
