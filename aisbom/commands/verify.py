@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from aisbom.commands._signers import make_verifier
+from aisbom.commands._signers import CHOOSE_ONE, METHODS, VerificationMethod
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.signing.errors import SigningError, VerificationFailure
@@ -16,6 +17,7 @@ from aisbom.signing.errors import SigningError, VerificationFailure
 if TYPE_CHECKING:
     from aisbom.signing.api import VerifyResult
     from aisbom.signing.base import Verifier
+    from aisbom.signing.verify import ManifestDiff
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
@@ -44,9 +46,15 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
 @click.option(
     "--trust-config",
     type=_PATH,
-    help="Keyless: Sigstore trust configuration or trusted root (default: the production root "
-    "shipped with sigstore-python; no network).",
+    help="Keyless: Sigstore trust configuration or trusted root, used as given (default: "
+    "Sigstore's production instance, its trust root refreshed as sigstore-python does).",
 )
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Keyless: no network; use the cached trust root (or the one shipped in sigstore-python).",
+)
+@click.option("--staging", is_flag=True, help="Keyless: Sigstore's staging instance (for tests).")
 @click.option(
     "--bom",
     "bom",
@@ -67,6 +75,19 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     help="Also leave PATH (relative to TARGET) out of the comparison. Repeatable.",
 )
 @click.option(
+    "--ignore-unsigned-files",
+    is_flag=True,
+    help="Files the signature (or BOM) does not list do not fail verification; they are listed "
+    "as unsigned. Every listed file is still checked.",
+)
+@click.option(
+    "--ignore-git-paths/--no-ignore-git-paths",
+    default=True,
+    show_default=True,
+    help="Skip .git, .gitattributes, .github and .gitignore at the top of TARGET (where they hold "
+    "no signed file).",
+)
+@click.option(
     "--allow-symlinks",
     is_flag=True,
     help="With --bom: follow symlinks that stay inside TARGET (default: refuse them). A signature "
@@ -80,16 +101,22 @@ def verify(
     identity: str | None,
     issuer: str | None,
     trust_config: Path | None,
+    offline: bool,
+    staging: bool,
     bom: Path | None,
     bom_signature: Path | None,
     ignore: tuple[str, ...],
+    ignore_unsigned_files: bool,
+    ignore_git_paths: bool,
     allow_symlinks: bool,
 ) -> None:
     """Verify a model against its OMS / model_signing signature, its AI-BOM, or both.
 
     The signature is checked with exactly one of --key PUB.pem, --certificate-chain CA.pem, or
-    --identity ID --issuer URL (Sigstore keyless, offline); then every file is re-hashed, and
-    each modified, missing and extra one is named with its expected and actual hashes.
+    --identity ID --issuer URL (Sigstore keyless: the trust root is refreshed first unless
+    --offline); then every file is re-hashed, and each modified, missing and extra one is named
+    with its expected and actual hashes. Signatures from every released model_signing (v0.2.0
+    on) and model-signing (Go) verify, whole-file or sharded.
 
     With --bom BOM.json, the files are compared with the SHA-256 hashes the BOM lists (its file
     components, named relative to TARGET); the model's signature is then checked only if
@@ -97,23 +124,19 @@ def verify(
     is used. Everything given must pass. Exit status: 0 every signature is valid and every file
     matches, 1 one is not or they do not, 2 usage or I/O error, or an invalid BOM.
     """
-    methods = sum([key is not None, bool(certificate_chain), bool(identity or issuer)])
-    if methods > 1:
-        raise click.UsageError(_CHOOSE_ONE)
-    if bool(identity) != bool(issuer):
-        raise click.UsageError("--identity and --issuer go together")
-    if trust_config is not None and not identity:
-        raise click.UsageError("--trust-config applies to keyless verification (--identity/--issuer)")
+    method = VerificationMethod(key, certificate_chain, identity, issuer, trust_config, staging, offline)
+    method.check()
+    methods = method.count
     if bom is None:
         if bom_signature is not None:
             raise click.UsageError("--bom-signature needs --bom")
         if allow_symlinks:
             raise click.UsageError("--allow-symlinks applies to --bom (a signature records its own setting)")
         if methods != 1:
-            raise click.UsageError(_CHOOSE_ONE)
+            raise click.UsageError(CHOOSE_ONE)
     elif signature is not None or bom_signature is not None:
         if methods != 1:
-            raise click.UsageError(f"--signature and --bom-signature need a verification method: {_METHODS}")
+            raise click.UsageError(f"--signature and --bom-signature need a verification method: {METHODS}")
     elif methods:
         raise click.UsageError(
             "with --bom, --key, --certificate-chain and --identity check a signature: add --signature "
@@ -121,12 +144,13 @@ def verify(
         )
 
     try:
-        verifier = make_verifier(key, certificate_chain, identity, issuer, trust_config) if methods else None
+        verifier = method.verifier() if methods else None
+        options = _Options(ignore, ignore_unsigned_files, ignore_git_paths)
         if bom is None:
             assert verifier is not None
-            code = _verify_signature(target, verifier, signature, ignore)
+            code = _verify_signature(target, verifier, signature, options)
         else:
-            code = _verify_with_bom(target, bom, bom_signature, verifier, signature, ignore, allow_symlinks)
+            code = _verify_with_bom(target, bom, bom_signature, verifier, signature, options, allow_symlinks)
     except SigningError as exc:
         if exc.exit_code == ExitCode.UNSAFE:
             click.echo(f"FAILED: {target}: {exc}")
@@ -142,19 +166,39 @@ def verify(
     sys.exit(code)
 
 
-_METHODS = "--key, --certificate-chain, or --identity with --issuer"
-_CHOOSE_ONE = f"choose one verification method: {_METHODS}"
+@dataclass(frozen=True)
+class _Options:
+    """What to leave out of a comparison, for the signature and the BOM alike."""
+
+    ignore: tuple[str, ...]
+    ignore_unsigned: bool
+    ignore_git_paths: bool
 
 
-def _verify_signature(
-    target: Path, verifier: Verifier, signature: Path | None, ignore: tuple[str, ...]
-) -> int:
+def _verify_signature(target: Path, verifier: Verifier, signature: Path | None, options: _Options) -> int:
     """The model against its signature alone (raises for a signature that does not verify)."""
     from aisbom.signing.api import verify_model
 
-    result = verify_model(target, verifier, signature=signature, ignore=ignore)
+    result = verify_model(
+        target,
+        verifier,
+        signature=signature,
+        ignore=options.ignore,
+        ignore_unsigned=options.ignore_unsigned,
+        ignore_git_paths=options.ignore_git_paths,
+    )
     _echo_signature_result(target, result)
     return ExitCode.CLEAN if result.ok else ExitCode.UNSAFE
+
+
+def _echo_unsigned(diff: ManifestDiff) -> None:
+    from aisbom.signing.verify import format_unsigned
+
+    if diff.unsigned:
+        count = len(diff.unsigned)
+        click.echo(f"  {count} unsigned file{'s' if count != 1 else ''} ignored (--ignore-unsigned-files):")
+        for line in format_unsigned(diff):
+            click.echo(line)
 
 
 def _echo_signature_result(target: Path, result: VerifyResult) -> None:
@@ -163,6 +207,7 @@ def _echo_signature_result(target: Path, result: VerifyResult) -> None:
     diff = result.diff
     if diff.ok:
         click.echo(f"Verified: {target}: {_files_match(diff.matched)} the signature by {result.signer}")
+        _echo_unsigned(diff)
         return
     click.echo(
         f"FAILED: {target}: signature by {result.signer} is valid, but "
@@ -170,6 +215,7 @@ def _echo_signature_result(target: Path, result: VerifyResult) -> None:
     )
     for line in format_diff(diff):
         click.echo(line)
+    _echo_unsigned(diff)
 
 
 def _verify_with_bom(
@@ -178,7 +224,7 @@ def _verify_with_bom(
     bom_signature: Path | None,
     verifier: Verifier | None,
     signature: Path | None,
-    ignore: tuple[str, ...],
+    options: _Options,
     allow_symlinks: bool,
 ) -> int:
     """BOM signature (if any) → BOM → model signature (if any) → files against the BOM."""
@@ -211,7 +257,14 @@ def _verify_with_bom(
     if signature is not None:
         assert verifier is not None
         try:
-            result = verify_model(target, verifier, signature=signature, ignore=ignore)
+            result = verify_model(
+                target,
+                verifier,
+                signature=signature,
+                ignore=options.ignore,
+                ignore_unsigned=options.ignore_unsigned,
+                ignore_git_paths=options.ignore_git_paths,
+            )
         except VerificationFailure as exc:
             click.echo(f"FAILED: {target}: {exc}")
             code = ExitCode.UNSAFE
@@ -220,13 +273,14 @@ def _verify_with_bom(
             if not result.ok:
                 code = ExitCode.UNSAFE
             allow_symlinks = allow_symlinks or result.expected.allow_symlinks
-            if result.expected.hash_type == "sha256":
+            if result.expected.hash_type == "sha256" and result.expected.shard_size is None:
                 known = result.actual
 
     diff = verify_hashes(
         target,
         expected,
-        ignore=ignore,
+        ignore=options.ignore,
+        ignore_unsigned=options.ignore_unsigned,
         # The BOM, its signature and the model's are not model files (unless the BOM lists them).
         leave_out=(
             bom,
@@ -240,6 +294,7 @@ def _verify_with_bom(
     )
     if diff.ok:
         click.echo(f"Verified: {target}: {_files_match(diff.matched)} the BOM {bom}")
+        _echo_unsigned(diff)
         return code
     click.echo(
         f"FAILED: {target}: {len(diff.modified)} modified, {len(diff.missing)} missing, "
@@ -247,6 +302,7 @@ def _verify_with_bom(
     )
     for line in format_diff(diff):
         click.echo(line)
+    _echo_unsigned(diff)
     return ExitCode.UNSAFE
 
 

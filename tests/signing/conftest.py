@@ -25,6 +25,16 @@ from _signing_helpers import (  # noqa: E402
 )
 
 
+@pytest.fixture(autouse=True)
+def sigstore_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """sigstore-python's TUF metadata and trust-root cache (the user data and cache directories)
+    live in a directory of this test session, not the user's."""
+    base = tmp_path_factory.getbasetemp() / "xdg"
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
+    return base
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.is_dir():

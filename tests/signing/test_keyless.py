@@ -216,6 +216,6 @@ def test_tampered_keyless_bundle_fails(vectors: Path, tmp_path: Path) -> None:
     bundle["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
     sig = tmp_path / "model.sig"
     sig.write_text(json.dumps(bundle))
-    who = ["--identity", VECTOR_IDENTITY, "--issuer", VECTOR_ISSUER]
+    who = ["--identity", VECTOR_IDENTITY, "--issuer", VECTOR_ISSUER, "--offline"]
     result = run("verify", vectors / "v1.1.0-sigstore", "--signature", sig, *who)
     assert result.exit_code == 1 and "Sigstore verification failed" in result.stdout

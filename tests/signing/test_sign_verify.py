@@ -12,6 +12,7 @@ import pytest
 from _signing_helpers import MODEL_FILES, KeyPair, Pki, run
 
 from aisbom.signing.keys import KeySigner
+from aisbom.signing.providers.pem import PemKeyProvider
 from aisbom.signing.statement import root_digest
 
 
@@ -180,7 +181,7 @@ def _resign(sig: Path, key: KeyPair, mutate: Any) -> None:
     mutate(statement)
     digests = [r["digest"] for r in statement["predicate"]["resources"]]
     statement["subject"][0]["digest"]["sha256"] = root_digest(digests)
-    sig.write_text(json.dumps(KeySigner(key.private).sign(json.dumps(statement).encode())))
+    sig.write_text(json.dumps(KeySigner(PemKeyProvider(key.private)).sign(json.dumps(statement).encode())))
 
 
 @pytest.mark.parametrize(
