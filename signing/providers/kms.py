@@ -29,6 +29,7 @@ AWS_SIGNING_ALGORITHMS = {
     "ECC_NIST_P521": "ECDSA_SHA_512",
 }
 DEFAULT_TIMEOUT = 30.0  # seconds, for connecting and for each read
+DEFAULT_ATTEMPTS = 3  # tries of each call in all (botocore's "standard" retry mode)
 _AWS_URI = re.compile(r"awskms://(?P<endpoint>[^/]*)/(?P<key>.+)")
 _ARN_REGION = re.compile(r"arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):")
 
@@ -67,22 +68,23 @@ def _boto3() -> Any:
 class AwsKmsKeyProvider:
     """An asymmetric ECC_NIST_* SIGN_VERIFY key in AWS KMS."""
 
-    def __init__(self, uri: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, uri: str, timeout: float = DEFAULT_TIMEOUT, attempts: int = DEFAULT_ATTEMPTS) -> None:
         match = _AWS_URI.fullmatch(uri)
         if match is None:
             raise KeyMaterialError(f"malformed AWS KMS URI (awskms://[ENDPOINT]/KEY): {uri!r}")
         self._key_id = match["key"]
         self.description = f"AWS KMS key {self._key_id}"
-        self._client = self._make_client(match["endpoint"], timeout)
+        self._client = self._make_client(match["endpoint"], timeout, attempts)
         response = self._call("GetPublicKey", KeyId=self._key_id)
         self._public_key, self._algorithm = self._check_key(response)
 
-    def _make_client(self, endpoint: str, timeout: float) -> Any:
+    def _make_client(self, endpoint: str, timeout: float, attempts: int) -> Any:
         boto3 = _boto3()
         from botocore.config import Config
 
         region = _ARN_REGION.match(self._key_id)
-        config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 2})
+        retries = {"mode": "standard", "max_attempts": attempts}
+        config = Config(connect_timeout=timeout, read_timeout=timeout, retries=retries)
         try:
             return boto3.session.Session().client(
                 "kms",

@@ -8,6 +8,8 @@ unloadable, no matching token or key, wrong PIN, a refused signature — is one 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,7 @@ class Pkcs11KeyProvider:
     """The private key the URI names, with its public key read from the token."""
 
     def __init__(self, uri_text: str, password: Password | None = None) -> None:
+        password = password or Password()
         self._uri = parse_pkcs11_uri(uri_text)
         self._pkcs11 = _pykcs11()
         path = module_path(self._uri)
@@ -88,13 +91,21 @@ class Pkcs11KeyProvider:
             lib.load(path)
         except Exception as exc:  # PyKCS11Error, or OSError from dlopen
             raise KeyMaterialError(f"cannot load the PKCS #11 module: {_error(exc)}", path=path) from None
-        self._lib = lib  # keeps the module loaded while the session lives
-        self._session, token = self._open(lib, password or Password())
-        self._private = self._find_private_key()
-        self._public_key = self._read_public_key()
-        self.description = f"PKCS #11 key {self._uri.path.get('object') or self._uri.key_id!r} on {token}"
+        self._lib = lib  # keeps the module loaded while the provider lives
+        self._slot, self._label, needs_login = self._find_token(lib)
+        self._pin = self._read_pin(password) if needs_login else None
+        # Everything is checked now, before the model is hashed: the PIN, the key, its type.
+        with self._logged_in() as session:
+            self._find_private_key(session)
+            self._public_key = self._read_public_key(session)
+        self.description = (
+            f"PKCS #11 key {self._uri.path.get('object') or self._uri.key_id!r} on token {self._label!r}"
+        )
 
-    def _open(self, lib: Any, password: Password) -> tuple[Any, str]:
+    def _read_pin(self, password: Password) -> bytes:
+        return _pin_from_uri(self._uri) or password.require(f"PIN for token {self._label!r}")
+
+    def _find_token(self, lib: Any) -> tuple[int, str, bool]:
         p = self._pkcs11
         try:
             slots = lib.getSlotList(tokenPresent=True)
@@ -107,21 +118,36 @@ class Pkcs11KeyProvider:
         if len(matching) > 1:
             raise KeyMaterialError(f"{len(matching)} PKCS #11 tokens match: name one with token=LABEL")
         slot, info = matching[0]
-        label = info.label.strip()
+        return slot, info.label.strip(), bool(info.flags & p.CKF_LOGIN_REQUIRED)
+
+    @contextmanager
+    def _logged_in(self) -> Iterator[Any]:
+        """A session on the token, logged in for as long as it is used, then logged out and
+        closed, so no login outlives the signature."""
+        p = self._pkcs11
+        label = self._label
         try:
-            session = lib.openSession(slot, p.CKF_SERIAL_SESSION)
+            session = self._lib.openSession(self._slot, p.CKF_SERIAL_SESSION)
         except p.PyKCS11Error as exc:
             raise KeyMaterialError(f"cannot open a session on token {label!r}: {_error(exc)}") from None
-        if info.flags & p.CKF_LOGIN_REQUIRED:
-            pin = _pin_from_uri(self._uri) or password.require(f"PIN for token {label!r}")
-            try:
-                session.login(pin.decode("utf-8", "surrogateescape"))
-            except p.PyKCS11Error as exc:
-                reason = _error(exc)
-                if "PIN_INCORRECT" in reason or "PIN_INVALID" in reason or "PIN_LEN_RANGE" in reason:
-                    raise KeyMaterialError(f"wrong PIN for token {label!r}") from None
-                raise KeyMaterialError(f"cannot log in to token {label!r}: {reason}") from None
-        return session, f"token {label!r}"
+        logged_in = False
+        try:
+            if self._pin is not None:
+                try:
+                    session.login(self._pin.decode("utf-8", "surrogateescape"))
+                    logged_in = True
+                except p.PyKCS11Error as exc:
+                    reason = _error(exc)
+                    if any(code in reason for code in ("PIN_INCORRECT", "PIN_INVALID", "PIN_LEN_RANGE")):
+                        raise KeyMaterialError(f"wrong PIN for token {label!r}") from None
+                    if "ALREADY_LOGGED_IN" not in reason:  # another session of this process did
+                        raise KeyMaterialError(f"cannot log in to token {label!r}: {reason}") from None
+            yield session
+        finally:
+            with suppress(p.PyKCS11Error):
+                if logged_in:
+                    session.logout()
+                session.closeSession()
 
     def _token_matches(self, slot: int, info: Any) -> bool:
         wanted = self._uri.path
@@ -145,9 +171,9 @@ class Pkcs11KeyProvider:
             template.append((p.CKA_ID, tuple(self._uri.key_id)))
         return template
 
-    def _find(self, object_class: int, what: str) -> Any:
+    def _find(self, session: Any, object_class: int, what: str) -> Any:
         try:
-            found = self._session.findObjects(self._template(object_class))
+            found = session.findObjects(self._template(object_class))
         except self._pkcs11.PyKCS11Error as exc:
             raise KeyMaterialError(f"cannot search the token: {_error(exc)}") from None
         if not found:
@@ -156,20 +182,20 @@ class Pkcs11KeyProvider:
             raise KeyMaterialError(f"{len(found)} {what}s match {self._uri.redacted}: add id= or object=")
         return found[0]
 
-    def _find_private_key(self) -> Any:
+    def _find_private_key(self, session: Any) -> Any:
         p = self._pkcs11
-        key = self._find(p.CKO_PRIVATE_KEY, "private key")
-        (key_type,) = self._session.getAttributeValue(key, [p.CKA_KEY_TYPE])
+        key = self._find(session, p.CKO_PRIVATE_KEY, "private key")
+        (key_type,) = session.getAttributeValue(key, [p.CKA_KEY_TYPE])
         if key_type != p.CKK_EC:
             name = p.CKK.get(key_type, key_type)
             raise KeyMaterialError(f"unsupported key type {name} on the token ({SUPPORTED_KEYS} only)")
         return key
 
-    def _read_public_key(self) -> ec.EllipticCurvePublicKey:
+    def _read_public_key(self, session: Any) -> ec.EllipticCurvePublicKey:
         p = self._pkcs11
-        public = self._find(p.CKO_PUBLIC_KEY, "public key")
+        public = self._find(session, p.CKO_PUBLIC_KEY, "public key")
         try:
-            params, point = self._session.getAttributeValue(public, [p.CKA_EC_PARAMS, p.CKA_EC_POINT])
+            params, point = session.getAttributeValue(public, [p.CKA_EC_PARAMS, p.CKA_EC_POINT])
         except p.PyKCS11Error as exc:
             raise KeyMaterialError(f"cannot read the public key from the token: {_error(exc)}") from None
         curve = _CURVES.get(bytes(params or b""))
@@ -185,10 +211,12 @@ class Pkcs11KeyProvider:
 
     def sign_digest(self, digest: bytes) -> bytes:
         p = self._pkcs11
-        try:
-            raw = self._session.sign(self._private, digest, p.Mechanism(p.CKM_ECDSA, None))
-        except p.PyKCS11Error as exc:
-            raise KeyMaterialError(f"the token refused to sign: {_error(exc)}") from None
+        with self._logged_in() as session:
+            key = self._find_private_key(session)
+            try:
+                raw = session.sign(key, digest, p.Mechanism(p.CKM_ECDSA, None))
+            except p.PyKCS11Error as exc:
+                raise KeyMaterialError(f"the token refused to sign: {_error(exc)}") from None
         try:
             return der_from_raw(bytes(raw))
         except ValueError as exc:
