@@ -27,6 +27,24 @@ _SHARD_NAME = re.compile(r"(?P<path>.+):(?P<start>0|[1-9][0-9]*):(?P<end>0|[1-9]
 DEFAULT_SHARD_SIZE = 1_000_000_000  # what OMS and model_signing default to
 
 
+def shard_algorithm(hash_type: str, shard_size: int) -> str:
+    """The `algorithm` of a shard resource as model_signing 1.x and model-signing (Go) write it,
+    "sha256-sharded-1048576", and compare it when they verify. OMS v1.0 §6.3.2 says the bare
+    hash_type; aisbom writes the implementations' name, so that both verify its shard
+    signatures, and accepts either name when it verifies."""
+    return f"{hash_type}-sharded-{shard_size}"
+
+
+def shard_size_from_json(value: object) -> int | None:
+    """A positive integer shard size, or None. model_signing 1.x writes its statement through a
+    protobuf Struct, so a shard size of 1048576 arrives as 1048576.0: an integral float counts."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
+
+
 @dataclass(frozen=True, order=True)
 class Shard:
     path: str

@@ -34,8 +34,13 @@ def root_digest(digests_hex: list[str]) -> str:
 
 def encode_statement(manifest: Manifest) -> bytes:
     """The in-toto statement bytes to sign for `manifest`."""
+    algorithm = manifest.hash_type
+    if manifest.shard_size is not None:
+        from aisbom.signing.shards import shard_algorithm
+
+        algorithm = shard_algorithm(manifest.hash_type, manifest.shard_size)
     resources = [
-        {"name": name, "algorithm": manifest.hash_type, "digest": digest}
+        {"name": name, "algorithm": algorithm, "digest": digest}
         for name, digest in manifest.sorted_resources()
     ]
     serialization: dict[str, Any] = {"method": "files", "hash_type": manifest.hash_type}
@@ -146,6 +151,11 @@ def decode_statement(payload: bytes) -> Manifest:
     if not isinstance(raw_resources, list):
         raise StatementError("predicate has no resources list")
     expected_len = digest_hex_length(hash_type)
+    algorithms = {hash_type}
+    if shard_size is not None:
+        from aisbom.signing.shards import shard_algorithm
+
+        algorithms.add(shard_algorithm(hash_type, shard_size))
     resources: dict[str, str] = {}
     listed: list[str] = []
     single_file = False
@@ -162,7 +172,7 @@ def decode_statement(payload: bytes) -> Manifest:
         else:
             name = check_resource_name(raw_name)
         algorithm, digest = res.get("algorithm"), res.get("digest")
-        if algorithm != hash_type:
+        if algorithm not in algorithms:
             raise StatementError(f"resource {name!r} uses {algorithm!r}, not {hash_type!r}")
         if not isinstance(digest, str) or not _HEX.fullmatch(digest) or len(digest) != expected_len:
             raise StatementError(f"resource {name!r} has a malformed {hash_type} digest")
@@ -193,14 +203,17 @@ def decode_statement(payload: bytes) -> Manifest:
 
 def _shard_size(serialization: dict[str, Any]) -> int | None:
     """The shard size of a `shards` statement; None for `files`, which must not give one."""
+    from aisbom.signing.shards import shard_size_from_json
+
     size = serialization.get("shard_size")
     if serialization["method"] == "files":
         if size is not None:
             raise StatementError("serialization.shard_size is given for the 'files' method")
         return None
-    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+    checked = shard_size_from_json(size)
+    if checked is None:
         raise StatementError(f"a 'shards' statement needs a positive integer shard_size, not {size!r}")
-    return size
+    return checked
 
 
 def _checked_shard_name(raw_name: object) -> tuple[str, bool]:
