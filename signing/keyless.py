@@ -99,7 +99,7 @@ class SigstoreSigner:
     def _trust(self) -> Any:
         if self._trust_config is not None:
             return load_trust_config_file(self._trust_config)
-        return client_trust_config(self._instance)  # signing needs the network anyway
+        return client_trust_config(self._instance, for_signing=True)  # signing needs the network anyway
 
     def identity_token(self) -> tuple[Any, Any | None]:
         """(IdentityToken, trust config if it had to be fetched already) — or a clear error."""

@@ -68,8 +68,11 @@ def load_trust_config_file(path: Path) -> Any:
         ) from None
 
 
-def client_trust_config(instance: SigstoreInstance = PRODUCTION, *, offline: bool = False) -> Any:
-    """The instance's `ClientTrustConfig` through sigstore-python's TUF client."""
+def client_trust_config(
+    instance: SigstoreInstance = PRODUCTION, *, offline: bool = False, for_signing: bool = False
+) -> Any:
+    """The instance's `ClientTrustConfig` through sigstore-python's TUF client. Verification
+    can do without the network (--offline); signing cannot, so its message does not offer it."""
     from sigstore.models import ClientTrustConfig
 
     _quiet_sigstore_logs()
@@ -81,9 +84,10 @@ def client_trust_config(instance: SigstoreInstance = PRODUCTION, *, offline: boo
                 f"cannot load the cached Sigstore {instance.name} trust root: {first_line(exc)}"
             ) from None
         if _unreachable(exc):
+            hint = "" if for_signing else "; --offline verifies with the cached or embedded root"
             raise TrustRootUnreachable(
                 f"cannot refresh the Sigstore {instance.name} trust root: {instance.tuf_url} is "
-                f"unreachable ({_deepest(exc)}); --offline verifies with the cached or embedded root"
+                f"unreachable ({_deepest(exc)}){hint}"
             ) from None
         raise KeylessError(
             f"cannot refresh the Sigstore {instance.name} trust root from {instance.tuf_url}: {_deepest(exc)}"

@@ -30,10 +30,10 @@ from _tokens import Hsm, Kms, make_kms_keys, make_token_keys, teach_moto_digest_
 
 
 @pytest.fixture(autouse=True)
-def sigstore_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def sigstore_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """sigstore-python's TUF metadata and trust-root cache (the user data and cache directories)
-    live in a directory of this test session, not the user's."""
-    base = tmp_path_factory.getbasetemp() / "xdg"
+    live in a directory of each test, not the user's."""
+    base = tmp_path / "xdg"
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
     return base
