@@ -172,3 +172,16 @@ def test_kms_uri_errors(model_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "malformed AWS KMS URI" in result.stderr
     result = run("sign", model_dir, "--kms", "awskms:///alias/x", "--key", tmp_path / "k.pem")
     assert result.exit_code == 2 and "choose one key" in result.output
+
+
+def test_bom_signed_by_kms(kms: Kms, model_dir: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from aisbom.cli import cli
+
+    bom = tmp_path / "model.cdx.json"
+    written = CliRunner().invoke(cli, ["bom", str(model_dir), "-o", str(bom), "--sign-kms", kms.uri("p256")])
+    assert written.exit_code == 0, written.output
+    args = ["--bom", bom, "--bom-signature", tmp_path / "model.cdx.json.sig", "--key", kms.public["p256"]]
+    result = run("verify", model_dir, *args)
+    assert result.exit_code == 0 and "Verified: BOM" in result.stdout, result.output
