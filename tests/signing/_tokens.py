@@ -32,16 +32,16 @@ class Hsm:
         return f"pkcs11:token={self.label};object={key}?{query}"
 
 
-def make_token_keys(module: str, directory: Path, pki: Any) -> Hsm:
+def make_token_keys(module: str, directory: Path, token_label: str, pin: str) -> Hsm:
+    """Keys on the (initialised, empty) token `token_label`, made through the PKCS #11 API."""
     import PyKCS11 as P
-    from conftest import TOKEN_LABEL, TOKEN_PIN
 
     lib = P.PyKCS11Lib().load(module)
     slot = next(
-        s for s in lib.getSlotList(tokenPresent=True) if lib.getTokenInfo(s).label.strip() == TOKEN_LABEL
+        s for s in lib.getSlotList(tokenPresent=True) if lib.getTokenInfo(s).label.strip() == token_label
     )
     session = lib.openSession(slot, P.CKF_SERIAL_SESSION | P.CKF_RW_SESSION)
-    session.login(TOKEN_PIN)
+    session.login(pin)
     public: dict[str, Path] = {}
     for key_id, (label, params) in enumerate(EC_PARAMS.items(), start=1):
         common = [(P.CKA_TOKEN, True), (P.CKA_LABEL, label), (P.CKA_ID, (key_id,))]
@@ -77,8 +77,8 @@ def make_token_keys(module: str, directory: Path, pki: Any) -> Hsm:
     leaf = make_cert("hsm-signer", hsm_key, "hsm-test-root", ca_key, ca=False)
     return Hsm(
         module=module,
-        label=TOKEN_LABEL,
-        pin=TOKEN_PIN,
+        label=token_label,
+        pin=pin,
         public=public,
         leaf=write_pem(directory / "hsm-leaf.pem", leaf),
         root=write_pem(directory / "hsm-root.pem", root),

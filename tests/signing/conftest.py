@@ -155,10 +155,10 @@ TOKEN_PIN = "4321"
 
 
 @pytest.fixture(scope="session")
-def softhsm(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Hsm:
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Hsm:
     """A SoftHSM2 token made for this session (its own SOFTHSM2_CONF and token directory),
     holding P-256 and P-384 ECDSA keys and an RSA key, made through the PKCS #11 API, and a
-    certificate for the P-256 key issued by the test PKI's intermediate CA."""
+    certificate for the P-256 key issued by a CA made for it."""
     module = next((m for m in SOFTHSM_MODULES if os.path.isfile(m)), None)
     if module is None or shutil.which("softhsm2-util") is None:
         _required("SoftHSM2 is not installed (apt-get install softhsm2)")
@@ -189,7 +189,7 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Hsm:
         check=True,
         capture_output=True,
     )
-    return make_token_keys(module, directory, pki)
+    return make_token_keys(module, directory, TOKEN_LABEL, TOKEN_PIN)
 
 
 KMS_REGION = "eu-west-1"
