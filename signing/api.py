@@ -9,7 +9,7 @@ bytes:  a single-file signature over bytes already read (a BOM checked before it
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +85,7 @@ def sign_model(
     single_file_dot_name: bool = False,
     ignore_git_paths: bool = True,
     shard_size: int | None = None,
+    check: Callable[[Manifest], None] | None = None,
 ) -> SignResult:
     """Hash `target`, sign its OMS statement, write the bundle to `signature`.
 
@@ -94,6 +95,7 @@ def sign_model(
     `shard_size`: sign byte ranges of that many bytes instead of whole files (OMS `shards`).
     A model with nothing to sign (no file after the exclusions; for shards, no non-empty file)
     is refused: OMS v1.0 §6.1 requires at least one, and such a signature vouches for nothing.
+    `check(manifest)` runs before anything is signed, and may raise to stop it.
     """
     target = Path(target)
     is_dir = _check_target(target)
@@ -112,6 +114,8 @@ def sign_model(
     if not manifest.resources:
         what = "no non-empty file" if shard_size is not None else "no file"
         raise TargetReadError(f"nothing to sign: the model has {what} after the exclusions", path=str(target))
+    if check is not None:
+        check(manifest)
     bundle = signer.sign(encode_statement(manifest))
     write_bundle(signature, dumps(bundle))
     return SignResult(manifest, signature)

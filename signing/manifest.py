@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aisbom.hf_snapshot import is_snapshot_link, snapshot_blobs
 from aisbom.signing.errors import TargetReadError, UnsafePathError
 
 CHUNK_SIZE = 1 << 20  # 1 MiB reads: large enough to run SHA-256 at full speed.
@@ -122,6 +123,8 @@ def walk(target: Path, *, ignores: Iterable[str] = (), allow_symlinks: bool = Fa
 
     Symlinks that leave the target are always refused; other symlinks are refused unless
     `allow_symlinks`, in which case they are followed (each real directory visited once).
+    In a Hugging Face cache snapshot, the links into its repository's blobs are its files
+    (aisbom.hf_snapshot): followed whatever `allow_symlinks` says, named by their snapshot path.
     Sockets, pipes and devices are refused: reading them could block or never end.
     """
     try:
@@ -136,6 +139,7 @@ def walk(target: Path, *, ignores: Iterable[str] = (), allow_symlinks: bool = Fa
         raise TargetReadError("target is neither a regular file nor a directory", path=str(target))
 
     root_real = os.path.realpath(target)
+    blobs = snapshot_blobs(Path(root_real))
     ignore_set = tuple(ignores)
     files: dict[str, Path] = {}
     visited: set[str] = {root_real}
@@ -154,6 +158,10 @@ def walk(target: Path, *, ignores: Iterable[str] = (), allow_symlinks: bool = Fa
                 continue
             try:
                 if entry.is_symlink():
+                    blob = _snapshot_blob(entry.path, blobs)
+                    if blob is not None:  # read the blob itself: a plain file, opened without following
+                        files[name] = blob
+                        continue
                     kind = _follow_symlink(entry.path, name, root_real, allow_symlinks, visited)
                     if kind == "dir":
                         stack.append((entry.path, name + "/"))
@@ -169,6 +177,16 @@ def walk(target: Path, *, ignores: Iterable[str] = (), allow_symlinks: bool = Fa
             except OSError as exc:
                 raise TargetReadError(f"cannot read: {exc.strerror or exc}", path=entry.path) from None
     return FileSet(root=target, files=files)
+
+
+def _snapshot_blob(path: str, blobs: Path | None) -> Path | None:
+    """The blob a Hugging Face snapshot link stands for, if `path` is one; else None."""
+    if blobs is None:
+        return None
+    real = os.path.realpath(path)
+    if is_snapshot_link(real, blobs) and stat.S_ISREG(os.stat(real).st_mode):
+        return Path(real)
+    return None
 
 
 def _follow_symlink(path: str, name: str, root_real: str, allow_symlinks: bool, visited: set[str]) -> str:

@@ -228,6 +228,7 @@ def bom(
             allow_files=allow_files,
             signer=signer,
             bom_signature=bom_signature,
+            cache_dir=cache_dir,
         )
     assert target is not None  # without one, is_project_target() is true
 

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from aisbom.commands._scanning import source_options
 from aisbom.commands._signers import SIGN_OPTIONS, SigningMethod
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+
+if TYPE_CHECKING:
+    from aisbom.signing.manifest import Manifest
+    from aisbom.sources import Resolved
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
 
 @click.command()
-@click.argument("target", type=click.Path(path_type=Path))
+@click.argument("target")
 @click.option(
     "--signature",
     type=_PATH,
-    help="Where to write the signature. Default: TARGET/model.sig for a directory, TARGET.sig for a file.",
+    help="Where to write the signature. Default: TARGET/model.sig for a directory, TARGET.sig for a file "
+    "(a remote TARGET needs --signature: its files are in a download cache).",
 )
 @click.option("--key", "key", type=_PATH, help="ECDSA private key (PEM, P-256/384/521).")
 @click.option(
@@ -95,8 +103,9 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     help='Name a single-file model "." in the signature, as model_signing <= 1.1.1 requires, '
     "instead of by its file name as OMS v1.0 specifies.",
 )
+@source_options
 def sign(
-    target: Path,
+    target: str,
     signature: Path | None,
     key: Path | None,
     password_file: Path | None,
@@ -113,6 +122,9 @@ def sign(
     shard_size: int | None,
     allow_symlinks: bool,
     single_file_dot_name: bool,
+    sha256: str | None,
+    allow_http: bool,
+    cache_dir: Path | None,
 ) -> None:
     """Sign a model file or directory (OpenSSF model_signing compatible).
 
@@ -124,6 +136,11 @@ def sign(
     .gitignore and the signature file. A model with nothing to sign is refused. An AI-BOM signs
     like any single-file model (`aisbom bom --sign-key …` does it as it writes one). Exit status:
     0 signed, 2 usage or I/O error (nothing is written).
+
+    TARGET may also be hf://ORG/NAME[@REV] or an https:// URL (fetched as `aisbom scan` fetches
+    it; give --signature). A Hugging Face cache snapshot, fetched or named by its path, is
+    signed as its files: its links into the repository's blobs/ are followed, each file named
+    by its path in the snapshot, so the signature verifies on a plain copy of the same files.
     """
     method = SigningMethod(
         key=key,
@@ -139,12 +156,16 @@ def sign(
     )
     method.check(SIGN_OPTIONS)
 
+    from aisbom.commands._scanning import resolve_target
     from aisbom.signing.api import sign_model
 
     try:
-        signer = method.signer()
+        signer = method.signer()  # first: a bad or locked key fails before any download
+        resolved = resolve_target(target, sha256, allow_http, cache_dir, progress=None)
+        if resolved.provenance is not None and signature is None:
+            raise click.UsageError(f"{target} is remote: give --signature FILE (its files are in a cache)")
         result = sign_model(
-            target,
+            resolved.path,
             signer,
             signature=signature,
             ignore=ignore,
@@ -152,7 +173,10 @@ def sign(
             single_file_dot_name=single_file_dot_name,
             ignore_git_paths=ignore_git_paths,
             shard_size=shard_size,
+            check=_as_published(resolved),
         )
+    except click.UsageError:
+        raise
     except AisbomError as exc:
         click.echo(f"aisbom: error: {exc}", err=True)
         sys.exit(ExitCode.ERROR)
@@ -161,5 +185,38 @@ def sign(
         sys.exit(ExitCode.ERROR)
     count = len(result.manifest.file_names())
     shards = f" ({len(result.manifest.resources)} shards)" if result.manifest.shard_size else ""
-    click.echo(f"Signed {count} file{'s' if count != 1 else ''}{shards} of {target}: {result.signature}")
+    shown = target if resolved.provenance else str(resolved.path)
+    click.echo(f"Signed {count} file{'s' if count != 1 else ''}{shards} of {shown}: {result.signature}")
     sys.exit(ExitCode.CLEAN)
+
+
+def _as_published(resolved: Resolved) -> Callable[[Manifest], None] | None:
+    """For a fetched target: what is signed must be what the source published (the Hub's LFS
+    sha256, --sha256), checked before anything is signed."""
+    provenance = resolved.provenance
+    if provenance is None:
+        return None
+
+    def check(manifest: Manifest) -> None:
+        from aisbom.sources import check_scanned_hashes
+
+        if manifest.shard_size is not None:
+            hashes = _whole_file_hashes(resolved.path, manifest)
+        else:
+            hashes = dict(manifest.resources)
+        if manifest.single_file:  # its one resource may be named "." (--single-file-dot-name)
+            (digest,) = hashes.values()
+            hashes = {resolved.path.name: digest}
+        check_scanned_hashes(provenance, hashes)
+
+    return check
+
+
+def _whole_file_hashes(root: Path, manifest: Manifest) -> dict[str, str]:
+    """A shard signature holds no file's SHA-256, which is what a source publishes: hash each
+    signed file whole (a second read, for fetched targets signed in shards only)."""
+    from aisbom.signing.manifest import hash_file
+
+    if manifest.single_file:
+        return {root.name: hash_file(root, follow_symlinks=True)}
+    return {name: hash_file(root / name, follow_symlinks=True) for name in manifest.file_names()}

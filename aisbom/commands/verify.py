@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from aisbom.commands._scanning import source_options
 from aisbom.commands._signers import CHOOSE_ONE, METHODS, VerificationMethod
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.signing.errors import SigningError, VerificationFailure
 
 if TYPE_CHECKING:
+    from aisbom.bom.provenance import Provenance
     from aisbom.signing.api import VerifyResult
     from aisbom.signing.base import Verifier
     from aisbom.signing.verify import ManifestDiff
@@ -23,11 +25,12 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
 
 
 @click.command()
-@click.argument("target", type=click.Path(path_type=Path))
+@click.argument("target")
 @click.option(
     "--signature",
     type=_PATH,
-    help="Signature to check. Default: TARGET/model.sig for a directory, TARGET.sig for a file.",
+    help="Signature to check. Default: TARGET/model.sig for a directory (for hf://, the repository's "
+    "own model.sig), TARGET.sig for a file.",
 )
 @click.option(
     "--key", "key", type=_PATH, help="ECDSA public key (PEM) the model (or its BOM) was signed with."
@@ -93,8 +96,9 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     help="With --bom: follow symlinks that stay inside TARGET (default: refuse them). A signature "
     "records its own setting.",
 )
+@source_options
 def verify(
-    target: Path,
+    target: str,
     signature: Path | None,
     key: Path | None,
     certificate_chain: tuple[Path, ...],
@@ -109,6 +113,9 @@ def verify(
     ignore_unsigned_files: bool,
     ignore_git_paths: bool,
     allow_symlinks: bool,
+    sha256: str | None,
+    allow_http: bool,
+    cache_dir: Path | None,
 ) -> None:
     """Verify a model against its OMS / model_signing signature, its AI-BOM, or both.
 
@@ -123,6 +130,11 @@ def verify(
     --signature is given, and --bom-signature SIG checks the BOM's own signature before the BOM
     is used. Everything given must pass. Exit status: 0 every signature is valid and every file
     matches, 1 one is not or they do not, 2 usage or I/O error, or an invalid BOM.
+
+    TARGET may also be hf://ORG/NAME[@REV] or an https:// URL, fetched as `aisbom scan` fetches
+    it (an https:// TARGET needs --signature or --bom). A Hugging Face cache snapshot is checked
+    as its files: its links into the repository's blobs/ are followed, each file named by its
+    path in the snapshot, so a signature or BOM made on a plain copy of the files verifies too.
     """
     method = VerificationMethod(key, certificate_chain, identity, issuer, trust_config, staging, offline)
     method.check()
@@ -143,14 +155,24 @@ def verify(
             "(the model's) and/or --bom-signature (the BOM's)"
         )
 
+    from aisbom.commands._scanning import resolve_target
+
     try:
         verifier = method.verifier() if methods else None
         options = _Options(ignore, ignore_unsigned_files, ignore_git_paths)
+        resolved = resolve_target(target, sha256, allow_http, cache_dir, progress=None)
+        model = Model(
+            resolved.path, target if resolved.provenance else str(resolved.path), resolved.provenance
+        )
+        if model.provenance is not None and not model.path.is_dir() and bom is None and signature is None:
+            raise click.UsageError(f"{target} is remote: give --signature FILE")
         if bom is None:
             assert verifier is not None
-            code = _verify_signature(target, verifier, signature, options)
+            code = _verify_signature(model, verifier, signature, options)
         else:
-            code = _verify_with_bom(target, bom, bom_signature, verifier, signature, options, allow_symlinks)
+            code = _verify_with_bom(model, bom, bom_signature, verifier, signature, options, allow_symlinks)
+    except click.UsageError:
+        raise
     except SigningError as exc:
         if exc.exit_code == ExitCode.UNSAFE:
             click.echo(f"FAILED: {target}: {exc}")
@@ -167,6 +189,16 @@ def verify(
 
 
 @dataclass(frozen=True)
+class Model:
+    """What is verified: `path` on this machine, `shown` as the user named it (an hf:// target
+    is verified in the cache), and where a fetched one came from."""
+
+    path: Path
+    shown: str
+    provenance: Provenance | None
+
+
+@dataclass(frozen=True)
 class _Options:
     """What to leave out of a comparison, for the signature and the BOM alike."""
 
@@ -175,20 +207,45 @@ class _Options:
     ignore_git_paths: bool
 
 
-def _verify_signature(target: Path, verifier: Verifier, signature: Path | None, options: _Options) -> int:
+def _verify_signature(model: Model, verifier: Verifier, signature: Path | None, options: _Options) -> int:
     """The model against its signature alone (raises for a signature that does not verify)."""
+    result = _verify_model(model, verifier, signature, options)
+    _echo_signature_result(model.shown, result)
+    return ExitCode.CLEAN if result.ok else ExitCode.UNSAFE
+
+
+def _verify_model(
+    model: Model, verifier: Verifier, signature: Path | None, options: _Options
+) -> VerifyResult:
+    """verify_model; for a fetched model, the files it hashed must also be what the source
+    published (the Hub's LFS sha256), else the cache was changed: an error, not a verdict."""
     from aisbom.signing.api import verify_model
+    from aisbom.sources import check_scanned_hashes
 
     result = verify_model(
-        target,
+        model.path,
         verifier,
         signature=signature,
         ignore=options.ignore,
         ignore_unsigned=options.ignore_unsigned,
         ignore_git_paths=options.ignore_git_paths,
     )
-    _echo_signature_result(target, result)
-    return ExitCode.CLEAN if result.ok else ExitCode.UNSAFE
+    if model.provenance is not None:
+        check_scanned_hashes(model.provenance, _whole_file_hashes(model.path, result))
+    return result
+
+
+def _whole_file_hashes(path: Path, result: VerifyResult) -> dict[str, str]:
+    """The SHA-256 of each file the signature covers. A shard signature holds none (a source
+    publishes whole-file hashes): its files present are hashed whole, a second read."""
+    if result.expected.shard_size is None:
+        return dict(result.actual)
+    from aisbom.signing.manifest import hash_file
+
+    if not path.is_dir():
+        return {path.name: hash_file(path, follow_symlinks=True)}
+    present = (name for name in result.expected.file_names() if (path / name).is_file())
+    return {name: hash_file(path / name, follow_symlinks=True) for name in present}
 
 
 def _echo_unsigned(diff: ManifestDiff) -> None:
@@ -201,7 +258,7 @@ def _echo_unsigned(diff: ManifestDiff) -> None:
             click.echo(line)
 
 
-def _echo_signature_result(target: Path, result: VerifyResult) -> None:
+def _echo_signature_result(target: str, result: VerifyResult) -> None:
     from aisbom.signing.verify import format_diff
 
     diff = result.diff
@@ -219,7 +276,7 @@ def _echo_signature_result(target: Path, result: VerifyResult) -> None:
 
 
 def _verify_with_bom(
-    target: Path,
+    model: Model,
     bom: Path,
     bom_signature: Path | None,
     verifier: Verifier | None,
@@ -230,8 +287,10 @@ def _verify_with_bom(
     """BOM signature (if any) → BOM → model signature (if any) → files against the BOM."""
     from aisbom.bom.diff import parse_bom, read_bom_bytes
     from aisbom.bom.verify import file_hashes
-    from aisbom.signing.api import default_signature_path, verify_bytes, verify_hashes, verify_model
+    from aisbom.signing.api import default_signature_path, verify_bytes, verify_hashes
     from aisbom.signing.verify import format_diff
+
+    target = model.path
 
     data = read_bom_bytes(bom)  # read once: the bytes whose signature is checked are the ones used
     if bom_signature is not None:
@@ -257,19 +316,12 @@ def _verify_with_bom(
     if signature is not None:
         assert verifier is not None
         try:
-            result = verify_model(
-                target,
-                verifier,
-                signature=signature,
-                ignore=options.ignore,
-                ignore_unsigned=options.ignore_unsigned,
-                ignore_git_paths=options.ignore_git_paths,
-            )
+            result = _verify_model(model, verifier, signature, options)
         except VerificationFailure as exc:
-            click.echo(f"FAILED: {target}: {exc}")
+            click.echo(f"FAILED: {model.shown}: {exc}")
             code = ExitCode.UNSAFE
         else:
-            _echo_signature_result(target, result)
+            _echo_signature_result(model.shown, result)
             if not result.ok:
                 code = ExitCode.UNSAFE
             allow_symlinks = allow_symlinks or result.expected.allow_symlinks
@@ -293,11 +345,11 @@ def _verify_with_bom(
         known=known,
     )
     if diff.ok:
-        click.echo(f"Verified: {target}: {_files_match(diff.matched)} the BOM {bom}")
+        click.echo(f"Verified: {model.shown}: {_files_match(diff.matched)} the BOM {bom}")
         _echo_unsigned(diff)
         return code
     click.echo(
-        f"FAILED: {target}: {len(diff.modified)} modified, {len(diff.missing)} missing, "
+        f"FAILED: {model.shown}: {len(diff.modified)} modified, {len(diff.missing)} missing, "
         f"{len(diff.extra)} extra against the BOM {bom}"
     )
     for line in format_diff(diff):

@@ -25,6 +25,7 @@ class Acquired:
     path: Path  # a file or directory holding the asset's bytes
     provenance: Provenance | None  # remote sources only
     kind_hint: str | None = None  # what the source says it is (e.g. a dataset repository)
+    notes: tuple[str, ...] = ()  # how the bytes were obtained, when the user should know (Resolved.notes)
 
     @property
     def single_file(self) -> bool:
@@ -68,7 +69,7 @@ def acquire(
         raise
     except OSError as exc:
         raise AisbomError(f"cannot fetch: {exc.strerror or exc}", path=source) from None
-    return Acquired(Path(resolved.path), resolved.provenance, getattr(resolved, "kind_hint", None))
+    return Acquired(Path(resolved.path), resolved.provenance, resolved.kind_hint, resolved.notes)
 
 
 def scan_acquired(
