@@ -9,7 +9,7 @@ its certificate expires.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,11 @@ from aisbom.signing.bundle import (
     b64,
     certificate_chain_der,
     make_bundle,
+    pae,
 )
 from aisbom.signing.errors import BundleError, KeyMaterialError, SignatureInvalidError
-from aisbom.signing.keys import (
-    load_private_key,
-    only_signature,
-    sign_payload,
-    verify_payload,
-)
+from aisbom.signing.keys import only_signature, verify_payload_any_release
+from aisbom.signing.providers.base import KeyProvider, sign_with
 
 
 def load_certificates(paths: Iterable[Path], what: str) -> list[x509.Certificate]:
@@ -76,23 +73,23 @@ def _ec_public_key(cert: x509.Certificate) -> ec.EllipticCurvePublicKey:
 
 
 class CertificateSigner:
-    """Signs with a private key; the bundle carries its certificate and the chain above it."""
+    """Signs with a key provider; the bundle carries its certificate and the chain above it."""
 
     def __init__(
         self,
-        private_key_path: Path,
+        provider: KeyProvider,
         certificate_path: Path,
         chain_paths: Iterable[Path] = (),
-        password_prompt: Callable[[], bytes] | None = None,
     ) -> None:
-        self._key = load_private_key(private_key_path, password_prompt)
+        self._provider = provider
         leaf = load_certificates([certificate_path], "certificate")
         if not leaf:
             raise KeyMaterialError("no certificate in file", path=str(certificate_path))
         self._leaf = leaf[0]
-        if self._leaf.public_key() != self._key.public_key():
+        if self._leaf.public_key() != provider.public_key():
             raise KeyMaterialError(
-                "the certificate does not belong to the private key", path=str(certificate_path)
+                f"the certificate does not belong to the signing key ({provider.description})",
+                path=str(certificate_path),
             )
         if not can_sign(self._leaf):
             raise KeyMaterialError(
@@ -110,7 +107,7 @@ class CertificateSigner:
             },
             "tlogEntries": [],
         }
-        return make_bundle(material, payload, sign_payload(self._key, payload))
+        return make_bundle(material, payload, sign_with(self._provider, pae(payload)))
 
 
 def _ca_extension_policy() -> Any:
@@ -181,7 +178,7 @@ class CertificateVerifier:
                 f"signing certificate {subject} is not trusted: it is not a code-signing certificate "
                 "(its KeyUsage lacks digitalSignature and its ExtendedKeyUsage lacks codeSigning)"
             )
-        if not verify_payload(_ec_public_key(leaf), bundle.payload, only_signature(bundle)):
+        if not verify_payload_any_release(_ec_public_key(leaf), bundle.payload, only_signature(bundle)):
             raise SignatureInvalidError("signature does not verify with the signing certificate")
         return Verified(bundle.payload, f"certificate {subject}")
 

@@ -72,10 +72,18 @@ class Manifest:
     allow_symlinks: bool = False
     ignore_paths: tuple[str, ...] = ()
     single_file: bool = False
+    # Shard serialization: resources are byte ranges named PATH:START:END (see shards.py).
+    shard_size: int | None = None
 
     def sorted_resources(self) -> list[tuple[str, str]]:
         """Resources in Unicode code-point order of their names, as OMS requires."""
         return sorted(self.resources.items())
+
+    def file_names(self) -> set[str]:
+        """The files the manifest covers (for shards: the paths their names begin with)."""
+        if self.shard_size is None:
+            return set(self.resources)
+        return {name.rsplit(":", 2)[0] for name in self.resources}
 
 
 @dataclass(frozen=True)
@@ -266,20 +274,29 @@ def build_manifest(
     allow_symlinks: bool = False,
     max_workers: int | None = None,
     single_file_name: str | None = None,
+    ignore_git_paths: bool = True,
+    shard_size: int | None = None,
 ) -> Manifest:
     """Hash a model for signing. `ignore_paths` are names relative to the target.
 
-    For a directory the default exclusions are added and every exclusion is recorded;
-    a single file has nothing to exclude, and is named by its basename (OMS v1.0) unless
-    `single_file_name` says otherwise (model_signing 1.1.1 writes and expects ".").
+    For a directory the default exclusions are added (unless not `ignore_git_paths`) and every
+    exclusion is recorded; a single file has nothing to exclude, and is named by its basename
+    (OMS v1.0) unless `single_file_name` says otherwise (model_signing 1.1.1 writes and expects
+    "."). With `shard_size`, every file is hashed in byte ranges of that size (shards.py).
     """
     target = Path(target)
-    ignores = sorted(set(DEFAULT_IGNORES) | set(ignore_paths))
+    ignores = sorted((set(DEFAULT_IGNORES) if ignore_git_paths else set()) | set(ignore_paths))
     fileset = walk(target, ignores=ignores, allow_symlinks=allow_symlinks)
-    digests = hash_files(fileset.files, "sha256", follow_symlinks=allow_symlinks, max_workers=max_workers)
+    files = fileset.files
     if fileset.single_file and single_file_name is not None:
-        (digest,) = digests.values()
-        digests = {single_file_name: digest}
+        (path,) = files.values()
+        files = {single_file_name: path}
+    if shard_size is None:
+        digests = hash_files(files, "sha256", follow_symlinks=allow_symlinks, max_workers=max_workers)
+    else:
+        from aisbom.signing.shards import shard_resources
+
+        digests = shard_resources(files, shard_size, follow_symlinks=allow_symlinks, max_workers=max_workers)
     return Manifest(
         model_name=model_name(target),
         resources=digests,
@@ -287,4 +304,5 @@ def build_manifest(
         allow_symlinks=allow_symlinks,
         ignore_paths=() if fileset.single_file else tuple(ignores),
         single_file=fileset.single_file,
+        shard_size=shard_size,
     )

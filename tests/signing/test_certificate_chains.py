@@ -17,6 +17,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from aisbom.signing.bundle import dumps, write_bundle
 from aisbom.signing.certificate import CertificateSigner
 from aisbom.signing.manifest import build_manifest
+from aisbom.signing.providers.pem import PemKeyProvider
 from aisbom.signing.statement import encode_statement
 
 NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
@@ -216,7 +217,7 @@ def test_a_leaf_that_is_not_for_code_signing(model: Path, tmp_path: Path):
         )
     )
     signer = CertificateSigner(
-        key, write_pem(tmp_path / "good.crt", LEAF), [write_pem(tmp_path / "i.pem", INTER)]
+        PemKeyProvider(key), write_pem(tmp_path / "good.crt", LEAF), [write_pem(tmp_path / "i.pem", INTER)]
     )
     signer._leaf = leaf  # what another tool might have put in the bundle
     signature = tmp_path / "model.sig"

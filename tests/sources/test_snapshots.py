@@ -268,7 +268,12 @@ def test_signing_a_remote_target_needs_a_signature_path(hub: Hub, key: tuple[Pat
     assert code == 2 and "hf://acme/tiny@main is remote: give --signature FILE" in err
 
 
-def test_a_changed_cache_is_not_signed(hub: Hub, hf_env: Path, key: tuple[Path, Path], tmp_path: Path):
+@pytest.mark.parametrize("shards", [[], ["--shard-size", "1000"]])
+def test_a_changed_cache_is_not_signed(
+    hub: Hub, hf_env: Path, key: tuple[Path, Path], tmp_path: Path, shards: list[str]
+):
+    """Whole-file or in shards (a shard signature holds no file's SHA-256: the files are hashed
+    whole for the check)."""
     resolve("hf://acme/tiny@main")
     weights = tiny_files()["model.safetensors"]
     blob = hf_env / "models--acme--tiny" / "blobs" / hashlib.sha256(weights).hexdigest()
@@ -276,9 +281,27 @@ def test_a_changed_cache_is_not_signed(hub: Hub, hf_env: Path, key: tuple[Path, 
     tampered[-1] ^= 1
     blob.write_bytes(bytes(tampered))
     signature = tmp_path / "tiny.sig"
-    code, _, err = run("sign", "hf://acme/tiny@main", "--signature", str(signature), "--key", str(key[0]))
+    code, _, err = run(
+        "sign", "hf://acme/tiny@main", "--signature", str(signature), "--key", str(key[0]), *shards
+    )
     assert code == 2 and "SHA-256 of model.safetensors is" in err and "changed after it was downloaded" in err
     assert not signature.exists()
+
+
+def test_a_changed_cache_fails_a_shard_signature_too(
+    hub: Hub, hf_env: Path, key: tuple[Path, Path], tmp_path: Path
+):
+    signature = tmp_path / "tiny.sig"
+    args = ["--signature", str(signature), "--key", str(key[0]), "--shard-size", "1000"]
+    assert run("sign", "hf://acme/tiny@main", *args)[0] == 0
+    assert verify("hf://acme/tiny@main", signature, key)[0] == 0
+    weights = tiny_files()["model.safetensors"]
+    blob = hf_env / "models--acme--tiny" / "blobs" / hashlib.sha256(weights).hexdigest()
+    tampered = bytearray(weights)
+    tampered[-1] ^= 1
+    blob.write_bytes(bytes(tampered))
+    code, out, err = verify("hf://acme/tiny@main", signature, key)
+    assert code == 2 and "SHA-256 of model.safetensors is" in err and "changed after it was downloaded" in err
 
 
 def test_a_snapshot_is_added_to_an_inventory(snapshot: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
