@@ -87,6 +87,20 @@ def update_from(hasher: Any, handle: BinaryIO) -> int:
     return size
 
 
+def update_from_range(hasher: Any, handle: BinaryIO, start: int, end: int) -> int:
+    """Feed bytes [start, end) of an open file to `hasher`, by positional reads (the file's own
+    position is left alone); returns the bytes read, fewer when the file ends first."""
+    fd = handle.fileno()
+    position = start
+    while position < end:
+        chunk = os.pread(fd, min(CHUNK_SIZE, end - position), position)
+        if not chunk:
+            break
+        hasher.update(chunk)
+        position += len(chunk)
+    return position - start
+
+
 def hash_handle(handle: BinaryIO, algorithm: str = "sha256") -> FileDigest:
     """Digest of an open file, from its position to its end."""
     hasher = new_hasher(algorithm)

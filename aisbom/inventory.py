@@ -2,8 +2,10 @@
 
 Symlinks are resolved, not followed blindly: a link to a file inside the target is scanned as
 that file; a link to a directory inside the target is skipped (its files are reached directly);
-a link that leaves the target, is broken or loops is reported and not read. Nothing else
-(FIFOs, sockets, devices) is opened, since reading them can block forever.
+a link that leaves the target, is broken or loops is reported and not read, except the links
+of a Hugging Face cache snapshot into its repository's blobs (aisbom.hf_snapshot), which are
+its files. Nothing else (FIFOs, sockets, devices) is opened, since reading them can block
+forever.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aisbom.errors import TargetError
+from aisbom.hf_snapshot import is_snapshot_link, snapshot_blobs
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ def walk(target: Path) -> tuple[Path, list[Entry]]:
     if not stat.S_ISDIR(info.st_mode):
         raise TargetError("not a regular file or directory", path=str(target))
     root = target.resolve()
-    blobs = _hf_cache_blobs(root)
+    blobs = snapshot_blobs(root)
     entries: list[Entry] = []
     pending = [(str(root), "")]
     while pending:
@@ -70,21 +73,6 @@ def walk(target: Path) -> tuple[Path, list[Entry]]:
     return root, entries
 
 
-_HF_REPO_DIRS = ("models--", "datasets--", "spaces--")
-
-
-def _hf_cache_blobs(root: Path) -> Path | None:
-    """In a Hugging Face cache snapshot (`models--org--name/snapshots/<rev>`, or a directory
-    inside one, as `hf://org/name/sub@rev` scans) every file is a link into the repository's
-    `blobs/`: those links are the snapshot's content, not escapes."""
-    for snapshot in (root, *root.parents):
-        repo = snapshot.parent.parent
-        if snapshot.parent.name == "snapshots" and repo.name.startswith(_HF_REPO_DIRS):
-            blobs = repo / "blobs"
-            return blobs if blobs.is_dir() else None
-    return None
-
-
 def _classify(child: os.DirEntry[str], rel: str, root: Path, blobs: Path | None) -> Entry | None:
     """An Entry for a file (or a problem), None for a real directory to descend into,
     or an Entry with an empty path for things to skip silently."""
@@ -107,7 +95,7 @@ def _classify_symlink(child: os.DirEntry[str], rel: str, root: Path, blobs: Path
         resolved = Path(child.path).resolve(strict=True)
     except (OSError, RuntimeError):  # broken link or a loop
         return Entry(rel, child.path, f"symlink to {link!r} is broken or loops", "symlink-outside-target")
-    if not resolved.is_relative_to(root) and not (blobs and resolved.is_relative_to(blobs)):
+    if not resolved.is_relative_to(root) and not is_snapshot_link(resolved, blobs):
         return Entry(rel, child.path, f"symlink to {link!r} leaves the target", "symlink-outside-target")
     if resolved.is_dir():
         return Entry("", child.path)  # files inside are reached through their real path

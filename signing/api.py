@@ -9,10 +9,11 @@ bytes:  a single-file signature over bytes already read (a BOM checked before it
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aisbom.signing import shards
 from aisbom.signing.base import Signer, Verifier
 from aisbom.signing.bundle import dumps, read_bundle, write_bundle
 from aisbom.signing.errors import StatementError, TargetReadError
@@ -27,7 +28,8 @@ from aisbom.signing.manifest import (
     normalize_ignore,
     walk,
 )
-from aisbom.signing.statement import SINGLE_FILE_COMPAT_NAME, decode_statement, encode_statement
+from aisbom.signing.resource_names import SINGLE_FILE_COMPAT_NAME
+from aisbom.signing.statement import decode_statement, encode_statement
 from aisbom.signing.verify import ManifestDiff, compare
 
 DEFAULT_SIGNATURE_NAME = "model.sig"
@@ -82,11 +84,19 @@ def sign_model(
     ignore: Iterable[str] = (),
     allow_symlinks: bool = False,
     single_file_dot_name: bool = False,
+    ignore_git_paths: bool = True,
+    shard_size: int | None = None,
+    check: Callable[[Manifest], None] | None = None,
 ) -> SignResult:
     """Hash `target`, sign its OMS statement, write the bundle to `signature`.
 
     `single_file_dot_name`: name a single-file model's resource "." (what model_signing
     1.1.1 writes and requires) instead of its basename (what OMS v1.0 specifies).
+    `ignore_git_paths`: leave out .git, .gitattributes, .github and .gitignore (the default).
+    `shard_size`: sign byte ranges of that many bytes instead of whole files (OMS `shards`).
+    A model with nothing to sign (no file after the exclusions; for shards, no non-empty file)
+    is refused: OMS v1.0 §6.1 requires at least one, and such a signature vouches for nothing.
+    `check(manifest)` runs before anything is signed, and may raise to stop it.
     """
     target = Path(target)
     is_dir = _check_target(target)
@@ -99,7 +109,14 @@ def sign_model(
         ignore_paths=ignores,
         allow_symlinks=allow_symlinks,
         single_file_name=SINGLE_FILE_COMPAT_NAME if single_file_dot_name else None,
+        ignore_git_paths=ignore_git_paths,
+        shard_size=shard_size,
     )
+    if not manifest.resources:
+        what = "no non-empty file" if shard_size is not None else "no file"
+        raise TargetReadError(f"nothing to sign: the model has {what} after the exclusions", path=str(target))
+    if check is not None:
+        check(manifest)
     bundle = signer.sign(encode_statement(manifest))
     write_bundle(signature, dumps(bundle))
     return SignResult(manifest, signature)
@@ -120,19 +137,24 @@ class VerifyResult:
 
 
 def verification_ignores(
-    expected: Manifest, *, user: Iterable[str] = (), signature_name: str | None = None
+    expected: Manifest,
+    *,
+    user: Iterable[str] = (),
+    signature_name: str | None = None,
+    ignore_git_paths: bool = True,
 ) -> list[str]:
     """Paths left out of the comparison.
 
-    The signature file and the user's `--ignore` paths always; the default exclusions and the
-    ones the signature records only where they do not cover a file the signature lists (a file
-    that was signed is always checked).
+    The signature file and the user's `--ignore` paths always; the default exclusions (unless
+    not `ignore_git_paths`) and the ones the signature records only where they do not cover a
+    file the signature lists (a file that was signed is always checked).
     """
     ignores = set(user)
     if signature_name is not None:
         ignores.add(signature_name)
-    for p in set(DEFAULT_IGNORES) | set(expected.ignore_paths):
-        if not any(is_ignored(name, [p]) for name in expected.resources):
+    signed = expected.file_names()
+    for p in (set(DEFAULT_IGNORES) if ignore_git_paths else set()) | set(expected.ignore_paths):
+        if not any(is_ignored(name, [p]) for name in signed):
             ignores.add(p)
     return sorted(ignores)
 
@@ -143,8 +165,14 @@ def verify_model(
     *,
     signature: Path | None = None,
     ignore: Iterable[str] = (),
+    ignore_unsigned: bool = False,
+    ignore_git_paths: bool = True,
 ) -> VerifyResult:
-    """Check the signature, then compare every file of `target` with what it signs."""
+    """Check the signature, then compare every file of `target` with what it signs.
+
+    `ignore_unsigned`: files the signature does not list are tolerated (and listed as unsigned
+    in the result) rather than failing as extra; every listed file is still checked.
+    """
     target = Path(target)
     is_dir = _check_target(target)
     signature = Path(signature) if signature is not None else default_signature_path(target)
@@ -158,10 +186,22 @@ def verify_model(
 
     if is_dir:
         sig_name = _name_inside(target, signature)
-        ignores = verification_ignores(expected, user=user_ignores, signature_name=sig_name)
+        ignores = verification_ignores(
+            expected, user=user_ignores, signature_name=sig_name, ignore_git_paths=ignore_git_paths
+        )
     else:
         ignores = []
-    diff, actual = _compare_files(target, resources, expected.hash_type, ignores, expected.allow_symlinks)
+    if expected.shard_size is not None:
+        diff = _compare_shards(target, resources, expected, ignores, ignore_unsigned)
+        return VerifyResult(diff=diff, signer=verified.signer, expected=expected)
+    diff, actual = _compare_files(
+        target,
+        resources,
+        expected.hash_type,
+        ignores,
+        expected.allow_symlinks,
+        ignore_unsigned=ignore_unsigned,
+    )
     return VerifyResult(diff=diff, signer=verified.signer, expected=expected, actual=actual)
 
 
@@ -174,6 +214,7 @@ def verify_hashes(
     leave_out: Iterable[Path | None] = (),
     allow_symlinks: bool = False,
     known: Mapping[str, str] | None = None,
+    ignore_unsigned: bool = False,
 ) -> ManifestDiff:
     """Compare the files of `target` with `resources` (name → hex digest) that come from
     somewhere other than a signature, such as an AI-BOM: the walk, exclusions and diff of
@@ -198,7 +239,9 @@ def verify_hashes(
         ]
         listed = Manifest(model_name(target), dict(resources), hash_type, allow_symlinks)
         ignores = verification_ignores(listed, user=[*user_ignores, *not_model])
-    diff, _ = _compare_files(target, resources, hash_type, ignores, allow_symlinks, known)
+    diff, _ = _compare_files(
+        target, resources, hash_type, ignores, allow_symlinks, known, ignore_unsigned=ignore_unsigned
+    )
     return diff
 
 
@@ -208,14 +251,25 @@ def verify_bytes(data: bytes, name: str, verifier: Verifier, signature: Path) ->
     verified = verifier.verify(read_bundle(Path(signature)))
     expected = decode_statement(verified.payload)
     resources = _named_resources(expected, name)
-    actual = {name: hash_bytes(data, expected.hash_type)}
-    diff = compare(resources, actual, {name}, expected.hash_type)
+    if expected.shard_size is not None:  # the same byte ranges, cut from the bytes in hand
+        actual = {
+            f"{name}:{start}:{end}": hash_bytes(data[start:end], expected.hash_type)
+            for start, end in shards.ranges(len(data), expected.shard_size)
+        }
+        present = set(actual)
+    else:
+        actual = {name: hash_bytes(data, expected.hash_type)}
+        present = {name}
+    diff = compare(resources, actual, present, expected.hash_type)
     return VerifyResult(diff=diff, signer=verified.signer, expected=expected, actual=actual)
 
 
 def _named_resources(expected: Manifest, file_name: str) -> dict[str, str]:
     """The signed resources; model_signing 1.1.1's "." for a single file becomes its name."""
     resources = dict(expected.resources)
+    if expected.single_file and expected.shard_size is not None:
+        dot = SINGLE_FILE_COMPAT_NAME + ":"
+        return {file_name + ":" + name.removeprefix(dot): digest for name, digest in resources.items()}
     if expected.single_file:
         resources = {file_name: resources.pop(SINGLE_FILE_COMPAT_NAME)}
     return resources
@@ -228,11 +282,28 @@ def _compare_files(
     ignores: list[str],
     allow_symlinks: bool,
     known: Mapping[str, str] | None = None,
+    *,
+    ignore_unsigned: bool = False,
 ) -> tuple[ManifestDiff, dict[str, str]]:
     fileset = walk(target, ignores=ignores, allow_symlinks=allow_symlinks)
     to_hash = {name: path for name, path in fileset.files.items() if name in resources}
     actual = {name: digest for name, digest in (known or {}).items() if name in to_hash}
     pending = {name: path for name, path in to_hash.items() if name not in actual}
     actual.update(hash_files(pending, hash_type, follow_symlinks=allow_symlinks))
-    diff = compare(dict(resources), actual, set(fileset.files), hash_type)
+    diff = compare(dict(resources), actual, set(fileset.files), hash_type, ignore_unsigned=ignore_unsigned)
     return diff, actual
+
+
+def _compare_shards(
+    target: Path, resources: Mapping[str, str], expected: Manifest, ignores: list[str], ignore_unsigned: bool
+) -> ManifestDiff:
+    assert expected.shard_size is not None
+    layout = shards.file_layout(resources, expected.shard_size)
+    fileset = walk(target, ignores=ignores, allow_symlinks=expected.allow_symlinks)
+    return shards.compare_shards(
+        layout,
+        fileset.files,
+        expected.hash_type,
+        follow_symlinks=expected.allow_symlinks,
+        ignore_unsigned=ignore_unsigned,
+    )

@@ -9,7 +9,7 @@ its certificate expires.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,11 @@ from aisbom.signing.bundle import (
     b64,
     certificate_chain_der,
     make_bundle,
+    pae,
 )
 from aisbom.signing.errors import BundleError, KeyMaterialError, SignatureInvalidError
-from aisbom.signing.keys import (
-    load_private_key,
-    only_signature,
-    sign_payload,
-    verify_payload,
-)
+from aisbom.signing.keys import only_signature, verify_payload_any_release
+from aisbom.signing.providers.base import KeyProvider, sign_with
 
 
 def load_certificates(paths: Iterable[Path], what: str) -> list[x509.Certificate]:
@@ -76,23 +73,23 @@ def _ec_public_key(cert: x509.Certificate) -> ec.EllipticCurvePublicKey:
 
 
 class CertificateSigner:
-    """Signs with a private key; the bundle carries its certificate and the chain above it."""
+    """Signs with a key provider; the bundle carries its certificate and the chain above it."""
 
     def __init__(
         self,
-        private_key_path: Path,
+        provider: KeyProvider,
         certificate_path: Path,
         chain_paths: Iterable[Path] = (),
-        password_prompt: Callable[[], bytes] | None = None,
     ) -> None:
-        self._key = load_private_key(private_key_path, password_prompt)
+        self._provider = provider
         leaf = load_certificates([certificate_path], "certificate")
         if not leaf:
             raise KeyMaterialError("no certificate in file", path=str(certificate_path))
         self._leaf = leaf[0]
-        if self._leaf.public_key() != self._key.public_key():
+        if self._leaf.public_key() != provider.public_key():
             raise KeyMaterialError(
-                "the certificate does not belong to the private key", path=str(certificate_path)
+                f"the certificate does not belong to the signing key ({provider.description})",
+                path=str(certificate_path),
             )
         if not can_sign(self._leaf):
             raise KeyMaterialError(
@@ -110,7 +107,7 @@ class CertificateSigner:
             },
             "tlogEntries": [],
         }
-        return make_bundle(material, payload, sign_payload(self._key, payload))
+        return make_bundle(material, payload, sign_with(self._provider, pae(payload)))
 
 
 def _ca_extension_policy() -> Any:
@@ -170,15 +167,80 @@ class CertificateVerifier:
             .extension_policies(ca_policy=_ca_extension_policy(), ee_policy=ExtensionPolicy.permit_all())
             .build_client_verifier()
         )
+        subject = leaf.subject.rfc4514_string() or "(empty subject)"
         try:
             verifier.verify(leaf, intermediates)
         except VerificationError as exc:
-            raise SignatureInvalidError(
-                f"signing certificate does not chain to a trusted CA ({exc})"
-            ) from None
+            why = chain_failure(str(exc), certs, self._anchors)
+            raise SignatureInvalidError(f"signing certificate {subject} is not trusted: {why}") from None
         if not can_sign(leaf):
-            raise SignatureInvalidError("signing certificate is not allowed to sign")
-        if not verify_payload(_ec_public_key(leaf), bundle.payload, only_signature(bundle)):
+            raise SignatureInvalidError(
+                f"signing certificate {subject} is not trusted: it is not a code-signing certificate "
+                "(its KeyUsage lacks digitalSignature and its ExtendedKeyUsage lacks codeSigning)"
+            )
+        if not verify_payload_any_release(_ec_public_key(leaf), bundle.payload, only_signature(bundle)):
             raise SignatureInvalidError("signature does not verify with the signing certificate")
-        subject = leaf.subject.rfc4514_string() or "(empty subject)"
         return Verified(bundle.payload, f"certificate {subject}")
+
+
+# What cryptography's path builder says, in its words, and the class of failure it means.
+_NOT_A_CA = ("basicConstraints.cA must be asserted", "issuer is not a CA")
+_CANNOT_ISSUE = ("keyCertSign", "KeyUsage does not allow signing certificates")
+_UNTRUSTED_NOISE = ("no interior errors", "exceeds max depth")
+
+
+def chain_failure(detail: str, chain: list[x509.Certificate], anchors: list[x509.Certificate]) -> str:
+    """Why the chain (leaf first, then the bundle's certificates) does not lead to one of the
+    trusted `anchors`, as a sentence a user understands, followed by cryptography's own words."""
+    detail = _without_prefix(detail)
+    if "signature does not match" in detail:
+        why = "its chain is broken: a certificate is not signed by the CA it names as its issuer"
+    elif "not valid at validation time" in detail:
+        when = chain[0].not_valid_before_utc.isoformat()
+        why = (
+            f"a CA certificate of its chain was not valid when it was issued ({when}): it had expired "
+            "or was not valid yet"
+        )
+    elif any(marker in detail for marker in _NOT_A_CA):
+        why = "a certificate of its chain issued another one but is not a CA (basicConstraints CA:FALSE)"
+    elif any(marker in detail for marker in _CANNOT_ISSUE):
+        why = "a CA of its chain may not issue certificates (its KeyUsage lacks keyCertSign)"
+    else:
+        why = _untrusted(chain, anchors)
+        # "no interior errors", or "exceeds max depth" for an untrusted self-signed root in the
+        # bundle (the path builder goes round it): nothing the sentence does not say better.
+        if not detail or any(noise in detail for noise in _UNTRUSTED_NOISE):
+            return why
+    return f"{why} (cryptography: {detail})"
+
+
+def _untrusted(chain: list[x509.Certificate], anchors: list[x509.Certificate]) -> str:
+    """The chain stops short of the trusted CAs: name where, and what is missing."""
+    known = {c.subject: c for c in [*chain, *anchors]}
+    last = chain[0]
+    seen = {last.subject}
+    while last.issuer != last.subject and last.issuer in known and last.issuer not in seen:
+        last = known[last.issuer]
+        seen.add(last.subject)
+    name = last.subject.rfc4514_string() or "(empty subject)"
+    if any(last.subject == anchor.subject for anchor in anchors):
+        return f"its chain reaches the trusted CA {name}, but not along a path that is valid"
+    if last.issuer == last.subject:
+        return (
+            f"its chain ends at the root CA {name}, which is not one of the trusted CA certificates "
+            "(--certificate-chain)"
+        )
+    issuer = last.issuer.rfc4514_string() or "(empty name)"
+    return (
+        f"no trusted CA issued it: its chain stops at {name}, whose issuer {issuer} is neither in "
+        "the signature nor among the trusted CA certificates (--certificate-chain)"
+    )
+
+
+def _without_prefix(detail: str) -> str:
+    """cryptography's message without the words that say nothing to a user."""
+    for prefix in ("validation failed:", "candidates exhausted:", "Python extension validator failed:"):
+        detail = detail.strip()
+        if detail.startswith(prefix):
+            detail = detail[len(prefix) :]
+    return detail.strip().removeprefix("ValueError: ")

@@ -1,10 +1,10 @@
 """Keyless signing and verification through sigstore-python (Fulcio + Rekor).
 
 Importing this module, and constructing its classes, touches neither sigstore nor the
-network: sigstore-python is imported inside the methods that need it (it is slow to import),
-and the network is used only by `SigstoreSigner.sign`. Verification is offline: it checks the
-bundle against Sigstore's production trusted root as embedded in sigstore-python, or against
-a trust configuration file given by the user.
+network: sigstore-python is imported inside the methods that need it (it is slow to import).
+`SigstoreSigner.sign` needs the network; `SigstoreVerifier.verify` refreshes the trust root
+of the production (or staging) instance as sigstore-python does, unless told to stay offline,
+or checks against a trust configuration file given by the user (see sigstore_trust).
 """
 
 from __future__ import annotations
@@ -19,21 +19,19 @@ from typing import Any
 
 from aisbom.signing.base import Verified
 from aisbom.signing.bundle import KIND_LABELS, KIND_SIGSTORE, PAYLOAD_TYPE, Bundle
-from aisbom.signing.errors import (
-    BundleError,
-    KeylessError,
-    KeyMaterialError,
-    SignatureInvalidError,
+from aisbom.signing.errors import BundleError, KeylessError, SignatureInvalidError
+from aisbom.signing.sigstore_trust import (
+    PRODUCTION,
+    STAGING,
+    client_trust_config,
+    first_line,
+    load_trust_config_file,
+    load_trusted_root,
 )
 
 IDENTITY_TOKEN_ENV = "SIGSTORE_IDENTITY_TOKEN"  # the variable sigstore-python's own CLI reads
-_PRODUCTION_TUF = "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
 _CLIENT_ID = "sigstore"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0].strip()
+_first_line = first_line
 
 
 def _is_tty() -> bool:
@@ -81,65 +79,6 @@ def _detect_ambient() -> str | None:
         raise KeylessError(f"ambient CI credentials found but unusable: {_first_line(exc)}") from None
 
 
-def _load_trust_config(path: Path) -> Any:
-    from sigstore.models import ClientTrustConfig
-
-    text = _read_text(path, "trust configuration")
-    try:
-        return ClientTrustConfig.from_json(text)
-    except Exception as exc:  # pydantic and sigstore raise several types here
-        raise KeyMaterialError(
-            f"not a Sigstore client trust configuration ({_first_line(exc)})", path=str(path)
-        ) from None
-
-
-def _read_text(path: Path, what: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise KeyMaterialError(f"cannot read {what}: {reason}", path=str(path)) from None
-
-
-def load_trusted_root(trust_config: Path | None = None) -> Any:
-    """A sigstore `TrustedRoot`, without network.
-
-    `trust_config` may be a client trust configuration (trusted root + signing config, as
-    `sigstore --trust-config` takes) or a bare trusted root. Without it, the production root
-    that ships inside sigstore-python is used.
-    """
-    from sigstore.models import ClientTrustConfig, TrustedRoot
-
-    if trust_config is not None:
-        text = _read_text(trust_config, "trust configuration")
-        try:
-            media_type = str(json.loads(text).get("mediaType", ""))
-        except (ValueError, AttributeError):
-            raise KeyMaterialError(
-                "trust configuration is not a JSON object", path=str(trust_config)
-            ) from None
-        try:
-            if "trustedroot" in media_type:
-                return TrustedRoot.from_file(str(trust_config))
-            return ClientTrustConfig.from_json(text).trusted_root
-        except Exception as exc:
-            raise KeyMaterialError(
-                f"not a Sigstore trust configuration or trusted root ({_first_line(exc)})",
-                path=str(trust_config),
-            ) from None
-
-    import importlib.resources
-
-    embedded = importlib.resources.files("sigstore") / "_store" / _PRODUCTION_TUF / "trusted_root.json"
-    try:
-        with importlib.resources.as_file(embedded) as path:
-            return TrustedRoot.from_file(str(path))
-    except (FileNotFoundError, NotADirectoryError):
-        # Layout changed in a newer sigstore-python: its offline mode gives the same root
-        # (via its local cache, which it seeds from the embedded copy).
-        return ClientTrustConfig.production(offline=True).trusted_root
-
-
 class SigstoreSigner:
     """Keyless signing: an OIDC identity token buys a short-lived Fulcio certificate, and the
     signature is logged in Rekor. Constructing this does nothing; `sign` does the work."""
@@ -150,22 +89,17 @@ class SigstoreSigner:
         *,
         trust_config: Path | None = None,
         interactive: bool | None = None,
+        staging: bool = False,
     ) -> None:
         self._explicit_token = identity_token
         self._trust_config = trust_config
         self._interactive = interactive
+        self._instance = STAGING if staging else PRODUCTION
 
     def _trust(self) -> Any:
-        from sigstore.models import ClientTrustConfig
-
         if self._trust_config is not None:
-            return _load_trust_config(self._trust_config)
-        try:
-            return ClientTrustConfig.production()
-        except Exception as exc:
-            raise KeylessError(
-                f"cannot fetch Sigstore's trust configuration (network?): {_first_line(exc)}"
-            ) from None
+            return load_trust_config_file(self._trust_config)
+        return client_trust_config(self._instance, for_signing=True)  # signing needs the network anyway
 
     def identity_token(self) -> tuple[Any, Any | None]:
         """(IdentityToken, trust config if it had to be fetched already) — or a clear error."""
@@ -221,12 +155,22 @@ class SigstoreSigner:
 
 
 class SigstoreVerifier:
-    """Offline verification of a keyless bundle for an expected identity and OIDC issuer."""
+    """Verification of a keyless bundle for an expected identity and OIDC issuer."""
 
-    def __init__(self, identity: str, issuer: str, *, trust_config: Path | None = None) -> None:
+    def __init__(
+        self,
+        identity: str,
+        issuer: str,
+        *,
+        trust_config: Path | None = None,
+        staging: bool = False,
+        offline: bool = False,
+    ) -> None:
         self._identity = identity
         self._issuer = issuer
         self._trust_config = trust_config
+        self._instance = STAGING if staging else PRODUCTION
+        self._offline = offline
 
     def verify(self, bundle: Bundle) -> Verified:
         if bundle.kind != KIND_SIGSTORE:
@@ -234,7 +178,7 @@ class SigstoreVerifier:
                 f"the signature carries {KIND_LABELS[bundle.kind]}, not a Sigstore certificate: "
                 "verify it with --key or --certificate-chain"
             )
-        trusted_root = load_trusted_root(self._trust_config)
+        trusted_root = load_trusted_root(self._trust_config, instance=self._instance, offline=self._offline)
 
         from sigstore.errors import Error as SigstoreError
         from sigstore.models import Bundle as SigstoreBundle

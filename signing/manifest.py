@@ -14,20 +14,15 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aisbom import hashing
+from aisbom.hf_snapshot import is_snapshot_link, snapshot_blobs
 from aisbom.signing.errors import TargetReadError, UnsafePathError
+from aisbom.signing.hashers import new_hasher, open_file
+from aisbom.signing.shards import shard_resources
 
 # Excluded at the top level of every directory target (same set as model_signing).
 DEFAULT_IGNORES: tuple[str, ...] = (".git", ".gitattributes", ".github", ".gitignore")
-
-
-def _new_hasher(hash_type: str) -> Any:
-    try:
-        return hashing.new_hasher(hash_type)
-    except hashing.UnsupportedHash as exc:
-        raise TargetReadError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -40,10 +35,18 @@ class Manifest:
     allow_symlinks: bool = False
     ignore_paths: tuple[str, ...] = ()
     single_file: bool = False
+    # Shard serialization: resources are byte ranges named PATH:START:END (see shards.py).
+    shard_size: int | None = None
 
     def sorted_resources(self) -> list[tuple[str, str]]:
         """Resources in Unicode code-point order of their names, as OMS requires."""
         return sorted(self.resources.items())
+
+    def file_names(self) -> set[str]:
+        """The files the manifest covers (for shards: the paths their names begin with)."""
+        if self.shard_size is None:
+            return set(self.resources)
+        return {name.rsplit(":", 2)[0] for name in self.resources}
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ def walk(target: Path, *, ignores: Iterable[str] = (), allow_symlinks: bool = Fa
 
     Symlinks that leave the target are always refused; other symlinks are refused unless
     `allow_symlinks`, in which case they are followed (each real directory visited once).
+    In a Hugging Face cache snapshot, the links into its repository's blobs are its files
+    (aisbom.hf_snapshot): followed whatever `allow_symlinks` says, named by their snapshot path.
     Sockets, pipes and devices are refused: reading them could block or never end.
     """
     try:
@@ -97,6 +102,7 @@ def walk(target: Path, *, ignores: Iterable[str] = (), allow_symlinks: bool = Fa
         raise TargetReadError("target is neither a regular file nor a directory", path=str(target))
 
     root_real = os.path.realpath(target)
+    blobs = snapshot_blobs(Path(root_real))
     ignore_set = tuple(ignores)
     files: dict[str, Path] = {}
     visited: set[str] = {root_real}
@@ -115,6 +121,10 @@ def walk(target: Path, *, ignores: Iterable[str] = (), allow_symlinks: bool = Fa
                 continue
             try:
                 if entry.is_symlink():
+                    blob = _snapshot_blob(entry.path, blobs)
+                    if blob is not None:  # read the blob itself: a plain file, opened without following
+                        files[name] = blob
+                        continue
                     kind = _follow_symlink(entry.path, name, root_real, allow_symlinks, visited)
                     if kind == "dir":
                         stack.append((entry.path, name + "/"))
@@ -130,6 +140,16 @@ def walk(target: Path, *, ignores: Iterable[str] = (), allow_symlinks: bool = Fa
             except OSError as exc:
                 raise TargetReadError(f"cannot read: {exc.strerror or exc}", path=entry.path) from None
     return FileSet(root=target, files=files)
+
+
+def _snapshot_blob(path: str, blobs: Path | None) -> Path | None:
+    """The blob a Hugging Face snapshot link stands for, if `path` is one; else None."""
+    if blobs is None:
+        return None
+    real = os.path.realpath(path)
+    if is_snapshot_link(real, blobs) and stat.S_ISREG(os.stat(real).st_mode):
+        return Path(real)
+    return None
 
 
 def _follow_symlink(path: str, name: str, root_real: str, allow_symlinks: bool, visited: set[str]) -> str:
@@ -154,14 +174,8 @@ def _follow_symlink(path: str, name: str, root_real: str, allow_symlinks: bool, 
 
 def hash_file(path: Path, hash_type: str = "sha256", *, follow_symlinks: bool = False) -> str:
     """Hex digest of one file (the walk saw a regular file there; refuse what it is now if not)."""
-    hasher = _new_hasher(hash_type)
-    try:
-        handle = hashing.open_regular(path, follow_symlinks=follow_symlinks)
-    except hashing.NotRegularFile:
-        raise TargetReadError("not a regular file", path=str(path)) from None
-    except OSError as exc:
-        raise TargetReadError(f"cannot open: {exc.strerror or exc}", path=str(path)) from None
-    with handle:
+    hasher = new_hasher(hash_type)
+    with open_file(path, follow_symlinks=follow_symlinks) as handle:
         try:
             hashing.update_from(hasher, handle)
         except OSError as exc:
@@ -171,7 +185,7 @@ def hash_file(path: Path, hash_type: str = "sha256", *, follow_symlinks: bool = 
 
 def hash_bytes(data: bytes, hash_type: str = "sha256") -> str:
     """Hex digest of bytes already in memory (a file read once, checked and then used)."""
-    hasher = _new_hasher(hash_type)
+    hasher = new_hasher(hash_type)
     hasher.update(data)
     return str(hasher.hexdigest())
 
@@ -209,20 +223,27 @@ def build_manifest(
     allow_symlinks: bool = False,
     max_workers: int | None = None,
     single_file_name: str | None = None,
+    ignore_git_paths: bool = True,
+    shard_size: int | None = None,
 ) -> Manifest:
     """Hash a model for signing. `ignore_paths` are names relative to the target.
 
-    For a directory the default exclusions are added and every exclusion is recorded;
-    a single file has nothing to exclude, and is named by its basename (OMS v1.0) unless
-    `single_file_name` says otherwise (model_signing 1.1.1 writes and expects ".").
+    For a directory the default exclusions are added (unless not `ignore_git_paths`) and every
+    exclusion is recorded; a single file has nothing to exclude, and is named by its basename
+    (OMS v1.0) unless `single_file_name` says otherwise (model_signing 1.1.1 writes and expects
+    "."). With `shard_size`, every file is hashed in byte ranges of that size (shards.py).
     """
     target = Path(target)
-    ignores = sorted(set(DEFAULT_IGNORES) | set(ignore_paths))
+    ignores = sorted((set(DEFAULT_IGNORES) if ignore_git_paths else set()) | set(ignore_paths))
     fileset = walk(target, ignores=ignores, allow_symlinks=allow_symlinks)
-    digests = hash_files(fileset.files, "sha256", follow_symlinks=allow_symlinks, max_workers=max_workers)
+    files = fileset.files
     if fileset.single_file and single_file_name is not None:
-        (digest,) = digests.values()
-        digests = {single_file_name: digest}
+        (path,) = files.values()
+        files = {single_file_name: path}
+    if shard_size is None:
+        digests = hash_files(files, "sha256", follow_symlinks=allow_symlinks, max_workers=max_workers)
+    else:
+        digests = shard_resources(files, shard_size, follow_symlinks=allow_symlinks, max_workers=max_workers)
     return Manifest(
         model_name=model_name(target),
         resources=digests,
@@ -230,4 +251,5 @@ def build_manifest(
         allow_symlinks=allow_symlinks,
         ignore_paths=() if fileset.single_file else tuple(ignores),
         single_file=fileset.single_file,
+        shard_size=shard_size,
     )

@@ -13,15 +13,14 @@ import posixpath
 import re
 from typing import Any
 
-from aisbom.hashing import algorithms, hex_length
-from aisbom.relative_paths import name_problem
+from aisbom import hashing
+from aisbom.signing.compat_v0_2 import PREDICATE_TYPE_V0_1, decode_digests_v0_1
 from aisbom.signing.errors import StatementError
 from aisbom.signing.manifest import Manifest
+from aisbom.signing.resource_names import SINGLE_FILE_COMPAT_NAME, check_resource_name
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://model_signing/signature/v1.0"
-# model_signing 1.1.1 names the only resource of a single-file model "." (OMS says basename).
-SINGLE_FILE_COMPAT_NAME = "."
 
 _HEX = re.compile(r"[0-9a-f]+")
 
@@ -36,15 +35,19 @@ def root_digest(digests_hex: list[str]) -> str:
 
 def encode_statement(manifest: Manifest) -> bytes:
     """The in-toto statement bytes to sign for `manifest`."""
+    algorithm = manifest.hash_type
+    if manifest.shard_size is not None:
+        from aisbom.signing.shards import shard_algorithm
+
+        algorithm = shard_algorithm(manifest.hash_type, manifest.shard_size)
     resources = [
-        {"name": name, "algorithm": manifest.hash_type, "digest": digest}
+        {"name": name, "algorithm": algorithm, "digest": digest}
         for name, digest in manifest.sorted_resources()
     ]
-    serialization: dict[str, Any] = {
-        "method": "files",
-        "hash_type": manifest.hash_type,
-        "allow_symlinks": manifest.allow_symlinks,
-    }
+    serialization: dict[str, Any] = {"method": "files", "hash_type": manifest.hash_type}
+    if manifest.shard_size is not None:
+        serialization.update(method="shards", shard_size=manifest.shard_size)
+    serialization["allow_symlinks"] = manifest.allow_symlinks
     if manifest.ignore_paths:
         serialization["ignore_paths"] = sorted(manifest.ignore_paths)
     statement = {
@@ -59,17 +62,6 @@ def encode_statement(manifest: Manifest) -> bytes:
         "predicate": {"resources": resources, "serialization": serialization},
     }
     return json.dumps(statement, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-
-
-def check_resource_name(name: object, *, what: str = "resource name") -> str:
-    """A resource name must be a normalized relative `/` path with no `..`, `.` or empty part.
-
-    `what` names the thing in the error."""
-    problem = name_problem(name)
-    if problem is not None:
-        raise StatementError(f"{what} {name!r} {problem}")
-    assert isinstance(name, str)
-    return name
 
 
 def _check_ignore_path(path: object) -> str | None:
@@ -97,6 +89,8 @@ def decode_statement(payload: bytes) -> Manifest:
         raise StatementError("signed payload is not a JSON object")
     if doc.get("_type") != STATEMENT_TYPE:
         raise StatementError(f"not an in-toto Statement v1 (_type {doc.get('_type')!r})")
+    if doc.get("predicateType") == PREDICATE_TYPE_V0_1:
+        return decode_digests_v0_1(doc)
     if doc.get("predicateType") != PREDICATE_TYPE:
         raise StatementError(
             f"unsupported predicate type {doc.get('predicateType')!r} (expected {PREDICATE_TYPE})"
@@ -119,10 +113,11 @@ def decode_statement(payload: bytes) -> Manifest:
     if not isinstance(serialization, dict):
         raise StatementError("predicate has no serialization object")
     method = serialization.get("method")
-    if method != "files":
-        raise StatementError(f"serialization method {method!r} is not supported (only 'files')")
+    if method not in ("files", "shards"):
+        raise StatementError(f"serialization method {method!r} is not supported (only 'files' and 'shards')")
+    shard_size = _shard_size(serialization)
     hash_type = serialization.get("hash_type")
-    if hash_type not in algorithms():
+    if hash_type not in hashing.algorithms():
         raise StatementError(f"hash type {hash_type!r} is not supported")
     allow_symlinks = serialization.get("allow_symlinks")
     if not isinstance(allow_symlinks, bool):
@@ -135,7 +130,12 @@ def decode_statement(payload: bytes) -> Manifest:
     raw_resources = predicate.get("resources")
     if not isinstance(raw_resources, list):
         raise StatementError("predicate has no resources list")
-    expected_len = hex_length(hash_type)
+    expected_len = hashing.hex_length(hash_type)
+    algorithms = {hash_type}
+    if shard_size is not None:
+        from aisbom.signing.shards import shard_algorithm
+
+        algorithms.add(shard_algorithm(hash_type, shard_size))
     resources: dict[str, str] = {}
     listed: list[str] = []
     single_file = False
@@ -143,13 +143,16 @@ def decode_statement(payload: bytes) -> Manifest:
         if not isinstance(res, dict):
             raise StatementError("a resource is not an object")
         raw_name = res.get("name")
-        if raw_name == SINGLE_FILE_COMPAT_NAME and len(raw_resources) == 1:
+        if shard_size is not None:
+            name, is_dot = _checked_shard_name(raw_name)
+            single_file = single_file or is_dot
+        elif raw_name == SINGLE_FILE_COMPAT_NAME and len(raw_resources) == 1:
             name = SINGLE_FILE_COMPAT_NAME  # model_signing 1.1.1's name for a single-file model
             single_file = True
         else:
             name = check_resource_name(raw_name)
         algorithm, digest = res.get("algorithm"), res.get("digest")
-        if algorithm != hash_type:
+        if algorithm not in algorithms:
             raise StatementError(f"resource {name!r} uses {algorithm!r}, not {hash_type!r}")
         if not isinstance(digest, str) or not _HEX.fullmatch(digest) or len(digest) != expected_len:
             raise StatementError(f"resource {name!r} has a malformed {hash_type} digest")
@@ -160,6 +163,12 @@ def decode_statement(payload: bytes) -> Manifest:
 
     if root_digest(listed) != subject_digest:
         raise StatementError("subject digest does not match the listed resources")
+    if shard_size is not None:
+        from aisbom.signing.shards import file_layout
+
+        paths = file_layout(resources, shard_size)  # refuses overlaps, gaps, odd shard lengths
+        if single_file and set(paths) != {SINGLE_FILE_COMPAT_NAME}:
+            raise StatementError("a shard signature names '.' beside other files")
 
     return Manifest(
         model_name=subject_name if isinstance(subject_name, str) else "",
@@ -168,4 +177,32 @@ def decode_statement(payload: bytes) -> Manifest:
         allow_symlinks=allow_symlinks,
         ignore_paths=tuple(ignores),
         single_file=single_file,
+        shard_size=shard_size,
     )
+
+
+def _shard_size(serialization: dict[str, Any]) -> int | None:
+    """The shard size of a `shards` statement; None for `files`, which must not give one."""
+    from aisbom.signing.shards import shard_size_from_json
+
+    size = serialization.get("shard_size")
+    if serialization["method"] == "files":
+        if size is not None:
+            raise StatementError("serialization.shard_size is given for the 'files' method")
+        return None
+    checked = shard_size_from_json(size)
+    if checked is None:
+        raise StatementError(f"a 'shards' statement needs a positive integer shard_size, not {size!r}")
+    return checked
+
+
+def _checked_shard_name(raw_name: object) -> tuple[str, bool]:
+    """A shard resource name, its path checked like a file's ("." for a single file, as
+    model_signing 1.1.1 names it); and whether the path is that "."."""
+    from aisbom.signing.shards import parse_shard_name
+
+    shard = parse_shard_name(raw_name)
+    if shard.path == SINGLE_FILE_COMPAT_NAME:
+        return shard.name, True
+    check_resource_name(shard.path)
+    return shard.name, False

@@ -10,6 +10,10 @@ class Modified:
     name: str
     expected: str
     actual: str
+    # "" when `expected`/`actual` are the whole file's digests. A shard signature says which
+    # bytes differ ("START-END", digests of that range), or "size" when the file's length
+    # differs (`expected`/`actual` are then lengths in bytes).
+    part: str = ""
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,8 @@ class ManifestDiff:
     missing: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
     matched: int = 0
+    # Files the signature does not list, tolerated on request (--ignore-unsigned-files).
+    unsigned: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -30,9 +36,12 @@ def compare(
     actual: dict[str, str],
     present: set[str] | frozenset[str] = frozenset(),
     hash_type: str = "sha256",
+    *,
+    ignore_unsigned: bool = False,
 ) -> ManifestDiff:
     """`actual` holds digests of the present files that the signature names; `present` is every
-    file found (so names in `present` but not in `expected` are the extra ones)."""
+    file found (so names in `present` but not in `expected` are the extra ones, or the unsigned
+    ones with `ignore_unsigned`)."""
     present = set(present) | set(actual)
     modified = tuple(
         Modified(name, digest, actual[name])
@@ -40,18 +49,30 @@ def compare(
         if name in actual and actual[name] != digest
     )
     missing = tuple(sorted(name for name in expected if name not in present))
-    extra = tuple(sorted(name for name in present if name not in expected))
+    unlisted = tuple(sorted(name for name in present if name not in expected))
     matched = sum(1 for name, digest in expected.items() if actual.get(name) == digest)
-    return ManifestDiff(hash_type, modified, missing, extra, matched)
+    if ignore_unsigned:
+        return ManifestDiff(hash_type, modified, missing, (), matched, unsigned=unlisted)
+    return ManifestDiff(hash_type, modified, missing, unlisted, matched)
 
 
 def format_diff(diff: ManifestDiff) -> list[str]:
     """Human lines, one block per problem, names in sorted order."""
     lines: list[str] = []
     for m in diff.modified:
-        lines.append(f"  modified  {m.name}")
+        if m.part == "size":
+            lines.append(f"  modified  {m.name}")
+            lines.append(f"            expected {m.expected} bytes")
+            lines.append(f"            actual   {m.actual} bytes")
+            continue
+        lines.append(f"  modified  {m.name}" + (f" (bytes {m.part})" if m.part else ""))
         lines.append(f"            expected {diff.hash_type}:{m.expected}")
         lines.append(f"            actual   {diff.hash_type}:{m.actual}")
     lines.extend(f"  missing   {name}" for name in diff.missing)
     lines.extend(f"  extra     {name}" for name in diff.extra)
     return lines
+
+
+def format_unsigned(diff: ManifestDiff) -> list[str]:
+    """The files tolerated because the signature does not list them."""
+    return [f"  unsigned  {name}" for name in diff.unsigned]

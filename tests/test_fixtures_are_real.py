@@ -200,6 +200,98 @@ def test_generator_reproduces_committed_files(tmp_path):
     assert differing == []
 
 
+# Every fixture built through a numeric library (torch, scikit-learn, Keras, NumPy, ONNX): the
+# ones whose floats a CPU's kernels would round differently if the generator ever computed them
+# (training, optimiser steps, linear algebra, vectorised fills) instead of setting them by hand.
+NUMERIC_FIXTURES = (
+    "benign/pytorch/", "malicious/pytorch/", "demo/model.pt", "benign/sklearn/", "benign/onnx/",
+    "benign/keras/", "malicious/keras/", "benign/numpy/", "malicious/numpy/", "malicious/joblib/",
+    "benign/safetensors/", "benign/pickle/numpy_arrays_p5.pkl",
+)  # fmt: skip
+
+
+def _numpy_dispatch_targets() -> str:
+    from numpy._core._multiarray_umath import __cpu_dispatch__
+
+    return " ".join(__cpu_dispatch__)
+
+
+# Kernels can only be forced down safely (forcing one the CPU lacks would crash): OpenBLAS to
+# Prescott (SSE3) or Nehalem (SSE4.2) kernels, PyTorch to its portable kernels, NumPy to its
+# baseline loops; and other thread counts, which change how OpenMP splits work.
+KERNEL_SETTINGS = {
+    "lowest-kernels-one-thread": {
+        "OPENBLAS_CORETYPE": "Prescott",
+        "ATEN_CPU_CAPABILITY": "default",
+        "NPY_DISABLE_CPU_FEATURES": _numpy_dispatch_targets(),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    },
+    "nehalem-blas-two-threads": {
+        "OPENBLAS_CORETYPE": "Nehalem",
+        "OMP_NUM_THREADS": "2",
+        "MKL_NUM_THREADS": "2",
+        "OPENBLAS_NUM_THREADS": "2",
+    },
+}
+
+
+@pytest.mark.parametrize("setting", KERNEL_SETTINGS)
+def test_numeric_fixtures_do_not_depend_on_cpu_kernels_or_threads(setting, tmp_path):
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONWARNINGS="ignore", **KERNEL_SETTINGS[setting])
+    only = [arg for prefix in NUMERIC_FIXTURES for arg in ("--only", prefix)]
+    result = subprocess.run(
+        [sys.executable, str(FIXTURES_DIR / "generate.py"), "--out", str(out), *only],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, explain(result)
+    regenerated = files_under(out)
+    assert len(regenerated) == sum(f.path.startswith(NUMERIC_FIXTURES) for f in FIXTURES)
+    differing = [p for p in regenerated if (out / p).read_bytes() != (FIXTURES_DIR / p).read_bytes()]
+    assert differing == []
+
+
+# Fits on other samples than the generator's and pickles the result: every number fit() computed
+# was replaced by a hand-set one, so the bytes are the committed ones. This is what makes them
+# safe on CPUs no kernel setting here can imitate (FMA contraction, other libm, AVX-512 loops).
+OTHER_TRAINING_DATA = """\
+import pickle, sys
+sys.path.insert(0, sys.argv[1])
+from builders.sklearn_models import sklearn_models
+from sklearn.datasets import load_iris
+x, y = load_iris(return_X_y=True)
+for start in (2, 4):
+    for name, model in sklearn_models(x[start::5], y[start::5]).items():
+        with open(f"{sys.argv[2]}/{start}-{name}.pkl", "wb") as f:
+            f.write(pickle.dumps(model, protocol=4))
+"""
+
+
+def test_sklearn_fixtures_do_not_depend_on_the_training_data(tmp_path):
+    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONWARNINGS="ignore")
+    result = subprocess.run(
+        [sys.executable, "-c", OTHER_TRAINING_DATA, str(FIXTURES_DIR), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, explain(result)
+    differing = []
+    for fitted in sorted(tmp_path.glob("*.pkl")):
+        committed = FIXTURES_DIR / "benign" / "sklearn" / fitted.name.split("-", 1)[1]
+        if fitted.read_bytes() != committed.read_bytes():
+            differing.append(fitted.name)
+    assert len(list(tmp_path.glob("*.pkl"))) == 22
+    assert differing == []
+
+
 # --- the zip tampering really defeats Python's zipfile (torch loads them above) ----
 
 

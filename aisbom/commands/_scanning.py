@@ -101,6 +101,8 @@ def resolve_target(
         resolved = resolve(
             target, cache_dir=cache_dir, expected_sha256=sha256, allow_http=allow_http, progress=advance
         )
+    for note in resolved.notes:
+        click.echo(f"aisbom: note: {note}", err=True)
     prov = resolved.provenance
     if prov is not None:  # say where the bytes are: they stay in the cache, whatever the verdict
         if prov.hf_repo:

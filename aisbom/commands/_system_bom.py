@@ -39,6 +39,7 @@ def write_system_bom(
     allow_files: tuple[Path, ...],
     signer: Signer | None,
     bom_signature: Path | None,
+    cache_dir: Path | None = None,
 ) -> NoReturn:
     from aisbom.project.system_bom import build_project_bom
     from aisbom.project.workspace import Project
@@ -48,7 +49,7 @@ def write_system_bom(
     try:
         policy = build_policy(fail_on, strict, allow_files)
         project = Project.open(Path(target) if target is not None else project_dir, Path.cwd())
-        built, report = build_project_bom(project, policy, options)
+        built, report = build_project_bom(project, policy, options, cache_dir=cache_dir)
     except AisbomError as exc:
         click.echo(f"aisbom: error: {exc}", err=True)
         sys.exit(ExitCode.ERROR)

@@ -72,6 +72,15 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
 @policy_options("Exit 1 (after writing the BOM) when a finding is at least this severe.")
 @click.option("--sign-key", type=_PATH, help="Sign the written BOM with this ECDSA private key (PEM).")
 @click.option(
+    "--sign-password-file",
+    type=_PATH,
+    help="File whose first line is the --sign-key password (or the --sign-pkcs11-uri token's PIN).",
+)
+@click.option(
+    "--sign-pkcs11-uri", metavar="URI", help="Sign the BOM with a key on a PKCS #11 token (pkcs11:…)."
+)
+@click.option("--sign-kms", metavar="URI", help="Sign the BOM with a cloud KMS key (awskms:///…).")
+@click.option(
     "--sign-certificate",
     type=_PATH,
     help="Signing certificate (PEM) for --sign-key; the BOM's signature then carries the chain.",
@@ -83,6 +92,7 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     help="Certificates above --sign-certificate, up to the root (PEM). Repeatable.",
 )
 @click.option("--sign-sigstore", is_flag=True, help="Sign the written BOM keyless with Sigstore (network).")
+@click.option("--sign-staging", is_flag=True, help="With --sign-sigstore: Sigstore's staging instance.")
 @click.option(
     "--identity-token",
     metavar="TOKEN",
@@ -114,9 +124,13 @@ def bom(
     allow_files: tuple[Path, ...],
     progress: bool | None,
     sign_key: Path | None,
+    sign_password_file: Path | None,
+    sign_pkcs11_uri: str | None,
+    sign_kms: str | None,
     sign_certificate: Path | None,
     sign_chain: tuple[Path, ...],
     sign_sigstore: bool,
+    sign_staging: bool,
     identity_token: str | None,
     sign_trust_config: Path | None,
     bom_signature: Path | None,
@@ -134,11 +148,11 @@ def bom(
     model is unsafe or not fully analysed, 2 usage or I/O error, invalid BOM, or a missing
     justification with --require-justification.
 
-    With --sign-key PRIV.pem, --sign-certificate LEAF.pem --sign-chain CA.pem --sign-key PRIV.pem,
-    or --sign-sigstore, the written FILE is then signed as a single-file OMS / model_signing
-    bundle at FILE.sig (or --bom-signature), its one resource named "." as model_signing 1.1.1
-    requires; `aisbom verify --bom FILE --bom-signature FILE.sig` checks it. A BOM written but
-    not signed exits 2.
+    With --sign-key PRIV.pem (or --sign-pkcs11-uri URI, --sign-kms URI; each optionally with
+    --sign-certificate LEAF.pem --sign-chain CA.pem) or --sign-sigstore, the written FILE is then
+    signed as a single-file OMS / model_signing bundle at FILE.sig (or --bom-signature), its one
+    resource named "." as model_signing 1.1.1 requires; `aisbom verify --bom FILE --bom-signature
+    FILE.sig` checks it. A BOM written but not signed exits 2.
 
     Without TARGET (or with --project DIR, or with TARGET an aisbom.toml): the BOM of the whole
     AI system of the project (see `aisbom add`), built from aisbom.lock without scanning again:
@@ -156,7 +170,16 @@ def bom(
     from aisbom.bom.build import BomOptions, build_bom
 
     method = SigningMethod(
-        sign_key, sign_certificate, sign_chain, sign_sigstore, identity_token, sign_trust_config
+        key=sign_key,
+        certificate=sign_certificate,
+        chain=sign_chain,
+        sigstore=sign_sigstore,
+        identity_token=identity_token,
+        trust_config=sign_trust_config,
+        pkcs11_uri=sign_pkcs11_uri,
+        kms=sign_kms,
+        password_file=sign_password_file,
+        staging=sign_staging,
     )
     signing = method.given
     if signing:
@@ -169,8 +192,8 @@ def bom(
             bom_signature = default_signature_path(output)
     elif bom_signature is not None:
         raise click.UsageError(
-            "--bom-signature needs a signing method: --sign-key, --sign-certificate with --sign-key, "
-            "or --sign-sigstore"
+            "--bom-signature needs a signing method: --sign-key, --sign-pkcs11-uri or --sign-kms "
+            "(each optionally with --sign-certificate), or --sign-sigstore"
         )
 
     signer = None
@@ -201,6 +224,7 @@ def bom(
             allow_files=allow_files,
             signer=signer,
             bom_signature=bom_signature,
+            cache_dir=cache_dir,
         )
     assert target is not None  # without one, is_project_target() is true
 

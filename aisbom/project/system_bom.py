@@ -15,6 +15,7 @@ from pathlib import Path
 from aisbom import __version__
 from aisbom.bom.assets import ModelAsset, model_from_report
 from aisbom.bom.build import BomOptions, BuiltBom, build_system_bom
+from aisbom.bom.card import card_from_directory
 from aisbom.bom.project_assets import (
     DataAsset,
     ProjectEvidence,
@@ -44,8 +45,12 @@ def asset_ref(asset: Asset) -> str:
     return f"{asset.kind}:{asset.name}"
 
 
-def build_project_bom(project: Project, policy: Policy, options: BomOptions) -> tuple[BuiltBom, ScanReport]:
-    """The checked system BOM and the scan (as locked, judged under `policy`) behind it."""
+def build_project_bom(
+    project: Project, policy: Policy, options: BomOptions, *, cache_dir: Path | None = None
+) -> tuple[BuiltBom, ScanReport]:
+    """The checked system BOM and the scan (as locked, judged under `policy`) behind it.
+    `cache_dir`: the Hugging Face cache the hf:// assets were fetched into (default: the
+    environment's), where their cards are read, as `aisbom bom hf://…` reads them."""
     state = compute_status(project.manifest, project.lock)
     if not state.clean:
         changed = "; ".join(f"{a.name} {a.state}" for a in state.assets if a.state != "unchanged")
@@ -63,13 +68,14 @@ def build_project_bom(project: Project, policy: Policy, options: BomOptions) -> 
         locked = lock.assets[asset.name]
         report = locked.report(policy)
         all_files += [dataclasses.replace(f, path=f"{asset.name}/{f.path}") for f in report.files]
+        files = _files_at_hand(project.root, asset, locked, cache_dir)
         if asset.kind == "model":
-            models.append(_model(project.root, asset, locked, report, options.justification))
+            models.append(_model(asset, files, locked, report, options.justification))
             relations += [Relation(refs[asset.name], "trained-on", refs[d]) for d in asset.trained_on]
             if asset.fine_tuned_from:
                 relations.append(Relation(refs[asset.name], "fine-tuned-from", refs[asset.fine_tuned_from]))
         else:
-            data.append(_data(asset, locked, report))
+            data.append(_data(asset, files, locked, report))
     models, relations = _merge_card_datasets(models, data, relations)
 
     read = project.audit.read()
@@ -95,19 +101,44 @@ def build_project_bom(project: Project, policy: Policy, options: BomOptions) -> 
     return build_system_bom(models, evidence, merged, options), merged
 
 
+def _files_at_hand(root: Path, asset: Asset, locked: LockedAsset, cache_dir: Path | None) -> Path | None:
+    """Where the asset's files are on this machine, to read its card from (only files whose
+    bytes still hash as locked are read): a local asset in the project; an hf:// asset in the
+    Hugging Face cache, at the locked commit. Nothing is fetched."""
+    if not asset.remote:
+        return asset.local_path(root)
+    revision = locked.provenance.revision if locked.provenance is not None else None
+    if not asset.source.startswith("hf://") or not revision:
+        return None  # a URL is one file: no card, as `aisbom bom URL` reads none
+    from aisbom.sources.hf import cached_snapshot
+
+    return cached_snapshot(asset.source, revision, cache_dir)
+
+
+def _not_cached(asset: Asset, locked: LockedAsset) -> str:
+    revision = locked.provenance.revision if locked.provenance is not None else "?"
+    return (
+        f"card not read: commit {revision} of {asset.source} is not in the Hugging Face cache here "
+        f"(`aisbom lock --rescan {asset.name}` fetches it again)"
+    )
+
+
 def _model(
-    root: Path, asset: Asset, locked: LockedAsset, report: ScanReport, default_justification: str | None
+    asset: Asset,
+    files: Path | None,
+    locked: LockedAsset,
+    report: ScanReport,
+    default_justification: str | None,
 ) -> ModelAsset:
-    local = None if asset.remote else asset.local_path(root)
-    # A remote model's card is not read: its files are in a download cache, not in the project.
-    target = local if local is not None else Path(asset.name)
     model = model_from_report(
         report,
-        target if target.exists() else Path(asset.name),
+        files if files is not None and files.exists() else Path(asset.name),
         provenance=locked.provenance,
         justification=asset.justification or default_justification,
     )
     card, gaps = model.card, model.gaps
+    if files is None and asset.source.startswith("hf://"):
+        card = dataclasses.replace(card, notes=(*card.notes, _not_cached(asset, locked)))
     if asset.license and not card.licenses:
         card = dataclasses.replace(card, licenses=(asset.license,))
         gaps = tuple(g for g in gaps if g != "no-license")
@@ -126,7 +157,12 @@ def _model(
     )
 
 
-def _data(asset: Asset, locked: LockedAsset, report: ScanReport) -> DataAsset:
+def _data(asset: Asset, files: Path | None, locked: LockedAsset, report: ScanReport) -> DataAsset:
+    licenses: tuple[str, ...] = (asset.license,) if asset.license else ()
+    description = asset.description
+    if asset.remote and files is not None and files.is_dir():  # a Hub dataset's card, as `bom` reads it
+        card = card_from_directory(files, {f.path: f.sha256 for f in report.files if f.sha256})
+        licenses, description = card.licenses or licenses, card.description or description
     return data_from_report(
         report,
         name=asset.name,
@@ -134,8 +170,8 @@ def _data(asset: Asset, locked: LockedAsset, report: ScanReport) -> DataAsset:
         bom_ref=asset_ref(asset),
         provenance=locked.provenance,
         local_path=None if asset.remote else asset.source,
-        licenses=(asset.license,) if asset.license else (),
-        description=asset.description,
+        licenses=licenses,
+        description=description,
         locked_at=parse(locked.locked_at),
         file_ref_prefix=f"{asset.name}/",
         verdict=locked.verdict,

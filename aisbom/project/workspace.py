@@ -250,7 +250,7 @@ class Project:
         action: str,
     ) -> tuple[Outcome, LockedAsset | None]:
         report = scan_acquired(acquired, self.root, policy, progress)
-        warnings = []
+        warnings = list(acquired.notes)
         if acquired.kind_hint and acquired.kind_hint != asset.kind:
             warnings.append(f"the source looks like a {acquired.kind_hint}, declared as a {asset.kind}")
         if not report.files:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from aisbom.errors import AisbomError
 from aisbom.sources.base import (
     BadSpecError,
     DownloadError,
@@ -23,6 +24,7 @@ from aisbom.sources.base import (
     UnknownSchemeError,
     check_scanned_hashes,
 )
+from aisbom.sources.network import NetworkError
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -47,8 +49,33 @@ def resolve(
 
     `progress(received, total)` is called as bytes of a URL arrive; for hf:// the Hugging Face
     client draws its own progress bars when `progress` is given, and none otherwise.
-    Raises UsageError or TargetError subclasses (base.py), each with a one-line message.
+    Raises UsageError or TargetError subclasses (base.py), each with a one-line message; a
+    source that cannot be reached raises NetworkError (network.py says what is retried and for
+    how long), except that an hf:// revision already in the cache is used from there, as the
+    Hugging Face client does, with a line in `Resolved.notes` that says so.
     """
+    try:
+        return _resolve(spec, cache_dir, expected_sha256, allow_http, progress)
+    except AisbomError:
+        raise
+    except OSError as exc:
+        raise DownloadError(f"{spec}: {exc.strerror or _first_line(exc)}") from None
+    except Exception as exc:  # a client library's surprise is still one line, never a traceback
+        raise DownloadError(f"{spec}: {type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _resolve(
+    spec: str,
+    cache_dir: Path | None,
+    expected_sha256: str | None,
+    allow_http: bool,
+    progress: DownloadProgress | None,
+) -> Resolved:
     match = _SCHEME.match(spec)
     if match is None:
         if expected_sha256 is not None:
@@ -84,6 +111,7 @@ __all__ = [
     "DownloadProgress",
     "HashMismatchError",
     "InsecureURLError",
+    "NetworkError",
     "NotInCacheError",
     "Resolved",
     "SizeLimitError",

@@ -21,6 +21,9 @@ class Resolved:
     path: Path
     provenance: Provenance | None
     kind_hint: str | None  # "model" | "dataset" for hf:// targets, else None
+    # What the user should know about how the bytes were obtained, one line each (the Hub was
+    # unreachable and the cache stood in for it ...). Sources do not print: the caller does.
+    notes: tuple[str, ...] = ()
 
 
 class UnknownSchemeError(UsageError):

@@ -23,6 +23,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +41,14 @@ from aisbom.sources.base import (
     HashMismatchError,
     NotInCacheError,
     Resolved,
+)
+from aisbom.sources.network import (
+    RETRY_STATUSES,
+    NetworkError,
+    Timeouts,
+    failure,
+    retry_after,
+    through,
 )
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -106,6 +117,20 @@ def hub_cache_dir() -> Path:
     return Path(os.path.expandvars(home)).expanduser() / "hub"
 
 
+def cached_snapshot(spec: str, commit: str, cache_dir: Path | None = None) -> Path | None:
+    """Where the Hugging Face cache holds `spec` (an hf:// target) at `commit`, without network
+    and without huggingface_hub: its snapshot directory (or the file or directory its sub-path
+    names), or None if the cache does not hold it. Nothing here checks the files: a caller
+    compares them with hashes it trusts (an inventory's lock) before using them."""
+    ref = parse_spec(spec)
+    if not _SHA1.match(commit):
+        return None
+    cache = (cache_dir or hub_cache_dir()).expanduser()
+    snapshot = cache / f"{ref.repo_type}s--{ref.repo_id.replace('/', '--')}" / "snapshots" / commit
+    target = snapshot / ref.subpath if ref.subpath else snapshot
+    return target if target.exists() else None
+
+
 def offline() -> bool:
     """Offline if the environment says so now, or said so when huggingface_hub was imported
     (the library then refuses every request itself)."""
@@ -125,17 +150,39 @@ def resolve_hf(
     ref = parse_spec(spec)
     cache = (cache_dir or hub_cache_dir()).expanduser().resolve()
     base = endpoint()
-    is_offline = offline()
+    from_cache = offline()
+    timeouts = Timeouts.from_env()
     started = datetime.now(timezone.utc).timestamp()
-    snapshot = _snapshot(ref, cache, base, is_offline, show_progress=progress is not None)
-    commit = snapshot.name
-    if not _SHA1.match(commit):
-        raise NotInCacheError(f"{ref.display}: the cache returned {snapshot}, which is not a commit snapshot")
+    unreachable = None  # why the Hub could not be reached, when the cache stands in for it
+    published: dict[str, dict[str, Any]] = {}
+    with _bounded_hub_session(timeouts, enabled=not from_cache):
+        online_commit = None
+        if not from_cache:
+            try:
+                online_commit, published = _published_online(ref, ref.revision, base, timeouts)
+            except _HubUnreachable as exc:  # as huggingface_hub does: the cache, if it holds the revision
+                unreachable, from_cache = exc.reason, True
+        snapshot = _snapshot(
+            ref, cache, base, from_cache, unreachable, timeouts, show_progress=progress is not None
+        )
+        commit = snapshot.name
+        if not _SHA1.match(commit):
+            raise NotInCacheError(
+                f"{ref.display}: the cache returned {snapshot}, which is not a commit snapshot"
+            )
+        if not from_cache and commit != online_commit:
+            # The branch moved between the two calls, or huggingface_hub could not reach the Hub
+            # this time and answered from its cache: ask about the commit in hand.
+            try:
+                _, published = _published_online(ref, commit, base, timeouts)
+            except _HubUnreachable as exc:
+                unreachable, from_cache = exc.reason, True
+    if from_cache:
+        published = _published_cached(ref, commit, cache)
     target = snapshot / ref.subpath if ref.subpath else snapshot
     if not (target.is_file() or target.is_dir()):
         raise DownloadError(f"{ref.display}: no {ref.subpath!r} in {ref.repo_id} at commit {commit}")
 
-    published = _published(ref, commit, cache, base, is_offline)
     cached = _cached_files(ref, cache, commit)
     repo_prefix = "datasets/" if ref.repo_type == "dataset" else ""
     file_urls: dict[str, str] = {}
@@ -150,7 +197,7 @@ def resolve_hf(
         if sha256:
             upstream[rel] = sha256
         file_urls[rel] = f"{base}/{repo_prefix}{ref.repo_id}/resolve/{commit}/{quote(repo_path)}"
-        by = ACQUIRED_BY_DOWNLOAD if not is_offline and mtime >= started else ACQUIRED_FROM_CACHE_MTIME
+        by = ACQUIRED_BY_DOWNLOAD if not from_cache and mtime >= started else ACQUIRED_FROM_CACHE_MTIME
         files[rel] = FileSource(
             etag=etag,
             size=meta.get("size"),
@@ -160,6 +207,12 @@ def resolve_hf(
     # The repository was complete in hand when its last file arrived; if any time is a cache
     # mtime, so is the whole record's.
     times = [f.acquired_at for f in files.values() if f.acquired_at is not None]
+    notes: tuple[str, ...] = ()
+    if unreachable is not None:
+        notes = (
+            f"{ref.display}: cannot reach {base}: {unreachable}; using commit {commit} from the Hugging "
+            "Face cache, as huggingface_hub does (HF_HUB_OFFLINE=1 skips the network)",
+        )
     return Resolved(
         target,
         Provenance(
@@ -181,10 +234,28 @@ def resolve_hf(
             files=files,
         ),
         ref.repo_type,
+        notes,
     )
 
 
-def _snapshot(ref: HfRef, cache: Path, base: str, is_offline: bool, *, show_progress: bool) -> Path:
+class _HubUnreachable(Exception):
+    """The Hub could not be asked: no answer, or 5xx/429 after the retries (network.py)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _snapshot(
+    ref: HfRef,
+    cache: Path,
+    base: str,
+    local_only: bool,
+    unreachable: str | None,
+    timeouts: Timeouts,
+    *,
+    show_progress: bool,
+) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -208,18 +279,26 @@ def _snapshot(ref: HfRef, cache: Path, base: str, is_offline: bool, *, show_prog
                 revision=ref.revision,
                 cache_dir=cache,
                 endpoint=base,
-                local_files_only=is_offline,
+                local_files_only=local_only,
                 **kwargs,
             )
         )
     except LocalEntryNotFoundError as exc:
         incomplete = type(exc).__name__ == "IncompleteSnapshotError"
         what = "is incomplete in" if incomplete else "is not in"
-        hint = "run without HF_HUB_OFFLINE=1" if is_offline else f"check the network and {base}"
         kind = " --repo-type dataset" if ref.repo_type == "dataset" else ""
+        fetch_first = f"`hf download {ref.repo_id}{kind} --revision {ref.revision}`"
+        cause = unreachable or _hub_failure(exc.__cause__, timeouts, base)
+        if cause is not None:  # online, and the Hub could not be reached
+            holds = "holds only part of it" if incomplete else "does not hold it either"
+            raise NetworkError(
+                f"{where}: cannot reach the Hub: {cause}; the Hugging Face cache at {cache} {holds}; "
+                f"check the network, or run {fetch_first} where the Hub is reachable (HF_HUB_OFFLINE=1 "
+                "then reads the cache without trying the network)"
+            ) from None
+        hint = "run without HF_HUB_OFFLINE=1" if local_only else f"check the network and {base}"
         raise NotInCacheError(
-            f"{ref.display} {what} the Hugging Face cache at {cache}; {hint}, or run "
-            f"`hf download {ref.repo_id}{kind} --revision {ref.revision}` first"
+            f"{ref.display} {what} the Hugging Face cache at {cache}; {hint}, or run {fetch_first} first"
         ) from None
     except GatedRepoError:
         raise DownloadError(f"{where}: gated repository; log in (`hf auth login`) with access") from None
@@ -228,36 +307,83 @@ def _snapshot(ref: HfRef, cache: Path, base: str, is_offline: bool, *, show_prog
     except RevisionNotFoundError:
         raise DownloadError(f"{where}: revision {ref.revision!r} not found") from None
     except HfHubHTTPError as exc:
-        raise DownloadError(f"{where}: {_first_line(exc)}") from None
+        status = exc.response.status_code if exc.response is not None else None
+        error = NetworkError if status in RETRY_STATUSES else DownloadError
+        raise error(f"{where}: {_first_line(exc)}") from None
     except ValueError as exc:
         raise BadSpecError(f"{ref.display}: {_first_line(exc)}") from None
-    except OSError as exc:
-        raise DownloadError(f"{where}: {exc.strerror or _first_line(exc)}") from None
+    except Exception as exc:
+        cause = _hub_failure(exc, timeouts, base)
+        if cause is not None:  # a transfer broke off, a proxy refused the tunnel ...
+            raise NetworkError(f"{where}: {cause}; run again to resume") from None
+        if isinstance(exc, OSError):
+            raise DownloadError(f"{where}: {exc.strerror or _first_line(exc)}") from None
+        raise
 
 
-def _published(
-    ref: HfRef, commit: str, cache: Path, base: str, is_offline: bool
-) -> dict[str, dict[str, Any]]:
-    """What the Hub publishes per file of this commit: size, git blob id, LFS sha256. Online
-    from the API; offline from the tree listing huggingface_hub cached (>= 2.x), if any."""
-    out: dict[str, dict[str, Any]] = {}
-    if not is_offline:
-        from huggingface_hub import HfApi
-        from huggingface_hub.errors import HfHubHTTPError
+def _published_online(
+    ref: HfRef, revision: str, base: str, timeouts: Timeouts
+) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The commit `revision` names on the Hub, and what the Hub publishes for each of its files:
+    size, git blob id, LFS sha256. 429 and 5xx are asked again (network.py); a Hub that cannot
+    be asked raises _HubUnreachable, a Hub that answers no raises DownloadError."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
 
-        api = HfApi(endpoint=base)
-        info_of = api.dataset_info if ref.repo_type == "dataset" else api.model_info
+    api = HfApi(endpoint=base)
+    info_of = api.dataset_info if ref.repo_type == "dataset" else api.model_info
+    where = f"{ref.display} ({base})"
+    attempt = 0
+    while True:
+        attempt += 1
         try:
-            info = info_of(ref.repo_id, revision=commit, files_metadata=True)
-        except (HfHubHTTPError, OSError) as exc:
-            raise DownloadError(f"{ref.display} ({base}): file metadata: {_first_line(exc)}") from None
-        for sibling in info.siblings or []:
-            out[sibling.rfilename] = {
-                "size": sibling.size,
-                "blob_id": sibling.blob_id,
-                "lfs_sha256": sibling.lfs.sha256 if sibling.lfs else None,
-            }
-        return out
+            info = info_of(ref.repo_id, revision=revision, files_metadata=True, timeout=_timeout(timeouts))
+            break
+        except GatedRepoError:
+            raise DownloadError(f"{where}: gated repository; log in (`hf auth login`) with access") from None
+        except RepositoryNotFoundError:
+            raise DownloadError(f"{where}: repository not found (or private without a token)") from None
+        except RevisionNotFoundError:
+            raise DownloadError(f"{where}: revision {revision!r} not found") from None
+        except HfHubHTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status not in RETRY_STATUSES:
+                raise DownloadError(f"{where}: {_first_line(exc)}") from None
+            assert status is not None and exc.response is not None
+            retry = retry_after(status, exc.response.headers.get("Retry-After"), attempt)
+            if retry.wait is None:
+                raise _HubUnreachable(f"HTTP {status}{retry.why}") from None
+            time.sleep(retry.wait)
+        except Exception as exc:
+            cause = _hub_failure(exc, timeouts, base)
+            if cause is None:
+                raise
+            if isinstance(exc, getattr(_httpx(), "ProxyError", ())):
+                # As huggingface_hub: a proxy that answers but refuses is a setting to fix, not a
+                # reason to use the cache (an unreachable proxy is, like any unreachable host).
+                raise NetworkError(f"{where}: {cause} (check HTTPS_PROXY and NO_PROXY)") from None
+            raise _HubUnreachable(cause) from None
+    if not info.sha or not _SHA1.match(info.sha):
+        raise DownloadError(f"{where}: the Hub did not say which commit {revision!r} is")
+    out: dict[str, dict[str, Any]] = {}
+    for sibling in info.siblings or []:
+        out[sibling.rfilename] = {
+            "size": sibling.size,
+            "blob_id": sibling.blob_id,
+            "lfs_sha256": sibling.lfs.sha256 if sibling.lfs else None,
+        }
+    return info.sha, out
+
+
+def _published_cached(ref: HfRef, commit: str, cache: Path) -> dict[str, dict[str, Any]]:
+    """What the Hub published per file of this commit, from the tree listing huggingface_hub
+    cached (>= 2.x), if any; without network."""
+    out: dict[str, dict[str, Any]] = {}
     try:
         from huggingface_hub import get_cached_repo_tree
     except ImportError:  # older huggingface_hub: no cached listing, the blob names still tell
@@ -273,6 +399,59 @@ def _published(
             "lfs_sha256": entry.lfs.sha256 if entry.lfs else None,
         }
     return out
+
+
+def _hub_failure(exc: BaseException | None, timeouts: Timeouts, base: str) -> str | None:
+    """A failure to reach the Hub in words (network.failure), or None for anything else (a
+    full disk is not the network's fault). The client is huggingface_hub's httpx (httpx2 from
+    huggingface_hub 2): its TransportError; and the socket-level errors, huggingface_hub's
+    offline-mode ConnectionError among them."""
+    import socket
+    import ssl
+
+    if exc is None:
+        return None
+    transport = getattr(_httpx(), "TransportError", ())
+    if not isinstance(exc, (transport, ConnectionError, TimeoutError, socket.gaierror, ssl.SSLError)):
+        return None
+    return through(failure(exc, timeouts), base)
+
+
+def _httpx() -> Any:
+    """The httpx module huggingface_hub's client comes from (httpx, or httpx2 since 2.0): already
+    imported, since its client exists."""
+    import sys
+
+    from huggingface_hub import get_session
+
+    return sys.modules[type(get_session()).__module__.split(".")[0]]
+
+
+def _timeout(timeouts: Timeouts) -> Any:
+    return _httpx().Timeout(timeouts.read, connect=timeouts.connect)
+
+
+@contextmanager
+def _bounded_hub_session(timeouts: Timeouts, *, enabled: bool) -> Iterator[None]:
+    """huggingface_hub >= 2 gives its shared client no timeout, and `snapshot_download` passes
+    none to the API calls it makes: a Hub that accepts a connection and never answers would
+    hang aisbom forever. Give that client ours while we use it (a client configured with its
+    own timeouts through huggingface_hub.set_client_factory is left alone)."""
+    if not enabled:
+        yield
+        return
+    from huggingface_hub import get_session
+
+    session = get_session()
+    previous = session.timeout
+    unbounded = previous.connect is None and previous.read is None
+    if unbounded:
+        session.timeout = _timeout(timeouts)
+    try:
+        yield
+    finally:
+        if unbounded:
+            session.timeout = previous
 
 
 def _cached_files(ref: HfRef, cache: Path, commit: str) -> dict[str, tuple[Path, str | None, float]]:

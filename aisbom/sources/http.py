@@ -21,6 +21,7 @@ import ipaddress
 import json
 import os
 import re
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from aisbom.sources.base import (
     Resolved,
     SizeLimitError,
 )
+from aisbom.sources.network import RETRY_STATUSES, NetworkError, Timeouts, failure, retry_after, through
 
 # urllib3 2 fills a whole read before returning it, and drops it if the connection breaks
 # meanwhile: smaller reads lose less of a broken transfer (and cost little: 64 KiB at a time).
@@ -45,7 +47,6 @@ _CHUNK = 64 * 1024
 _PART = ".download.part"
 _STATE = ".download.json"
 _LOCK = ".download.lock"
-_TIMEOUT = (15.0, 60.0)  # connect, and between two reads
 _REDIRECTS = (301, 302, 303, 307, 308)
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -69,6 +70,7 @@ def fetch_url(
     limits: Limits | None = None,
 ) -> Resolved:
     limits = limits or Limits()
+    timeouts = Timeouts.from_env()
     url, expected = _expected_hash(url, expected_sha256)
     _check_url(url, allow_http)
     directory = (cache_dir or default_cache_dir()) / hashlib.sha256(url.encode()).hexdigest()
@@ -87,7 +89,7 @@ def fetch_url(
             f"another aisbom process is downloading {_public(url)} into {directory}; try again later"
         ) from None
     try:
-        return _download(url, directory, expected, allow_http, progress, limits)
+        return _download(url, directory, expected, allow_http, progress, limits, timeouts)
     finally:
         lock.release()
         _remove_if_empty(directory)
@@ -100,6 +102,7 @@ def _download(
     allow_http: bool,
     progress: DownloadProgress | None,
     limits: Limits,
+    timeouts: Timeouts,
 ) -> Resolved:
     import requests
 
@@ -108,18 +111,20 @@ def _download(
     resume_from = part.stat().st_size if state and part.is_file() else 0
     with requests.Session() as session:
         resume = _resume_headers(state, resume_from)
-        response, final_url = _get(session, url, allow_http, limits, resume)
+        response, final_url = _get(session, url, allow_http, limits, resume, timeouts)
         if not resume or response.status_code == 200:
             resume_from = 0
         elif not _resumable(response, state, resume_from):  # a 206 of something else, or a 416
             response.close()
             resume_from = 0
-            response, final_url = _get(session, url, allow_http, limits, {})
+            response, final_url = _get(session, url, allow_http, limits, {}, timeouts)
         if response.status_code != 200 and not resume_from:
             response.close()
             raise DownloadError(f"unexpected HTTP {response.status_code} from {_public(final_url)}")
         with response:
-            return _receive(response, url, final_url, directory, expected, resume_from, progress, limits)
+            return _receive(
+                response, url, final_url, directory, expected, resume_from, progress, limits, timeouts
+            )
 
 
 def _receive(
@@ -131,6 +136,7 @@ def _receive(
     resume_from: int,
     progress: DownloadProgress | None,
     limits: Limits,
+    timeouts: Timeouts,
 ) -> Resolved:
     import requests
 
@@ -170,14 +176,12 @@ def _receive(
                     progress(received, total)
             out.flush()
             os.fsync(out.fileno())
-    except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-        raise DownloadError(_interrupted(url, received, total, exc)) from None
-    except requests.exceptions.RequestException as exc:
-        raise DownloadError(f"download of {_public(url)} failed: {_reason(exc)}") from None
+    except requests.exceptions.RequestException as exc:  # reset, timeout, broken chunk ...
+        raise NetworkError(_interrupted(url, received, total, failure(exc, timeouts))) from None
     except OSError as exc:
         raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from None
     if total is not None and received != total:
-        raise DownloadError(_interrupted(url, received, total, None))
+        raise NetworkError(_interrupted(url, received, total, None))
 
     actual = digest.hexdigest()
     if expected is not None and actual != expected:
@@ -217,21 +221,14 @@ def _receive(
     )
 
 
-def _get(session: Any, url: str, allow_http: bool, limits: Limits, extra: dict[str, str]) -> tuple[Any, str]:
+def _get(
+    session: Any, url: str, allow_http: bool, limits: Limits, extra: dict[str, str], timeouts: Timeouts
+) -> tuple[Any, str]:
     """GET `url`, following at most limits.max_redirects redirects; returns (response, final URL)."""
-    import requests
-
     headers = {"Accept-Encoding": "identity", "User-Agent": f"aisbom/{__version__}", **extra}
     current = url
     for _hop in range(limits.max_redirects + 1):
-        try:
-            response = session.get(
-                current, headers=headers, stream=True, allow_redirects=False, timeout=_TIMEOUT
-            )
-        except requests.exceptions.SSLError as exc:
-            raise DownloadError(f"TLS error for {_public(current)}: {_reason(exc)}") from None
-        except requests.exceptions.RequestException as exc:
-            raise DownloadError(f"cannot fetch {_public(current)}: {_reason(exc)}") from None
+        response = _request(session, current, headers, timeouts)
         location = response.headers.get("Location")
         if response.status_code in _REDIRECTS and location:
             response.close()
@@ -242,15 +239,46 @@ def _get(session: Any, url: str, allow_http: bool, limits: Limits, extra: dict[s
         if response.status_code == 416 and "Range" in extra:
             return response, current  # the caller starts again without a range
         if response.status_code >= 400:
-            reason = response.reason or ""
             response.close()
-            status = f"HTTP {response.status_code} {reason}".rstrip()
-            raise DownloadError(f"{status} from {_public(current)}")
+            raise DownloadError(f"{_status(response)} from {_public(current)}")
         if response.status_code not in (200, 206):
             response.close()
             raise DownloadError(f"unexpected HTTP {response.status_code} from {_public(current)}")
         return response, current
     raise DownloadError(f"too many redirects (more than {limits.max_redirects}) from {_public(url)}")
+
+
+def _request(session: Any, url: str, headers: dict[str, str], timeouts: Timeouts) -> Any:
+    """One GET, asked again after a 429 or 5xx answer (network.py says how often and how long);
+    any other failure to get an answer is a NetworkError at once."""
+    import requests
+
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = session.get(
+                url,
+                headers=headers,
+                stream=True,
+                allow_redirects=False,
+                timeout=(timeouts.connect, timeouts.read),
+            )
+        except requests.exceptions.RequestException as exc:
+            raise NetworkError(
+                f"cannot fetch {_public(url)}: {through(failure(exc, timeouts), url)}"
+            ) from None
+        if response.status_code not in RETRY_STATUSES:
+            return response
+        retry = retry_after(response.status_code, response.headers.get("Retry-After"), attempt)
+        response.close()
+        if retry.wait is None:
+            raise NetworkError(f"{_status(response)} from {_public(url)}{retry.why}; try again later")
+        time.sleep(retry.wait)
+
+
+def _status(response: Any) -> str:
+    return f"HTTP {response.status_code} {response.reason or ''}".rstrip()
 
 
 def _resume_headers(state: dict[str, Any] | None, resume_from: int) -> dict[str, str]:
@@ -347,21 +375,10 @@ def _bare_etag(etag: str | None) -> str | None:
     return ("W/" if weak else "") + bare.strip('"')
 
 
-def _interrupted(url: str, received: int, total: int | None, exc: Exception | None) -> str:
+def _interrupted(url: str, received: int, total: int | None, why: str | None) -> str:
     of = f" of {total}" if total is not None else ""
-    why = f" ({_reason(exc)})" if exc is not None else ""
-    return f"transfer of {_public(url)} broke off after {received}{of} bytes{why}; run again to resume"
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost message of a requests/urllib3 error chain, on one line."""
-    while exc.args and isinstance(exc.args[0], BaseException):
-        exc = exc.args[0]
-    reason = getattr(exc, "reason", None)
-    if isinstance(reason, BaseException):
-        return _reason(reason)
-    text = reason or (exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc))
-    return " ".join(str(text).split()) or type(exc).__name__
+    because = f" ({why})" if why else ""
+    return f"transfer of {_public(url)} broke off after {received}{of} bytes{because}; run again to resume"
 
 
 def _int(value: str | None) -> int | None:

@@ -4,7 +4,10 @@ and the shared OMS / model_signing test data (found in the repository's sibling 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,26 +26,40 @@ from _signing_helpers import (  # noqa: E402
     write_key,
     write_pem,
 )
+from _tokens import Hsm, Kms, make_kms_keys, make_token_keys, teach_moto_digest_signing  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        message = f"shared test data not found at {SHARED.resolve()}"
+@pytest.fixture(autouse=True)
+def sigstore_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """sigstore-python's TUF metadata and trust-root cache (the user data and cache directories)
+    live in a directory of each test, not the user's."""
+    base = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
+    return base
+
+
+def shared_data(folder: str, what: str) -> Path:
+    """A folder of ../shared, the project's test data beside the repository. A plain clone has
+    none: the tests that need it skip, saying what they need; on the project's CI (CI set) it
+    must be there, so they fail instead."""
+    path = (SHARED / folder).resolve()
+    if not path.is_dir():
+        message = f"needs ../shared ({what}, looked for {path}); CI has it"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    return SHARED.resolve()
+    return path
 
 
 @pytest.fixture(scope="session")
-def vectors(shared_dir: Path) -> Path:
-    return shared_dir / "model-signing-vectors"
+def vectors() -> Path:
+    return shared_data("model-signing-vectors", "the OpenSSF model_signing test vectors")
 
 
 @pytest.fixture(scope="session")
-def oms(shared_dir: Path) -> Path:
-    return shared_dir / "oms"
+def oms() -> Path:
+    return shared_data("oms", "the OMS v1.0 JSON schemas and test vectors")
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +137,95 @@ def no_ambient(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     for name in AMBIENT_ENV:
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
+
+
+def _required(reason: str) -> None:
+    """Skip where a system tool is missing locally; in CI (CI set) the test must run."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+SOFTHSM_MODULES = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib64/pkcs11/libsofthsm2.so",
+    "/usr/lib/pkcs11/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+)
+TOKEN_LABEL = "aisbom-test"
+TOKEN_PIN = "4321"
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Hsm:
+    """A SoftHSM2 token made for this session (its own SOFTHSM2_CONF and token directory),
+    holding P-256 and P-384 ECDSA keys and an RSA key, made through the PKCS #11 API, and a
+    certificate for the P-256 key issued by a CA made for it."""
+    module = next((m for m in SOFTHSM_MODULES if os.path.isfile(m)), None)
+    if module is None or shutil.which("softhsm2-util") is None:
+        _required("SoftHSM2 is not installed (apt-get install softhsm2)")
+    try:
+        import PyKCS11  # noqa: F401
+    except ImportError:
+        _required("PyKCS11 is not installed (pip install 'aisbom[pkcs11]')")
+    assert module is not None
+    directory = tmp_path_factory.mktemp("softhsm")
+    (directory / "tokens").mkdir()
+    conf = directory / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {directory / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
+    os.environ["SOFTHSM2_CONF"] = str(conf)  # read by the module, in this process and in children
+    subprocess.run(
+        [
+            "softhsm2-util",
+            "--init-token",
+            "--free",
+            "--label",
+            TOKEN_LABEL,
+            "--pin",
+            TOKEN_PIN,
+            "--so-pin",
+            "8765",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return make_token_keys(module, directory, TOKEN_LABEL, TOKEN_PIN)
+
+
+KMS_REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="session")
+def kms_server() -> Iterator[Kms]:
+    """moto's KMS on a loopback port, for the session, with an ECDSA P-256, P-384, RSA, disabled
+    and symmetric key under aliases."""
+    try:
+        import boto3  # noqa: F401
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        _required("boto3 and moto[server] are not installed (pip install 'aisbom[test]')")
+    teach_moto_digest_signing()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield make_kms_keys(f"http://{host}:{port}", KMS_REGION)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def kms(kms_server: Kms, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Kms:
+    """The KMS server, with boto3 pointed at it: test credentials, its region, no AWS config."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", kms_server.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", KMS_REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return kms_server

@@ -216,6 +216,84 @@ def test_tampered_keyless_bundle_fails(vectors: Path, tmp_path: Path) -> None:
     bundle["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
     sig = tmp_path / "model.sig"
     sig.write_text(json.dumps(bundle))
-    who = ["--identity", VECTOR_IDENTITY, "--issuer", VECTOR_ISSUER]
+    who = ["--identity", VECTOR_IDENTITY, "--issuer", VECTOR_ISSUER, "--offline"]
     result = run("verify", vectors / "v1.1.0-sigstore", "--signature", sig, *who)
     assert result.exit_code == 1 and "Sigstore verification failed" in result.stdout
+
+
+@pytest.fixture
+def dead_proxy(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every HTTPS request (TUF's included: it honours the proxy variables) goes to a loopback
+    port nobody listens on: the network is unreachable, deterministically, here and in CI."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    proxy = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    monkeypatch.setenv("https_proxy", proxy)
+    return proxy
+
+
+def test_trust_root_refresh_needs_the_network_and_says_so(vectors: Path, dead_proxy: str) -> None:
+    who = ["--identity", VECTOR_IDENTITY, "--issuer", VECTOR_ISSUER]
+    result = run("verify", vectors / "v1.1.0-sigstore", *who)
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert "cannot refresh the Sigstore production trust root" in line
+    assert "https://tuf-repo-cdn.sigstore.dev is unreachable" in line and "--offline" in line
+    result = run("verify", vectors / "v1.1.0-sigstore", *who, "--offline")
+    assert result.exit_code == 0, result.output
+
+
+def test_offline_uses_the_cached_root(vectors: Path, sigstore_cache: Path, dead_proxy: str) -> None:
+    """--offline seeds sigstore-python's cache from the embedded root, and reads it from there."""
+    who = ["--identity", VECTOR_IDENTITY, "--issuer", VECTOR_ISSUER, "--offline"]
+    assert run("verify", vectors / "v1.1.0-sigstore", *who).exit_code == 0
+    roots = (sigstore_cache / "cache").rglob("trusted_root.json")
+    (cached,) = [p for p in roots if p.parent.name.endswith("tuf-repo-cdn.sigstore.dev")]
+    root = json.loads(cached.read_text())
+    root["certificateAuthorities"] = []  # the cached copy is the one used: it now trusts no CA
+    cached.write_text(json.dumps(root))
+    result = run("verify", vectors / "v1.1.0-sigstore", *who)
+    assert result.exit_code == 1 and "Sigstore verification failed" in result.stdout
+
+
+def test_staging_trusts_another_root(vectors: Path) -> None:
+    who = ["--identity", VECTOR_IDENTITY, "--issuer", VECTOR_ISSUER, "--offline", "--staging"]
+    result = run("verify", vectors / "v1.1.0-sigstore", *who)
+    assert result.exit_code == 1 and "Sigstore verification failed" in result.stdout
+
+
+def test_staging_signing_reaches_for_the_staging_instance(
+    no_ambient: pytest.MonkeyPatch, model_dir: Path, tmp_path: Path, dead_proxy: str
+) -> None:
+    sig = tmp_path / "model.sig"
+    result = run(
+        "sign", model_dir, "--signature", sig, "--sigstore", "--staging", "--identity-token", fake_jwt()
+    )
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert "Sigstore staging trust root" in line and "--offline" not in line and not sig.exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["verify", "{m}", "--key", "{k}", "--offline"], "keyless verification only"),
+        (["verify", "{m}", "--key", "{k}", "--staging"], "keyless verification only"),
+        (
+            ["verify", "{m}", "--identity", "a", "--issuer", "b", "--staging", "--trust-config", "{k}"],
+            "instance",
+        ),
+        (["sign", "{m}", "--key", "{k}", "--staging"], "need --sigstore"),
+        (["sign", "{m}", "--sigstore", "--staging", "--trust-config", "{k}"], "instance"),
+    ],
+)
+def test_instance_options_usage(model_dir: Path, key: KeyPair, args: list[str], message: str) -> None:
+    filled = [a.replace("{m}", str(model_dir)).replace("{k}", str(key.public)) for a in args]
+    result = run(*filled)
+    assert result.exit_code == 2 and message in result.output

@@ -12,6 +12,7 @@ import pytest
 from _signing_helpers import MODEL_FILES, KeyPair, Pki, run
 
 from aisbom.signing.keys import KeySigner
+from aisbom.signing.providers.pem import PemKeyProvider
 from aisbom.signing.statement import root_digest
 
 
@@ -180,7 +181,7 @@ def _resign(sig: Path, key: KeyPair, mutate: Any) -> None:
     mutate(statement)
     digests = [r["digest"] for r in statement["predicate"]["resources"]]
     statement["subject"][0]["digest"]["sha256"] = root_digest(digests)
-    sig.write_text(json.dumps(KeySigner(key.private).sign(json.dumps(statement).encode())))
+    sig.write_text(json.dumps(KeySigner(PemKeyProvider(key.private)).sign(json.dumps(statement).encode())))
 
 
 @pytest.mark.parametrize(
@@ -332,4 +333,93 @@ def test_certificate_issued_by_a_non_ca_fails(model_dir: Path, pki: Pki, tmp_pat
     args = ["--certificate", write_pem(tmp_path / "leaf.pem", leaf), "--key", signer.private]
     assert run("sign", model_dir, "--signature", sig, *args).exit_code == 0
     result = run("verify", model_dir, "--signature", sig, "--certificate-chain", trusted)
-    assert result.exit_code == 1 and "trusted CA" in result.stdout
+    assert result.exit_code == 1 and "is not a CA (basicConstraints CA:FALSE)" in result.stdout
+
+
+@pytest.mark.parametrize("shards", [False, True])
+def test_a_model_with_nothing_to_sign_is_refused(tmp_path: Path, key: KeyPair, shards: bool) -> None:
+    model = tmp_path / "model"
+    (model / ".git").mkdir(parents=True)
+    (model / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (model / ".gitignore").write_text("*.tmp\n")
+    if shards:
+        (model / "empty").write_bytes(b"")  # a file, but no byte to sign
+    sig = tmp_path / "model.sig"
+    result = run(
+        "sign", model, "--signature", sig, "--key", key.private, *(["--shard-size", 1024] if shards else [])
+    )
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "nothing to sign: the model has no" in line and "file after the exclusions" in line
+    assert not sig.exists() and not list(tmp_path.glob(".model.sig.*"))
+
+
+def test_ignore_unsigned_files_lists_them_and_still_checks_the_rest(model_dir: Path, key: KeyPair) -> None:
+    sig = sign_key(model_dir, key)
+    (model_dir / "added.bin").write_bytes(b"after signing")
+    (model_dir / "tokenizer" / "merges.txt").write_text("a b\n")
+    assert verify_key(model_dir, sig, key).exit_code == 1
+    result = verify_key(model_dir, sig, key, "--ignore-unsigned-files")
+    assert result.exit_code == 0, result.output
+    assert "2 unsigned files ignored" in result.stdout
+    assert "  unsigned  added.bin\n  unsigned  tokenizer/merges.txt" in result.stdout
+    (model_dir / "config.json").write_text("{}")  # a signed file changed: still a failure
+    result = verify_key(model_dir, sig, key, "--ignore-unsigned-files")
+    assert (
+        result.exit_code == 1
+        and "  modified  config.json" in result.stdout
+        and "unsigned  added.bin" in result.stdout
+    )
+
+
+def test_git_paths_can_be_signed_and_checked(model_dir: Path, key: KeyPair) -> None:
+    sig = sign_key(model_dir, key, "--no-ignore-git-paths")
+    names = [r["name"] for r in _statement(sig)["predicate"]["resources"]]
+    assert ".gitattributes" in names and ".git/HEAD" in names
+    assert verify_key(model_dir, sig, key).exit_code == 0
+    (model_dir / ".git" / "HEAD").write_text("changed\n")
+    result = verify_key(model_dir, sig, key)
+    assert result.exit_code == 1 and "  modified  .git/HEAD" in result.stdout
+
+
+def test_verify_without_the_default_git_exclusions(model_dir: Path, key: KeyPair) -> None:
+    sig = sign_key(model_dir, key)  # .git and .gitattributes left out, and recorded as such
+    assert verify_key(model_dir, sig, key, "--no-ignore-git-paths").exit_code == 0  # recorded ones hold
+    _resign(sig, key, lambda s: s["predicate"]["serialization"].update(ignore_paths=["model.sig"]))
+    result = verify_key(model_dir, sig, key, "--no-ignore-git-paths")
+    assert result.exit_code == 1 and "  extra     .git/HEAD" in result.stdout
+    assert verify_key(model_dir, sig, key).exit_code == 0
+
+
+def _statement(sig: Path) -> dict[str, Any]:
+    return json.loads(base64.b64decode(json.loads(sig.read_text())["dsseEnvelope"]["payload"]))  # type: ignore[no-any-return]
+
+
+def test_password_file(
+    model_dir: Path, key: KeyPair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    monkeypatch.setenv("AISBOM_KEY_PASSWORD", "not this one")  # the file comes first
+    encrypted = tmp_path / "enc.pem"
+    encrypted.write_bytes(
+        key.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"pass phrase"),
+        )
+    )
+    password = tmp_path / "password"
+    password.write_bytes(b"pass phrase\r\nsecond line is not read\n")
+    sig = tmp_path / "m.sig"
+    args = ["--signature", sig, "--key", encrypted, "--password-file", password]
+    assert run("sign", model_dir, *args).exit_code == 0
+    assert verify_key(model_dir, sig, key).exit_code == 0
+    password.write_text("wrong\n")
+    result = run("sign", model_dir, *args)
+    assert result.exit_code == 2 and "wrong password" in result.stderr
+    password.unlink()
+    result = run("sign", model_dir, *args)
+    assert result.exit_code == 2 and "cannot read password file" in result.stderr
+    result = run("sign", model_dir, "--sigstore", "--password-file", tmp_path / "x")
+    assert result.exit_code == 2 and "--password-file" in result.output

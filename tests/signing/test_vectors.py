@@ -18,7 +18,7 @@ def method_args(vectors: Path, method: str) -> list[object]:
         return ["--key", keys / "signing-key-pub.pem"]
     if method == "certificate":
         return ["--certificate-chain", keys / "ca-cert.pem"]
-    return ["--identity", VECTOR_IDENTITY, "--issuer", VECTOR_ISSUER]
+    return ["--identity", VECTOR_IDENTITY, "--issuer", VECTOR_ISSUER, "--offline"]
 
 
 def target_and_args(vectors: Path, version: str, method: str, root: Path) -> tuple[Path, list[object]]:
@@ -81,7 +81,7 @@ def test_v101_without_the_recorded_exclusion_reports_the_extra_file(vectors: Pat
 )
 def test_keyless_vector_with_the_wrong_identity_fails(vectors: Path, identity: str, issuer: str) -> None:
     root = vectors / "v1.1.0-sigstore"
-    result = run("verify", root, "--identity", identity, "--issuer", issuer)
+    result = run("verify", root, "--identity", identity, "--issuer", issuer, "--offline")
     assert result.exit_code == 1
     assert "Sigstore verification failed" in result.stdout
 

@@ -425,6 +425,7 @@ def test_keyless_signature_and_bom_offline(vectors: Path, tmp_path: Path) -> Non
     bom = tmp_path / "model.cdx.json"
     build_bom(model, bom)
     args = ["--signature", source / "model.sig", "--identity", VECTOR_IDENTITY, "--issuer", VECTOR_ISSUER]
+    args.append("--offline")
     result = run("verify", model, *args, "--bom", bom)
     assert result.exit_code == 0, result.output
     assert "match the signature by" in result.stdout and "match the BOM" in result.stdout

@@ -7,10 +7,14 @@ Both are plain http.server handlers in a ThreadingHTTPServer thread, so the clie
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import socket
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +39,8 @@ class Served:
 class Site:
     files: dict[str, Served] = field(default_factory=dict)
     redirects: dict[str, tuple[int, str]] = field(default_factory=dict)  # path -> (status, Location)
+    # path -> answers given (and used up) before the file: (status, headers), e.g. (503, {}).
+    errors: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     log: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)  # method, path, headers
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -56,15 +62,37 @@ class _FileHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve(head=False)
 
+    def do_CONNECT(self) -> None:
+        """As a proxy that wants credentials nobody gave: 407 to every tunnel asked for."""
+        with self.site.lock:
+            self.site.log.append((self.command, self.path, dict(self.headers)))
+        self.send_response(407, "Proxy Authentication Required")
+        self.send_header("Proxy-Authenticate", 'Basic realm="proxy"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self.close_connection = True
+
     def _serve(self, head: bool) -> None:
         path = urlsplit(self.path).path
         with self.site.lock:
             self.site.log.append((self.command, self.path, dict(self.headers)))
             served = self.site.files.get(path)
             redirect = self.site.redirects.get(path)
+            queued = self.site.errors.get(path)
+            error = queued.pop(0) if queued else None
             breaking = served is not None and served.break_after is not None and served.breaks_left > 0
             if breaking and not head:
                 served.breaks_left -= 1
+        if error is not None:
+            status, headers = error
+            body = b"try again"
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if redirect is not None:
             status, location = redirect
             self.send_response(status)
@@ -124,9 +152,14 @@ def serve(site: Site) -> Iterator[str]:
         yield base
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that resets or fails the TLS handshake is what some tests are about
+
+
 @contextmanager
 def _running(handler: type[BaseHTTPRequestHandler], ssl_context: Any = None) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _QuietServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     scheme = "http"
     if ssl_context is not None:
@@ -185,6 +218,10 @@ class Hub:
     log: list[tuple[str, str]] = field(default_factory=list)
     cdn_base: str = ""  # LFS downloads redirect there: another origin, as cdn-lfs.hf.co is
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Answers given (and used up) before the real ones, to any request: (status, headers).
+    errors: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    # The same, for the LFS CDN only.
+    cdn_errors: list[tuple[int, dict[str, str]]] = field(default_factory=list)
 
     def find(self, repo_type: str, repo_id: str) -> HubRepo | None:
         return next((r for r in self.repos if r.repo_type == repo_type and r.repo_id == repo_id), None)
@@ -212,7 +249,10 @@ class _HubHandler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         with self.hub.lock:
             self.hub.log.append((self.command, self.path))
-        if match := _API.match(path):
+            error = self.hub.errors.pop(0) if self.hub.errors else None
+        if error is not None:
+            self._error(error[0], "Unavailable", head, error[1])
+        elif match := _API.match(path):
             self._api(match, head)
         elif match := _RESOLVE.match(path):
             self._resolve(match, head)
@@ -296,6 +336,11 @@ class _HubHandler(BaseHTTPRequestHandler):
         self._send(200, body, headers, head)
 
     def _cdn(self, sha: str, head: bool) -> None:
+        with self.hub.lock:
+            error = self.hub.cdn_errors.pop(0) if self.hub.cdn_errors else None
+        if error is not None:
+            self._error(error[0], "Unavailable", head, error[1])
+            return
         for repo in self.hub.repos:
             for files in repo.commits.values():
                 for body in files.values():
@@ -328,3 +373,103 @@ def serve_hub(hub: Hub) -> Iterator[str]:
     with _running(handler) as cdn, _running(handler) as base:
         hub.cdn_base = cdn
         yield base
+
+
+# --- servers that fail before HTTP ----------------------------------------------------------
+
+
+def refused_port() -> int:
+    """A loopback port nothing listens on: connecting is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """Accepts connections (the kernel does) and never answers: a read timeout. Yields its URL."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@contextmanager
+def unanswered_syn_server() -> Iterator[str]:
+    """A port whose accept queue is full, so the kernel drops new SYNs: a connect timeout, as an
+    unroutable address gives, without leaving loopback. Yields its URL."""
+    with socket.socket() as listener, contextlib.ExitStack() as stack:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(4):  # a backlog of 0 still queues one; fill it for good
+            client = stack.enter_context(socket.socket())
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", port))
+        time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def resetting_server() -> Iterator[str]:
+    """Reads a request, then resets the connection (RST, not FIN). Yields its URL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def reset_each() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(2)
+                with contextlib.suppress(OSError):
+                    connection.recv(65536)
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    thread = threading.Thread(target=reset_each, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+def self_signed_certificate() -> tuple[str, str]:
+    """A certificate for 127.0.0.1 that nothing trusts, and its key (PEM)."""
+    import ipaddress
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        cert.public_bytes(serialization.Encoding.PEM).decode(),
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+    )

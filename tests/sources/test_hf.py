@@ -75,7 +75,8 @@ def test_online_downloads_into_the_cache_and_records_what_the_hub_published(hub:
     assert prov.acquired_by == ACQUIRED_BY_DOWNLOAD
     assert all(s.acquired_by == ACQUIRED_BY_DOWNLOAD for s in prov.files.values())
     assert prov.acquired_at is not None and before <= prov.acquired_at <= datetime.now(timezone.utc)
-    assert ("GET", f"/api/models/acme/tiny/revision/{TINY_COMMIT}?blobs=true") in hub.log
+    # One API call both resolves the revision and lists what the Hub publishes of each file.
+    assert hub.log[0] == ("GET", "/api/models/acme/tiny/revision/main?blobs=true")
     check_scanned_hashes(prov, scanned_hashes(resolved.path))  # the scan agrees with the Hub
 
 

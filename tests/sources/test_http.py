@@ -4,11 +4,11 @@ hash checks, errors, and what is (not) left in the cache."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from _servers import LAST_MODIFIED, Served, Site, serve_tls, strong_etag
+from _servers import LAST_MODIFIED, Served, Site, strong_etag
 from _sources_helpers import SAFETENSORS
 
 from aisbom.limits import Limits
@@ -260,46 +260,3 @@ def test_the_default_cache_is_aisbom_cache(site: SiteURL, tmp_path: Path, monkey
     monkeypatch.setenv("AISBOM_CACHE", str(tmp_path / "cache"))
     resolved = resolve(f"{base}/m.safetensors")
     assert resolved.path.parent.parent == tmp_path / "cache"
-
-
-def test_tls_errors_are_one_line(tmp_path: Path):
-    cert, key = _self_signed_certificate()
-    the_site = Site(files={"/m.bin": Served(b"x")})
-    with serve_tls(the_site, cert, key) as base, pytest.raises(DownloadError) as caught:
-        resolve(f"{base}/m.bin", cache_dir=tmp_path)
-    message = str(caught.value)
-    assert message.startswith(f"TLS error for {base}/m.bin: ") and "CERTIFICATE_VERIFY_FAILED" in message
-    assert "\n" not in message
-    assert the_site.log == []  # the handshake failed: no request was made
-
-
-def _self_signed_certificate() -> tuple[str, str]:
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=1))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return (
-        cert.public_bytes(serialization.Encoding.PEM).decode(),
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-    )

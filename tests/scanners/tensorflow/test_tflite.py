@@ -1,9 +1,10 @@
 """TFLite scanning: Flex ops judged with the TensorFlow op tables, custom ops, and a FlatBuffer
 reader that turns every malformation into a finding.
 
-Models are built with fixtures/generate.py's helpers (the flatbuffers package's Builder, NodeDefs
-from tensorboard's compiled TF protos); the fixtures are read back with the tflite package's
-generated schema classes, to show they are what TFLite would read.
+Models are built with the fixtures' own helpers (fixtures/builders/tflite_models.py: the
+flatbuffers package's Builder, NodeDefs from tensorboard's compiled TF protos); the fixtures are
+read back with the tflite package's generated schema classes, to show they are what TFLite would
+read.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import mmap
 import struct
-import sys
 import time
 from pathlib import Path
 
@@ -28,19 +28,10 @@ from aisbom.severity import ExitCode, Severity
 pytest.importorskip("flatbuffers")
 pytest.importorskip("tensorboard.compat.proto")
 
+from builders.tensorflow_graphs import tf_node  # noqa: E402
+from builders.tflite_models import tfl_flex_options, tflite_flex, tflite_model  # noqa: E402
+
 TFLITE_FIXTURES = [f for f in FIXTURES if f.family == "tflite"]
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("aisbom_fixture_generate", FIXTURES_DIR / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _generator()
 
 
 def scan(data: bytes, limits: Limits | None = None):
@@ -51,15 +42,15 @@ def scan(data: bytes, limits: Limits | None = None):
 
 def flex(op: str, *, custom_code: str | None = None, **attrs) -> bytes:
     """A model with one Flex op running `op` (custom code Flex<op> unless given)."""
-    node = gen.tf_node(op, op, ["x"], **attrs)
-    data = gen.tflite_flex([(node, ["x"], [op])], {"x": ["a"]})
+    node = tf_node(op, op, ["x"], **attrs)
+    data = tflite_flex([(node, ["x"], [op])], {"x": ["a"]})
     if custom_code is not None:
         data = data.replace(b"Flex" + op.encode() + b"\0", custom_code.encode() + b"\0")
     return data
 
 
 def custom(name: str, builtin: int = 32) -> bytes:
-    return gen.tflite_model(
+    return tflite_model(
         codes=[(builtin, name)],
         tensors=[("x", [1], 0, 0), ("y", [1], 0, 0)],
         operators=[(0, [0], [1], b"\x01\x02")],
@@ -174,7 +165,7 @@ def test_harmless_flex_op_is_low():
 
 def test_unreadable_flex_options_still_judge_the_custom_code():
     data = flex("WriteFile")
-    options = gen.tfl_flex_options(gen.tf_node("WriteFile", "WriteFile", ["x"]))
+    options = tfl_flex_options(tf_node("WriteFile", "WriteFile", ["x"]))
     assert options in data
     broken = data.replace(options, b"\xff" * len(options))
     findings = scan(broken)[1]
@@ -267,7 +258,7 @@ def test_vector_length_past_the_end_is_a_scan_error():
 
 
 def test_buffer_outside_the_file_is_a_scan_error():
-    data = gen.tflite_model(
+    data = tflite_model(
         codes=[(0, None)],
         tensors=[("x", [1], 0, 1)],
         operators=[],
@@ -300,7 +291,7 @@ def test_buffer_outside_the_file_is_a_scan_error():
 
 
 def test_operator_code_index_out_of_range_is_a_scan_error():
-    data = gen.tflite_model(
+    data = tflite_model(
         codes=[(0, None)],
         tensors=[("x", [1], 0, 0)],
         operators=[(5, [0], [0], None)],
@@ -328,7 +319,7 @@ def test_findings_before_a_malformation_are_kept():
 
 
 def with_metadata(blob: bytes) -> bytes:
-    return gen.tflite_model(
+    return tflite_model(
         codes=[(0, None)],
         tensors=[("x", [1], 0, 0)],
         operators=[(0, [0, 0], [0], None)],
@@ -352,7 +343,7 @@ def test_plain_metadata_is_not_scanned_further():
 
 
 def test_metadata_naming_a_missing_buffer_is_a_scan_error():
-    data = gen.tflite_model(
+    data = tflite_model(
         codes=[(0, None)],
         tensors=[("x", [1], 0, 0)],
         operators=[],
