@@ -26,8 +26,8 @@ from _servers import (
 from _sources_helpers import SAFETENSORS, TINY_COMMIT
 from huggingface_hub import close_session
 
-from aisbom.bom.provenance import ACQUIRED_FROM_CACHE_MTIME
 from aisbom.errors import UsageError
+from aisbom.provenance import ACQUIRED_FROM_CACHE_MTIME
 from aisbom.sources import DownloadError, NetworkError, NotInCacheError, resolve
 from aisbom.sources.network import MAX_ATTEMPTS, MAX_RETRY_WAIT
 
