@@ -57,7 +57,11 @@ def status(
     content (running status again adds nothing; a revert is a change of its own). The lock is
     not touched: `aisbom lock` accepts the change and logs it as `accepted`.
 
-    Exit status: 0 unchanged, 1 something changed, 2 usage or I/O error.
+    The audit log's hash chain is checked too, and so is its head against the one aisbom.lock
+    recorded: the first broken line (or the rewrite) is named, and makes the status 1.
+
+    Exit status: 0 unchanged, 1 something changed or the audit log is not intact, 2 usage or
+    I/O error.
     """
     from aisbom.project.workspace import Project
 
@@ -69,12 +73,14 @@ def status(
     except AisbomError as exc:
         fail(exc)
     warn(result.warnings)
-    code = ExitCode.CLEAN if state.clean else ExitCode.UNSAFE
+    clean = state.clean and not result.log_problems
+    code = ExitCode.CLEAN if clean else ExitCode.UNSAFE
     if output_format == "json":
         doc = {
             "project": str(project.root),
             "system": project.manifest.system.name,
-            "clean": state.clean,
+            "clean": clean,
+            "audit_log_problems": result.log_problems,
             "counts": state.counts(),
             "assets": [
                 {
@@ -123,6 +129,8 @@ def status(
             click.echo(f"              ... and {len(shown) - 20} more files")
     counts = ", ".join(f"{n} {s}" for s, n in state.counts().items() if n) or "no assets"
     click.echo(counts + ".")
+    for problem in result.log_problems:
+        click.echo(f"Audit log NOT INTACT: {problem}")
     for event in result.events:
         click.echo(f"Logged: {event_line(event)}")
     if not state.clean:

@@ -93,7 +93,7 @@ def build_project_bom(
         audit_log="".join(_event_text(e) for e in read.events),
         audit_events=len(read.events),
         audit_gaps=_audit_gaps(manifest.assets.values(), lock.assets, read),
-        audit_problems=read.problems,
+        audit_problems=(*read.problems, *read.integrity(lock.audit_head)),
     )
     merged = ScanReport(
         target=str(manifest.path), tool_version=__version__, policy=policy, files=tuple(all_files)
