@@ -295,7 +295,7 @@ def _provenance_from_json(data: Any) -> Provenance:
     for name, sha in prov.upstream_sha256.items():
         values.file_name(name, "resolved upstream_sha256 file")
         values.sha256_or_none(sha, f"resolved upstream_sha256 of {name}")
-    for name in (*prov.file_urls, *prov.files):
+    for name in (*prov.file_urls, *prov.files, *prov.unverified):
         values.file_name(name, "resolved file")
     return prov
 
