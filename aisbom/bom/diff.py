@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aisbom.bom.check import BomError, schema_errors
+from aisbom.terminal_text import shown
 
 _SEVERITY_ORDER = ("critical", "high", "medium", "low", "info", "none", "unknown")
 
@@ -139,7 +140,7 @@ def render_text(result: BomDiff, old_name: str, new_name: str) -> str:
             f"No drift: the same {result.compared} components, with the same hashes, versions, licences "
             "and findings."
         ]
-    return "\n".join(lines) + "\n"
+    return "".join(shown(line) + "\n" for line in lines)  # names come from the BOMs: escaped
 
 
 def render_json(result: BomDiff, old_name: str, new_name: str) -> str:

@@ -13,6 +13,7 @@ import click
 
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
     from aisbom.bom.build import BuiltBom
@@ -40,12 +41,14 @@ def emit(
         try:
             _write_atomically(output, built.text)
         except OSError as exc:
-            click.echo(f"aisbom: error: cannot write {output}: {exc.strerror or exc}", err=True)
+            click.echo(shown(f"aisbom: error: cannot write {output}: {exc.strerror or exc}"), err=True)
             sys.exit(ExitCode.ERROR)
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n) or "no findings"
         click.echo(
-            f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{len(report.files)} files; "
-            f"{counts})",
+            shown(
+                f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{len(report.files)} files; "
+                f"{counts})"
+            ),
             err=True,
         )
         if signer is not None:
@@ -53,8 +56,10 @@ def emit(
             _sign(output, signer, bom_signature)
     for model in built.unjustified():
         click.echo(
-            f"aisbom: note: {model.name} is not well documented ({model.gap_text()}); no justification "
-            f"is recorded ({how_to_justify}; EN 304 223 5.2.3-2)",
+            shown(
+                f"aisbom: note: {model.name} is not well documented ({model.gap_text()}); no justification "
+                f"is recorded ({how_to_justify}; EN 304 223 5.2.3-2)"
+            ),
             err=True,
         )
     sys.exit(report.exit_code)
@@ -68,9 +73,11 @@ def _sign(output: Path, signer: Signer, signature: Path) -> None:
     try:
         result = sign_model(output, signer, signature=signature, single_file_dot_name=True)
     except Exception as exc:  # AisbomError or not: one line, exit 2
-        click.echo(f"aisbom: error: {output} was written but not signed: {describe_error(exc)}", err=True)
+        click.echo(
+            shown(f"aisbom: error: {output} was written but not signed: {describe_error(exc)}"), err=True
+        )
         sys.exit(ExitCode.ERROR)
-    click.echo(f"aisbom: signed {output}: {result.signature}", err=True)
+    click.echo(shown(f"aisbom: signed {output}: {result.signature}"), err=True)
 
 
 def describe_error(exc: Exception) -> str:

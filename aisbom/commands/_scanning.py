@@ -12,6 +12,7 @@ import click
 
 from aisbom.policy import Policy, load_allowlist_file
 from aisbom.severity import Severity
+from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
     from aisbom.pipeline import ScanReport
@@ -102,7 +103,7 @@ def resolve_target(
             target, cache_dir=cache_dir, expected_sha256=sha256, allow_http=allow_http, progress=advance
         )
     for note in resolved.notes:
-        click.echo(f"aisbom: note: {note}", err=True)
+        click.echo(shown(f"aisbom: note: {note}"), err=True)
     prov = resolved.provenance
     if prov is not None:  # say where the bytes are: they stay in the cache, whatever the verdict
         if prov.hf_repo:
@@ -110,7 +111,7 @@ def resolve_target(
             where = f"commit {prov.revision} ({how}) at {resolved.path}"
         else:
             where = f"downloaded to {resolved.path}"
-        click.echo(f"aisbom: {_shown(target, resolved)}: {where}", err=True)
+        click.echo(shown(f"aisbom: {_shown(target, resolved)}: {where}"), err=True)
     return resolved
 
 

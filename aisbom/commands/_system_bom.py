@@ -13,6 +13,7 @@ from aisbom.commands._bom_output import emit
 from aisbom.commands._scanning import build_policy
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
     from aisbom.bom.build import BomOptions
@@ -51,7 +52,7 @@ def write_system_bom(
         project = Project.open(Path(target) if target is not None else project_dir, Path.cwd())
         built, report = build_project_bom(project, policy, options, cache_dir=cache_dir)
     except AisbomError as exc:
-        click.echo(f"aisbom: error: {exc}", err=True)
+        click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     emit(
         built,

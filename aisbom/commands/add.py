@@ -19,6 +19,7 @@ from aisbom.commands._project import (
 )
 from aisbom.commands._scanning import build_policy, policy_options, progress_bar
 from aisbom.errors import AisbomError
+from aisbom.terminal_text import shown
 
 
 @click.command()
@@ -121,7 +122,7 @@ def add(
             click.echo(line)
         sys.exit(result.exit_code)
     if created:
-        click.echo(f"Created {project.manifest.path}")
+        click.echo(shown(f"Created {project.manifest.path}"))
     for line in outcome_lines(outcome, verbose_report=False):
         click.echo(line)
     if not asset.remote and Path(asset.source).is_absolute():

@@ -11,6 +11,7 @@ import click
 from aisbom.commands._project import event_line, fail, format_option, project_option, warn
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 
 @click.command()
@@ -51,9 +52,9 @@ def audit(project_dir: Path | None, output_format: str, assets: tuple[str, ...],
         click.echo(event_line(event))
         if diff and event.diff:
             for line in event.diff.splitlines():
-                click.echo(f"    {line}")
+                click.echo(f"    {shown(line)}")
     if output_format == "text" and not events:
-        click.echo(f"No events in {project.audit.path}.")
+        click.echo(f"No events in {shown(project.audit.path)}.")
     for problem in broken:
-        click.echo(f"aisbom: {name}: NOT INTACT: {problem}", err=True)
+        click.echo(f"aisbom: {name}: NOT INTACT: {shown(problem)}", err=True)
     sys.exit(ExitCode.UNSAFE if broken else ExitCode.CLEAN)

@@ -17,6 +17,7 @@ from aisbom.commands._signers import BOM_SIGN_OPTIONS, SigningMethod
 from aisbom.commands._system_bom import is_project_target, write_system_bom
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
     from aisbom.pipeline import ScanReport
@@ -201,7 +202,7 @@ def bom(
         try:
             signer = method.signer()
         except Exception as exc:  # AisbomError or not: one line, exit 2
-            click.echo(f"aisbom: error: cannot sign the BOM: {describe_error(exc)}", err=True)
+            click.echo(shown(f"aisbom: error: cannot sign the BOM: {describe_error(exc)}"), err=True)
             sys.exit(ExitCode.ERROR)
 
     if is_project_target(target, project_dir):
@@ -244,7 +245,7 @@ def bom(
         )
         built = build_bom(report, resolved.path, options)
     except AisbomError as exc:
-        click.echo(f"aisbom: error: {exc}", err=True)
+        click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     emit(built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT")
 

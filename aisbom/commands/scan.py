@@ -13,6 +13,7 @@ from aisbom.errors import AisbomError
 from aisbom.formats import FORMATS, get_format
 from aisbom.formats.interface import FormatOptions
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 
 @click.command()
@@ -68,7 +69,7 @@ def scan(
         )
         rendered = get_format(output_format).format(report, options)  # a BOM that does not validate: exit 2
     except AisbomError as exc:
-        click.echo(f"aisbom: error: {exc}", err=True)
+        click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
 
     if output is None:
@@ -77,6 +78,6 @@ def scan(
         try:
             output.write_text(rendered, encoding="utf-8")
         except OSError as exc:
-            click.echo(f"aisbom: error: cannot write {output}: {exc.strerror or exc}", err=True)
+            click.echo(shown(f"aisbom: error: cannot write {output}: {exc.strerror or exc}"), err=True)
             sys.exit(ExitCode.ERROR)
     sys.exit(report.exit_code)

@@ -20,6 +20,7 @@ from aisbom.commands._project import (
 )
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 
 @click.command()
@@ -110,27 +111,26 @@ def status(
 
     assets = state.assets
     click.echo(
-        f"Project {project.root} (system {project.manifest.system.name!r}): "
+        f"Project {shown(project.root)} (system {shown(repr(project.manifest.system.name))}): "
         f"{len(assets)} asset{'s' if len(assets) != 1 else ''}"
     )
-    width = max((len(a.name) for a in assets), default=0)
+    width = max((len(shown(a.name)) for a in assets), default=0)
     for a in assets:
         count = f"{a.file_count} file{'s' if a.file_count != 1 else ''}"
         extra = "; by lock, not fetched" if a.checked == "lock" and a.state == "unchanged" else ""
-        click.echo(f"  {a.state:9} {a.kind:7} {a.name:{width}}  {a.source}  ({count}{extra})")
+        click.echo(f"  {a.state:9} {a.kind:7} {shown(a.name):{width}}  {shown(a.source)}  ({count}{extra})")
         if a.note:
-            click.echo(f"              {a.note}")
-        shown = a.files if a.state != "new" else ()
-        for c in shown[:20]:
-            click.echo(
-                f"              {c.state:8} {c.path}  {short(c.locked_sha256)} -> {short(c.current_sha256)}"
-            )
-        if len(shown) > 20:
-            click.echo(f"              ... and {len(shown) - 20} more files")
+            click.echo(f"              {shown(a.note)}")
+        changes = a.files if a.state != "new" else ()
+        for c in changes[:20]:
+            hashes = f"{short(c.locked_sha256)} -> {short(c.current_sha256)}"
+            click.echo(f"              {c.state:8} {shown(c.path)}  {hashes}")
+        if len(changes) > 20:
+            click.echo(f"              ... and {len(changes) - 20} more files")
     counts = ", ".join(f"{n} {s}" for s, n in state.counts().items() if n) or "no assets"
     click.echo(counts + ".")
     for problem in result.log_problems:
-        click.echo(f"Audit log NOT INTACT: {problem}")
+        click.echo(f"Audit log NOT INTACT: {shown(problem)}")
     for event in result.events:
         click.echo(f"Logged: {event_line(event)}")
     if not state.clean:

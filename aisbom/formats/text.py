@@ -1,10 +1,15 @@
-"""The human report: one line per file, details only where something was found."""
+"""The human report: one line per file, details only where something was found.
+
+Every name and message in it comes from the files scanned: each goes through
+`terminal_text.shown`, so none can move the cursor or add a line.
+"""
 
 from __future__ import annotations
 
 from aisbom.formats.interface import FormatOptions, ReportFormat
 from aisbom.pipeline import FileResult, ScanReport
 from aisbom.severity import Severity
+from aisbom.terminal_text import shown
 
 _COLORS = {
     Severity.CRITICAL: "red",
@@ -39,7 +44,7 @@ def _render(report: ScanReport, *, color: bool, verbose: bool) -> str:
 
     total = sum(f.size or 0 for f in report.files)
     lines = [
-        f"aisbom {report.tool_version}: {report.target} "
+        f"aisbom {report.tool_version}: {shown(report.target)} "
         f"({len(report.files)} file{'s' if len(report.files) != 1 else ''}, {_size(total)})",
         "",
     ]
@@ -51,15 +56,15 @@ def _render(report: ScanReport, *, color: bool, verbose: bool) -> str:
                 continue
             where = []
             if finding.member:
-                where.append(f"in {finding.member}")
+                where.append(f"in {shown(finding.member)}")
             if finding.offset is not None:
                 where.append(f"at offset {finding.offset}")
             suffix = f" ({', '.join(where)})" if where else ""
             label = style(f"{finding.severity.label.upper():8}", _COLORS[finding.severity], bold=True)
-            lines.append(f"    {label} {finding.rule}: {finding.message}{suffix}")
+            lines.append(f"    {label} {finding.rule}: {shown(finding.message)}{suffix}")
             evidence = dict(finding.evidence)
             if "call" in evidence:
-                lines.append(f"             call: {evidence['call']}")
+                lines.append(f"             call: {shown(evidence['call'])}")
     counts = report.counts()
     summary = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
     outcome = report.verdict.upper()
@@ -87,4 +92,4 @@ def _file_line(file: FileResult, report: ScanReport, style) -> str:  # type: ign
     else:
         mark = style("ok    ", "green")
     digest = f"sha256:{file.sha256[:16]}…" if file.sha256 else ""
-    return f"  {mark} {file.path}  [{file.format}, {_size(file.size)}] {digest}".rstrip()
+    return f"  {mark} {shown(file.path)}  [{file.format}, {_size(file.size)}] {digest}".rstrip()
