@@ -43,6 +43,18 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     type=_PATH,
     help="Trusted CA certificate(s) (PEM) for certificate-signed models. Repeatable.",
 )
+@click.option(
+    "--certificate-identity",
+    metavar="NAME",
+    help="With --certificate-chain: the signer expected, its certificate's subject (RFC 4514, or its "
+    "common name) or one of its subject alternative names (e-mail, URI, DNS name).",
+)
+@click.option(
+    "--certificate-issuer",
+    metavar="NAME",
+    help="With --certificate-chain: the CA expected to have issued the signing certificate (its "
+    "name, RFC 4514 or common name).",
+)
 @click.option("--identity", help="Keyless: the signer identity expected (an e-mail, a workflow URL …).")
 @click.option(
     "--issuer", help="Keyless: the OIDC issuer expected (https://token.actions.githubusercontent.com …)."
@@ -103,6 +115,8 @@ def verify(
     signature: Path | None,
     key: Path | None,
     certificate_chain: tuple[Path, ...],
+    certificate_identity: str | None,
+    certificate_issuer: str | None,
     identity: str | None,
     issuer: str | None,
     trust_config: Path | None,
@@ -120,11 +134,13 @@ def verify(
 ) -> None:
     """Verify a model against its OMS / model_signing signature, its AI-BOM, or both.
 
-    The signature is checked with exactly one of --key PUB.pem, --certificate-chain CA.pem, or
-    --identity ID --issuer URL (Sigstore keyless: the trust root is refreshed first unless
-    --offline); then every file is re-hashed, and each modified, missing and extra one is named
-    with its expected and actual hashes. Signatures from every released model_signing (v0.2.0
-    on) and model-signing (Go) verify, whole-file or sharded.
+    The signature is checked with exactly one of --key PUB.pem, --certificate-chain CA.pem
+    (with --certificate-identity NAME and/or --certificate-issuer CA for the signer expected: a
+    trusted CA vouches for every certificate it issued), or --identity ID --issuer URL (Sigstore
+    keyless: the trust root is refreshed first unless --offline); then every file is re-hashed,
+    and each modified, missing and extra one is named with its expected and actual hashes.
+    Signatures from every released model_signing (v0.2.0 on) and model-signing (Go) verify,
+    whole-file or sharded.
 
     With --bom BOM.json, the files are compared with the SHA-256 hashes the BOM lists (its file
     components, named relative to TARGET); the model's signature is then checked only if
@@ -137,7 +153,17 @@ def verify(
     as its files: its links into the repository's blobs/ are followed, each file named by its
     path in the snapshot, so a signature or BOM made on a plain copy of the files verifies too.
     """
-    method = VerificationMethod(key, certificate_chain, identity, issuer, trust_config, staging, offline)
+    method = VerificationMethod(
+        key,
+        certificate_chain,
+        identity,
+        issuer,
+        trust_config,
+        staging,
+        offline,
+        certificate_identity=certificate_identity,
+        certificate_issuer=certificate_issuer,
+    )
     method.check()
     methods = method.count
     if bom is None:
@@ -158,6 +184,12 @@ def verify(
 
     from aisbom.commands._scanning import resolve_target
 
+    if method.any_signer:
+        click.echo(
+            "aisbom: note: --certificate-chain alone accepts any code-signing certificate its CAs issued; "
+            "--certificate-identity (and --certificate-issuer) name the signer expected",
+            err=True,
+        )
     try:
         verifier = method.verifier() if methods else None
         options = _Options(ignore, ignore_unsigned_files, ignore_git_paths)
