@@ -14,7 +14,7 @@ Three files in the user's repository, each with one job:
 All three are committed, so a pull request can write anything into them: every value read back
 is checked (`values`) before it is used as a path or anything else.
 
-Layers, each importing only those before it: `values`, `clock`, `manifest`, `audit`, `lock`, `tree`
+Layers, each importing only those before it: `values`, `clock`, `manifest`, `audit`, `tree`, `lock`
 -> `acquire` (sources + scan) -> `status` -> `workspace` (the operations the commands run)
 -> `system_bom` (the CycloneDX BOM of the whole system).
 """

@@ -35,6 +35,7 @@ from aisbom.project import values
 from aisbom.project.audit import LogHead
 from aisbom.project.clock import parse, stamp
 from aisbom.project.manifest import write_atomically
+from aisbom.project.tree import TreeFile
 from aisbom.provenance import Provenance
 from aisbom.rules import RULES
 from aisbom.severity import Severity
@@ -53,6 +54,8 @@ class LockedFile:
     size: int | None
     format: str
     findings: tuple[Finding, ...] = ()
+    link: str | None = None  # a symlink: its target as written (project.tree says how it is hashed)
+    leaves_asset: bool = False  # a symlink out of the asset, accepted with --allow-unsafe
 
 
 def _no_files() -> Mapping[str, LockedFile]:
@@ -163,6 +166,27 @@ def locked_from_scan(
     )
 
 
+def with_links(locked: LockedAsset, tree: Mapping[str, TreeFile]) -> LockedAsset:
+    """The asset's lock entry with its symlinks, from `tree.hash_tree(..., links=True)` of what
+    was scanned: a link to a directory inside becomes an entry of its own, a link to a file
+    inside notes its target, and a link out of the asset (the scan refused it; the user
+    accepted it) is locked with the hash of what it points to, to be hashed every time."""
+    files = dict(locked.files)
+    for path, now in tree.items():
+        if now.link is None:
+            continue
+        known = files.get(path)
+        if known is None:  # a link to a directory: the scan's walk does not list it
+            files[path] = LockedFile(now.sha256, now.size, "symlink", link=now.link)
+        elif now.leaves_asset:  # the scan did not read it: its hash is the one taken through the link
+            files[path] = dataclasses.replace(
+                known, sha256=now.sha256, size=now.size, link=now.link, leaves_asset=True
+            )
+        else:
+            files[path] = dataclasses.replace(known, link=now.link)
+    return dataclasses.replace(locked, files=MappingProxyType(dict(sorted(files.items()))))
+
+
 def asset_digest(hashes: Mapping[str, str | None]) -> str:
     manifest = "".join(f"{sha or '-'}  {path}\n" for path, sha in sorted(hashes.items()))
     return hashlib.sha256(manifest.encode("utf-8")).hexdigest()
@@ -228,6 +252,10 @@ def _file_json(file: LockedFile) -> dict[str, Any]:
     out: dict[str, Any] = {"sha256": file.sha256, "size": file.size, "format": file.format}
     if file.findings:
         out["findings"] = [_finding_json(f) for f in file.findings]
+    if file.link is not None:
+        out["symlink"] = file.link
+    if file.leaves_asset:
+        out["leaves_asset"] = True
     return out
 
 
@@ -264,11 +292,16 @@ def _file_from_json(path: str, data: Any) -> LockedFile:
                 evidence=tuple((str(k), str(v)) for k, v in item.get("evidence", {}).items()),
             )
         )
+    link = data.get("symlink")
+    if link is not None and not (isinstance(link, str) and link and "\x00" not in link):
+        raise ValueError(f"{path}: symlink is not a link target")
     return LockedFile(
         sha256=values.sha256_or_none(data["sha256"], f"{path}: sha256"),
         size=values.size_or_none(data["size"], f"{path}: size"),
         format=str(data["format"]),
         findings=tuple(findings),
+        link=link,
+        leaves_asset=data.get("leaves_asset") is True,
     )
 
 

@@ -31,11 +31,11 @@ from aisbom.project.audit import (
     who,
 )
 from aisbom.project.clock import now, stamp
-from aisbom.project.lock import LOCK_NAME, Lock, LockedAsset, locked_from_scan
+from aisbom.project.lock import LOCK_NAME, Lock, LockedAsset, locked_from_scan, with_links
 from aisbom.project.manifest import AUDITED_KINDS, MANIFEST_NAME, Asset, Manifest, find_manifest
 from aisbom.project.status import ProjectStatus, compute_status, file_changes, observed_events
 from aisbom.project.texts import TextStore
-from aisbom.project.tree import TreeFile, hash_tree, project_files
+from aisbom.project.tree import TreeFile, hash_tree, project_files, symlinks
 from aisbom.severity import ExitCode
 from aisbom.sources import Resolved
 
@@ -312,6 +312,10 @@ class Project:
             single_file=not acquired.path.is_dir(),
             provenance=acquired.provenance,
         )
+        if acquired.provenance is None and acquired.path.is_dir():  # a local directory: its links too
+            every_link = frozenset(symlinks(acquired.path, project_files(self.root)))
+            tree = hash_tree(acquired.path, project_files(self.root), links=True, outside_allowed=every_link)
+            locked = with_links(locked, tree)
         return Outcome(asset.name, asset.kind, action, "", report, tuple(warnings)), locked
 
     def _remote_hasher(self, fetch: FetchOptions | None):  # type: ignore[no-untyped-def]

@@ -332,8 +332,8 @@ def test_the_expected_issuing_ca(model: Path, tmp_path: Path):
     )
     assert bad.exit_code == 1
     assert (
-        "was not issued by the CA expected: --certificate-issuer 'CN=root' is not its issuer (CN=inter, inter)"
-        in (bad.stdout)
+        "was not issued by the CA expected: "
+        "--certificate-issuer 'CN=root' is not its issuer (CN=inter, inter)" in (bad.stdout)
     )
 
 
