@@ -19,9 +19,13 @@ from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import ExitCode, Severity
 from aisbom.sources.base import Resolved, check_scanned_hashes
+from aisbom.wording import counted
 
+# A file that could not be read: the scan is an error (exit 2) whatever --fail-on says, since
+# nothing can be said of bytes never seen.
+UNREAD_RULES = frozenset({"file-unreadable"})
 # Findings that mean part of the target was not analysed: such a scan never exits 0.
-INCOMPLETE_RULES = frozenset({"scan-limit", "scan-error", "file-unreadable", "symlink-outside-target"})
+INCOMPLETE_RULES = UNREAD_RULES | frozenset({"scan-limit", "scan-error", "symlink-outside-target"})
 # Files up to this size are read into memory; larger ones are memory-mapped.
 _READ_WHOLE = 1024 * 1024
 
@@ -57,18 +61,38 @@ class ScanReport:
         return counts
 
     def failing(self) -> list[Finding]:
-        return [f for f in self.findings if self.policy.fails(f.severity, f.rule)]
+        """Findings that fail the scan under its policy; an unread file is an error, not one of them."""
+        return [
+            f for f in self.findings if f.rule not in UNREAD_RULES and self.policy.fails(f.severity, f.rule)
+        ]
 
     @property
     def incomplete(self) -> bool:
         return any(f.rule in INCOMPLETE_RULES for f in self.findings)
 
     @property
+    def unread(self) -> list[FileResult]:
+        """Files whose bytes could not be read (a read error, a FIFO, a link to a device ...)."""
+        return [f for f in self.files if any(x.rule in UNREAD_RULES for x in f.findings)]
+
+    @property
+    def error(self) -> str | None:
+        """Why this scan is an error (exit 2) rather than a verdict on the target, or None. A target
+        with nothing read is never clean: a mistyped or emptied path must not pass a CI job."""
+        if not any(f.readable for f in self.files):
+            held = "holds no file to scan" if not self.files else "has no file that could be read"
+            return f"nothing was scanned: {self.target} {held}"
+        unread = len(self.unread)
+        if unread:
+            return f"{counted(unread, 'file')} could not be read"
+        return None
+
+    @property
     def exit_code(self) -> ExitCode:
-        if self.failing() or any(f.rule in INCOMPLETE_RULES - {"file-unreadable"} for f in self.findings):
-            return ExitCode.UNSAFE
-        if any(f.rule == "file-unreadable" for f in self.findings):
+        if self.error is not None:
             return ExitCode.ERROR
+        if self.failing() or self.incomplete:
+            return ExitCode.UNSAFE
         return ExitCode.CLEAN
 
     @property

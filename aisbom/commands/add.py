@@ -81,7 +81,8 @@ def add(
     size and scan result, and an `added` event is appended to aisbom-audit.jsonl. Relations
     (--trained-on, --fine-tuned-from) name assets already declared.
 
-    Exit status: 0 added, 1 refused (unsafe), 2 usage or I/O error.
+    Exit status: 0 added, 1 refused (unsafe), 2 usage or I/O error (a file that cannot be read, or
+    no file at all, even with --allow-unsafe).
     """
     from aisbom.project.manifest import Asset, default_name, normalize_source
     from aisbom.project.workspace import Project
@@ -117,7 +118,7 @@ def add(
         sys.exit(result.exit_code)
     outcome = result.outcomes[0]
     if outcome.action != "added":
-        for line in outcome_lines(outcome, verbose_report=outcome.action == "refused"):
+        for line in outcome_lines(outcome, verbose_report=outcome.action in ("refused", "error")):
             click.echo(line)
         sys.exit(result.exit_code)
     if created:

@@ -58,7 +58,7 @@ def lock(
     dropped asset a `removed` event. Unchanged assets keep their entries byte for byte.
 
     Exit status: 0 locked, 1 an asset was refused as unsafe, 2 usage or I/O error (e.g. a source
-    is missing).
+    is missing, a file cannot be read or an asset has no file left, even with --allow-unsafe).
     """
     from aisbom.project.workspace import Project
 
@@ -81,7 +81,7 @@ def lock(
         click.echo(result_json(result, project=str(project.root)), nl=False)
         sys.exit(result.exit_code)
     for outcome in result.outcomes:
-        for line in outcome_lines(outcome, verbose_report=outcome.action == "refused"):
+        for line in outcome_lines(outcome, verbose_report=outcome.action in ("refused", "error")):
             click.echo(line)
     for event in result.events:
         click.echo(f"Logged: {event_line(event)}")

@@ -47,7 +47,8 @@ def scan(
     Identifies every file by content, hashes it (SHA-256) and analyses it without loading
     anything: pickles and what wraps them (PyTorch, joblib, NumPy, archives), Keras, ONNX,
     TensorFlow graphs, safetensors headers, GGUF headers and chat templates. Exit status:
-    0 clean, 1 unsafe (or not fully analysed), 2 usage or I/O error.
+    0 clean, 1 unsafe (or not fully analysed), 2 usage error, a file that could not be read
+    (whatever --fail-on says), or nothing to scan.
 
     TARGET is a local path, hf://ORG/NAME[@REV] (hf://datasets/ORG/NAME[@REV] for a dataset;
     with HF_HUB_OFFLINE=1 read from the Hugging Face cache only) or an https:// URL. Remote

@@ -43,6 +43,7 @@ def report_dict(report: ScanReport) -> dict[str, object]:
             "failing": len(report.failing()),
             "complete": not report.incomplete,
             "verdict": report.verdict,
+            "error": report.error,
             "exit_code": int(report.exit_code),
         },
         "files": files,

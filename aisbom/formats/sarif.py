@@ -73,12 +73,7 @@ def sarif_dict(report: ScanReport) -> dict[str, Any]:
                         "rules": [_rule(rule) for rule in RULES.values()],
                     }
                 },
-                "invocations": [
-                    {
-                        "executionSuccessful": not report.incomplete,
-                        "exitCode": int(report.exit_code),
-                    }
-                ],
+                "invocations": [_invocation(report)],
                 "artifacts": artifacts,
                 "results": results,
                 "properties": {
@@ -89,6 +84,19 @@ def sarif_dict(report: ScanReport) -> dict[str, Any]:
             }
         ],
     }
+
+
+def _invocation(report: ScanReport) -> dict[str, Any]:
+    """How the run ended: its exit code and verdict; why it is an error (nothing scanned, a file
+    that could not be read) as a notification, which SARIF viewers show apart from the results."""
+    invocation: dict[str, Any] = {
+        "executionSuccessful": not report.incomplete and report.error is None,
+        "exitCode": int(report.exit_code),
+        "exitCodeDescription": report.verdict,
+    }
+    if report.error is not None:
+        invocation["toolExecutionNotifications"] = [{"level": "error", "message": {"text": report.error}}]
+    return invocation
 
 
 def _rule(rule: Rule) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aisbom.formats.interface import FormatOptions, ReportFormat
 from aisbom.pipeline import FileResult, ScanReport
 from aisbom.severity import Severity
+from aisbom.wording import counted
 
 _COLORS = {
     Severity.CRITICAL: "red",
@@ -40,7 +41,7 @@ def _render(report: ScanReport, *, color: bool, verbose: bool) -> str:
     total = sum(f.size or 0 for f in report.files)
     lines = [
         f"aisbom {report.tool_version}: {report.target} "
-        f"({len(report.files)} file{'s' if len(report.files) != 1 else ''}, {_size(total)})",
+        f"({counted(len(report.files), 'file')}, {_size(total)})",
         "",
     ]
     shown_floor = Severity.INFO if verbose else Severity.LOW
@@ -64,24 +65,27 @@ def _render(report: ScanReport, *, color: bool, verbose: bool) -> str:
     summary = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
     outcome = report.verdict.upper()
     outcome_color = {"CLEAN": "green", "UNSAFE": "red", "ERROR": "yellow"}[outcome]
-    lines += [
-        "",
-        f"Result: {style(outcome, outcome_color, bold=True)}"
-        + (f" ({summary})" if summary else " (no findings)")
-        + f"; failing at {report.policy.fail_on.label} or above"
-        + ("; --strict" if report.policy.strict else ""),
-    ]
-    if report.incomplete:
+    result = f"Result: {style(outcome, outcome_color, bold=True)}"
+    if report.error is not None:
+        result += f": {report.error}"
+    if any(f.readable for f in report.files):
+        result += (
+            (f" ({summary})" if summary else " (no findings)")
+            + f"; failing at {report.policy.fail_on.label} or above"
+            + ("; --strict" if report.policy.strict else "")
+        )
+    lines += ["", result] if report.files else [result]
+    if report.incomplete and report.error is None:
         lines.append("Some content could not be fully analysed: the scan cannot be called clean.")
     return "\n".join(lines) + "\n"
 
 
 def _file_line(file: FileResult, report: ScanReport, style) -> str:  # type: ignore[no-untyped-def]
     failing = [f for f in file.findings if report.policy.fails(f.severity, f.rule)]
-    if failing:
-        mark = style("UNSAFE", "red", bold=True)
-    elif not file.readable:
+    if not file.readable:
         mark = style("ERROR ", "yellow", bold=True)
+    elif failing:
+        mark = style("UNSAFE", "red", bold=True)
     elif any(f.severity >= Severity.MEDIUM for f in file.findings):
         mark = style("WARN  ", "yellow")
     else:
