@@ -38,7 +38,9 @@ def with_fifo(tmp_path: Path) -> Path:
 def test_an_unread_file_is_exit_2_whatever_fail_on_says(with_fifo: Path, fail_on: str):
     code, out, _ = run("scan", str(with_fifo), "--fail-on", fail_on)
     assert code == 2
-    files = [line.split() for line in out.splitlines() if line.startswith("  ") and not line.startswith("   ")]
+    files = [
+        line.split() for line in out.splitlines() if line.startswith("  ") and not line.startswith("   ")
+    ]
     lines = {words[1]: words[0] for words in files}
     assert lines == {"pipe": "ERROR", "weights.pt": "ok"}  # an error, never labelled UNSAFE
     assert "Result: ERROR: 1 file could not be read" in out
