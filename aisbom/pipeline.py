@@ -39,6 +39,8 @@ class FileResult:
     sha256: str | None
     format: str
     findings: tuple[Finding, ...]
+    # Findings an allow file silenced (each names it in `silenced_by`): shown, never counted.
+    silenced: tuple[Finding, ...] = ()
 
     @property
     def readable(self) -> bool:
@@ -55,6 +57,11 @@ class ScanReport:
     @property
     def findings(self) -> list[Finding]:
         return [f for file in self.files for f in file.findings]
+
+    @property
+    def silenced(self) -> list[Finding]:
+        """What the allow files in force silenced, each naming its file (`silenced_by`)."""
+        return [f for file in self.files for f in file.silenced]
 
     def counts(self) -> dict[str, int]:
         counts = {s.label: 0 for s in sorted(Severity, reverse=True)}
@@ -160,13 +167,7 @@ def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:
     ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
     if entry.problem:
         ctx.report(entry.problem_rule or "file-unreadable", entry.problem)
-        return FileResult(
-            entry.path,
-            None,
-            None,
-            "symlink" if "symlink" in entry.problem else "special",
-            tuple(ctx.sink),
-        )
+        return _result(entry, None, None, "symlink" if "symlink" in entry.problem else "special", ctx)
     try:
         # The walk saw a regular file; should it have been swapped for a link or a FIFO since,
         # refuse the link and do not block on the FIFO.
@@ -183,7 +184,7 @@ def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:
                 return _scan_data(entry, mapped, digest, ctx)
     except OSError as exc:
         ctx.report("file-unreadable", f"cannot read file: {exc.strerror or exc}")
-        return FileResult(entry.path, None, None, "unreadable", tuple(ctx.sink))
+        return _result(entry, None, None, "unreadable", ctx)
 
 
 def _scan_data(entry: Entry, data: Data, digest: str, ctx: ScanContext) -> FileResult:
@@ -204,4 +205,11 @@ def _scan_data(entry: Entry, data: Data, digest: str, ctx: ScanContext) -> FileR
         )
         if os.environ.get("AISBOM_DEBUG"):
             raise
-    return FileResult(entry.path, len(data), digest, fmt, tuple(ctx.sink))
+    return _result(entry, len(data), digest, fmt, ctx)
+
+
+def _result(entry: Entry, size: int | None, digest: str | None, fmt: str, ctx: ScanContext) -> FileResult:
+    """The file's result: what its scan found, and apart, what an allow file silenced."""
+    found = tuple(f for f in ctx.sink if f.silenced_by is None)
+    silenced = tuple(f for f in ctx.sink if f.silenced_by is not None)
+    return FileResult(entry.path, size, digest, fmt, found, silenced)

@@ -51,6 +51,8 @@ def emit(
             click.echo(f"aisbom: error: cannot write {output}: {exc.strerror or exc}", err=True)
             sys.exit(ExitCode.ERROR)
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n) or "no findings"
+        if report.silenced:
+            counts += f"; {len(report.silenced)} silenced by --allow"
         files = counted(len(report.files), "file")
         click.echo(
             f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{files}; {counts})",

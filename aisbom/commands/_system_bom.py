@@ -37,6 +37,7 @@ def write_system_bom(
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
+    allow_dangerous: bool = False,
     signer: Signer | None,
     bom_signature: Path | None,
     cache_dir: Path | None = None,
@@ -47,7 +48,7 @@ def write_system_bom(
     if target is not None and project_dir is not None:
         raise click.UsageError("give a model TARGET or --project, not both")
     try:
-        policy = build_policy(fail_on, strict, allow_files)
+        policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
         project = Project.open(Path(target) if target is not None else project_dir, Path.cwd())
         built, report = build_project_bom(project, policy, options, cache_dir=cache_dir)
     except AisbomError as exc:

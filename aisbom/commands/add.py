@@ -68,6 +68,7 @@ def add(
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
+    allow_dangerous: bool,
     progress: bool | None,
 ) -> None:
     """Add an AI asset to the inventory: KIND is model, dataset, prompt (system prompts,
@@ -89,7 +90,7 @@ def add(
 
     cwd = Path.cwd()
     try:
-        policy = build_policy(fail_on, strict, allow_files)
+        policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
         project, created = Project.open_or_create(project_dir, cwd)
         declared = normalize_source(source, project.root, cwd)
         asset = Asset(

@@ -45,6 +45,7 @@ def lock(
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
+    allow_dangerous: bool,
     progress: bool | None,
 ) -> None:
     """Accept changes into aisbom.lock: every new or modified asset (or only the NAMEs given) is
@@ -63,7 +64,7 @@ def lock(
     from aisbom.project.workspace import Project
 
     try:
-        policy = build_policy(fail_on, strict, allow_files)
+        policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
         project = Project.open(project_dir, Path.cwd())
         with progress_bar(progress) as advance:
             result = project.accept(

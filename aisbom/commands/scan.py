@@ -36,6 +36,7 @@ def scan(
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
+    allow_dangerous: bool,
     verbose: bool,
     progress: bool | None,
     sha256: str | None,
@@ -58,7 +59,7 @@ def scan(
     try:
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress)
+        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
         options = FormatOptions(
             color=output is None and sys.stdout.isatty(),
             verbose=verbose,

@@ -61,8 +61,11 @@ def _render(report: ScanReport, *, color: bool, verbose: bool) -> str:
             evidence = dict(finding.evidence)
             if "call" in evidence:
                 lines.append(f"             call: {evidence['call']}")
+    lines += _allow_files(report, style)
     counts = report.counts()
     summary = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+    if report.silenced:
+        summary += f"{'; ' if summary else ''}{len(report.silenced)} silenced by --allow"
     outcome = report.verdict.upper()
     outcome_color = {"CLEAN": "green", "UNSAFE": "red", "ERROR": "yellow"}[outcome]
     result = f"Result: {style(outcome, outcome_color, bold=True)}"
@@ -80,6 +83,31 @@ def _render(report: ScanReport, *, color: bool, verbose: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _allow_files(report: ScanReport, style) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every allow file in force, and each finding it silenced: an allow file never hides a
+    finding unseen."""
+    policy = report.policy
+    if not policy.allow_files:
+        return []
+    lines = [""]
+    if policy.allow_dangerous:
+        lines.append("--allow-dangerous: allow files may silence known code-execution gadgets")
+    for allow_file in policy.allow_files:
+        silenced = [f for f in report.silenced if f.silenced_by == allow_file.path]
+        lines.append(
+            f"Allow file {allow_file.path} ({counted(len(allow_file.entries), 'entry', 'entries')}, "
+            f"sha256:{allow_file.sha256[:16]}…) silenced {counted(len(silenced), 'finding')}"
+            + (":" if silenced else "")
+        )
+        for finding in silenced:
+            label = style(f"{finding.severity.label.upper():8}", _COLORS[finding.severity], bold=True)
+            where = f"{finding.path}" + (f" in {finding.member}" if finding.member else "")
+            lines.append(f"    {label} {finding.rule} ({where}): {finding.message}")
+            if "call" in dict(finding.evidence):
+                lines.append(f"             call: {dict(finding.evidence)['call']}")
+    return lines
+
+
 def _file_line(file: FileResult, report: ScanReport, style) -> str:  # type: ignore[no-untyped-def]
     failing = [f for f in file.findings if report.policy.fails(f.severity, f.rule)]
     if not file.readable:
@@ -91,4 +119,5 @@ def _file_line(file: FileResult, report: ScanReport, style) -> str:  # type: ign
     else:
         mark = style("ok    ", "green")
     digest = f"sha256:{file.sha256[:16]}…" if file.sha256 else ""
-    return f"  {mark} {file.path}  [{file.format}, {_size(file.size)}] {digest}".rstrip()
+    silenced = f"  ({counted(len(file.silenced), 'finding')} silenced by --allow)" if file.silenced else ""
+    return f"  {mark} {file.path}  [{file.format}, {_size(file.size)}] {digest}".rstrip() + silenced
