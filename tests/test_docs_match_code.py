@@ -30,12 +30,10 @@ def emitted_formats() -> set[str]:
                 names |= {s for s in _strings_in(node.value) if re.fullmatch(r"[a-z0-9-]+", s)}
     tree = ast.parse((REPO / "aisbom/pipeline.py").read_text())
     for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and getattr(node.func, "id", None) == "FileResult"
-            and len(node.args) > 3
-        ):
-            names |= _strings_in(node.args[3])
+        # FileResult(path, size, sha256, format, ...), and the pipeline's _result(entry, size,
+        # sha256, format, ctx) that builds it
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("FileResult", "_result"):
+            names |= _strings_in(node.args[3]) if len(node.args) > 3 else set()
         if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["fmt"]:
             names |= _strings_in(node.value)
     return names
