@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +57,22 @@ _REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TRUE = {"1", "ON", "YES", "TRUE"}  # as huggingface_hub reads its boolean variables
+
+
+def disable_hub_telemetry() -> None:
+    """aisbom sends no telemetry, and neither may the Hugging Face client it drives: unless told
+    not to, huggingface_hub 2 adds torch's version and a guess at which AI agent runs it to every
+    user-agent, and fetches `{endpoint}/api/agent-harnesses` about once a day to make that guess.
+    It reads HF_HUB_DISABLE_TELEMETRY once, when imported, into its constants: so the variable is
+    set before it is imported, and the constant too when it was imported already (a program using
+    aisbom's API may have imported transformers first)."""
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_DISABLE_TELEMETRY = True
+
+
+disable_hub_telemetry()  # before anything below imports huggingface_hub
 
 
 @dataclass(frozen=True)
@@ -147,6 +164,7 @@ def endpoint() -> str:
 def resolve_hf(
     spec: str, *, cache_dir: Path | None = None, progress: DownloadProgress | None = None
 ) -> Resolved:
+    disable_hub_telemetry()  # again: the constant may have been set back since this module loaded
     ref = parse_spec(spec)
     cache = (cache_dir or hub_cache_dir()).expanduser().resolve()
     base = endpoint()
