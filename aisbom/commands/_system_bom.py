@@ -13,6 +13,7 @@ from aisbom.commands._bom_output import emit
 from aisbom.commands._scanning import build_policy
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.wording import counted
 
 if TYPE_CHECKING:
     from aisbom.bom.build import BomOptions
@@ -62,5 +63,6 @@ def write_system_bom(
         signer,
         bom_signature,
         how_to_justify='justification = "..." in aisbom.toml, or --justify TEXT',
-        described=f"system {project.manifest.system.name!r}: {len(project.manifest.assets)} assets, ",
+        described=f"system {project.manifest.system.name!r}: {counted(len(project.manifest.assets), 'asset')}"
+        ", ",
     )

@@ -13,6 +13,7 @@ from aisbom.commands._scanning import source_options
 from aisbom.commands._signers import SIGN_OPTIONS, SigningMethod
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.wording import counted
 
 if TYPE_CHECKING:
     from aisbom.signing.manifest import Manifest
@@ -184,9 +185,9 @@ def sign(
         click.echo(f"aisbom: error: signing failed: {type(exc).__name__}: {exc}", err=True)
         sys.exit(ExitCode.ERROR)
     count = len(result.manifest.file_names())
-    shards = f" ({len(result.manifest.resources)} shards)" if result.manifest.shard_size else ""
+    shards = f" ({counted(len(result.manifest.resources), 'shard')})" if result.manifest.shard_size else ""
     shown = target if resolved.provenance else str(resolved.path)
-    click.echo(f"Signed {count} file{'s' if count != 1 else ''}{shards} of {shown}: {result.signature}")
+    click.echo(f"Signed {counted(count, 'file')}{shards} of {shown}: {result.signature}")
     sys.exit(ExitCode.CLEAN)
 
 

@@ -20,6 +20,7 @@ from aisbom.commands._project import (
 )
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.wording import counted
 
 
 @click.command()
@@ -120,7 +121,7 @@ def status(
                 f"              {c.state:8} {c.path}  {short(c.locked_sha256)} -> {short(c.current_sha256)}"
             )
         if len(shown) > 20:
-            click.echo(f"              ... and {len(shown) - 20} more files")
+            click.echo(f"              ... and {counted(len(shown) - 20, 'more file', 'more files')}")
     counts = ", ".join(f"{n} {s}" for s, n in state.counts().items() if n) or "no assets"
     click.echo(counts + ".")
     for event in result.events:

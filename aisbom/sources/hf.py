@@ -51,6 +51,7 @@ from aisbom.sources.network import (
     retry_after,
     through,
 )
+from aisbom.wording import counted
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -67,7 +68,7 @@ def disable_hub_telemetry() -> None:
     set before it is imported, and the constant too when it was imported already (a program using
     aisbom's API may have imported transformers first)."""
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-    constants = sys.modules.get("huggingface_hub.constants")
+    constants: Any = sys.modules.get("huggingface_hub.constants")  # imported already, or None
     if constants is not None:
         constants.HF_HUB_DISABLE_TELEMETRY = True
 
@@ -510,7 +511,7 @@ def _verify(ref: HfRef, repo_path: str, blob: Path, etag: str | None, meta: dict
     size = meta.get("size")
     actual_size = blob.stat().st_size
     if size is not None and size != actual_size:
-        _tampered(ref, repo_path, f"it is {actual_size} bytes but the Hub says {size}")
+        _tampered(ref, repo_path, f"it is {counted(actual_size, 'byte')} but the Hub says {size}")
     blob_id = meta.get("blob_id") if not lfs else None
     if not lfs and etag and _SHA1.match(etag):
         blob_id = blob_id or etag

@@ -43,6 +43,7 @@ from aisbom.scanners.pickles.policy import (
     silencing,
 )
 from aisbom.severity import Severity
+from aisbom.wording import counted
 
 _MAX_EMBEDDED = 64 * 1024 * 1024  # bytes of one nested blob we pull into memory
 
@@ -123,7 +124,7 @@ def _scan_trailing(data: Data, pos: int, ctx: ScanContext) -> None:
     fmt = sniff(trailing)
     ctx.report(
         "pickle-trailing-data",
-        f"{size} bytes ({fmt}) follow the end of the pickle at offset {pos}",
+        f"{counted(size, 'byte')} ({fmt}) after the end of the pickle at offset {pos}",
         offset=pos,
         evidence={"format": fmt},
     )
