@@ -14,6 +14,7 @@ import click
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
+from aisbom.wording import counted
 
 if TYPE_CHECKING:
     from aisbom.bom.build import BuiltBom
@@ -34,7 +35,14 @@ def emit(
 ) -> NoReturn:
     """Print the BOM, or write (and sign) it to OUTPUT; note each component left unjustified; exit
     with the scan's status. The end of both `bom TARGET` and the project's `bom`; `described`
-    goes before the file count in the "wrote" line."""
+    goes before the file count in the "wrote" line. A scan that is an error (nothing scanned, a
+    file that could not be read) writes nothing: a BOM must give every file's hash."""
+    if report.error is not None:
+        click.echo(f"aisbom: error: {report.error}; no BOM written", err=True)
+        for file in report.unread:
+            for finding in file.findings:
+                click.echo(f"aisbom: error: {file.path}: {finding.message}", err=True)
+        sys.exit(ExitCode.ERROR)
     if output is None:
         click.echo(built.text, nl=False)
     else:
@@ -44,11 +52,11 @@ def emit(
             click.echo(shown(f"aisbom: error: cannot write {output}: {exc.strerror or exc}"), err=True)
             sys.exit(ExitCode.ERROR)
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n) or "no findings"
+        if report.silenced:
+            counts += f"; {len(report.silenced)} silenced by --allow"
+        files = counted(len(report.files), "file")
         click.echo(
-            shown(
-                f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{len(report.files)} files; "
-                f"{counts})"
-            ),
+            shown(f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{files}; {counts})"),
             err=True,
         )
         if signer is not None:

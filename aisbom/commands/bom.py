@@ -123,6 +123,7 @@ def bom(
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
+    allow_dangerous: bool,
     progress: bool | None,
     sign_key: Path | None,
     sign_password_file: Path | None,
@@ -223,6 +224,7 @@ def bom(
             fail_on=fail_on,
             strict=strict,
             allow_files=allow_files,
+            allow_dangerous=allow_dangerous,
             signer=signer,
             bom_signature=bom_signature,
             cache_dir=cache_dir,
@@ -232,7 +234,7 @@ def bom(
     try:
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress)
+        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
         report = _without_output(report, resolved.path, (output, bom_signature))
         options = BomOptions(
             spec_version=spec_version,

@@ -53,6 +53,7 @@ def lock(
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
+    allow_dangerous: bool,
     progress: bool | None,
 ) -> None:
     """Accept changes into aisbom.lock: every new or modified asset (or only the NAMEs given) is
@@ -70,12 +71,13 @@ def lock(
     the bytes the lock recorded, is refused and nothing is locked, unless --accept-audit-log.
 
     Exit status: 0 locked, 1 an asset (or the audit log) was refused, 2 usage or I/O error (e.g.
-    a source is missing).
+    a source is missing, a file cannot be read or an asset has no file left, even with
+    --allow-unsafe).
     """
     from aisbom.project.workspace import Project
 
     try:
-        policy = build_policy(fail_on, strict, allow_files)
+        policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
         project = Project.open(project_dir, Path.cwd())
         with progress_bar(progress) as advance:
             result = project.accept(
@@ -94,7 +96,7 @@ def lock(
         click.echo(result_json(result, project=str(project.root)), nl=False)
         sys.exit(result.exit_code)
     for outcome in result.outcomes:
-        for line in outcome_lines(outcome, verbose_report=outcome.action == "refused"):
+        for line in outcome_lines(outcome, verbose_report=outcome.action in ("refused", "error")):
             click.echo(line)
     for event in result.events:
         click.echo(f"Logged: {event_line(event)}")

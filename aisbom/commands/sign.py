@@ -14,6 +14,7 @@ from aisbom.commands._signers import SIGN_OPTIONS, SigningMethod
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
+from aisbom.wording import counted
 
 if TYPE_CHECKING:
     from aisbom.signing.manifest import Manifest
@@ -185,11 +186,9 @@ def sign(
         click.echo(shown(f"aisbom: error: signing failed: {type(exc).__name__}: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     count = len(result.manifest.file_names())
-    shards = f" ({len(result.manifest.resources)} shards)" if result.manifest.shard_size else ""
+    shards = f" ({counted(len(result.manifest.resources), 'shard')})" if result.manifest.shard_size else ""
     named = target if resolved.provenance else str(resolved.path)
-    click.echo(
-        shown(f"Signed {count} file{'s' if count != 1 else ''}{shards} of {named}: {result.signature}")
-    )
+    click.echo(shown(f"Signed {counted(count, 'file')}{shards} of {named}: {result.signature}"))
     sys.exit(ExitCode.CLEAN)
 
 

@@ -21,6 +21,7 @@ from aisbom.commands._project import (
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
+from aisbom.wording import counted
 
 
 @click.command()
@@ -126,7 +127,7 @@ def status(
             hashes = f"{short(c.locked_sha256)} -> {short(c.current_sha256)}"
             click.echo(f"              {c.state:8} {shown(c.path)}  {hashes}")
         if len(changes) > 20:
-            click.echo(f"              ... and {len(changes) - 20} more files")
+            click.echo(f"              ... and {counted(len(changes) - 20, 'more file', 'more files')}")
     counts = ", ".join(f"{n} {s}" for s, n in state.counts().items() if n) or "no assets"
     click.echo(counts + ".")
     for problem in result.log_problems:

@@ -293,15 +293,14 @@ class Project:
         warnings = list(acquired.notes)
         if acquired.kind_hint and acquired.kind_hint != asset.kind:
             warnings.append(f"the source looks like a {acquired.kind_hint}, declared as a {asset.kind}")
-        if not report.files:
-            return Outcome(asset.name, asset.kind, "error", "no files to add", report), None
+        if report.error is not None:  # nothing scanned, or a file unread: no hash to record, ever
+            message = f"not {action}: {report.error}"
+            return Outcome(asset.name, asset.kind, "error", message, report, tuple(warnings)), None
         if report.exit_code != ExitCode.CLEAN and not allow_unsafe:
-            why = (
-                "could not be read"
-                if report.exit_code == ExitCode.ERROR
-                else "is unsafe or not fully analysed"
+            message = (
+                f"not {action}: {asset.source} is unsafe or not fully analysed; "
+                "--allow-unsafe records it anyway"
             )
-            message = f"not {action}: {asset.source} {why}; --allow-unsafe records it anyway"
             return Outcome(asset.name, asset.kind, "refused", message, report, tuple(warnings)), None
         locked = locked_from_scan(
             asset.name,

@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +64,7 @@ from aisbom.sources.network import (
     retry_after,
     through,
 )
+from aisbom.wording import counted
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -70,6 +72,22 @@ _SHA1 = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TRUE = {"1", "ON", "YES", "TRUE"}  # as huggingface_hub reads its boolean variables
 _MAX_LISTING = 256 << 20  # a tree listing larger than this is not one huggingface_hub wrote
+
+
+def disable_hub_telemetry() -> None:
+    """aisbom sends no telemetry, and neither may the Hugging Face client it drives: unless told
+    not to, huggingface_hub 2 adds torch's version and a guess at which AI agent runs it to every
+    user-agent, and fetches `{endpoint}/api/agent-harnesses` about once a day to make that guess.
+    It reads HF_HUB_DISABLE_TELEMETRY once, when imported, into its constants: so the variable is
+    set before it is imported, and the constant too when it was imported already (a program using
+    aisbom's API may have imported transformers first)."""
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    constants: Any = sys.modules.get("huggingface_hub.constants")  # imported already, or None
+    if constants is not None:
+        constants.HF_HUB_DISABLE_TELEMETRY = True
+
+
+disable_hub_telemetry()  # before anything below imports huggingface_hub
 
 
 @dataclass(frozen=True)
@@ -161,6 +179,7 @@ def endpoint() -> str:
 def resolve_hf(
     spec: str, *, cache_dir: Path | None = None, progress: DownloadProgress | None = None
 ) -> Resolved:
+    disable_hub_telemetry()  # again: the constant may have been set back since this module loaded
     ref = parse_spec(spec)
     cache = (cache_dir or hub_cache_dir()).expanduser().resolve()
     base = endpoint()
@@ -550,7 +569,7 @@ def _verify(ref: HfRef, repo_path: str, blob: Path, etag: str | None, meta: dict
         _tampered(ref, repo_path, f"it cannot be read ({exc.strerror or exc})")
     size = meta.get("size")
     if size is not None and size != actual_size:
-        _tampered(ref, repo_path, f"it is {actual_size} bytes but the Hub says {size}")
+        _tampered(ref, repo_path, f"it is {counted(actual_size, 'byte')} but the Hub says {size}")
     if lfs:
         return str(lfs)
     blob_id = meta.get("blob_id")

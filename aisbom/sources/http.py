@@ -44,6 +44,7 @@ from aisbom.sources.base import (
 )
 from aisbom.sources.network import RETRY_STATUSES, NetworkError, Timeouts, failure, retry_after, through
 from aisbom.sources.partial import ProvenPart, Validators, proven_part, resume_key, state_json
+from aisbom.wording import counted
 
 # urllib3 2 fills a whole read before returning it, and drops it if the connection breaks
 # meanwhile: smaller reads lose less of a broken transfer (and cost little: 64 KiB at a time).
@@ -412,9 +413,9 @@ def _bare_etag(etag: str | None) -> str | None:
 
 
 def _interrupted(url: str, received: int, total: int | None, why: str | None) -> str:
-    of = f" of {total}" if total is not None else ""
+    amount = f"{received} of {counted(total, 'byte')}" if total is not None else counted(received, "byte")
     because = f" ({why})" if why else ""
-    return f"transfer of {_public(url)} broke off after {received}{of} bytes{because}; run again to resume"
+    return f"transfer of {_public(url)} broke off after {amount}{because}; run again to resume"
 
 
 def _int(value: str | None) -> int | None:
