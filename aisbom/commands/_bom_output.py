@@ -20,6 +20,13 @@ if TYPE_CHECKING:
     from aisbom.signing.base import Signer
 
 
+def as_spdx(built: BuiltBom) -> BuiltBom:
+    """`--format spdx`: the same BOM as SPDX 3.0.1 JSON-LD (spdx-python-model, imported only here)."""
+    from aisbom.bom.spdx import to_spdx
+
+    return to_spdx(built)
+
+
 def emit(
     built: BuiltBom,
     report: ScanReport,
@@ -44,8 +51,7 @@ def emit(
             sys.exit(ExitCode.ERROR)
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n) or "no findings"
         click.echo(
-            f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{len(report.files)} files; "
-            f"{counts})",
+            f"aisbom: wrote {output} ({built.label}; {described}{len(report.files)} files; {counts})",
             err=True,
         )
         if signer is not None:

@@ -30,16 +30,21 @@ def test_changing_one_file_names_it_with_old_and_new_hash(minilm: Path, original
 
     code, out, _ = run("diff", str(original), str(new))
     assert code == 1
-    assert "changed  file" in out and "model/config.json" in out
+    assert "changed  file" in out and "all-MiniLM-L6-v2/config.json" in out
     assert f"SHA-256: {before} -> {after}" in out
-    assert "1 changed, 0 added, 0 removed" in out  # the copy has the same name: one change only
+    # The copy has the same name (the card's title): the file and the model it belongs to changed,
+    # the model in its manifest hash and in the hyperparameter its config.json states.
+    assert "2 changed, 0 added, 0 removed" in out
+    assert "changed  machine-learning-model" in out
+    assert "hyperparameter num_hidden_layers: 6 -> 7" in out
 
     code, out, _ = run("diff", str(original), str(new), "--format", "json")
     assert code == 1
     report = json.loads(out)
     assert report["drift"] is True
-    (change,) = report["changed"]
-    assert change["component"] == "model/config.json" and change["type"] == "file"
+    change, model = sorted(report["changed"], key=lambda c: c["type"])
+    assert model["changes"]["hyperparameter num_hidden_layers"] == {"old": "6", "new": "7"}
+    assert change["component"] == "all-MiniLM-L6-v2/config.json" and change["type"] == "file"
     assert change["changes"]["SHA-256"] == {"old": before, "new": after}
 
 
@@ -52,7 +57,7 @@ def test_identical_boms_exit_0(tmp_path: Path):
     assert code == 0, out
     assert (
         out == f"aisbom diff: {first} -> {again}\nNo drift: the same 4 components, with the same hashes, "
-        "versions, licences and findings.\n"
+        "versions, licences, model cards and findings, and the same EN 304 223 conformance.\n"
     )
     code, out, _ = run("diff", str(first), str(again), "--format", "json")
     assert code == 0 and json.loads(out)["drift"] is False
@@ -70,7 +75,7 @@ def test_added_removed_and_findings(tmp_path: Path):
     code, out, _ = run("diff", str(old), str(new), "--format", "json")
     assert code == 1
     report = json.loads(out)
-    assert [a["component"] for a in report["added"]] == ["demo/README.md"]
+    assert [a["component"] for a in report["added"]] == ["Demo/README.md"]  # named by its new card
     assert [r["component"] for r in report["removed"]] == ["demo/extra_weights.bin"]
     assert report["removed"][0]["findings"] == ["pickle-dangerous-global (critical)", "pickle-format (low)"]
     (model_change,) = [c for c in report["changed"] if c["type"] == "machine-learning-model"]
