@@ -166,7 +166,9 @@ def build_system_bom(
     )
     text = dumps(doc)
     validate(doc, text)
-    return BuiltBom(doc, text, tuple(models))
+    return BuiltBom(
+        doc, text, tuple(models), project.data, project.system, created, f"CycloneDX {options.spec_version}"
+    )
 
 
 class SignatureMismatch(UsageError):
