@@ -50,7 +50,9 @@ def _model_module() -> Any:
     try:
         from spdx_python_model import v3_0_1
     except ImportError:
-        raise BomError("--format spdx needs the spdx-python-model package (pip install spdx-python-model)")
+        raise BomError(
+            "--format spdx needs the spdx-python-model package (pip install spdx-python-model)"
+        ) from None
     return v3_0_1
 
 
@@ -119,8 +121,8 @@ class _Writer:
             self._data_asset(data)
         system = self.built.system
         if system is None:
-            first = [*self.built.models, *self.built.data][0]
-            return self.by_ref[first.bom_ref]
+            refs = [m.bom_ref for m in self.built.models] + [d.bom_ref for d in self.built.data]
+            return self.by_ref[refs[0]]
         return self._system(system)
 
     # --- elements -------------------------------------------------------------------------

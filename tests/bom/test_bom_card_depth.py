@@ -120,7 +120,8 @@ def test_a_field_not_stated_is_absent(tmp_path: Path):
 def test_template_placeholders_are_not_taken_for_facts(tmp_path: Path):
     template = (
         "---\nlicense: mit\n---\n# Model Card for Model ID\n\n## Model Details\n\n"
-        "- **Developed by:** [More Information Needed]\n- **Shared by [optional]:** [More Information Needed]\n"
+        "- **Developed by:** [More Information Needed]\n"
+        "- **Shared by [optional]:** [More Information Needed]\n"
     )
     doc = make_bom(write_model(tmp_path / "m", template), tmp_path / "bom.json", expect=0)
     model = model_of(doc)
