@@ -17,6 +17,7 @@ from aisbom.commands._signers import BOM_SIGN_OPTIONS, SigningMethod
 from aisbom.commands._system_bom import is_project_target, write_system_bom
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
     from aisbom.pipeline import ScanReport
@@ -162,6 +163,7 @@ def bom(
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
+    allow_dangerous: bool,
     progress: bool | None,
     sign_key: Path | None,
     sign_password_file: Path | None,
@@ -248,6 +250,7 @@ def bom(
             fail_on=fail_on,
             strict=strict,
             allow_files=allow_files,
+            allow_dangerous=allow_dangerous,
             signer=signer,
             bom_signature=bom_signature,
             cache_dir=cache_dir,
@@ -258,7 +261,7 @@ def bom(
     try:
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress)
+        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
         report = _without_output(report, resolved.path, (output, bom_signature))
         signature = None
         if model_signature is not None:
@@ -280,7 +283,7 @@ def bom(
         if output_format == "spdx":
             built = as_spdx(built)
     except AisbomError as exc:
-        click.echo(f"aisbom: error: {exc}", err=True)
+        click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     emit(built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT")
 
@@ -307,7 +310,7 @@ def _bom_signer(
     try:
         return method.signer(), bom_signature
     except Exception as exc:  # AisbomError or not: one line, exit 2
-        click.echo(f"aisbom: error: cannot sign the BOM: {describe_error(exc)}", err=True)
+        click.echo(shown(f"aisbom: error: cannot sign the BOM: {describe_error(exc)}"), err=True)
         sys.exit(ExitCode.ERROR)
 
 
