@@ -14,7 +14,7 @@ import zlib
 
 from aisbom.scanners.frame.context import Data
 from aisbom.scanners.frame.registry import FORMATS, load
-from aisbom.scanners.readers import zip_reader
+from aisbom.scanners.readers import json_document, zip_directory, zip_reader
 
 # PyTorch's legacy (non-zip) format starts with a pickle of this magic number.
 _TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -41,8 +41,9 @@ def sniff(data: Data) -> str:
     # A zip with data in front is still a zip to zipfile, but torch.load checks for the local
     # header magic at offset 0 and otherwise unpickles from the start: a pickle followed by
     # a zip is a pickle (its trailing zip is scanned too).
-    if zip_reader.looks_like_zip(data) and not starts_as_pickle:
-        return _zip_kind(data)
+    zip_kind = None if starts_as_pickle else _zip_kind(data)
+    if zip_kind is not None:
+        return zip_kind
     if _looks_like_safetensors(data):
         return "safetensors"
     if starts_as_pickle:
@@ -74,7 +75,7 @@ def sniff(data: Data) -> str:
     for name, recognise in _RECOGNISERS:
         if load(recognise)(data):
             return name
-    return _text_or_data(head)
+    return _text_or_data(data)
 
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -91,20 +92,28 @@ def hdf5_superblock(data: Data) -> int | None:
     return None
 
 
-def _zip_kind(data: Data) -> str:
-    try:
-        names = [entry.name for entry in zip_reader.read_central_directory(data, max_entries=100_000)]
-    except zip_reader.ZipError:
-        return "zip"
+def _zip_kind(data: Data) -> str | None:
+    """Which zip `data` is, or None. A local header at offset 0 makes a zip (a broken one if no
+    reader finds its directory); an end record in the tail alone is a guess, and makes a zip only
+    if zipfile or miniz reads a directory from it."""
+    local = zip_reader.starts_as_zip(data)
+    if not local and not zip_reader.has_end_record(data):
+        return None
+    directories = zip_directory.read_directories(data, max_entries=100_000)
+    if not directories.readable:
+        return "zip" if local else None
+    entries = directories.entries()
+    names = [entry.name for entry in entries]  # as miniz (PyTorch) reads them
+    zipfile_names = [entry.zipfile_name for entry in entries]  # as numpy and Keras read them
     if any(n.endswith("/constants.pkl") or n == "constants.pkl" for n in names) and any(
         "/code/" in n or n.startswith("code/") for n in names
     ):
         return "torchscript"
     if any(n.endswith("/data.pkl") or n == "data.pkl" for n in names):
         return "pytorch-zip"
-    if names and all(n.endswith(".npy") for n in names):
+    if zipfile_names and all(n.endswith(".npy") for n in zipfile_names):
         return "numpy-npz"
-    if "config.json" in names:
+    if "config.json" in zipfile_names:
         # keras.saving.load_model builds the model from a root config.json before it looks at
         # anything else (metadata.json is optional), so any such zip gets the Keras checks.
         return "keras"
@@ -158,20 +167,18 @@ def _looks_like_onnx(head: bytes) -> bool:
     return len(head) > 4 and head[0] == 0x08 and head[1] < 0x20 and head[2] in b"\x12\x1a\x22\x2a\x3a\x42"
 
 
-def _text_or_data(head: bytes) -> str:
+def _text_or_data(data: Data) -> str:
+    head = data[:512]
     if not head:
         return "empty"
+    # JSON as json.loads reads bytes: any leading whitespace, UTF-8 (BOM or not), UTF-16, UTF-32.
+    if json_document.looks_like_json(data):
+        return "json"
     if b"\x00" in head:
         return "data"
     try:
-        text = head.decode("utf-8")
+        head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # a multi-byte character cut at the window is fine
             return "data"
-        text = head[: exc.start].decode("utf-8")
-    stripped = text.lstrip()
-    if stripped[:1] == "{" or (
-        stripped[:1] == "[" and stripped[1:].lstrip()[:1] in tuple('{["-0123456789tfn]')
-    ):
-        return "json"
     return "text"
