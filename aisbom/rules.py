@@ -162,14 +162,15 @@ _RULES = [
     ),
     Rule(
         "template-unparseable",
-        Severity.HIGH,
+        Severity.MEDIUM,
         "Chat template does not parse",
         "A chat template stored in a model file or tokenizer config is not valid Jinja for "
         "jinja2's parser (with the loop-control and generation extensions that Hugging Face "
-        "enables), or is too large or too deeply nested to analyse.",
-        "A template that cannot be parsed cannot be shown to be safe; another Jinja version or "
-        "engine (llama.cpp's C++ one, a future jinja2) may accept it and run what it contains. "
-        "Published templates always parse, so a broken one is not the one published.",
+        "enables).",
+        "jinja2 refuses it, so a loader that renders with jinja2 runs nothing (hence medium); "
+        "but another Jinja version or engine (llama.cpp's C++ one, a future jinja2) may accept "
+        "it and run what it contains. Published templates always parse, so a broken one is not "
+        "the one published. (Templates too large or too deeply nested to analyse are scan-limit.)",
         "Replace the template with the model family's published chat template.",
     ),
     Rule(

@@ -10,8 +10,8 @@ The bytes are read as `json.loads(bytes)` reads them, the most lenient of those 
 hands the bytes of a .keras member to it): any amount of leading whitespace, UTF-8 with or
 without a BOM, UTF-16 and UTF-32 recognised by their zero bytes. Key names may be spelled with
 \\u escapes. A document json.loads cannot read here only for want of stack (deep nesting) is
-parsed again on a fresh thread, as a loader's own call would read it; if that fails too, the
-scan says it is incomplete rather than calling the file clean.
+parsed again on a fresh stack (`fresh_stack`), as a loader's own call would read it; if that
+fails too, the scan says it is incomplete rather than calling the file clean.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from __future__ import annotations
 import codecs
 import json
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.scanners.readers.fresh_stack import retry_on_fresh_stack
 
 # A template starting `{{ bos_token }}` (or `{%`, `{#`) sniffs as JSON, but no JSON document
 # starts so: json.loads, and so every JSON loader, refuses it.
@@ -196,28 +196,14 @@ def _parse_or_report(data: Data, ctx: ScanContext) -> JsonDocument | None:
 
 def loads(text: str | bytes, *, on_retry: Callable[[], None] | None = None, **options: object) -> object:
     """json.loads; a document too deep for the scanner's remaining stack is read again on a fresh
-    thread, as a loader calling json.load from its own top level would read it. Raises
+    stack, as a loader calling json.load from its own top level would read it. Raises
     ValueError, or RecursionError when even that fails."""
     try:
         return json.loads(text, **options)  # type: ignore[arg-type]  # safe: JSON data, read as data
     except RecursionError:
         if on_retry is not None:
             on_retry()  # hooks that collected values from the failed reading start again
-    outcome: list[object] = []
-
-    def read() -> None:
-        try:
-            outcome.append(json.loads(text, **options))  # type: ignore[arg-type]
-        except (ValueError, RecursionError) as exc:
-            outcome.append(exc)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join()
-    result = outcome[0] if outcome else RecursionError("JSON reader thread failed")
-    if isinstance(result, (ValueError, RecursionError)):
-        raise result
-    return result
+    return retry_on_fresh_stack(lambda: json.loads(text, **options))  # type: ignore[arg-type]
 
 
 def _parse(raw: bytes) -> JsonDocument | None:

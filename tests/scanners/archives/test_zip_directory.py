@@ -90,7 +90,9 @@ def _tamper(data: bytes, rng: random.Random) -> bytes:
     if choice == 2:  # data prepended
         return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64))) + data
     if choice == 3:  # a whole fake end record after the real one, inside a comment
-        fake = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, rng.randrange(0, 200), rng.randrange(0, 200), 0)
+        fake = struct.pack(
+            "<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, rng.randrange(0, 200), rng.randrange(0, 200), 0
+        )
         tail = bytes(rng.randrange(4))
         comment = fake + tail
         return data[: eocd + 20] + struct.pack("<H", len(comment)) + comment
@@ -184,5 +186,7 @@ def test_zipfile_cuts_names_at_nul_and_miniz_does_not():
 
 @pytest.mark.parametrize("size", [0, 5, 21])
 def test_too_short_for_an_end_record(size):
-    directories = zip_directory.read_directories(b"PK\x05\x06"[:size] + bytes(max(0, size - 4)), max_entries=9)
+    directories = zip_directory.read_directories(
+        b"PK\x05\x06"[:size] + bytes(max(0, size - 4)), max_entries=9
+    )
     assert not directories.readable
