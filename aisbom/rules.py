@@ -407,6 +407,17 @@ _RULES = [
         "loading. Use --strict to fail on these.",
     ),
     Rule(
+        "format-not-analysed",
+        Severity.MEDIUM,
+        "Recognised format that aisbom does not analyse",
+        "The file is identified by its content as a format aisbom does not parse (Java "
+        "serialized objects).",
+        "Nothing in the file was checked; a format whose loader runs code (Java "
+        "deserialization, as pickle) is reported high.",
+        "Inspect the file with a tool that analyses the format, or convert the model to one "
+        "aisbom analyses.",
+    ),
+    Rule(
         "scan-limit",
         Severity.HIGH,
         "Not fully analysed: a resource limit was hit",

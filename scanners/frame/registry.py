@@ -38,6 +38,8 @@ _TF_GRAPH = "aisbom.scanners.tensorflow.graph"
 # ONNX's `08 01 12` start is also a SavedModel's: a TensorFlow protobuf with ONNX-only fields is
 # read as ONNX too (external data, Python ops).
 _ALSO_ONNX = "aisbom.scanners.onnx.model:scan_tensorflow_polyglot"
+# tf.compat.v1.train.import_meta_graph reads any file as a MetaGraphDef (model.ckpt.meta).
+_ALSO_META = f"{_TF_GRAPH}:scan_as_meta_graph"
 
 FORMATS: dict[str, Format] = {
     # Formats with a magic number, tried in this order (the first that matches wins).
@@ -51,6 +53,9 @@ FORMATS: dict[str, Format] = {
     "hdf5": Format(("aisbom.scanners.keras.model_files:scan_hdf5",), magic=((0, b"\x89HDF\r\n\x1a\n"),)),
     "tflite": Format(("aisbom.scanners.tensorflow.tflite:scan_tflite",), magic=((4, b"TFL3"),)),
     "tar": Format(("aisbom.scanners.archives.tar_archive:scan_tar",), magic=((257, b"ustar"),)),
+    "java-serialized": Format(
+        ("aisbom.scanners.java.serialized:scan_java_serialized",), magic=((0, b"\xac\xed\x00\x05"),)
+    ),
     # Formats that sniff recognises by their structure.
     "bzip2": Format((_COMPRESSED,)),
     "lzma": Format((_COMPRESSED,)),
@@ -65,10 +70,16 @@ FORMATS: dict[str, Format] = {
     "joblib": Format((_PICKLE,)),
     "safetensors": Format(("aisbom.scanners.safetensors.header:scan_safetensors",)),
     "tf-saved-model": Format(
-        (f"{_TF_GRAPH}:scan_saved_model", _ALSO_ONNX, f"{_TF_GRAPH}:scan_saved_model_as_graph_def")
+        (
+            f"{_TF_GRAPH}:scan_saved_model",
+            _ALSO_ONNX,
+            f"{_TF_GRAPH}:scan_saved_model_as_graph_def",
+            _ALSO_META,
+        )
     ),
-    "tf-graph-def": Format((f"{_TF_GRAPH}:scan_graph_def", _ALSO_ONNX)),
-    "keras-metadata": Format((f"{_TF_GRAPH}:scan_keras_metadata", _ALSO_ONNX)),
+    "tf-graph-def": Format((f"{_TF_GRAPH}:scan_graph_def", _ALSO_ONNX, _ALSO_META)),
+    "tf-meta-graph": Format((f"{_TF_GRAPH}:scan_meta_graph", _ALSO_ONNX)),
+    "keras-metadata": Format((f"{_TF_GRAPH}:scan_keras_metadata", _ALSO_ONNX, _ALSO_META)),
     "onnx": Format(("aisbom.scanners.onnx.model:scan_onnx",)),
     # Chat templates (tokenizer_config.json, chat_template.json) and Keras model configs
     # (config.json of unpacked .keras directories, model.json); template files.

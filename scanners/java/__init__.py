@@ -1,0 +1,1 @@
+"""Java serialization streams: identified, and reported as not analysed."""
