@@ -407,6 +407,15 @@ _RULES = [
         "loading. Use --strict to fail on these.",
     ),
     Rule(
+        "parser-disagreement",
+        Severity.HIGH,
+        "The format's own library reads the file differently",
+        "A format's own parse-only library (safetensors) reads the file beside aisbom's reader, "
+        "and one refuses what the other accepts, or they list different contents.",
+        "Every bypass is a differential: what was checked may not be what the loader loads.",
+        "Do not load the file; report it (and, if the file is valid, an aisbom bug).",
+    ),
+    Rule(
         "format-not-analysed",
         Severity.MEDIUM,
         "Recognised format that aisbom does not analyse",

@@ -68,7 +68,13 @@ FORMATS: dict[str, Format] = {
     "pytorch-legacy": Format((f"{_PYTORCH}:scan_pytorch_legacy",)),
     "pickle": Format((_PICKLE,)),
     "joblib": Format((_PICKLE,)),
-    "safetensors": Format(("aisbom.scanners.safetensors.header:scan_safetensors",)),
+    # aisbom's own reader, then the safetensors library's as a second reading (in that order).
+    "safetensors": Format(
+        (
+            "aisbom.scanners.safetensors.header:scan_safetensors",
+            "aisbom.scanners.safetensors.library_check:scan_with_library",
+        )
+    ),
     "tf-saved-model": Format(
         (
             f"{_TF_GRAPH}:scan_saved_model",

@@ -9,6 +9,7 @@ the formats that recognise themselves, then text.
 from __future__ import annotations
 
 import lzma
+import re
 import struct
 import zlib
 
@@ -120,14 +121,22 @@ def _zip_kind(data: Data) -> str | None:
     return "zip"
 
 
+_JSON_SPACE = re.compile(rb"[ \t\r\n]*")
+
+
 def _looks_like_safetensors(data: Data) -> bool:
     if len(data) < 10:
         return False
     (header_len,) = struct.unpack("<Q", data[:8])
-    # The library accepts JSON whitespace before the '{'. A header length past the end of the
-    # file (up to the library's 100 MB cap) is still a safetensors file, a broken one.
-    starts_json = data[8:72].lstrip(b" \t\r\n\xef\xbb\xbf")[:1] == b"{"  # (and a UTF-8 BOM)
-    return starts_json and 2 <= header_len <= max(len(data) - 8, 100_000_000)
+    # A header length past the end of the file (up to the library's 100 MB cap) is still a
+    # safetensors file, a broken one.
+    if not 2 <= header_len <= max(len(data) - 8, 100_000_000):
+        return False
+    # The library accepts any amount of JSON whitespace before the '{' (and a UTF-8 BOM is
+    # taken for a header it refuses).
+    skip = _JSON_SPACE.match(data, 8, 8 + header_len)  # type: ignore[call-overload]
+    start = skip.end() if skip else 8
+    return data[start : start + 1] == b"{" or data[start : start + 4] == b"\xef\xbb\xbf{"
 
 
 def _looks_like_lzma_alone(head: bytes) -> bool:
