@@ -416,6 +416,18 @@ _RULES = [
         "Do not load the file; report it (and, if the file is valid, an aisbom bug).",
     ),
     Rule(
+        "format-name-mismatch",
+        Severity.MEDIUM,
+        "Named like one model format, holds another",
+        "A file (or member) named like a model format (.safetensors, .onnx, .gguf, .pt, .keras, "
+        ".h5, .npy, .pkl, .joblib ...) holds another format, or none aisbom recognises (a Git "
+        "LFS pointer, a truncated download); low for a .bin that holds text or nothing.",
+        "Loaders choose a reader by the name: the file will be refused, or read as something "
+        "its name does not announce (a pickle named .safetensors). The content is scanned as "
+        "what it is; the name never lowers a severity.",
+        "Check where the file came from; download it again (git lfs pull for LFS pointers).",
+    ),
+    Rule(
         "format-not-analysed",
         Severity.MEDIUM,
         "Recognised format that aisbom does not analyse",
