@@ -44,7 +44,7 @@ _ALSO_META = f"{_TF_GRAPH}:scan_as_meta_graph"
 FORMATS: dict[str, Format] = {
     # Formats with a magic number, tried in this order (the first that matches wins).
     "numpy": Format(("aisbom.scanners.pickles.numpy_arrays:scan_npy",), magic=((0, b"\x93NUMPY"),)),
-    "gzip": Format((_COMPRESSED,), magic=((0, b"\x1f\x8b"),)),
+    "gzip": Format((_COMPRESSED,), magic=((0, b"\x1f\x8b\x08"),)),  # 08: deflate, the only method
     "xz": Format((_COMPRESSED,), magic=((0, b"\xfd7zXZ\x00"),)),
     "lz4": Format((_COMPRESSED,), magic=((0, b"\x04\x22\x4d\x18"),)),
     "7z": Format(("aisbom.scanners.archives.sevenzip_archive:scan_7z",), magic=((0, b"7z\xbc\xaf\x27\x1c"),)),

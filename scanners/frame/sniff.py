@@ -4,6 +4,13 @@ Misleading extensions are a classic bypass (a pickle called `weights.safetensors
 name plays no part here. Order matters: strong magic numbers first (the registry lists them),
 then structural checks, then the pickle heuristic (protocol 0/1 pickles are plain ASCII), then
 the formats that recognise themselves, then text.
+
+A format is claimed only on strong evidence: a magic number of three bytes or more, or
+structure that parses (a zip directory a reader finds, a compressed stream whose first 4 KiB
+inflate, a protobuf whose top-level fields span the file). What a weak guess alone would
+claim (two magic bytes, an end-of-directory signature in the tail, a plausible first field)
+stays unrecognised data: datasets hold millions of binary files, and a format claimed on a
+guess that then does not parse would fail their scans.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import zlib
 
 from aisbom.scanners.frame.context import Data
 from aisbom.scanners.frame.registry import FORMATS, load
-from aisbom.scanners.readers import json_document, zip_directory, zip_reader
+from aisbom.scanners.readers import json_document, protobuf_wire, zip_directory, zip_reader
 
 # PyTorch's legacy (non-zip) format starts with a pickle of this magic number.
 _TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -34,9 +41,9 @@ def sniff(data: Data) -> str:
             return name
     if hdf5_superblock(data) is not None:  # after a user block (h5py, Keras and libhdf5 read it)
         return "hdf5"
-    if head[:3] == b"BZh" and head[3:4].isdigit():
+    if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] in _BZIP2_BLOCKS:
         return "bzip2"
-    if _looks_like_lzma_alone(head):
+    if _looks_like_lzma_alone(data[:_TRIAL]):
         return "lzma"
     starts_as_pickle = head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5
     # A zip with data in front is still a zip to zipfile, but torch.load checks for the local
@@ -51,7 +58,7 @@ def sniff(data: Data) -> str:
         if _TORCH_LEGACY_LONG1 in head[:16]:
             return "pytorch-legacy"
         return "joblib" if _looks_like_joblib(head) else "pickle"
-    if _looks_like_legacy_joblib_zlib(head) or _looks_like_zlib(head):
+    if _looks_like_legacy_joblib_zlib(head) or _looks_like_zlib(data[:_TRIAL]):
         return "zlib"
     from aisbom.scanners.pickles.engine import looks_like_pickle  # late: the engine is large
 
@@ -71,7 +78,7 @@ def sniff(data: Data) -> str:
         tf_format = sniff_tensorflow_structural(data)
         if tf_format is not None:
             return tf_format
-    if _looks_like_onnx(head):
+    if _looks_like_onnx(data):
         return "onnx"
     for name, recognise in _RECOGNISERS:
         if load(recognise)(data):
@@ -139,13 +146,19 @@ def _looks_like_safetensors(data: Data) -> bool:
     return data[start : start + 1] == b"{" or data[start : start + 4] == b"\xef\xbb\xbf{"
 
 
+# A compressed stream without a magic number is believed when this much of it decodes.
+_TRIAL = 4096
+# A bzip2 stream's first block starts with the digits of pi; an empty stream with those of sqrt(pi).
+_BZIP2_BLOCKS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
+
+
 def _looks_like_lzma_alone(head: bytes) -> bool:
     # .lzma "alone" (joblib's lzma compressor): 0x5d (the default lc/lp/pb that every
-    # encoder writes), a dictionary size, the size or -1; then a trial decode to be sure.
+    # encoder writes), a dictionary size, the size or -1; then all of `head` must decode.
     if len(head) < 13 or head[0] != 0x5D or (head[5:13] != b"\xff" * 8 and head[12] != 0):
         return False
     try:
-        lzma.LZMADecompressor(format=lzma.FORMAT_ALONE).decompress(head, 64)
+        lzma.LZMADecompressor(format=lzma.FORMAT_ALONE).decompress(head, 1 << 20)
     except lzma.LZMAError:
         return False
     return True
@@ -162,18 +175,39 @@ def _looks_like_legacy_joblib_zlib(head: bytes) -> bool:
 
 def _looks_like_zlib(head: bytes) -> bool:
     # Every zlib writer we know (zlib.compress, joblib) uses a 32 KiB window: 0x78. Text that
-    # starts with "80" also passes the header checksum, so the start must also inflate.
+    # starts with "80" passes the header checksum, and random bytes often start a valid
+    # fixed-Huffman block, so all of `head` must inflate (or the stream end within it).
     if len(head) < 8 or head[0] != 0x78 or (head[0] << 8 | head[1]) % 31 != 0:
         return False
+    inflater = zlib.decompressobj()
     try:
-        return bool(zlib.decompressobj().decompress(head, 64))
+        return bool(inflater.decompress(head, 1 << 20)) or inflater.eof
     except zlib.error:
         return False
 
 
-def _looks_like_onnx(head: bytes) -> bool:
-    # ModelProto starts with field 1 (ir_version, varint) in every exporter we know of.
-    return len(head) > 4 and head[0] == 0x08 and head[1] < 0x20 and head[2] in b"\x12\x1a\x22\x2a\x3a\x42"
+# ModelProto's field numbers: ir_version, producer_name ... opset_import, metadata_props,
+# training_info, functions, configuration.
+_ONNX_FIELDS = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 14, 20, 25, 26})
+
+
+def _looks_like_onnx(data: Data) -> bool:
+    # ModelProto starts with field 1 (ir_version, varint) in every exporter we know of; three
+    # bytes are a guess (one random file in 90,000 has them): its top-level fields must also
+    # parse and end where the file does (4096 of them are enough to believe it). A file cut
+    # short (a broken download) is still ONNX when two whole ModelProto fields precede the cut.
+    if not (len(data) > 4 and data[0] == 0x08 and data[1] < 0x20 and data[2] in b"\x12\x1a\x22\x2a\x3a\x42"):
+        return False
+    whole: list[int] = []
+    try:
+        for field in protobuf_wire.iter_fields(data, 0, len(data), protobuf_wire.Bounds(max_fields=4096)):
+            if field.wire_type != protobuf_wire.LEN or field.start + field.value == field.end:
+                whole.append(field.number)  # (a cut-off last field is handed over short)
+    except protobuf_wire.WireLimitError:
+        return True
+    except protobuf_wire.WireError:
+        return len(whole) >= 2 and set(whole) <= _ONNX_FIELDS and whole == sorted(whole)
+    return True
 
 
 def _text_or_data(data: Data) -> str:
