@@ -1,10 +1,11 @@
 """A file named like a model format whose content is another format, or none.
 
 The name never decides how a file is read, nor lowers a severity: the content does (`sniff`).
-But loaders pick a reader by name (`load_file("model.safetensors")`, `torch.load("x.pt")`,
-`np.load("x.npy")`), so a model-format name on other content means a loader will refuse the file
-or read it as something it did not expect: a pickle named `.safetensors`, a broken header, a
-Git LFS pointer left by a clone without `git lfs pull`. That gets one finding naming the mismatch.
+But loaders pick a reader by name (safetensors' `load_file` for `model.safetensors`, torch's
+loader for `x.pt`, numpy's for `x.npy`), so a model-format name on other content means a loader
+will refuse the file or read it as something it did not expect: a pickle named `.safetensors`, a
+broken header, a Git LFS pointer left by a clone without `git lfs pull`. That gets one finding
+naming the mismatch.
 
 `.bin` holds many formats (PyTorch pickles and zips, safetensors, GGML, raw tensors of ONNX and
 OpenVINO external data): only text or nothing at all is a mismatch there, and a low one.
