@@ -16,7 +16,10 @@ def test_a_java_serialized_object_is_identified_and_reported_not_analysed(scan_b
     assert fmt == "java-serialized"
     (finding,) = findings
     assert finding.rule == "format-not-analysed" and finding.severity is Severity.HIGH
-    assert dict(finding.evidence) == {"format": "java-serialized", "class": "java.lang.Integer"}
+    assert dict(finding.evidence) == {
+        "format": "Java serialized object stream",
+        "detail": "first object: java.lang.Integer",
+    }
 
 
 def test_a_stream_that_starts_otherwise_is_still_reported(scan_bytes):

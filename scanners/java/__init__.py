@@ -1,1 +1,0 @@
-"""Java serialization streams: identified, and reported as not analysed."""
