@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from aisbom.scanners.frame.context import Data
 from aisbom.scanners.readers.zip_reader import UNIX, ZipEntry, ZipError, decode_name
+from aisbom.wording import counted
 
 _EOCD = b"PK\x05\x06"
 _EOCD64_LOCATOR = b"PK\x06\x07"
@@ -446,7 +447,8 @@ def describe(directories: Directories) -> Iterator[str]:
     for view in directories.views:
         names = ", ".join(sorted({e.name for e in view.entries})[:5])
         yield (
-            f"{' and '.join(view.readers)}: {len(view.entries)} entries ({names}) from the end record "
+            f"{' and '.join(view.readers)}: {counted(len(view.entries), 'entry', 'entries')} ({names}) "
+            "from the end record "
             f"at offset {view.eocd}"
         )
     for reader, why in directories.failures.items():
