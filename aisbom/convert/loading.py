@@ -56,7 +56,9 @@ def _numpy_array(name: str, view: TensorView, bases: dict[int, Any]) -> Any:
     import numpy as np
 
     if view.dtype.numpy is None:
-        raise ConversionError(f"tensor {name!r} is {view.dtype.name}, which NumPy has no type for; use format='torch'")
+        raise ConversionError(
+            f"tensor {name!r} is {view.dtype.name}, which NumPy has no type for; use format='torch'"
+        )
     size = view.dtype.itemsize
     buffer, start = _base(view, bases)
     return np.ndarray(
