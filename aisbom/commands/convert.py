@@ -93,8 +93,10 @@ def convert(
         kept = f", {len(item.values)} other value(s) kept as metadata" if item.values else ""
         click.echo(
             f"{item.source} -> {item.output}: {len(item.names)} tensors, {_size(item.nbytes)}{tied}{kept} "
-            f"[{'sandboxed' if sandbox else 'static'}]"
+            f"[{item.method}]"
         )
+        for note in item.notes:
+            click.echo(f"  note: {note}")
     sys.exit(ExitCode.CLEAN)
 
 

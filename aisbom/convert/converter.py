@@ -38,6 +38,8 @@ class Converted:
     nbytes: int  # tensor bytes written
     aliases: dict[str, str]  # tied names not written -> the name written
     values: tuple[str, ...]  # names of the non-tensor values kept as metadata
+    method: str = "static"
+    notes: tuple[str, ...] = ()  # what the user should know about how it was made
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,11 @@ class ConversionError(AisbomError):
     cannot represent; or the output cannot be written. Nothing was written."""
 
 
+class Unsupported(ConversionError):
+    """A valid file that the static path does not read (a layout or format it does not know);
+    `--sandbox` loads it with its own loader instead."""
+
+
 class NeedsCode(AisbomError):
     """Rebuilding the input would need code to run (a class, a computed call): the static path
     never guesses what that code would have built."""

@@ -91,9 +91,10 @@ class StagedFile:
 
     def commit(self) -> None:
         try:
-            self.handle.flush()
-            os.fsync(self.handle.fileno())
-            self.handle.close()
+            if not self.handle.closed:  # closed: a file adopted whole (the sandbox's output)
+                self.handle.flush()
+                os.fsync(self.handle.fileno())
+                self.handle.close()
             os.chmod(self.temp, 0o644)
             os.replace(self.temp, self.path)
         except OSError as exc:
@@ -116,6 +117,12 @@ class Staging:
         staged = StagedFile(path)
         self.files.append(staged)
         return staged
+
+    def adopt(self, produced: Path, path: Path) -> None:
+        """Stage a file written elsewhere on the same file system (moved, not copied)."""
+        staged = self.stage(path)
+        staged.handle.close()
+        os.replace(produced, staged.temp)
 
     def __enter__(self) -> Staging:
         return self

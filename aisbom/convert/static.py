@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aisbom.convert import numpy_files, torch_checkpoint
-from aisbom.convert.errors import ConversionError, NeedsCode
+from aisbom.convert.errors import ConversionError, NeedsCode, Unsupported
 from aisbom.convert.flatten import Flat, flatten
 from aisbom.convert.rebuild import JoblibSpans, Rebuilder
 from aisbom.convert.source import ScannedFile
@@ -17,7 +17,7 @@ STATIC_FORMATS = ("pytorch-zip", "pytorch-legacy", "numpy", "numpy-npz", "pickle
 
 def read_static(source: ScannedFile, limits: Limits) -> Flat:
     """The file's tensors and other values. Raises NeedsCode or ConversionError."""
-    fmt, data, stem = source.format, source.data, _stem(source.path.name)
+    fmt, data, stem = source.format, source.data, stem_of(source.path.name)
     if fmt == "pytorch-zip":
         return flatten(torch_checkpoint.read_zip(data, limits), stem)
     if fmt == "pytorch-legacy":
@@ -39,7 +39,7 @@ def read_static(source: ScannedFile, limits: Limits) -> Flat:
         )
     if fmt == "safetensors":
         raise ConversionError("it is already a safetensors file")
-    raise ConversionError(
+    raise Unsupported(
         f"it is {fmt}, not a checkpoint this command reads (PyTorch, NumPy, joblib/pickle arrays, Keras HDF5)"
     )
 
@@ -54,7 +54,8 @@ def _read_pickle(data, limits: Limits) -> object:  # type: ignore[no-untyped-def
     return Rebuilder(run, data, inline=spans).tree()
 
 
-def _stem(name: str) -> str:
+def stem_of(name: str) -> str:
+    """The name a lone tensor or array gets: its file's name without the extension."""
     for suffix in (".safetensors", ".npy", ".pt", ".pth", ".bin", ".ckpt", ".pkl", ".joblib", ".h5", ".hdf5"):
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import struct
 
 from aisbom.convert.dtypes import DTYPES, STORAGE_CLASSES, DType
-from aisbom.convert.errors import ConversionError, NeedsCode
+from aisbom.convert.errors import ConversionError, NeedsCode, Unsupported
 from aisbom.convert.layout import Storage
 from aisbom.convert.rebuild import Rebuilder
 from aisbom.limits import Limits
@@ -79,7 +79,7 @@ def read_legacy(data: Data, limits: Limits) -> object:
         assert run.end is not None
         pos = run.end
     if runs[0].result != LEGACY_MAGIC or runs[1].result != LEGACY_PROTOCOL:
-        raise ConversionError("not a legacy torch.save file: wrong magic number or protocol version")
+        raise Unsupported("not a torch.save file this reads: wrong magic number or protocol version")
     storages: dict[str, Storage] = {}
 
     def storage(pid: object) -> Storage:
@@ -167,7 +167,7 @@ def _persistent_id(pid: object, *, legacy: bool) -> tuple[DType, str, int]:
         raise ConversionError(f"unknown persistent id {describe(pid)}")
     storage_type, key, _location, numel = pid[1:5]
     if legacy and pid[5] is not None:
-        raise ConversionError("storage views (PyTorch before 1.0) are not read statically; use --sandbox")
+        raise Unsupported("storage views (PyTorch before 1.0) are not read statically; use --sandbox")
     if not (
         isinstance(storage_type, Global) and storage_type.module in ("torch", "torch.cuda", "torch.storage")
     ):
