@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aisbom.convert.errors import ConversionError
-from aisbom.convert.output import METHOD_KEY, SOURCE_KEY, SOURCE_SHA256_KEY, plan
+from aisbom.convert.output import plan
 from aisbom.convert.safetensors_file import Staging, write_safetensors
 from aisbom.convert.source import scan_file, scanned
 from aisbom.convert.static import FRAMEWORKS, read_static
 from aisbom.limits import Limits
+from aisbom.scanners.safetensors.header import METHOD_KEY, SOURCE_KEY, SOURCE_SHA256_KEY
 
 HF_WEIGHTS = "pytorch_model.bin"
 HF_INDEX = "pytorch_model.bin.index.json"

@@ -17,12 +17,9 @@ from aisbom.convert.errors import ConversionError
 from aisbom.convert.flatten import Flat
 from aisbom.convert.layout import TensorView, tensor_bytes
 from aisbom.convert.safetensors_file import OutTensor
+from aisbom.scanners.safetensors.header import METHOD_KEY, SOURCE_KEY, SOURCE_SHA256_KEY
 
 VALUES_KEY = "aisbom.values"  # JSON of every value that is not a tensor, by name
-# Where a converted file says what it was made from (read back by the scanner, for `aisbom bom`).
-SOURCE_KEY = "aisbom.source"
-SOURCE_SHA256_KEY = "aisbom.source_sha256"
-METHOD_KEY = "aisbom.conversion"
 RESERVED = frozenset({"format", VALUES_KEY, SOURCE_KEY, SOURCE_SHA256_KEY, METHOD_KEY})
 
 
