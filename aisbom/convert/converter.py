@@ -23,7 +23,7 @@ from aisbom.convert.output import plan
 from aisbom.convert.safetensors_file import Staging, write_safetensors
 from aisbom.convert.source import scan_file, scanned
 from aisbom.convert.static import FRAMEWORKS, read_static
-from aisbom.limits import Limits
+from aisbom.limits import Limits, MiB
 from aisbom.scanners.safetensors.header import METHOD_KEY, SOURCE_KEY, SOURCE_SHA256_KEY
 
 HF_WEIGHTS = "pytorch_model.bin"
@@ -142,6 +142,15 @@ def _convert_one(job: Job, staging: Staging, limits: Limits) -> Converted:
         flat = read_static(source, limits)
         provenance = source_record(source.path, source.result.sha256 or "", STATIC)
         planned = plan(flat, framework=FRAMEWORKS.get(source.format), provenance=provenance)
+        total, allowed = (
+            sum(t.nbytes for t in planned.tensors),
+            limits.max_conversion_growth * len(source.data) + MiB,
+        )
+        if total > allowed:
+            raise ConversionError(
+                f"its tensors would take {total} bytes, more than {limits.max_conversion_growth} times the "
+                f"file's {len(source.data)} (views that repeat the same bytes)"
+            )
         staged = staging.stage(job.output)
         write_safetensors(staged.handle, planned.tensors, planned.metadata)
     return Converted(

@@ -309,3 +309,13 @@ def test_compressed_hdf5_datasets_are_left_to_the_sandbox(tmp_path: Path):
         handle.create_dataset("w", data=np.arange(100, dtype=np.float32), compression="gzip")
     code, _, err = run("convert", str(src), "-o", str(tmp_path / "out.safetensors"))
     assert code == 2 and "chunked or compressed" in err and "--sandbox" in err
+
+
+def test_views_that_repeat_bytes_cannot_fill_the_disk(tmp_path: Path):
+    import torch
+
+    src = tmp_path / "expanded.pt"
+    torch.save({"big": torch.zeros(1).expand(1 << 24, 64)}, src)  # 4 GiB of one float
+    code, _, err = run("convert", str(src), "-o", str(tmp_path / "out.safetensors"))
+    assert code == 2 and "more than 4 times the file's" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["expanded.pt"]
