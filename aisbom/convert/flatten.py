@@ -36,7 +36,7 @@ def flatten(tree: object, stem: str) -> Flat:
                 raise ConversionError(f"two values would both be named {name!r}")
             tensors[name] = node
         elif holds.get(id(node)):
-            items = node.items() if isinstance(node, dict) else enumerate(node)  # type: ignore[attr-defined]
+            items = node.items() if isinstance(node, dict) else enumerate(node)  # type: ignore[arg-type]
             for key, child in items:
                 walk(child, f"{name}.{_part(key)}" if name else _part(key))
         else:

@@ -14,13 +14,14 @@ import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from aisbom.convert.dtypes import DType
 from aisbom.convert.errors import ConversionError
 from aisbom.scanners.frame.context import Data
 
 _CHUNK = 16 * 1024 * 1024  # bytes copied out of a mapped file at a time
-_CAST = {1: "B", 2: "H", 4: "I", 8: "Q"}  # memoryview formats by item size
+_CAST: dict[int, Any] = {1: "B", 2: "H", 4: "I", 8: "Q"}  # memoryview formats by item size
 
 
 @dataclass(eq=False)

@@ -152,7 +152,7 @@ def out_tensor(name: str, value: Any) -> OutTensor:
     if dtype.safetensors == "F4":
         shape = (*shape[:-1], shape[-1] * 2) if shape else (2,)
     assert dtype.safetensors is not None
-    return OutTensor(name, dtype.safetensors, shape, raw.nbytes, dtype.itemsize, lambda: [memoryview(raw)])
+    return OutTensor(name, dtype.safetensors, shape, raw.nbytes, dtype.itemsize, lambda: [memoryview(raw)])  # type: ignore[arg-type]
 
 
 def deduplicate(tensors: dict[str, Any]) -> dict[str, str]:
