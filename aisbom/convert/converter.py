@@ -20,7 +20,7 @@ from pathlib import Path
 
 from aisbom.convert.errors import ConversionError
 from aisbom.convert.output import plan
-from aisbom.convert.safetensors_file import Staging, write_safetensors
+from aisbom.convert.safetensors_file import Source, Staging, write_safetensors
 from aisbom.convert.source import scan_file, scanned
 from aisbom.convert.static import FRAMEWORKS, read_static
 from aisbom.limits import Limits, MiB
@@ -28,7 +28,10 @@ from aisbom.scanners.safetensors.header import METHOD_KEY, SOURCE_KEY, SOURCE_SH
 
 HF_WEIGHTS = "pytorch_model.bin"
 HF_INDEX = "pytorch_model.bin.index.json"
-_MAX_INDEX = 64 * 1024 * 1024
+_MAX_INDEX = 64 * MiB
+# How an output was made: read from the bytes, or loaded by its own loader in the jail.
+STATIC = "static"
+SANDBOXED = "sandboxed"
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class Converted:
     nbytes: int  # tensor bytes written
     aliases: dict[str, str]  # tied names not written -> the name written
     values: tuple[str, ...]  # names of the non-tensor values kept as metadata
-    method: str = "static"
+    method: str = STATIC
     notes: tuple[str, ...] = ()  # what the user should know about how it was made
 
 
@@ -133,31 +136,24 @@ def convert(src: Path, out: Path, *, limits: Limits | None = None) -> list[Conve
     return done
 
 
-STATIC = "static"
-SANDBOXED = "sandboxed"
-
-
 def _convert_one(job: Job, staging: Staging, limits: Limits) -> Converted:
     with scanned(job.source, limits) as source:
         flat = read_static(source, limits)
         provenance = source_record(source.path, source.result.sha256 or "", STATIC)
         planned = plan(flat, framework=FRAMEWORKS.get(source.format), provenance=provenance)
-        total, allowed = (
-            sum(t.nbytes for t in planned.tensors),
-            limits.max_conversion_growth * len(source.data) + MiB,
-        )
-        if total > allowed:
+        total = sum(t.nbytes for t in planned.tensors)
+        if total > limits.max_conversion_growth * len(source.data) + MiB:
             raise ConversionError(
                 f"its tensors would take {total} bytes, more than {limits.max_conversion_growth} times the "
                 f"file's {len(source.data)} (views that repeat the same bytes)"
             )
         staged = staging.stage(job.output)
-        write_safetensors(staged.handle, planned.tensors, planned.metadata)
+        write_safetensors(staged.handle, planned.tensors, planned.metadata, Source(source.data, source.fd))
     return Converted(
         source=job.source,
         output=job.output,
         names=tuple(t.name for t in planned.tensors),
-        nbytes=sum(t.nbytes for t in planned.tensors),
+        nbytes=total,
         aliases=planned.aliases,
         values=tuple(flat.values),
     )

@@ -91,6 +91,8 @@ def _out(name: str, view: TensorView) -> OutTensor:
     shape = view.shape
     if code == "F4":  # two 4-bit values per byte; safetensors counts the values
         shape = (*shape[:-1], shape[-1] * 2) if shape else (2,)
+    storage = view.storage
+    in_place = view.is_contiguous() and not (storage.big_endian and storage.dtype.swap_unit > 1)
     return OutTensor(
         name=name,
         dtype=code,
@@ -98,4 +100,5 @@ def _out(name: str, view: TensorView) -> OutTensor:
         nbytes=view.nbytes,
         itemsize=view.dtype.itemsize,
         chunks=lambda: tensor_bytes(view),
+        span=(storage.data, storage.start + view.byte_span()[0]) if in_place else None,
     )

@@ -158,10 +158,10 @@ class Rebuilder:
     def _dict(self, pairs: list[tuple[object, object]], depth: int) -> dict[object, object]:
         out: dict[object, object] = {}
         for k, v in pairs:
-            key = self.value(k, depth)
+            key, value = self.value(k, depth), self.value(v, depth)
             try:
-                out[key] = self.value(v, depth)
-            except TypeError:
+                out[key] = value
+            except TypeError:  # unhashable: a list, a dict, a tensor
                 raise ConversionError(f"a dict key ({describe(k)}) is not a plain value") from None
         return out
 
@@ -182,7 +182,8 @@ class Rebuilder:
                 raise NeedsCode(f"a tensor of class {describe(new_type)} needs that class's code")
             if not isinstance(inner, tuple):
                 raise ConversionError(f"malformed tensor rebuild: {describe(call)}")
-            return self._tensor(self.value(Call(func, inner, "reduce", call.offset), depth), call)
+            # The inner rebuild is a call of our own making: not memoized (its id is reused).
+            return self._tensor(self._call(Call(func, inner, "reduce", call.offset), depth), call)
         if key in _TENSOR_TYPES and args:  # Parameter(data, requires_grad)
             return self._tensor(self.value(args[0], depth), call)
         if key in _DICTS:

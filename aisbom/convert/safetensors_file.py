@@ -35,6 +35,17 @@ class OutTensor:
     nbytes: int
     itemsize: int
     chunks: Callable[[], Iterable[bytes | bytearray | memoryview]]  # its bytes, produced when written
+    # Where its bytes already lie, as they are, in the input: (the input's mapping, offset). Then
+    # the kernel copies them file to file (copy_file_range), never through this process's memory.
+    span: tuple[object, int] | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """The input file: its mapping (what spans refer to) and an open descriptor of it."""
+
+    data: object
+    fd: int
 
 
 def header_bytes(tensors: list[OutTensor], metadata: Mapping[str, str]) -> bytes:
@@ -59,7 +70,9 @@ def file_order(tensors: Iterable[OutTensor]) -> list[OutTensor]:
     return sorted(tensors, key=lambda t: (-t.itemsize, t.name))
 
 
-def write_safetensors(handle: BinaryIO, tensors: Iterable[OutTensor], metadata: Mapping[str, str]) -> int:
+def write_safetensors(
+    handle: BinaryIO, tensors: Iterable[OutTensor], metadata: Mapping[str, str], source: Source | None = None
+) -> int:
     """Write the file to `handle` (a StagedFile's); returns its size. Raises ConversionError."""
     ordered = file_order(tensors)
     names = [t.name for t in ordered]
@@ -67,6 +80,9 @@ def write_safetensors(handle: BinaryIO, tensors: Iterable[OutTensor], metadata: 
         raise ConversionError("two tensors have the same name")
     handle.write(header_bytes(ordered, metadata))
     for tensor in ordered:
+        in_source = source is not None and tensor.span is not None and tensor.span[0] is source.data
+        if in_source and _copy_range(handle, source.fd, tensor.span[1], tensor.nbytes):  # type: ignore[union-attr,index]
+            continue
         written = 0
         for chunk in tensor.chunks():
             handle.write(chunk)
@@ -74,6 +90,29 @@ def write_safetensors(handle: BinaryIO, tensors: Iterable[OutTensor], metadata: 
         if written != tensor.nbytes:  # a reader bug, never the file's bytes: refuse the output
             raise ConversionError(f"tensor {tensor.name!r}: wrote {written} bytes, expected {tensor.nbytes}")
     return handle.tell()
+
+
+def _copy_range(handle: BinaryIO, fd: int, offset: int, count: int) -> bool:
+    """Append `count` bytes of `fd` from `offset` to `handle` inside the kernel. False (nothing
+    written) where copy_file_range is not available for these files; the caller then copies."""
+    copy = getattr(os, "copy_file_range", None)
+    if copy is None or count == 0:
+        return count == 0
+    handle.flush()
+    start = handle.tell()
+    done = 0
+    try:
+        while done < count:
+            moved = copy(fd, handle.fileno(), count - done, offset + done, start + done)
+            if moved == 0:
+                raise ConversionError(f"the input ended {count - done} bytes early")
+            done += moved
+    except OSError:  # EXDEV, ENOSYS, EINVAL ...: fall back to copying through memory
+        handle.seek(start)
+        handle.truncate()
+        return False
+    handle.seek(start + count)
+    return True
 
 
 class StagedFile:

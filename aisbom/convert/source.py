@@ -31,6 +31,7 @@ class ScannedFile:
     data: Data  # the file, mapped (or its bytes when empty)
     result: FileResult  # its scan: format, SHA-256, findings
     report: ScanReport
+    fd: int  # open while the `scanned` block runs: the kernel copies tensors from it
 
     @property
     def format(self) -> str:
@@ -66,12 +67,12 @@ def scanned(path: Path, limits: Limits, *, private: bool = False) -> Iterator[Sc
         size = os.fstat(handle.fileno()).st_size
         access = mmap.ACCESS_COPY if private else mmap.ACCESS_READ
         data: Data = mmap.mmap(handle.fileno(), 0, access=access) if size else b""
-    try:
-        yield ScannedFile(path, data, report.files[0], report)
-    finally:
-        if isinstance(data, mmap.mmap) and not private:
-            with contextlib.suppress(BufferError):  # a view still holds it: closed when it goes
-                data.close()
+        try:
+            yield ScannedFile(path, data, report.files[0], report, handle.fileno())
+        finally:
+            if isinstance(data, mmap.mmap) and not private:
+                with contextlib.suppress(BufferError):  # a view still holds it: closed when it goes
+                    data.close()
 
 
 def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
