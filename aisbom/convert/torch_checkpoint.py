@@ -42,9 +42,9 @@ def read_zip(data: Data, limits: Limits) -> object:
     if not entries or "/" not in entries[0].name:
         raise ConversionError("the first member of the archive is not in a folder, as torch requires")
     prefix = entries[0].name.split("/", 1)[0] + "/"
-    members: dict[str, zip_reader.ZipEntry] = {}
-    for entry in entries:
-        members.setdefault(entry.name, entry)
+    members: dict[str, zip_reader.ZipEntry | None] = {}
+    for entry in entries:  # a name listed twice: which copy miniz finds depends on its search
+        members[entry.name] = None if entry.name in members else entry
     pickle_bytes = _member(data, members, prefix + "data.pkl", limits.max_in_memory)
     byteorder = b"little"
     if prefix + "byteorder" in members:
@@ -58,10 +58,7 @@ def read_zip(data: Data, limits: Limits) -> object:
         dtype, key, numel = _persistent_id(pid, legacy=False)
         if key in storages:
             return storages[key]
-        name = f"{prefix}data/{key}"
-        entry = members.get(name)
-        if entry is None:
-            raise ConversionError(f"storage {key!r} is named in data.pkl but {name!r} is missing")
+        entry = _entry(members, f"{prefix}data/{key}")
         nbytes = numel * dtype.itemsize
         held = _storage_bytes(data, entry, nbytes)
         storages[key] = Storage(key, dtype, nbytes, held[0], held[1], big_endian=byteorder == b"big")
@@ -126,10 +123,17 @@ def _run(data: Data, start: int, limits: Limits, what: str) -> PickleRun:
     return run
 
 
-def _member(data: Data, members: dict[str, zip_reader.ZipEntry], name: str, cap: int) -> bytes:
-    entry = members.get(name)
-    if entry is None:
+def _entry(members: dict[str, zip_reader.ZipEntry | None], name: str) -> zip_reader.ZipEntry:
+    if name not in members:
         raise ConversionError(f"{name!r} is missing from the archive")
+    entry = members[name]
+    if entry is None:
+        raise ConversionError(f"{name!r} appears twice in the archive; readers disagree on which counts")
+    return entry
+
+
+def _member(data: Data, members: dict[str, zip_reader.ZipEntry | None], name: str, cap: int) -> bytes:
+    entry = _entry(members, name)
     try:
         got = zip_reader.read_member(data, entry, max_size=cap)
     except zip_reader.ZipError as exc:

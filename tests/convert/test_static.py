@@ -151,6 +151,14 @@ def test_malformed_checkpoints_the_scan_passes_are_one_line_exit_2(name: str, tm
     assert not [p for p in tmp_path.iterdir() if p.name != src.name]
 
 
+def test_a_storage_listed_twice_is_not_guessed(tmp_path: Path):
+    src = tmp_path / "twice.pt"
+    src.write_bytes(inputs.duplicated_storage())
+    code, _, err = run("convert", str(src), "-o", str(tmp_path / "out.safetensors"))
+    assert code == 2 and "'archive/data/0' appears twice" in err
+    assert not (tmp_path / "out.safetensors").exists()
+
+
 def test_truncated_legacy_storage_is_exit_2(tmp_path: Path):
     src = tmp_path / "legacy.pt"
     src.write_bytes(inputs.legacy_truncated())
