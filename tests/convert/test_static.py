@@ -327,3 +327,8 @@ def test_views_that_repeat_bytes_cannot_fill_the_disk(tmp_path: Path):
     code, _, err = run("convert", str(src), "-o", str(tmp_path / "out.safetensors"))
     assert code == 2 and "more than 4 times the file's" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["expanded.pt"]
+
+
+def test_sandbox_options_need_sandbox(tmp_path: Path):
+    code, _, err = run("convert", "--allow-code", str(FIXTURES_DIR / "demo/model.pt"), "-o", str(tmp_path / "o"))
+    assert code == 2 and "go with --sandbox" in err and not list(tmp_path.iterdir())
