@@ -55,7 +55,9 @@ class SandboxLimits:
     wall_seconds: float
 
     @classmethod
-    def for_input(cls, source: Path, *, cpu_seconds: float | None = None, memory_mib: int | None = None):  # type: ignore[no-untyped-def]
+    def for_input(
+        cls, source: Path, *, cpu_seconds: float | None = None, memory_mib: int | None = None
+    ) -> SandboxLimits:
         """Defaults that grow with the input: loading it needs its size in memory at least."""
         size = _input_size(source)
         cpu = cpu_seconds or 300 + 60 * size / GiB
@@ -81,6 +83,7 @@ def convert_sandboxed(
     done: list[Converted] = []
     with Staging() as staging:
         for job in plan.jobs:
+            job.output.parent.mkdir(parents=True, exist_ok=True)
             done.append(_jailed(command, job, staging, allow_code, limits, why))
         if plan.index is not None:
             write_index(plan.index, done, staging, SANDBOXED)
