@@ -75,25 +75,34 @@ def main() -> None:
     parser.add_argument("--tensors", type=int, default=16)
     parser.add_argument("--legacy", action="store_true", help="the legacy (non-zip) torch.save format")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)  # the child that writes it
     args = parser.parse_args()
+    if args.make:
+        make_checkpoint(args.make, args.size_mb, args.tensors, args.legacy)
+        return
     work = Path(tempfile.mkdtemp(prefix="aisbom-bench-convert-"))
     try:
         src = work / "checkpoint.pt"
-        maker = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_convert as b; "
-        maker += f"b.make_checkpoint(__import__('pathlib').Path(sys.argv[1]), {args.size_mb}, {args.tensors}, {args.legacy})"
-        subprocess.run([sys.executable, "-c", maker, str(src)], check=True)
+        maker = [sys.executable, __file__, "--make", str(src), "--size-mb", str(args.size_mb)]
+        maker += ["--tensors", str(args.tensors)] + (["--legacy"] if args.legacy else [])
+        subprocess.run(maker, check=True)
         size = src.stat().st_size
         with open(src, "rb") as handle:  # warm the page cache
             while handle.read(1 << 24):
                 pass
         rows = [
-            ("aisbom convert (static)", [sys.executable, "-c", CONVERT, str(src), str(work / "a.safetensors")]),
+            (
+                "aisbom convert (static)",
+                [sys.executable, "-c", CONVERT, str(src), str(work / "a.safetensors")],
+            ),
             ("torch.load + save_file", [sys.executable, "-c", TORCH, str(src), str(work / "t.safetensors")]),
             ("aisbom.load_tensors", [sys.executable, "-c", LOAD, str(src)]),
             ("(start-up: import torch)", [sys.executable, "-c", "import torch"]),
         ]
         kind = "legacy" if args.legacy else "zip"
-        print(f"checkpoint: {size / (1 << 30):.2f} GiB ({kind}), {args.tensors} tensors; best of {args.repeat}")
+        print(
+            f"checkpoint: {size / (1 << 30):.2f} GiB ({kind}), {args.tensors} tensors; best of {args.repeat}"
+        )
         print(f"| {'what':28} | {'time (s)':>8} | {'GB/s':>6} | {'peak RSS (MiB)':>14} |")
         print(f"|{'-' * 30}|{'-' * 10}:|{'-' * 8}:|{'-' * 16}:|")
         for name, cmd in rows:

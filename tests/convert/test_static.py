@@ -330,5 +330,7 @@ def test_views_that_repeat_bytes_cannot_fill_the_disk(tmp_path: Path):
 
 
 def test_sandbox_options_need_sandbox(tmp_path: Path):
-    code, _, err = run("convert", "--allow-code", str(FIXTURES_DIR / "demo/model.pt"), "-o", str(tmp_path / "o"))
+    code, _, err = run(
+        "convert", "--allow-code", str(FIXTURES_DIR / "demo/model.pt"), "-o", str(tmp_path / "o")
+    )
     assert code == 2 and "go with --sandbox" in err and not list(tmp_path.iterdir())
