@@ -334,3 +334,13 @@ def test_sandbox_options_need_sandbox(tmp_path: Path):
         "convert", "--allow-code", str(FIXTURES_DIR / "demo/model.pt"), "-o", str(tmp_path / "o")
     )
     assert code == 2 and "go with --sandbox" in err and not list(tmp_path.iterdir())
+
+
+def test_a_hugging_face_directory_with_one_weights_file(tmp_path: Path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "pytorch_model.bin").write_bytes((FIXTURES_DIR / "benign/pytorch/state_dict.pt").read_bytes())
+    code, _, err = run("convert", str(model), "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["model.safetensors"]
+    assert_bit_for_bit(tmp_path / "out/model.safetensors", model / "pytorch_model.bin", tmp_path)
