@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aisbom.scanners.frame.context import Data
+from aisbom.wording import counted
 
 # Constants larger than these are kept as references into the data, not copied.
 _INLINE_BYTES = 64 * 1024
@@ -402,7 +403,7 @@ def _op_long4(m: PickleMachine, off: int) -> None:
         raise PickleError("LONG pickle has negative byte count", off)
     if n > 1024:  # a huge integer is data, not code; do not build it
         m._skip(n, off)
-        m.push(Opaque(f"integer of {n} bytes"))
+        m.push(Opaque(f"integer of {counted(n, 'byte')}"))
     else:
         m.push(int.from_bytes(m._read(n, off), "little", signed=True))
 
@@ -432,7 +433,7 @@ def _bytes_value(m: PickleMachine, n: int, off: int) -> object:
 def _str_value(m: PickleMachine, n: int, off: int) -> object:
     if n > _INLINE_STR:
         start = m._skip(n, off)
-        return Opaque(f"string of {n} bytes at offset {start}")
+        return Opaque(f"string of {counted(n, 'byte')} at offset {start}")
     raw = m._read(n, off)
     try:
         return raw.decode("utf-8", "surrogatepass")
@@ -914,7 +915,7 @@ def describe(value: object, depth: int = 0, budget: list[int] | None = None) -> 
     if isinstance(value, Persistent):
         return f"<persistent {describe(value.pid, depth + 1, budget)}>"
     if isinstance(value, BytesRef):
-        return f"<{value.length} bytes>"
+        return f"<{counted(value.length, 'byte')}>"
     if isinstance(value, Opaque):
         return f"<{value.what}>"
     if isinstance(value, PList):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from aisbom.policy import Policy
 from aisbom.scanners.pickles.allowlist import (
     ALLOWED,
     CALLS_ARGUMENTS,
@@ -376,6 +377,18 @@ def judge(
     module, name = normalize(module, name)
     reason = _danger_reason(module, name)
     return Verdict(allowed=False, dangerous=bool(reason), reason=reason)
+
+
+def silencing(verdict: Verdict, module: str, name: str, policy: Policy) -> tuple[str | None, str]:
+    """What the user's allow files do to a global the allowlist refused: (the allow file that
+    silences its finding, or None; a note for the finding's message). A known gadget is silenced
+    only with --allow-dangerous: an allow file must not turn os.system into a clean scan unseen."""
+    allowed_by = policy.allowed_by(*normalize(module, name))
+    if allowed_by is None:
+        return None, ""
+    if verdict.dangerous and not policy.allow_dangerous:
+        return None, f"; {allowed_by} allows it, but a known gadget is silenced only with --allow-dangerous"
+    return allowed_by, ""
 
 
 def _danger_reason(module: str, name: str) -> str:

@@ -40,8 +40,10 @@ from aisbom.scanners.pickles.policy import (
     Use,
     judge,
     normalize,
+    silencing,
 )
 from aisbom.severity import Severity
+from aisbom.wording import counted
 
 _MAX_EMBEDDED = 64 * 1024 * 1024  # bytes of one nested blob we pull into memory
 
@@ -122,7 +124,7 @@ def _scan_trailing(data: Data, pos: int, ctx: ScanContext) -> None:
     fmt = sniff(trailing)
     ctx.report(
         "pickle-trailing-data",
-        f"{size} bytes ({fmt}) follow the end of the pickle at offset {pos}",
+        f"{counted(size, 'byte')} ({fmt}) after the end of the pickle at offset {pos}",
         offset=pos,
         evidence={"format": fmt},
     )
@@ -143,14 +145,14 @@ def _another_pickle_follows(data: Data, pos: int) -> bool:
 
 def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> None:
     torchscript = "torchscript" in ctx.hints
-    extra = ctx.policy.extra_allowed
     analysis = _analyse(run)
     where = f" (pickle #{index + 1} in the stream)" if index else ""
 
     for (module, name), seen in sorted(analysis.uses.items(), key=lambda kv: kv[1].glob.offset):
-        verdict = judge(module, name, use=seen.use, torchscript=torchscript, extra=extra)
+        verdict = judge(module, name, use=seen.use, torchscript=torchscript)  # the allowlist alone
         if verdict.allowed:
             continue
+        silenced_by, note = silencing(verdict, module, name, ctx.policy)  # the user's allow files
         evidence = {"global": f"{module}.{name}", "use": seen.use.name.lower()}
         if seen.glob.raw:
             evidence["as_written"] = f"{seen.glob.raw[0]} {seen.glob.raw[1]}"
@@ -163,9 +165,10 @@ def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> Non
             action = {Use.CALLED: "calls", Use.CONSTRUCTED: "constructs", Use.IMPORTED: "imports"}
             ctx.report(
                 "pickle-dangerous-global",
-                f"{action[seen.use]} {label}: {verdict.reason}{where}",
+                f"{action[seen.use]} {label}: {verdict.reason}{where}{note}",
                 offset=seen.glob.offset,
                 evidence=evidence,
+                silenced_by=silenced_by,
             )
         elif seen.use is Use.CALLED:
             ctx.report(
@@ -173,6 +176,7 @@ def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> Non
                 f"calls {label}, which is not on the allowlist{where}",
                 offset=seen.glob.offset,
                 evidence=evidence,
+                silenced_by=silenced_by,
             )
         else:
             verb = "constructs" if seen.use is Use.CONSTRUCTED else "imports"
@@ -181,6 +185,7 @@ def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> Non
                 f"{verb} {label}, which is not on the allowlist{where}",
                 offset=seen.glob.offset,
                 evidence=evidence,
+                silenced_by=silenced_by,
             )
 
     for what, offset in analysis.dynamic:
