@@ -9,6 +9,8 @@ import click
 
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
+from aisbom.wording import counted
 
 
 @click.command()
@@ -89,25 +91,23 @@ def convert(
     except AisbomError as exc:
         _fail(f"error: {source}: {exc}" if not exc.path else f"error: {exc}", ExitCode.ERROR)
     for item in done:
-        tied = f", {len(item.aliases)} tied name(s) recorded as aliases" if item.aliases else ""
-        kept = f", {len(item.values)} other value(s) kept as metadata" if item.values else ""
-        click.echo(
-            f"{item.source} -> {item.output}: {len(item.names)} tensors, {_size(item.nbytes)}{tied}{kept} "
-            f"[{item.method}]"
-        )
-        for note in item.notes:
-            click.echo(f"  note: {note}")
+        tied = f", {counted(len(item.aliases), 'tied name')} recorded as aliases" if item.aliases else ""
+        kept = f", {counted(len(item.values), 'other value')} kept as metadata" if item.values else ""
+        tensors = f"{counted(len(item.names), 'tensor')}, {_size(item.nbytes)}"
+        click.echo(shown(f"{item.source} -> {item.output}: {tensors}{tied}{kept} [{item.method}]"))
+        for note in item.notes:  # names the file and the jailed loader chose: escaped
+            click.echo(f"  note: {shown(note)}")
     sys.exit(ExitCode.CLEAN)
 
 
 def _fail(message: str, code: ExitCode) -> None:
-    click.echo(f"aisbom: {message}", err=True)
+    click.echo(shown(f"aisbom: {message}"), err=True)  # messages quote names from the file
     sys.exit(code)
 
 
 def _size(n: int) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+            return counted(n, "byte") if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024  # type: ignore[assignment]
     return f"{n} bytes"

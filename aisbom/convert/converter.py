@@ -126,7 +126,7 @@ def convert(src: Path, out: Path, *, limits: Limits | None = None) -> list[Conve
     if any(job.output.resolve() == job.source.resolve() for job in plan_.jobs):
         raise ConversionError("the output would replace the input")
     for job in plan_.jobs:
-        job.output.parent.mkdir(parents=True, exist_ok=True)
+        make_directory_of(job.output)
     done: list[Converted] = []
     with Staging() as staging:
         for job in plan_.jobs:
@@ -134,6 +134,13 @@ def convert(src: Path, out: Path, *, limits: Limits | None = None) -> list[Conve
         if plan_.index is not None:
             write_index(plan_.index, done, staging, STATIC)
     return done
+
+
+def make_directory_of(output: Path) -> None:
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where a directory should be, no permission ...
+        raise ConversionError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 def _convert_one(job: Job, staging: Staging, limits: Limits) -> Converted:

@@ -36,12 +36,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aisbom.convert import converter
-from aisbom.convert.converter import SANDBOXED, Converted, Job, source_record, write_index
+from aisbom.convert.converter import (
+    SANDBOXED,
+    Converted,
+    Job,
+    make_directory_of,
+    source_record,
+    write_index,
+)
 from aisbom.convert.errors import ConversionError, NeedsCode, SandboxUnavailable, UnsafeInput, Unsupported
 from aisbom.convert.safetensors_file import Staging
 from aisbom.convert.static import stem_of
 from aisbom.limits import GiB, Limits, MiB
 from aisbom.pipeline import scan_target
+from aisbom.wording import counted
 
 _ANSWER_LIMIT = 1 * MiB  # bytes of the child's stdout read
 _STDERR_LIMIT = 4000
@@ -75,7 +83,8 @@ def convert_sandboxed(
         return converter.convert(src, out, limits=scan_limits)
     except UnsafeInput as exc:
         failing = len(exc.report.failing()) or len(exc.report.findings)
-        why = f"the scan found it {'incomplete' if exc.report.incomplete else 'unsafe'} ({failing} findings)"
+        verdict = "incomplete" if exc.report.incomplete else "unsafe"
+        why = f"the scan found it {verdict} ({counted(failing, 'finding')})"
     except (NeedsCode, Unsupported) as exc:
         why = f"static reading refused it: {exc.args[0]}"
     command = bwrap_path()
@@ -83,7 +92,7 @@ def convert_sandboxed(
     done: list[Converted] = []
     with Staging() as staging:
         for job in plan.jobs:
-            job.output.parent.mkdir(parents=True, exist_ok=True)
+            make_directory_of(job.output)
             done.append(_jailed(command, job, staging, allow_code, limits, why))
         if plan.index is not None:
             write_index(plan.index, done, staging, SANDBOXED)

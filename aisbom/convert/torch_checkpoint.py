@@ -28,6 +28,7 @@ from aisbom.limits import Limits
 from aisbom.scanners.frame.context import Data
 from aisbom.scanners.pickles.engine import Global, PickleRun, PList, describe, run_pickle
 from aisbom.scanners.readers import zip_reader
+from aisbom.wording import counted
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
@@ -158,7 +159,8 @@ def _storage_bytes(data: Data, entry: zip_reader.ZipEntry, nbytes: int) -> tuple
     except zip_reader.ZipError as exc:
         raise ConversionError(f"storage {entry.name!r} cannot be read: {exc}") from None
     if len(got.data) < nbytes:
-        raise ConversionError(f"storage {entry.name!r} is truncated: {len(got.data)} bytes of {nbytes}")
+        have = counted(len(got.data), "byte")
+        raise ConversionError(f"storage {entry.name!r} is truncated: {have} of {nbytes}")
     return got.data, 0
 
 

@@ -344,3 +344,19 @@ def test_a_hugging_face_directory_with_one_weights_file(tmp_path: Path):
     assert code == 0, err
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["model.safetensors"]
     assert_bit_for_bit(tmp_path / "out/model.safetensors", model / "pytorch_model.bin", tmp_path)
+
+
+def test_names_are_shown_escaped_on_the_terminal(tmp_path: Path):
+    """A file name that holds terminal codes cannot erase or add lines of convert's output."""
+    src = tmp_path / "model\x1b[1A\x1b[2K.pt"
+    src.write_bytes((FIXTURES_DIR / "benign/pytorch/state_dict.pt").read_bytes())
+    code, stdout, err = run("convert", str(src), "-o", str(tmp_path / "out.safetensors"))
+    assert code == 0, err
+    assert "\x1b" not in stdout and "model\\x1b[1A\\x1b[2K.pt -> " in stdout
+    assert stdout.count("\n") == 1 and "[static]" in stdout
+
+    blocker = tmp_path / "not a dir\x1b[2K"
+    blocker.write_text("")
+    code, _, err = run("convert", str(src), "-o", str(blocker / "o.safetensors"))
+    assert code == 2 and err.count("\n") == 1
+    assert "\x1b" not in err and "not a dir\\x1b[2K" in err
