@@ -87,10 +87,13 @@ def plan_jobs(src: Path, out: Path, limits: Limits) -> Plan:
         if (src / HF_INDEX).is_file():
             return _sharded(src / HF_INDEX, out, limits)
         if (src / HF_WEIGHTS).is_file():
-            return Plan((Job(src / HF_WEIGHTS, out / "model.safetensors"),))
-        raise ConversionError(f"{src} has neither {HF_INDEX} nor {HF_WEIGHTS}; name the file to convert")
+            named = out.suffix == ".safetensors" and not out.is_dir()  # -o names the file itself
+            return Plan((Job(src / HF_WEIGHTS, out if named else out / "model.safetensors"),))
+        raise ConversionError(
+            f"has neither {HF_INDEX} nor {HF_WEIGHTS}; name the file to convert", path=str(src)
+        )
     if not src.is_file():
-        raise ConversionError(f"{src} does not exist")
+        raise ConversionError("does not exist", path=str(src))
     if src.name.endswith(".index.json"):
         return _sharded(src, out, limits)
     target = out / output_name(src.name) if out.is_dir() else out

@@ -345,6 +345,17 @@ def test_a_hugging_face_directory_with_one_weights_file(tmp_path: Path):
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["model.safetensors"]
     assert_bit_for_bit(tmp_path / "out/model.safetensors", model / "pytorch_model.bin", tmp_path)
 
+    code, _, err = run("convert", str(model), "-o", str(tmp_path / "named.safetensors"))
+    assert code == 0 and (tmp_path / "named.safetensors").is_file(), err
+
+
+def test_a_source_that_is_not_there_is_one_line(tmp_path: Path):
+    code, _, err = run("convert", str(tmp_path / "nothing.pt"), "-o", str(tmp_path / "o.safetensors"))
+    assert code == 2 and err == f"aisbom: error: {tmp_path / 'nothing.pt'}: does not exist\n"
+    code, _, err = run("convert", str(tmp_path), "-o", str(tmp_path / "o"))
+    assert code == 2 and err.startswith(f"aisbom: error: {tmp_path}: has neither ") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
 
 def test_names_are_shown_escaped_on_the_terminal(tmp_path: Path):
     """A file name that holds terminal codes cannot erase or add lines of convert's output."""
