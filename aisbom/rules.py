@@ -360,6 +360,18 @@ _RULES = [
         "Re-save the file with the safetensors library if its origin matters.",
     ),
     Rule(
+        "safetensors-converted",
+        Severity.INFO,
+        "safetensors file says it was converted by aisbom",
+        "The header's __metadata__ records the file it was made from (aisbom.source), that "
+        "file's SHA-256 (aisbom.source_sha256) and how it was read (aisbom.conversion: static "
+        "or sandboxed), as `aisbom convert` writes them.",
+        "It links the weights back to the checkpoint they came from; `aisbom bom` records the "
+        "conversion as a formulation step. The record is what the file claims: check the "
+        "source's hash against the checkpoint you trust.",
+        "Nothing to fix.",
+    ),
+    Rule(
         "keras-lambda",
         Severity.HIGH,
         "Keras model carries Python bytecode",

@@ -107,6 +107,7 @@ def extend(
     doc["compositions"] = _compositions(doc, [*models, *data_assets])
     assets: list[ModelAsset | DataAsset] = [*models, *data_assets]
     formulation = [f for f in (_acquisition(a) for a in assets) if f]
+    formulation += [f for model in models for f in _conversions(model)]
     if formulation:
         doc["formulation"] = formulation
     if declaration is not None and "definitions" in doc:
@@ -257,6 +258,44 @@ def _acquisition(model: ModelAsset | DataAsset) -> dict[str, Any] | None:
             }
         ],
     }
+
+
+def _conversions(model: ModelAsset) -> list[dict[str, Any]]:
+    """Files that say `aisbom convert` made them (the scanner's safetensors-converted finding):
+    a build task from the source's SHA-256 to the file, with how the source was read."""
+    out = []
+    for file in model.files:
+        for finding in file.result.findings:
+            if finding.rule != "safetensors-converted":
+                continue
+            record = dict(finding.evidence)
+            ref = file.bom_ref
+            source: dict[str, Any] = {
+                "type": "distribution",
+                "url": record["source"],
+                "hashes": [{"alg": "SHA-256", "content": record["source_sha256"]}],
+            }
+            task = {
+                "bom-ref": f"task:convert:{ref}",
+                "uid": f"convert:{ref}",
+                "name": f"Convert {record['source']} to safetensors",
+                "taskTypes": ["build"],
+                "inputs": [{"resource": {"externalReference": source}}],
+                "outputs": [{"type": "artifact", "resource": {"ref": ref}}],
+                "properties": [
+                    {"name": "aisbom:conversion-method", "value": record["method"]},
+                    {"name": "aisbom:source-sha256", "value": record["source_sha256"]},
+                ],
+            }
+            workflow = {
+                "bom-ref": f"workflow:convert:{ref}",
+                "uid": f"convert-workflow:{ref}",
+                "name": f"Conversion of {record['source']} to {file.result.path}",
+                "taskTypes": ["build"],
+                "tasks": [task],
+            }
+            out.append({"bom-ref": f"formula:convert:{ref}", "workflows": [workflow]})
+    return out
 
 
 def _declarations(declaration: Declaration, created: datetime | None) -> dict[str, Any]:

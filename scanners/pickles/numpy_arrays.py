@@ -309,3 +309,16 @@ def _pickle_follows(data: Data, start: int) -> bool:
 def _short(value: object, limit: int = 120) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def read_header(data: Data, max_header: int) -> tuple[int, tuple[int, ...], object, bool]:
+    """(offset of the array data, shape, descr, fortran_order) of an .npy file, read and checked
+    as above; for readers of the array data (aisbom convert). Raises ValueError."""
+    try:
+        offset, header = _read_header(data, max_header)
+        shape, _dtype_info = _check_header(header)
+    except _HeaderTooLarge as exc:
+        raise ValueError(f".npy header of {exc.size} bytes exceeds {max_header}") from None
+    except _BadHeader as exc:
+        raise ValueError(f"malformed .npy header: {exc}") from None
+    return offset, shape, header["descr"], bool(header["fortran_order"])

@@ -80,13 +80,7 @@ def read_member(data: Data, entry: ZipEntry, *, max_size: int) -> MemberData:
 
     Raises ZipError for an unknown compression method or an unreadable local header.
     """
-    start = entry.header_offset
-    header = data[start : start + 30]
-    if len(header) < 30 or header[:4] != _LOCAL:
-        raise ZipError(f"no local header at offset {start}")
-    (_, _, flags, _, _, _, _, _, _, nlen, xlen) = struct.unpack("<4sHHHHHIIIHH", header)
-    local_name = decode_name(data[start + 30 : start + 30 + nlen], flags)
-    body = start + 30 + nlen + xlen
+    body, local_name = _local_header(data, entry)
     end = min(body + entry.compressed_size, len(data))
     out, truncated = _decompress(entry.method, data, body, end, max_size)
     crc_ok = truncated or (zlib.crc32(out) & 0xFFFFFFFF) == entry.crc
@@ -96,6 +90,20 @@ def read_member(data: Data, entry: ZipEntry, *, max_size: int) -> MemberData:
         crc_ok=crc_ok,
         truncated=truncated,
     )
+
+
+def data_offset(data: Data, entry: ZipEntry) -> int:
+    """Where the member's (compressed) bytes start, after its local header. Raises ZipError."""
+    return _local_header(data, entry)[0]
+
+
+def _local_header(data: Data, entry: ZipEntry) -> tuple[int, str]:
+    start = entry.header_offset
+    header = data[start : start + 30]
+    if len(header) < 30 or header[:4] != _LOCAL:
+        raise ZipError(f"no local header at offset {start}")
+    (_, _, flags, _, _, _, _, _, _, nlen, xlen) = struct.unpack("<4sHHHHHIIIHH", header)
+    return start + 30 + nlen + xlen, decode_name(data[start + 30 : start + 30 + nlen], flags)
 
 
 _CHUNK = 1024 * 1024  # compressed bytes copied out of the archive at a time
