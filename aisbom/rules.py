@@ -55,6 +55,29 @@ _RULES = [
         "Do not load the file. " + CONVERT,
     ),
     Rule(
+        "pickle-divergent-reading",
+        Severity.MEDIUM,
+        "CPython's unpicklers read the pickle differently",
+        "_pickle.c (pickle.load), _pickle.c reading a stream (torch.load's zip members), "
+        "_pickle.c since 3.13.15 and pickle.py disagree on this stream: a text argument one of "
+        "them refuses, an argument that runs past the end of its FRAME, a REDUCE on a list. "
+        "Each reading is analysed and what only one of them runs is reported as such.",
+        "Benign writers never produce such streams; a scanner that reads only one way is blind "
+        "to what the other loaders run.",
+        "Do not load the file. " + CONVERT,
+    ),
+    Rule(
+        "pickle-extension-code",
+        Severity.MEDIUM,
+        "Pickle fetches a global through the extension registry",
+        "An EXT1/EXT2/EXT4 opcode names an object by a code registered with "
+        "copyreg.add_extension. No loader registers any (CPython, torch and numpy start with "
+        "an empty registry), so loading stops there.",
+        "Nothing runs in a default process; a process that registered codes would import "
+        "whatever it registered.",
+        "Re-download the file from its source and verify its hash.",
+    ),
+    Rule(
         "pickle-unknown-global",
         Severity.MEDIUM,
         "Pickle imports or constructs a class outside the allowlist",

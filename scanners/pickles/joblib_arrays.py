@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.pickles.engine import Call, Global, PDict
 from aisbom.scanners.pickles.stream import scan_pickle_stream
 
-_WRAPPERS = {("joblib.numpy_pickle", "NumpyArrayWrapper")}
+# joblib's wrapper, and the copy scikit-learn < 0.23 bundled as sklearn.externals.joblib.
+_WRAPPERS = {
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper"),
+}
 _TYPESTR = re.compile(r"^[a-zA-Z?]+(\d+)$")
 
 
@@ -27,6 +32,11 @@ class JoblibArrays:
         self.data = data
         self.ctx = ctx
         self.arrays = 0
+
+    def replay(self) -> JoblibArrays:
+        """The same hook for another reading of the stream: it skips the same array bytes
+        but reports nothing (the first reading already scanned the nested object arrays)."""
+        return JoblibArrays(self.data, replace(self.ctx, sink=[]))
 
     def __call__(self, instance: object, state: object, pos: int) -> int | None:
         if not (isinstance(instance, Call) and isinstance(instance.func, Global)):

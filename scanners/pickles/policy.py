@@ -18,9 +18,10 @@ from aisbom.scanners.pickles.allowlist import (
 class Use(enum.IntEnum):
     """How a pickle used a global, weakest first."""
 
-    IMPORTED = 1  # fetched (its module was imported), never called
+    IMPORTED = 1  # fetched (its module was imported) and at most referenced, never called
     CONSTRUCTED = 2  # an instance was created without calling the class (NEWOBJ, copyreg)
-    CALLED = 3  # called with arguments, or handed to a function that calls it
+    BUILT = 3  # constructed, then BUILD restored its state: the class's __setstate__ ran
+    CALLED = 4  # called with arguments, or handed to a function that calls it
 
 
 # torch.load's pickle loader renames this module before import (torch.serialization).
@@ -32,8 +33,6 @@ ARGUMENT_USE: dict[tuple[str, str], dict[int, Use]] = {
     ("copyreg", "_reconstructor"): {0: Use.CONSTRUCTED, 1: Use.CALLED},
     ("copyreg", "__newobj__"): {0: Use.CONSTRUCTED},
     ("copyreg", "__newobj_ex__"): {0: Use.CONSTRUCTED},
-    ("functools", "partial"): {0: Use.CALLED},
-    ("_functools", "partial"): {0: Use.CALLED},
 }
 for _key, _positions in CALLS_ARGUMENTS.items():
     for _position in _positions:
@@ -58,6 +57,18 @@ NESTED_LOADERS: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
+# Classes whose __setstate__ unpickles bytes held in its state (torch's datapipe wrappers keep
+# the wrapped datapipe as pickle.dumps() output): BUILD on one runs a nested loader, so the
+# bytes in the state are scanned as a nested pickle. The generated table adds what the
+# source walk of fixtures/denylist_walk.py finds.
+NESTED_SETSTATE: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("torch.utils.data.datapipes.datapipe", "_DataPipeSerializationWrapper"),
+        ("torch.utils.data.datapipes.datapipe", "_IterDataPipeSerializationWrapper"),
+        ("torch.utils.data.datapipes.datapipe", "_MapDataPipeSerializationWrapper"),
+    }
+)
+
 # numpy rebuilds ufuncs by importing a module and fetching a name given as arguments:
 # an import-by-name gadget, safe only when the resolved name is itself allowlisted.
 IMPORT_BY_NAME: frozenset[tuple[str, str]] = frozenset(
@@ -74,7 +85,14 @@ TRUSTED_NESTED_LOADERS: frozenset[tuple[str, str]] = frozenset({("torch.storage"
 CALLABLE_WRAPPERS: frozenset[tuple[str, str]] = frozenset(
     {("functools", "partial"), ("_functools", "partial")}
 )
-RESOLVED_BY_SCANNER = TRUSTED_NESTED_LOADERS | IMPORT_BY_NAME | CALLABLE_WRAPPERS
+# getattr(obj, name): what bound methods pickle as. The scanner resolves a constant, plain
+# name on a known global or instance to that attribute and judges it; any other getattr is
+# reported as the gadget it is.
+ATTRIBUTE_GETTERS: frozenset[tuple[str, str]] = frozenset({("builtins", "getattr")})
+# Allowlisted callables that return an argument unchanged: numpy.object_(f) is f. What they
+# pass through is judged where it ends up.
+PASS_THROUGH: frozenset[tuple[str, str]] = frozenset({("numpy", "object_")})
+RESOLVED_BY_SCANNER = TRUSTED_NESTED_LOADERS | IMPORT_BY_NAME | CALLABLE_WRAPPERS | ATTRIBUTE_GETTERS
 
 # Pure decoders that benign pickles use to build bytes (and attackers to hide them); the
 # scanner evaluates them on constants to find nested pickles.
@@ -173,8 +191,6 @@ _DANGEROUS_MODULES = frozenset(
         "inspect",
         "types",
         "gc",
-        "builtins",
-        "__builtin__",
         "glob",
         "fileinput",
         "mmap",
@@ -348,14 +364,17 @@ def is_allowed(
     use: Use = Use.CALLED,
     torchscript: bool = False,
     extra: frozenset[tuple[str, str]] = frozenset(),
+    resolved: bool = True,
 ) -> bool:
+    """`resolved`: False where the scanner could not resolve the arguments of a
+    RESOLVED_BY_SCANNER global (it is handed to another function that calls it)."""
     module, name = normalize(module, name)
     if name in ALLOWED.get(module, ()) or (module, name) in extra:
         return True
-    if (module, name) in CONSTRUCT_ONLY and use <= Use.CONSTRUCTED:
+    if (module, name) in CONSTRUCT_ONLY and use <= Use.BUILT:
         return True  # benign files only build these; calling them does I/O
     if (module, name) in RESOLVED_BY_SCANNER:
-        return True
+        return resolved
     if torchscript:
         if module == TORCHSCRIPT_CLASS_PREFIX or module.startswith(TORCHSCRIPT_CLASS_PREFIX + "."):
             return True  # TorchScript classes: resolved by the compilation unit, never imported
@@ -370,8 +389,9 @@ def judge(
     use: Use = Use.CALLED,
     torchscript: bool = False,
     extra: frozenset[tuple[str, str]] = frozenset(),
+    resolved: bool = True,
 ) -> Verdict:
-    if is_allowed(module, name, use=use, torchscript=torchscript, extra=extra):
+    if is_allowed(module, name, use=use, torchscript=torchscript, extra=extra, resolved=resolved):
         return Verdict(allowed=True)
     module, name = normalize(module, name)
     reason = _danger_reason(module, name)
