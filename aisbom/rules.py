@@ -78,6 +78,15 @@ _RULES = [
         "Re-download the file from its source and verify its hash.",
     ),
     Rule(
+        "marshal-code",
+        Severity.MEDIUM,
+        "Python code object (marshal data, .pyc)",
+        "The file is a compiled Python module or a marshalled code object. It is not a model "
+        "format and is not analysed as one; the names and strings it holds are listed.",
+        "A code object runs as soon as a program imports or executes it.",
+        "Remove compiled code from model repositories, or review its source.",
+    ),
+    Rule(
         "pickle-unknown-global",
         Severity.MEDIUM,
         "Pickle imports or constructs a class outside the allowlist",

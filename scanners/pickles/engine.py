@@ -47,7 +47,6 @@ from aisbom.scanners.pickles.values import (
     is_dict,
     is_hashable,
     is_str,
-    is_tuple,
     iterated,
 )
 
@@ -383,8 +382,6 @@ class PickleMachine:
         for value in values:
             if not is_hashable(value):
                 raise PickleError(f"unhashable type: {describe(value)}", offset)
-
-
 
 
 # --- opcode handlers: each takes (machine, opcode offset) and returns True only on STOP ---
@@ -747,13 +744,16 @@ def _op_setitems(m: PickleMachine, off: int) -> None:
             if pairs and isinstance(target, UNKNOWN):
                 m.diverge(off, "SETITEMS with an odd number of items: pickle.py sets the pairs first")
             raise PickleError("odd number of items for SETITEMS", off)
-        _set_items(m, target, pairs, off, "SETITEMS")
+        if pairs:
+            _set_items(m, target, pairs, off, "SETITEMS")
         raise PickleError("odd number of items for SETITEMS", off)
     if pairs:
         _set_items(m, target, pairs, off, "SETITEMS")
 
 
-def _set_items(m: PickleMachine, target: object, pairs: list[tuple[object, object]], off: int, op: str) -> None:
+def _set_items(
+    m: PickleMachine, target: object, pairs: list[tuple[object, object]], off: int, op: str
+) -> None:
     if isinstance(target, PDict):
         m.require_hashable([k for k, _ in pairs], off)
         target.items.extend(pairs)
@@ -867,7 +867,7 @@ def _op_frame(m: PickleMachine, off: int) -> None:
 
 def _global_names(m: PickleMachine, off: int, codec: str) -> tuple[str, str] | None:
     """The two lines of GLOBAL/INST, decoded; None when a name is too long to decode."""
-    names = []
+    names: list[str | None] = []
     for _ in range(2):
         line = m.readline(off)
         if line is None:
@@ -1049,7 +1049,9 @@ def _build_builtin(m: PickleMachine, inst: object, state: object, off: int) -> N
 def _truthy(value: object) -> bool:
     if isinstance(value, (PDict, PList, PSet)):
         return bool(value.items)
-    if isinstance(value, (BytesRef, LongStr, BigInt, PByteArray)):
+    if isinstance(value, PByteArray):
+        return _truthy(value.data)
+    if isinstance(value, (BytesRef, LongStr, BigInt)):
         return True
     if isinstance(value, UNKNOWN):
         return True
@@ -1267,7 +1269,9 @@ def describe(value: object, depth: int = 0, budget: list[int] | None = None) -> 
     if isinstance(value, PList):
         return _items("[", value.items, "]", depth, budget)
     if isinstance(value, PSet):
-        return _items("frozenset({" if value.frozen else "{", value.items, "})" if value.frozen else "}", depth, budget)
+        return _items(
+            "frozenset({" if value.frozen else "{", value.items, "})" if value.frozen else "}", depth, budget
+        )
     if isinstance(value, PDict):
         parts = [
             f"{describe(k, depth + 1, budget)}: {describe(v, depth + 1, budget)}" for k, v in value.items[:8]

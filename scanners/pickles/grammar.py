@@ -27,9 +27,7 @@ _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 
 _STRTOL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))")
 _DECIMAL = re.compile(rb"\s*[+-]?(?:0(?:_?0)*|[1-9](?:_?[0-9])*)\s*")
-_STRTOD = re.compile(
-    rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf(?:inity)?|nan))"
-)
+_STRTOD = re.compile(rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf(?:inity)?|nan))")
 
 
 class BadArgument(Exception):

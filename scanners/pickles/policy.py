@@ -4,7 +4,9 @@ denylist only sharpens the severity and the message; it never makes anything saf
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 from aisbom.scanners.pickles.allowlist import (
     ALLOWED,
@@ -398,10 +400,54 @@ def judge(
     return Verdict(allowed=False, dangerous=bool(reason), reason=reason)
 
 
+# What fixtures/denylist_walk.py found in the source of the standard library and the common ML
+# packages: (module, name) -> the kinds of sink it reaches. Loaded on first use.
+_GENERATED = Path(__file__).with_name("denylist_generated.txt")
+_CATEGORIES = {
+    "exec": "runs code (exec/eval/compile)",
+    "process": "starts processes",
+    "native": "loads native code (ctypes)",
+    "import": "imports modules by name",
+    "network": "opens sockets",
+    "file-write": "writes or deletes files",
+    "unpickle": "unpickles further bytes",
+}
+
+
+@functools.cache
+def _generated_index() -> dict[str, list[tuple[str, str]]]:
+    """module -> [(category, " name name ... ")]: the table's lines, split only into modules
+    (tens of thousands of names; a lookup searches one module's few lines)."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for line in _GENERATED.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        module, category, names = line.split("\t")
+        index.setdefault(module, []).append((category, f" {names} "))
+    return index
+
+
+def generated_categories(module: str, name: str) -> frozenset[str]:
+    """The kinds of sink fixtures/denylist_walk.py found module.name to reach (empty if none)."""
+    needle = f" {name} "
+    return frozenset(c for c, names in _generated_index().get(module, ()) if needle in names)
+
+
+def setstate_unpickles(module: str, name: str) -> bool:
+    """Whether BUILD on an instance of module.name runs a __setstate__ that unpickles its state."""
+    return (module, name) in NESTED_SETSTATE or "unpickle" in generated_categories(
+        module, f"{name}.__setstate__"
+    )
+
+
 def _danger_reason(module: str, name: str) -> str:
     head = name.split(".", 1)[0]
     if (module, name) in _DANGEROUS_GLOBALS or (module, head) in _DANGEROUS_GLOBALS:
         return "known code-execution, file or import gadget"
+    reached = generated_categories(module, name) or generated_categories(module, head)
+    if reached:
+        kinds = ", ".join(_CATEGORIES[c] for c in sorted(reached))
+        return f"its source {kinds} (found by walking the source of {module.split('.')[0]})"
     top = module.split(".", 1)[0]
     if any(module == p or module.startswith(p + ".") for p in _DANGEROUS_PACKAGES):
         return f"module {module!r} reads or writes files, compiles or runs code"

@@ -45,13 +45,14 @@ from aisbom.scanners.pickles.policy import (
     DECODERS,
     IMPORT_BY_NAME,
     NESTED_LOADERS,
-    NESTED_SETSTATE,
     PASS_THROUGH,
     RESOLVED_BY_SCANNER,
     TRUSTED_NESTED_LOADERS,
     Use,
+    is_allowed,
     judge,
     normalize,
+    setstate_unpickles,
 )
 from aisbom.severity import Severity
 
@@ -309,7 +310,9 @@ def _scan_embedded(data: Data, analysis: _Analysis, ctx: ScanContext) -> None:
                 evidence={"limit": "embedded size"},
             )
             continue
-        ctx.report("pickle-embedded", f"{label} at offset {offset}: scanned as a nested object", offset=offset)
+        ctx.report(
+            "pickle-embedded", f"{label} at offset {offset}: scanned as a nested object", offset=offset
+        )
         ctx.scan_nested(payload, f"{label}@{offset}")
 
 
@@ -346,7 +349,9 @@ class _Analyser:
             if isinstance(glob, Global):
                 self.analysis.use(glob, Use.IMPORTED)
             else:
-                self.analysis.flag(f"fetches {glob.what}, whose target is only known at load time", glob.offset)
+                self.analysis.flag(
+                    f"fetches {glob.what}, whose target is only known at load time", glob.offset
+                )
         for call in run.calls:
             self.call(call)
         for mutation in run.mutations:
@@ -379,7 +384,16 @@ class _Analyser:
 
     def at_call_position(self, value: object, use: Use, example: str, offset: int, via: str) -> None:
         """`value` is called (or constructed) later by a function it was handed to, or by the
-        loader; whatever it resolves to is used that way, with arguments the scanner never sees."""
+        loader; whatever it resolves to is used that way, with arguments the scanner never sees.
+        What an allowlisted function returns (a bit generator, an array) is data the curation
+        of that function vouches for; the functions themselves are judged where they are called."""
+        func = value.func if isinstance(value, Call) else None
+        if (
+            isinstance(func, Global)
+            and not self.wrapper(func)
+            and is_allowed(func.module, func.name, resolved=False)
+        ):
+            return
         for target in self.callees(value):
             if isinstance(target, Global):
                 self.analysis.use(target, use, example, resolved=False)
@@ -397,6 +411,11 @@ class _Analyser:
             else:
                 self.analysis.flag(f"{via} wraps {target}", offset)
 
+    @staticmethod
+    def wrapper(func: Global) -> bool:
+        key = normalize(func.module, func.name)
+        return key in CALLABLE_WRAPPERS or key in PASS_THROUGH or key in ATTRIBUTE_GETTERS
+
     # -- events --
 
     def call(self, call: Call) -> None:
@@ -406,7 +425,9 @@ class _Analyser:
             if isinstance(func, Global):
                 self.analysis.use(func, Use.CONSTRUCTED)
             else:
-                self.analysis.flag(f"constructs an instance of a class computed at load time: {rendering}", call.offset)
+                self.analysis.flag(
+                    f"constructs an instance of a class computed at load time: {rendering}", call.offset
+                )
             return
         if not isinstance(func, Global):
             self.called_value(call, rendering)
@@ -456,9 +477,9 @@ class _Analyser:
                 mutation.offset,
             )
         elif isinstance(target, Persistent):
+            argument = describe(mutation.argument)
             self.analysis.flag(
-                f"{mutation.opcode} modifies what persistent_load returned with {describe(mutation.argument)}",
-                mutation.offset,
+                f"{mutation.opcode} modifies what persistent_load returned with {argument}", mutation.offset
             )
         elif mutation.opcode == "BUILD" and isinstance(target, Call):
             self.build(target, mutation.argument, mutation.offset)
@@ -475,7 +496,7 @@ class _Analyser:
                 wrapped = state[0] if isinstance(state, tuple) and state else None
                 if wrapped is not None:
                     self.reference(wrapped, offset, f"{cls.dotted}'s restored state")
-            if key in NESTED_SETSTATE:
+            if setstate_unpickles(*key):
                 for blob in _state_bytes(state):
                     self.analysis.nested.append((f"{cls.dotted} state", blob, offset))
         elif cls is not None:
@@ -503,11 +524,21 @@ class _Analyser:
                     offset,
                 )
             elif key in _LOADER_CALLED:
-                self.at_call_position(value, Use.CALLED, f"{key} = {describe(value)}", offset, f"BUILD planting {key}")
-            elif isinstance(value, Call) and isinstance(value.func, Global):
-                if normalize(value.func.module, value.func.name) in CALLABLE_WRAPPERS:
-                    for wrapped in _partial_targets(value):
-                        self.reference(wrapped, offset, f"{value.func.dotted} in a restored state")
+                self.at_call_position(
+                    value, Use.CALLED, f"{key} = {describe(value)}", offset, f"BUILD planting {key}"
+                )
+            elif _is_partial(value):
+                assert isinstance(value, Call) and isinstance(value.func, Global)
+                for wrapped in _partial_targets(value):
+                    self.reference(wrapped, offset, f"{value.func.dotted} in a restored state")
+
+
+def _is_partial(value: object) -> bool:
+    return (
+        isinstance(value, Call)
+        and isinstance(value.func, Global)
+        and normalize(value.func.module, value.func.name) in CALLABLE_WRAPPERS
+    )
 
 
 def _partial_targets(partial: Call) -> list[object]:
@@ -530,8 +561,10 @@ def _class_of(instance: Call) -> Global | str | None:
         return describe(func) + ", computed at load time"
     key = normalize(func.module, func.name)
     args = instance.args if isinstance(instance.args, tuple) else ()
-    if instance.kind != "new" and ARGUMENT_USE.get(key, {}).get(0) is Use.CONSTRUCTED or (
-        func.name.startswith("__pyx_unpickle_")
+    if (
+        instance.kind != "new"
+        and ARGUMENT_USE.get(key, {}).get(0) is Use.CONSTRUCTED
+        or (func.name.startswith("__pyx_unpickle_"))
     ):
         first = args[0] if args else None
         if isinstance(first, Global):
@@ -556,8 +589,15 @@ def _attribute(call: Call) -> Global | None:
 
 def _state_bytes(state: object) -> list[object]:
     """Byte strings in a BUILD state (the state itself, or one level into a tuple or dict)."""
-    values = list(state) if isinstance(state, tuple) else [v for _, v in state.items] if isinstance(state, PDict) else [state]
+    values = (
+        list(state)
+        if isinstance(state, tuple)
+        else [v for _, v in state.items]
+        if isinstance(state, PDict)
+        else [state]
+    )
     return [v for v in values if isinstance(v, (bytes, BytesRef))]
+
 
 def _constant_bytes(value: object) -> object | None:
     """Bytes a pickle hands to a loader, if they are a constant or a pure decoding of one."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import base64
 import glob
-import io
 import json
 import os
 import pickle
@@ -37,8 +36,8 @@ from aisbom.scanners.pickles.engine import (
     Call,
     DynamicGlobal,
     Global,
-    PickleRun,
     Persistent,
+    PickleRun,
     Reading,
     run_pickle,
 )
@@ -180,18 +179,21 @@ def compare(real: dict[str, object], run: PickleRun) -> Verdict:
             continue
         if i == len(real_events) and not real["ok"] and assumed:
             return Verdict(True)  # the loader stopped where the engine could not decide
-        return Verdict(False, f"event {i}: engine {event}, real {real_events[i:i + 1] or 'nothing (stopped)'}")
+        return Verdict(
+            False, f"event {i}: engine {event}, real {real_events[i : i + 1] or 'nothing (stopped)'}"
+        )
     if i < len(real_events):
         if run.limit:
             return Verdict(True)
-        return Verdict(False, f"engine missed {real_events[i:i + 3]}")
+        return Verdict(False, f"engine missed {real_events[i : i + 3]}")
     engine_ok = run.end is not None
     if engine_ok != real["ok"] and not run.limit:
         if not engine_ok and run.extensions:
             return Verdict(True) if not real["ok"] else Verdict(False, "engine stopped at EXT")
         if engine_ok and assumed:
             return Verdict(True)
-        return Verdict(False, f"engine {'completed' if engine_ok else 'failed: ' + str(run.error)}, real {real['error'] or 'completed'}")
+        engine = "completed" if engine_ok else f"failed: {run.error}"
+        return Verdict(False, f"engine {engine}, real {real['error'] or 'completed'}")
     if engine_ok and real["tell"] is not None and real["tell"] != run.end and not _has_frame(run):
         return Verdict(False, f"engine ends at {run.end}, real at {real['tell']}")
     return Verdict(True)
@@ -317,7 +319,9 @@ class Generator:
         if kind == 10:
             return b"\x96" + struct.pack("<Q", len(text)) + text
         if kind == 11:
-            return rng.choice([b"K\x05", b"M\x01\x02", b"J\xff\xff\xff\xff", b"\x8a\x01\x05", b"G" + b"\x00" * 8])
+            return rng.choice(
+                [b"K\x05", b"M\x01\x02", b"J\xff\xff\xff\xff", b"\x8a\x01\x05", b"G" + b"\x00" * 8]
+            )
         if kind == 12:
             return b"\x8d" + struct.pack("<Q", len(text)) + text
         return rng.choice([b"N", b"\x88", b"\x89", b")", b"]", b"}"])
@@ -385,7 +389,7 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
         if kind == 0:
             out[i] = rng.randrange(256)
         elif kind == 1:
-            out[i : i] = bytes([rng.choice(b"()tlduebsaR0129\x85\x86\x93\x94\x95.N\n")])
+            out[i:i] = bytes([rng.choice(b"()tlduebsaR0129\x85\x86\x93\x94\x95.N\n")])
         elif kind == 2:
             del out[i : i + rng.randint(1, 4)]
         elif kind == 3:

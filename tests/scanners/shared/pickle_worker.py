@@ -10,7 +10,7 @@ ever imported or run. Address space is capped, so a stream that declares a huge 
 with MemoryError instead of taking the machine's memory.
 """
 
-import base64
+import contextlib
 import io
 import json
 import pickle
@@ -27,7 +27,7 @@ def _label(obj):
 
 
 def _standin(kind):
-    label = "%s%d" % (kind, _counts[kind])
+    label = f"{kind}{_counts[kind]}"
     _counts[kind] += 1
     return _Meta("StandIn", (object,), {"__new__": _new, "_standin_label": label})
 
@@ -117,7 +117,7 @@ def _run(mode, data):
     except MemoryError:
         result["error"] = "MemoryError"
     except Exception as exc:  # every error ends the load: only that it stopped matters
-        result["error"] = "%s: %s" % (type(exc).__name__, str(exc)[:200])
+        result["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
     result["events"] = list(_events)
     return result
 
@@ -150,10 +150,8 @@ class _WholeFile:
 
 
 def main():
-    try:
+    with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31))
-    except (ValueError, OSError):
-        pass
     sys.setrecursionlimit(10000)
     stdin, stdout = sys.stdin.buffer, sys.stdout
     while True:
@@ -164,7 +162,7 @@ def main():
         data = stdin.read(size)
         modes = ("memory", "stream", "py")
         out = {mode: _run(mode, data) for mode in modes}
-        out["version"] = "%d.%d.%d" % sys.version_info[:3]
+        out["version"] = ".".join(str(n) for n in sys.version_info[:3])
         stdout.write(json.dumps(out) + "\n")
         stdout.flush()
 
