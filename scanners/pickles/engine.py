@@ -24,6 +24,7 @@ import enum
 import re
 import struct
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -576,8 +577,18 @@ def _op_string(m: PickleMachine, off: int) -> None:
         raw = raw[1:-1]
     else:
         raise PickleError("the STRING opcode argument must be quoted", off)
+    m.push(_escape_decode(raw, off))
+
+
+def _escape_decode(raw: bytes, off: int) -> str:
+    """STRING's Python 2 escapes, as PyBytes_DecodeEscape reads them (an unknown escape such
+    as \\q is kept; CPython only warns about it)."""
+    if b"\\" not in raw:
+        return raw.decode("latin-1")
     try:
-        m.push(codecs.escape_decode(raw)[0].decode("latin-1"))  # type: ignore[attr-defined]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return codecs.escape_decode(raw)[0].decode("latin-1")  # type: ignore[attr-defined, no-any-return]
     except ValueError:
         raise PickleError("invalid escape in STRING argument", off) from None
 
@@ -923,7 +934,7 @@ def _text(m: PickleMachine, value: object) -> str | None:
     raw = bytes(m.data[value.start : value.end])
     try:
         if value.codec == "escape":
-            return codecs.escape_decode(raw)[0].decode("latin-1")  # type: ignore[attr-defined, no-any-return]
+            return _escape_decode(raw, value.start)
         return raw.decode(value.codec, "surrogatepass")
     except (UnicodeDecodeError, ValueError):
         return None
@@ -1208,6 +1219,10 @@ def _stacked_opcodes(data: Data) -> bool | None:
         budget -= run.opcodes
         if run.calls or any(_plausible(g) for g in run.globals):
             return True
+        if run.end is None and run.divergences:  # where pickle.py reads on, it may act
+            other = run_pickle(data, pos, max_opcodes=budget, reading=Reading.PY)
+            if other.calls or any(_plausible(g) for g in other.globals):
+                return True
         if run.limit:
             return complete + run.opcodes >= 64  # thousands of valid opcodes are no accident
         if run.end is None:
@@ -1227,12 +1242,12 @@ def _stacked_opcodes(data: Data) -> bool | None:
 
 
 def _plausible(glob: Global | DynamicGlobal) -> bool:
-    """An import a loader could perform: names that are Python identifiers (a name computed
-    at load time counts too)."""
+    """An import a loader could perform: a module name that is a dotted Python identifier (the
+    module is imported before the name is looked up; a name computed at load time counts too)."""
     if isinstance(glob, DynamicGlobal):
         return True
     module, name = glob.raw or (glob.module, glob.name)
-    return bool(_IDENTIFIER_PATH.fullmatch(module) and _IDENTIFIER_PATH.fullmatch(name))
+    return bool(_IDENTIFIER_PATH.fullmatch(module) and (not name or _IDENTIFIER_PATH.fullmatch(name)))
 
 
 # --- human-readable rendering of values, for evidence ------------------------------------
