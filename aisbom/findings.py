@@ -19,6 +19,8 @@ class Finding:
     members: tuple[str, ...] = ()  # container members, outermost first
     offset: int | None = None  # byte offset inside the innermost object
     evidence: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # The allow file that silenced it: the finding is reported apart, and does not count.
+    silenced_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -35,4 +37,5 @@ class Finding:
             "message": self.message,
             "location": {"file": self.path, "member": self.member, "offset": self.offset},
             "evidence": dict(self.evidence),
+            **({"silenced_by": self.silenced_by} if self.silenced_by else {}),
         }

@@ -19,9 +19,15 @@ from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import ExitCode, Severity
 from aisbom.sources.base import Resolved, check_scanned_hashes
+from aisbom.wording import counted
 
+# A file that could not be read: the scan is an error (exit 2) whatever --fail-on says, since
+# nothing can be said of bytes never seen.
+UNREAD_RULES = frozenset({"file-unreadable"})
 # Findings that mean part of the target was not analysed: such a scan never exits 0.
-INCOMPLETE_RULES = frozenset({"scan-limit", "scan-error", "file-unreadable", "symlink-outside-target"})
+INCOMPLETE_RULES = UNREAD_RULES | frozenset(
+    {"scan-limit", "scan-error", "symlink-outside-target", "format-not-analysed"}
+)
 # Files up to this size are read into memory; larger ones are memory-mapped.
 _READ_WHOLE = 1024 * 1024
 
@@ -33,6 +39,8 @@ class FileResult:
     sha256: str | None
     format: str
     findings: tuple[Finding, ...]
+    # Findings an allow file silenced (each names it in `silenced_by`): shown, never counted.
+    silenced: tuple[Finding, ...] = ()
 
     @property
     def readable(self) -> bool:
@@ -50,6 +58,11 @@ class ScanReport:
     def findings(self) -> list[Finding]:
         return [f for file in self.files for f in file.findings]
 
+    @property
+    def silenced(self) -> list[Finding]:
+        """What the allow files in force silenced, each naming its file (`silenced_by`)."""
+        return [f for file in self.files for f in file.silenced]
+
     def counts(self) -> dict[str, int]:
         counts = {s.label: 0 for s in sorted(Severity, reverse=True)}
         for finding in self.findings:
@@ -57,18 +70,38 @@ class ScanReport:
         return counts
 
     def failing(self) -> list[Finding]:
-        return [f for f in self.findings if self.policy.fails(f.severity, f.rule)]
+        """Findings that fail the scan under its policy; an unread file is an error, not one of them."""
+        return [
+            f for f in self.findings if f.rule not in UNREAD_RULES and self.policy.fails(f.severity, f.rule)
+        ]
 
     @property
     def incomplete(self) -> bool:
         return any(f.rule in INCOMPLETE_RULES for f in self.findings)
 
     @property
+    def unread(self) -> list[FileResult]:
+        """Files whose bytes could not be read (a read error, a FIFO, a link to a device ...)."""
+        return [f for f in self.files if any(x.rule in UNREAD_RULES for x in f.findings)]
+
+    @property
+    def error(self) -> str | None:
+        """Why this scan is an error (exit 2) rather than a verdict on the target, or None. A target
+        with nothing read is never clean: a mistyped or emptied path must not pass a CI job."""
+        if not any(f.readable for f in self.files):
+            held = "holds no file to scan" if not self.files else "has no file that could be read"
+            return f"nothing was scanned: {self.target} {held}"
+        unread = len(self.unread)
+        if unread:
+            return f"{counted(unread, 'file')} could not be read"
+        return None
+
+    @property
     def exit_code(self) -> ExitCode:
-        if self.failing() or any(f.rule in INCOMPLETE_RULES - {"file-unreadable"} for f in self.findings):
-            return ExitCode.UNSAFE
-        if any(f.rule == "file-unreadable" for f in self.findings):
+        if self.error is not None:
             return ExitCode.ERROR
+        if self.failing() or self.incomplete:
+            return ExitCode.UNSAFE
         return ExitCode.CLEAN
 
     @property
@@ -134,13 +167,7 @@ def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:
     ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
     if entry.problem:
         ctx.report(entry.problem_rule or "file-unreadable", entry.problem)
-        return FileResult(
-            entry.path,
-            None,
-            None,
-            "symlink" if "symlink" in entry.problem else "special",
-            tuple(ctx.sink),
-        )
+        return _result(entry, None, None, "symlink" if "symlink" in entry.problem else "special", ctx)
     try:
         # The walk saw a regular file; should it have been swapped for a link or a FIFO since,
         # refuse the link and do not block on the FIFO.
@@ -157,7 +184,7 @@ def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:
                 return _scan_data(entry, mapped, digest, ctx)
     except OSError as exc:
         ctx.report("file-unreadable", f"cannot read file: {exc.strerror or exc}")
-        return FileResult(entry.path, None, None, "unreadable", tuple(ctx.sink))
+        return _result(entry, None, None, "unreadable", ctx)
 
 
 def _scan_data(entry: Entry, data: Data, digest: str, ctx: ScanContext) -> FileResult:
@@ -178,4 +205,11 @@ def _scan_data(entry: Entry, data: Data, digest: str, ctx: ScanContext) -> FileR
         )
         if os.environ.get("AISBOM_DEBUG"):
             raise
-    return FileResult(entry.path, len(data), digest, fmt, tuple(ctx.sink))
+    return _result(entry, len(data), digest, fmt, ctx)
+
+
+def _result(entry: Entry, size: int | None, digest: str | None, fmt: str, ctx: ScanContext) -> FileResult:
+    """The file's result: what its scan found, and apart, what an allow file silenced."""
+    found = tuple(f for f in ctx.sink if f.silenced_by is None)
+    silenced = tuple(f for f in ctx.sink if f.silenced_by is not None)
+    return FileResult(entry.path, size, digest, fmt, found, silenced)

@@ -62,3 +62,7 @@ class Provenance:
     repo_type: str | None = None
     # Per file, as for file_urls: ETag, declared size, Last-Modified, final URL, acquisition.
     files: Mapping[str, FileSource] = field(default_factory=_empty)
+    # Files in hand that could not be checked against what the source published, and why (a
+    # file the commit does not hold, a cache with no listing of the commit): they have no URL,
+    # upstream hash or FileSource above, since nothing says they came from the source.
+    unverified: Mapping[str, str] = field(default_factory=_empty)

@@ -438,6 +438,24 @@ _RULES = [
         "loading. Use --strict to fail on these.",
     ),
     Rule(
+        "format-not-analysed",
+        Severity.MEDIUM,
+        "Model format recognised but not analysed",
+        "The file's content is a model format aisbom recognises and does not analyse: Core ML, "
+        "a TensorRT plan, OpenVINO IR, a PaddlePaddle program, MXNet, ncnn, Caffe, Darknet, legacy "
+        "GGML, ExecuTorch, ONNX Runtime's ORT format. The finding names the format and says what "
+        "loading it can do, where that is known.",
+        "Nothing in the file was checked, so it cannot be shown to be safe: the scan is incomplete "
+        "and never exits 0, whatever --fail-on says, or a format aisbom does not read would be a "
+        "way around the scan. Medium by default, because nothing was seen that runs code and most "
+        "of these loaders run only their own kernels (custom layers need code the application "
+        "supplies); high where the file itself can carry native code the loader runs (a TensorRT "
+        "plan's plugin libraries).",
+        "Ship and load a format aisbom analyses (safetensors, ONNX, GGUF ...) where you can; "
+        "otherwise review the file and where it came from by hand. A file you do not load is "
+        "best left out of what you ship.",
+    ),
+    Rule(
         "scan-limit",
         Severity.HIGH,
         "Not fully analysed: a resource limit was hit",
@@ -482,7 +500,7 @@ NOTES: tuple[tuple[str, str], ...] = (
     (
         "What the pickle allowlist admits from checkpoints, and why",
         "A checkpoint must not fail the default scan for the metadata its framework writes. "
-        "Admitted (scanners/pickles/allowlist.py): everything `torch.load(weights_only=True)` "
+        "Admitted (scanners/pickles/allowlist.py): everything `torch.load` with `weights_only=True` "
         "admits in torch 2.13 (tensor and storage types, dtypes, quantization schemes, the "
         "`torch._utils` rebuild functions, `torch._tensor._rebuild_from_type_v2`, `torch.Size`, "
         "`torch.device`, nested tensors and device-mesh layouts); what PyTorch Lightning writes "

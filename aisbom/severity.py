@@ -30,6 +30,10 @@ class Severity(enum.IntEnum):
 class ExitCode(enum.IntEnum):
     """Process exit codes of every aisbom command."""
 
-    CLEAN = 0
-    UNSAFE = 1  # a finding at or above the fail threshold, or a verification mismatch
-    ERROR = 2  # usage error, or the target (or a file in it) could not be read
+    CLEAN = 0  # every file read and analysed, nothing at or above the fail threshold
+    # A finding at or above the fail threshold, part of the target not fully analysed, or a
+    # verification mismatch.
+    UNSAFE = 1
+    # Usage error; the target or a file in it could not be read (whatever the threshold);
+    # nothing to scan.
+    ERROR = 2

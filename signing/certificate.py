@@ -5,6 +5,11 @@ model_signing writes it. Verification builds a path from the leaf through the bu
 certificates to one of the trusted CA certificates, at the leaf's notBefore time: these
 bundles have no trusted timestamp, so, like model_signing, a signature stays verifiable after
 its certificate expires.
+
+A trusted CA vouches for every certificate it issued, so the signer expected can be named, as
+cosign does: `identity` must equal the leaf's subject (RFC 4514, e.g. `CN=release,O=ACME`),
+its common name, or one of its subject alternative names (e-mail, URI, DNS name, IP address);
+`issuer` must equal the name of the CA that issued the leaf (RFC 4514 or common name).
 """
 
 from __future__ import annotations
@@ -134,13 +139,18 @@ def _ca_extension_policy() -> Any:
 
 
 class CertificateVerifier:
-    """Verifies a certificate-signed bundle against trusted CA certificates (PEM files)."""
+    """Verifies a certificate-signed bundle against trusted CA certificates (PEM files), and,
+    when given, that the signer is the one expected (`identity`) and was issued by `issuer`."""
 
-    def __init__(self, ca_paths: Iterable[Path]) -> None:
+    def __init__(
+        self, ca_paths: Iterable[Path], *, identity: str | None = None, issuer: str | None = None
+    ) -> None:
         paths = list(ca_paths)
         self._anchors = load_certificates(paths, "certificate chain")
         if not self._anchors:
             raise KeyMaterialError("no certificate found in the --certificate-chain file(s)")
+        self._identity = identity
+        self._issuer = issuer
 
     def verify(self, bundle: Bundle) -> Verified:
         from cryptography.x509.verification import (
@@ -178,9 +188,45 @@ class CertificateVerifier:
                 f"signing certificate {subject} is not trusted: it is not a code-signing certificate "
                 "(its KeyUsage lacks digitalSignature and its ExtendedKeyUsage lacks codeSigning)"
             )
+        self._check_signer(leaf, subject)
         if not verify_payload_any_release(_ec_public_key(leaf), bundle.payload, only_signature(bundle)):
             raise SignatureInvalidError("signature does not verify with the signing certificate")
         return Verified(bundle.payload, f"certificate {subject}")
+
+    def _check_signer(self, leaf: x509.Certificate, subject: str) -> None:
+        if self._identity is not None:
+            names = identities(leaf)
+            if self._identity not in names:
+                raise SignatureInvalidError(
+                    f"signing certificate {subject} is trusted but is not the signer expected: "
+                    f"--certificate-identity {self._identity!r} is none of its names ({', '.join(names)})"
+                )
+        if self._issuer is not None:
+            names = _names_of(leaf.issuer)
+            if self._issuer not in names:
+                raise SignatureInvalidError(
+                    f"signing certificate {subject} is trusted but was not issued by the CA expected: "
+                    f"--certificate-issuer {self._issuer!r} is not its issuer ({', '.join(names)})"
+                )
+
+
+def identities(cert: x509.Certificate) -> list[str]:
+    """The names a certificate can be expected by: its subject (RFC 4514 and common name) and
+    every subject alternative name (e-mail, URI, DNS name, IP address)."""
+    names = _names_of(cert.subject)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return names
+    for kind in (x509.RFC822Name, x509.UniformResourceIdentifier, x509.DNSName, x509.IPAddress):
+        names += [str(value) for value in san.get_values_for_type(kind)]  # type: ignore[attr-defined]
+    return list(dict.fromkeys(names))
+
+
+def _names_of(name: x509.Name) -> list[str]:
+    out = [name.rfc4514_string()]
+    out += [str(a.value) for a in name.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)]
+    return [n for n in dict.fromkeys(out) if n]
 
 
 # What cryptography's path builder says, in its words, and the class of failure it means.

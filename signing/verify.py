@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aisbom.terminal_text import shown
+
 
 @dataclass(frozen=True)
 class Modified:
@@ -57,22 +59,23 @@ def compare(
 
 
 def format_diff(diff: ManifestDiff) -> list[str]:
-    """Human lines, one block per problem, names in sorted order."""
+    """Human lines, one block per problem, names in sorted order; names with control characters
+    made visible (terminal_text), since they come from the files and the signature."""
     lines: list[str] = []
     for m in diff.modified:
         if m.part == "size":
-            lines.append(f"  modified  {m.name}")
+            lines.append(f"  modified  {shown(m.name)}")
             lines.append(f"            expected {m.expected} bytes")
             lines.append(f"            actual   {m.actual} bytes")
             continue
-        lines.append(f"  modified  {m.name}" + (f" (bytes {m.part})" if m.part else ""))
-        lines.append(f"            expected {diff.hash_type}:{m.expected}")
-        lines.append(f"            actual   {diff.hash_type}:{m.actual}")
-    lines.extend(f"  missing   {name}" for name in diff.missing)
-    lines.extend(f"  extra     {name}" for name in diff.extra)
+        lines.append(f"  modified  {shown(m.name)}" + (f" (bytes {m.part})" if m.part else ""))
+        lines.append(shown(f"            expected {diff.hash_type}:{m.expected}"))
+        lines.append(shown(f"            actual   {diff.hash_type}:{m.actual}"))
+    lines.extend(f"  missing   {shown(name)}" for name in diff.missing)
+    lines.extend(f"  extra     {shown(name)}" for name in diff.extra)
     return lines
 
 
 def format_unsigned(diff: ManifestDiff) -> list[str]:
     """The files tolerated because the signature does not list them."""
-    return [f"  unsigned  {name}" for name in diff.unsigned]
+    return [f"  unsigned  {shown(name)}" for name in diff.unsigned]

@@ -30,6 +30,7 @@ from catalog import (
     MALICIOUS,
     MARKER,
     REAL_MODELS,
+    UNANALYSED,
 )
 
 TIMEOUT = 60
@@ -106,6 +107,16 @@ def test_benign_fixture_loads_cleanly(fixture, tmp_path):
     assert files_under(tmp_path) == []
 
 
+@pytest.mark.parametrize("fixture", UNANALYSED, ids=lambda f: f.id)
+def test_unanalysed_fixture_reads_as_its_format(fixture, tmp_path):
+    """Read back by the format's own library where it installs from PyPI (coremltools, ncnn)."""
+    if fixture.no_loader:
+        pytest.skip(fixture.no_loader)
+    result = run_loader(fixture.loader, fixture.abspath, tmp_path)
+    assert result.returncode == 0, explain(result)
+    assert files_under(tmp_path) == []
+
+
 @pytest.mark.parametrize("fixture", REAL_MODELS, ids=lambda f: Path(f.path).name)
 def test_real_model_loads_cleanly(fixture, tmp_path):
     result = run_loader(fixture.loader, fixture.abspath, tmp_path)
@@ -120,7 +131,7 @@ def test_catalog_is_well_formed():
     paths = [f.path for f in FIXTURES]
     assert len(paths) == len(set(paths)), [p for p, n in Counter(paths).items() if n > 1]
     for f in FIXTURES + REAL_MODELS:
-        assert f.kind in ("malicious", "benign"), f
+        assert f.kind in ("malicious", "benign", "unanalysed"), f
         assert f.family in FAMILIES, f
         assert f.trick and f.description and (f.loader or f.no_loader), f
         assert f.proof in ("payload", "loads") or f.proof.startswith("refused: "), f

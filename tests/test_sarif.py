@@ -103,7 +103,11 @@ def test_benign_corpus_has_no_error_or_warning_results():
     run = check_structure(log)
     assert code == 0
     assert [r for r in run["results"] if r["level"] in {"error", "warning"}] == []
-    assert run["invocations"][0] == {"executionSuccessful": True, "exitCode": 0}
+    assert run["invocations"][0] == {
+        "executionSuccessful": True,
+        "exitCode": 0,
+        "exitCodeDescription": "clean",
+    }
     assert {Path(a["location"]["uri"]).name for a in run["artifacts"]} >= {
         f.abspath.name for f in BENIGN if f.abspath.is_relative_to(FIXTURES_DIR / "benign")
     }

@@ -191,6 +191,13 @@ def _scan_properties(report: ScanReport, options: BomOptions) -> list[tuple[str,
     ]
     if report.policy.strict:
         properties.append(("aisbom:strict", "true"))
+    for allow_file in report.policy.allow_files:  # what trusted more than the allowlist, and what it hid
+        silenced = sum(1 for f in report.silenced if f.silenced_by == allow_file.path)
+        properties.append(
+            ("aisbom:allow_file", f"{allow_file.path} sha256:{allow_file.sha256} silenced {silenced}")
+        )
+    if report.policy.allow_dangerous:
+        properties.append(("aisbom:allow_dangerous", "true"))
     if options.reproducible:
         properties.append(("cdx:reproducible", "true"))
     return properties

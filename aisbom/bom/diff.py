@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from aisbom.bom.check import BomError, schema_errors
+from aisbom.terminal_text import shown
+from aisbom.wording import counted
 
 _SEVERITY_ORDER = ("critical", "high", "medium", "low", "info", "none", "unknown")
 
@@ -136,10 +138,10 @@ def render_text(result: BomDiff, old_name: str, new_name: str) -> str:
         )
     else:
         lines[1:] = [
-            f"No drift: the same {result.compared} components, with the same hashes, versions, licences "
-            "and findings."
+            f"No drift: the same {counted(result.compared, 'component')}, with the same hashes, versions, "
+            "licences and findings."
         ]
-    return "\n".join(lines) + "\n"
+    return "".join(shown(line) + "\n" for line in lines)  # names come from the BOMs: escaped
 
 
 def render_json(result: BomDiff, old_name: str, new_name: str) -> str:

@@ -18,6 +18,7 @@ from aisbom.bom.etsi_catalogue import CATALOGUE
 from aisbom.bom.project_assets import DataAsset, ProjectEvidence
 from aisbom.pipeline import ScanReport
 from aisbom.provenance import ACQUIRED_FROM_CACHE_MTIME
+from aisbom.wording import agree, counted
 
 Status = Literal["evidenced", "partly", "not-evidenced"]
 STATUS_TEXT = {"evidenced": "Evidenced", "partly": "Partly evidenced", "not-evidenced": "Not evidenced"}
@@ -135,7 +136,8 @@ def _shared_evidence(a: _Assessing) -> None:
     a.evidence.append(
         Evidence(
             "file-hashes",
-            f"SHA-256 of {len(a.files)} files, computed by aisbom from every byte of each file and "
+            f"SHA-256 of {counted(len(a.files), 'file')}, computed by aisbom from every byte of each file "
+            "and "
             "recorded in the hashes of the file components nested in each "
             + (
                 "asset component (sha256sum format below, paths as ASSET/FILE)."
@@ -252,7 +254,8 @@ def _supply_chain(a: _Assessing) -> Assessment:  # 5.2.3-1
             a.claim(
                 "5.2.3-1-findings",
                 a.main,
-                f"{len(a.failing)} findings at or above {a.report.policy.fail_on.label} were found.",
+                f"{counted(len(a.failing), 'finding')} at or above {a.report.policy.fail_on.label} "
+                f"{agree(len(a.failing), 'was', 'were')} found.",
                 "Loading the affected files would be unsafe (see vulnerabilities).",
                 "scan",
             ),
@@ -467,7 +470,7 @@ def _training_data(a: _Assessing) -> Assessment:  # 5.2.4-2
         a.claim(
             f"5.2.4-2:{m.bom_ref}",
             m.bom_ref,
-            f"{m.name} declares {len(m.datasets)} training datasets; each is linked to the model.",
+            f"{m.name} declares {counted(len(m.datasets), 'training dataset')}; each is linked to the model.",
             "Where the data came from is the dataset id the card declares; aisbom did not fetch it.",
             f"datasets:{m.bom_ref}",
         )
@@ -559,7 +562,8 @@ def _configuration_changes(a: _Assessing) -> Assessment:  # 5.2.4-3
     c = a.claim(
         "5.2.4-3",
         a.main,
-        f"{len(configs)} configuration files are hashed components; any change to them shows in "
+        f"{counted(len(configs), 'configuration file')} "
+        f"{agree(len(configs), 'is a hashed component', 'are hashed components')}; any change shows in "
         "`aisbom diff` against the next BOM.",
         "A configuration change changes its hash.",
         "file-hashes",
@@ -641,7 +645,8 @@ def _project_audit_trail(a: _Assessing, project: ProjectEvidence) -> Assessment 
     a.evidence.append(
         Evidence(
             "audit-log",
-            f"The project's append-only audit log (aisbom-audit.jsonl), {project.audit_events} events: "
+            "The project's append-only audit log (aisbom-audit.jsonl), "
+            f"{counted(project.audit_events, 'event')}: "
             "each change of a prompt or configuration seen by aisbom, with old and new SHA-256 and "
             "UTC time, and each asset added, accepted into the lock or removed. Recorded diffs, if "
             "any, are left out.",
@@ -717,7 +722,8 @@ def _project_training_data(a: _Assessing, project: ProjectEvidence) -> Assessmen
         a.claim(
             f"5.2.4-2:inventory:{model_ref}",
             model_ref,
-            f"{model_ref} was trained on {len(names)} inventoried datasets, each linked to the model "
+            f"{model_ref} was trained on {counted(len(names), 'inventoried dataset')}, each linked to the "
+            "model "
             "with its source and SHA-256.",
             "Declared by the operator; aisbom hashed and scanned the data it names.",
             f"trained-on:{model_ref}",
@@ -784,7 +790,8 @@ def _dataset_times(
     c = a.claim(
         key,
         target,
-        f"{len(dated)} of {len(datasets)} datasets have their source URL and the time they were obtained.",
+        f"{len(dated)} of {counted(len(datasets), 'dataset')} {agree(len(dated), 'has', 'have')} a recorded "
+        "source URL and time of acquisition.",
         "Recorded by aisbom when it fetched them, not typed in.",
         "dataset-acquisition",
     )

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # the library is imported lazily: it is slow to import and on
     from cyclonedx.model.component import Component
     from cyclonedx.model.definition import Definitions
     from cyclonedx.model.dependency import Dependency
-    from cyclonedx.model.vulnerability import Vulnerability
+    from cyclonedx.model.vulnerability import Vulnerability, VulnerabilityAnalysis
 
 STANDARD_REF = "standard:etsi-en-304-223"
 TOOL_REF = "tool:aisbom"
@@ -400,7 +400,7 @@ def _vulnerabilities(model: ModelAsset | DataAsset) -> list[Vulnerability]:
     source = VulnerabilitySource(name="aisbom")
     out = []
     for file in model.files:
-        for index, finding in enumerate(file.result.findings, start=1):
+        for index, finding in enumerate(file.result.findings + file.result.silenced, start=1):
             rule = RULES[finding.rule]
             props = [("aisbom:file", finding.path)]
             if finding.member:
@@ -425,9 +425,23 @@ def _vulnerabilities(model: ModelAsset | DataAsset) -> list[Vulnerability]:
                     recommendation=rule.fix,
                     affects=[BomTarget(ref=file.bom_ref)],
                     properties=[Property(name=n, value=v) for n, v in props],
+                    analysis=_silenced_analysis(finding),
                 )
             )
     return out
+
+
+def _silenced_analysis(finding: Finding) -> VulnerabilityAnalysis | None:
+    """A finding an allow file silenced: recorded, as the user's judgement that it does not affect
+    them (VEX not_affected), with the file that said so."""
+    if finding.silenced_by is None:
+        return None
+    from cyclonedx.model.impact_analysis import ImpactAnalysisState
+    from cyclonedx.model.vulnerability import VulnerabilityAnalysis
+
+    return VulnerabilityAnalysis(
+        state=ImpactAnalysisState.NOT_AFFECTED, detail=f"silenced by allow file {finding.silenced_by}"
+    )
 
 
 def _detail(finding: Finding) -> str:

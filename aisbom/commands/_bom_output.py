@@ -13,6 +13,8 @@ import click
 
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
+from aisbom.wording import counted
 
 if TYPE_CHECKING:
     from aisbom.bom.build import BuiltBom
@@ -33,19 +35,28 @@ def emit(
 ) -> NoReturn:
     """Print the BOM, or write (and sign) it to OUTPUT; note each component left unjustified; exit
     with the scan's status. The end of both `bom TARGET` and the project's `bom`; `described`
-    goes before the file count in the "wrote" line."""
+    goes before the file count in the "wrote" line. A scan that is an error (nothing scanned, a
+    file that could not be read) writes nothing: a BOM must give every file's hash."""
+    if report.error is not None:
+        click.echo(f"aisbom: error: {report.error}; no BOM written", err=True)
+        for file in report.unread:
+            for finding in file.findings:
+                click.echo(f"aisbom: error: {file.path}: {finding.message}", err=True)
+        sys.exit(ExitCode.ERROR)
     if output is None:
         click.echo(built.text, nl=False)
     else:
         try:
             _write_atomically(output, built.text)
         except OSError as exc:
-            click.echo(f"aisbom: error: cannot write {output}: {exc.strerror or exc}", err=True)
+            click.echo(shown(f"aisbom: error: cannot write {output}: {exc.strerror or exc}"), err=True)
             sys.exit(ExitCode.ERROR)
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n) or "no findings"
+        if report.silenced:
+            counts += f"; {len(report.silenced)} silenced by --allow"
+        files = counted(len(report.files), "file")
         click.echo(
-            f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{len(report.files)} files; "
-            f"{counts})",
+            shown(f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{files}; {counts})"),
             err=True,
         )
         if signer is not None:
@@ -53,8 +64,10 @@ def emit(
             _sign(output, signer, bom_signature)
     for model in built.unjustified():
         click.echo(
-            f"aisbom: note: {model.name} is not well documented ({model.gap_text()}); no justification "
-            f"is recorded ({how_to_justify}; EN 304 223 5.2.3-2)",
+            shown(
+                f"aisbom: note: {model.name} is not well documented ({model.gap_text()}); no justification "
+                f"is recorded ({how_to_justify}; EN 304 223 5.2.3-2)"
+            ),
             err=True,
         )
     sys.exit(report.exit_code)
@@ -68,9 +81,11 @@ def _sign(output: Path, signer: Signer, signature: Path) -> None:
     try:
         result = sign_model(output, signer, signature=signature, single_file_dot_name=True)
     except Exception as exc:  # AisbomError or not: one line, exit 2
-        click.echo(f"aisbom: error: {output} was written but not signed: {describe_error(exc)}", err=True)
+        click.echo(
+            shown(f"aisbom: error: {output} was written but not signed: {describe_error(exc)}"), err=True
+        )
         sys.exit(ExitCode.ERROR)
-    click.echo(f"aisbom: signed {output}: {result.signature}", err=True)
+    click.echo(shown(f"aisbom: signed {output}: {result.signature}"), err=True)
 
 
 def describe_error(exc: Exception) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
     from aisbom.project.acquire import FetchOptions
@@ -57,13 +58,13 @@ def fail(exc: Exception) -> NoReturn:
     from aisbom.errors import AisbomError
 
     text = str(exc) if isinstance(exc, AisbomError) else f"{type(exc).__name__}: {exc}"
-    click.echo(f"aisbom: error: {text}", err=True)
+    click.echo(f"aisbom: error: {shown(text)}", err=True)
     sys.exit(ExitCode.ERROR)
 
 
 def warn(lines: list[str] | tuple[str, ...]) -> None:
     for line in lines:
-        click.echo(f"aisbom: warning: {line}", err=True)
+        click.echo(f"aisbom: warning: {shown(line)}", err=True)
 
 
 def short(sha: str | None) -> str:
@@ -80,15 +81,17 @@ def outcome_lines(outcome: Outcome, verbose_report: bool) -> list[str]:
     if verbose_report and report is not None:
         lines.append(TextFormat().format(report, FormatOptions()).rstrip("\n"))
     files = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''}" if report else ""
-    detail = "; ".join(x for x in (files, outcome.message) if x)
-    lines.append(f"{outcome.action:9} {outcome.kind:7} {outcome.name}" + (f"  ({detail})" if detail else ""))
-    lines += [f"          warning: {w}" for w in outcome.warnings]
+    detail = "; ".join(shown(x) for x in (files, outcome.message) if x)
+    lines.append(
+        f"{outcome.action:9} {outcome.kind:7} {shown(outcome.name)}" + (f"  ({detail})" if detail else "")
+    )
+    lines += [f"          warning: {shown(w)}" for w in outcome.warnings]
     return lines
 
 
 def event_line(event: AuditEvent) -> str:
     where = f"{event.asset}/{event.file}" if event.file else event.asset
-    return (
+    return shown(
         f"{event.time}  {event.event:8} {event.kind:7} {where}  "
         f"{short(event.old_sha256)} -> {short(event.new_sha256)}  ({event.command}"
         + (f", {event.who}" if event.who else "")

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from aisbom.policy import Policy, load_allowlist_file
+from aisbom.errors import UsageError
+from aisbom.policy import Policy, load_allow_file, with_allow_files
 from aisbom.severity import Severity
+from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
     from aisbom.pipeline import ScanReport
@@ -21,7 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def policy_options(fail_on_help: str) -> Callable[[F], F]:
-    """--fail-on, --strict, --allow and --progress, in that order."""
+    """--fail-on, --strict, --allow, --allow-dangerous and --progress, in that order."""
 
     def decorate(command: F) -> F:
         for option in reversed(
@@ -43,7 +45,13 @@ def policy_options(fail_on_help: str) -> Callable[[F], F]:
                     "allow_files",
                     multiple=True,
                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                    help="File of extra trusted globals, one 'module:qualname' per line. Repeatable.",
+                    help="File of extra trusted globals, one 'module:qualname' per line. Repeatable. "
+                    "What it silences is still reported, with the file.",
+                ),
+                click.option(
+                    "--allow-dangerous",
+                    is_flag=True,
+                    help="Let --allow files silence known code-execution gadgets too (os.system ...).",
                 ),
                 click.option(
                     "--progress/--no-progress",
@@ -102,7 +110,7 @@ def resolve_target(
             target, cache_dir=cache_dir, expected_sha256=sha256, allow_http=allow_http, progress=advance
         )
     for note in resolved.notes:
-        click.echo(f"aisbom: note: {note}", err=True)
+        click.echo(shown(f"aisbom: note: {note}"), err=True)
     prov = resolved.provenance
     if prov is not None:  # say where the bytes are: they stay in the cache, whatever the verdict
         if prov.hf_repo:
@@ -110,7 +118,7 @@ def resolve_target(
             where = f"commit {prov.revision} ({how}) at {resolved.path}"
         else:
             where = f"downloaded to {resolved.path}"
-        click.echo(f"aisbom: {_shown(target, resolved)}: {where}", err=True)
+        click.echo(shown(f"aisbom: {_shown(target, resolved)}: {where}"), err=True)
     return resolved
 
 
@@ -121,6 +129,7 @@ def scan_resolved(
     strict: bool,
     allow_files: tuple[Path, ...],
     progress: bool | None,
+    allow_dangerous: bool = False,
 ) -> ScanReport:
     """Scan what `resolve_target` made local, with the policy the options describe; the report
     names TARGET as the user gave it. Raises AisbomError (bad allowlist, bad target, a file
@@ -129,7 +138,7 @@ def scan_resolved(
 
     from aisbom.pipeline import scan_resolved as scan
 
-    policy = build_policy(fail_on, strict, allow_files)
+    policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
     with progress_bar(progress) as advance:
         report = scan(resolved, policy=policy, progress=advance)
     if resolved.provenance is None:
@@ -143,12 +152,14 @@ def _shown(target: str, resolved: Resolved) -> str:
     return target if prov is None or prov.hf_repo else prov.source_url
 
 
-def build_policy(fail_on: str, strict: bool, allow_files: tuple[Path, ...]) -> Policy:
+def build_policy(
+    fail_on: str, strict: bool, allow_files: tuple[Path, ...], allow_dangerous: bool = False
+) -> Policy:
     """The policy the options of `policy_options` describe. Raises AisbomError (bad allowlist)."""
-    extra: frozenset[tuple[str, str]] = frozenset()
-    for path in allow_files:
-        extra |= load_allowlist_file(path)
-    return Policy(fail_on=Severity.parse(fail_on), strict=strict, extra_allowed=extra)
+    if allow_dangerous and not allow_files:
+        raise UsageError("--allow-dangerous applies to --allow files; give at least one")
+    policy = Policy(fail_on=Severity.parse(fail_on), strict=strict, allow_dangerous=allow_dangerous)
+    return with_allow_files(policy, tuple(load_allow_file(path) for path in allow_files))
 
 
 def progress_bar(progress: bool | None):  # type: ignore[no-untyped-def]

@@ -157,6 +157,8 @@ class VerificationMethod:
     trust_config: Path | None = None
     staging: bool = False
     offline: bool = False
+    certificate_identity: str | None = None  # the signer expected of a certificate chain
+    certificate_issuer: str | None = None  # the CA expected to have issued its certificate
 
     @property
     def count(self) -> int:
@@ -178,6 +180,16 @@ class VerificationMethod:
             )
         if self.staging and self.trust_config:
             raise click.UsageError("--staging and --trust-config each choose the Sigstore instance")
+        if (self.certificate_identity or self.certificate_issuer) and not self.certificate_chain:
+            raise click.UsageError(
+                "--certificate-identity and --certificate-issuer need --certificate-chain "
+                "(keyless signatures name theirs with --identity and --issuer)"
+            )
+
+    @property
+    def any_signer(self) -> bool:
+        """A certificate chain with no expected signer: every certificate its CAs issued passes."""
+        return bool(self.certificate_chain) and not (self.certificate_identity or self.certificate_issuer)
 
     def verifier(self) -> Verifier:
         if self.key is not None:
@@ -187,7 +199,9 @@ class VerificationMethod:
         if self.certificate_chain:
             from aisbom.signing.certificate import CertificateVerifier
 
-            return CertificateVerifier(self.certificate_chain)
+            return CertificateVerifier(
+                self.certificate_chain, identity=self.certificate_identity, issuer=self.certificate_issuer
+            )
         from aisbom.signing.keyless import SigstoreVerifier
 
         assert self.identity is not None and self.issuer is not None

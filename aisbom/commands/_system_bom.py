@@ -13,6 +13,8 @@ from aisbom.commands._bom_output import emit
 from aisbom.commands._scanning import build_policy
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
+from aisbom.wording import counted
 
 if TYPE_CHECKING:
     from aisbom.bom.build import BomOptions
@@ -37,6 +39,7 @@ def write_system_bom(
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
+    allow_dangerous: bool = False,
     signer: Signer | None,
     bom_signature: Path | None,
     cache_dir: Path | None = None,
@@ -47,11 +50,11 @@ def write_system_bom(
     if target is not None and project_dir is not None:
         raise click.UsageError("give a model TARGET or --project, not both")
     try:
-        policy = build_policy(fail_on, strict, allow_files)
+        policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
         project = Project.open(Path(target) if target is not None else project_dir, Path.cwd())
         built, report = build_project_bom(project, policy, options, cache_dir=cache_dir)
     except AisbomError as exc:
-        click.echo(f"aisbom: error: {exc}", err=True)
+        click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     emit(
         built,
@@ -61,5 +64,6 @@ def write_system_bom(
         signer,
         bom_signature,
         how_to_justify='justification = "..." in aisbom.toml, or --justify TEXT',
-        described=f"system {project.manifest.system.name!r}: {len(project.manifest.assets)} assets, ",
+        described=f"system {project.manifest.system.name!r}: {counted(len(project.manifest.assets), 'asset')}"
+        ", ",
     )

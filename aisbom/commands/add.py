@@ -19,6 +19,7 @@ from aisbom.commands._project import (
 )
 from aisbom.commands._scanning import build_policy, policy_options, progress_bar
 from aisbom.errors import AisbomError
+from aisbom.terminal_text import shown
 
 
 @click.command()
@@ -68,6 +69,7 @@ def add(
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
+    allow_dangerous: bool,
     progress: bool | None,
 ) -> None:
     """Add an AI asset to the inventory: KIND is model, dataset, prompt (system prompts,
@@ -81,14 +83,15 @@ def add(
     size and scan result, and an `added` event is appended to aisbom-audit.jsonl. Relations
     (--trained-on, --fine-tuned-from) name assets already declared.
 
-    Exit status: 0 added, 1 refused (unsafe), 2 usage or I/O error.
+    Exit status: 0 added, 1 refused (unsafe), 2 usage or I/O error (a file that cannot be read, or
+    no file at all, even with --allow-unsafe).
     """
     from aisbom.project.manifest import Asset, default_name, normalize_source
     from aisbom.project.workspace import Project
 
     cwd = Path.cwd()
     try:
-        policy = build_policy(fail_on, strict, allow_files)
+        policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
         project, created = Project.open_or_create(project_dir, cwd)
         declared = normalize_source(source, project.root, cwd)
         asset = Asset(
@@ -117,11 +120,11 @@ def add(
         sys.exit(result.exit_code)
     outcome = result.outcomes[0]
     if outcome.action != "added":
-        for line in outcome_lines(outcome, verbose_report=outcome.action == "refused"):
+        for line in outcome_lines(outcome, verbose_report=outcome.action in ("refused", "error")):
             click.echo(line)
         sys.exit(result.exit_code)
     if created:
-        click.echo(f"Created {project.manifest.path}")
+        click.echo(shown(f"Created {project.manifest.path}"))
     for line in outcome_lines(outcome, verbose_report=False):
         click.echo(line)
     if not asset.remote and Path(asset.source).is_absolute():

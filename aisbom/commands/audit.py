@@ -11,6 +11,7 @@ import click
 from aisbom.commands._project import event_line, fail, format_option, project_option, warn
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 
 @click.command()
@@ -25,7 +26,12 @@ def audit(project_dir: Path | None, output_format: str, assets: tuple[str, ...],
     time, who and which command saw it) and every asset added, accepted into the lock or
     removed, oldest first. `--format json` prints the events as JSON Lines, as stored.
 
-    Exit status: 0, or 2 if there is no project or the log cannot be read.
+    The log is hash-chained: each line carries the SHA-256 of every byte before it, and
+    aisbom.lock records the log's head when `aisbom lock` runs. The chain and the head are
+    checked, and the first broken line (or the rewrite) is named.
+
+    Exit status: 0, 1 if the log's chain is broken or it is not the log aisbom.lock recorded, or
+    2 if there is no project or the log cannot be read.
     """
     from aisbom.project.workspace import Project
 
@@ -34,7 +40,10 @@ def audit(project_dir: Path | None, output_format: str, assets: tuple[str, ...],
         read = project.audit.read()
     except AisbomError as exc:
         fail(exc)
-    warn([f"{project.audit.path.name}: {p}" for p in read.problems])
+    name = project.audit.path.name
+    notes = read.notes(project.lock.audit_head)
+    warn([f"{name}: {p}" for p in read.problems] + [f"{name}: {n}" for n in notes])
+    broken = read.integrity(project.lock.audit_head)
     events = [e for e in read.events if not assets or e.asset in assets]
     for event in events:
         if output_format == "json":
@@ -43,7 +52,9 @@ def audit(project_dir: Path | None, output_format: str, assets: tuple[str, ...],
         click.echo(event_line(event))
         if diff and event.diff:
             for line in event.diff.splitlines():
-                click.echo(f"    {line}")
+                click.echo(f"    {shown(line)}")
     if output_format == "text" and not events:
-        click.echo(f"No events in {project.audit.path}.")
-    sys.exit(ExitCode.CLEAN)
+        click.echo(f"No events in {shown(project.audit.path)}.")
+    for problem in broken:
+        click.echo(f"aisbom: {name}: NOT INTACT: {shown(problem)}", err=True)
+    sys.exit(ExitCode.UNSAFE if broken else ExitCode.CLEAN)

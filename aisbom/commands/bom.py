@@ -17,6 +17,7 @@ from aisbom.commands._signers import BOM_SIGN_OPTIONS, SigningMethod
 from aisbom.commands._system_bom import is_project_target, write_system_bom
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
     from aisbom.pipeline import ScanReport
@@ -122,6 +123,7 @@ def bom(
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
+    allow_dangerous: bool,
     progress: bool | None,
     sign_key: Path | None,
     sign_password_file: Path | None,
@@ -201,7 +203,7 @@ def bom(
         try:
             signer = method.signer()
         except Exception as exc:  # AisbomError or not: one line, exit 2
-            click.echo(f"aisbom: error: cannot sign the BOM: {describe_error(exc)}", err=True)
+            click.echo(shown(f"aisbom: error: cannot sign the BOM: {describe_error(exc)}"), err=True)
             sys.exit(ExitCode.ERROR)
 
     if is_project_target(target, project_dir):
@@ -222,6 +224,7 @@ def bom(
             fail_on=fail_on,
             strict=strict,
             allow_files=allow_files,
+            allow_dangerous=allow_dangerous,
             signer=signer,
             bom_signature=bom_signature,
             cache_dir=cache_dir,
@@ -231,7 +234,7 @@ def bom(
     try:
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress)
+        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
         report = _without_output(report, resolved.path, (output, bom_signature))
         options = BomOptions(
             spec_version=spec_version,
@@ -244,7 +247,7 @@ def bom(
         )
         built = build_bom(report, resolved.path, options)
     except AisbomError as exc:
-        click.echo(f"aisbom: error: {exc}", err=True)
+        click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     emit(built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT")
 

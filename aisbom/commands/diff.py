@@ -9,6 +9,7 @@ import click
 
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 
 @click.command()
@@ -27,7 +28,7 @@ def diff(old: Path, new: Path, output_format: str) -> None:
         before = load_bom(old)
         after = load_bom(new)
     except AisbomError as exc:
-        click.echo(f"aisbom: error: {exc}", err=True)
+        click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     result = diff_boms(before, after)
     render = render_json if output_format == "json" else render_text

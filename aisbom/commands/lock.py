@@ -30,6 +30,13 @@ from aisbom.errors import AisbomError
     is_flag=True,
     help="Lock assets even if the scan finds them unsafe or cannot fully analyse them.",
 )
+@click.option(
+    "--accept-audit-log",
+    is_flag=True,
+    help="Take aisbom-audit.jsonl as it is although its hash chain is broken or it is not the log "
+    "aisbom.lock recorded (e.g. after merging two branches that both appended to it); logged as a "
+    "log-accepted event.",
+)
 @project_option
 @fetch_options
 @format_option
@@ -38,6 +45,7 @@ def lock(
     names: tuple[str, ...],
     rescan: bool,
     allow_unsafe: bool,
+    accept_audit_log: bool,
     project_dir: Path | None,
     cache_dir: Path | None,
     allow_http: bool,
@@ -45,6 +53,7 @@ def lock(
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
+    allow_dangerous: bool,
     progress: bool | None,
 ) -> None:
     """Accept changes into aisbom.lock: every new or modified asset (or only the NAMEs given) is
@@ -57,13 +66,18 @@ def lock(
     a model or dataset gets one `accepted` (or `added`) event with its old and new digest, and a
     dropped asset a `removed` event. Unchanged assets keep their entries byte for byte.
 
-    Exit status: 0 locked, 1 an asset was refused as unsafe, 2 usage or I/O error (e.g. a source
-    is missing).
+    The lock records the audit log's head (SHA-256 and size), so that a log rewritten later,
+    even consistently, is caught. A log whose hash chain is broken, or that does not begin with
+    the bytes the lock recorded, is refused and nothing is locked, unless --accept-audit-log.
+
+    Exit status: 0 locked, 1 an asset (or the audit log) was refused, 2 usage or I/O error (e.g.
+    a source is missing, a file cannot be read or an asset has no file left, even with
+    --allow-unsafe).
     """
     from aisbom.project.workspace import Project
 
     try:
-        policy = build_policy(fail_on, strict, allow_files)
+        policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
         project = Project.open(project_dir, Path.cwd())
         with progress_bar(progress) as advance:
             result = project.accept(
@@ -73,6 +87,7 @@ def lock(
                 rescan=rescan,
                 fetch=make_fetch(cache_dir, allow_http),
                 progress=advance,
+                accept_log=accept_audit_log,
             )
     except AisbomError as exc:
         fail(exc)
@@ -81,7 +96,7 @@ def lock(
         click.echo(result_json(result, project=str(project.root)), nl=False)
         sys.exit(result.exit_code)
     for outcome in result.outcomes:
-        for line in outcome_lines(outcome, verbose_report=outcome.action == "refused"):
+        for line in outcome_lines(outcome, verbose_report=outcome.action in ("refused", "error")):
             click.echo(line)
     for event in result.events:
         click.echo(f"Logged: {event_line(event)}")

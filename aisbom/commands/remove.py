@@ -10,6 +10,7 @@ import click
 from aisbom.commands._project import event_line, fail, project_option, warn
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 
 @click.command()
@@ -29,7 +30,7 @@ def remove(name: str, project_dir: Path | None) -> None:
     except AisbomError as exc:
         fail(exc)
     warn(result.warnings)
-    click.echo(f"Removed {name} from aisbom.toml and aisbom.lock.")
+    click.echo(shown(f"Removed {name} from aisbom.toml and aisbom.lock."))
     for event in result.events:
-        click.echo(f"Logged: {event_line(event)}")
+        click.echo(shown(f"Logged: {event_line(event)}"))
     sys.exit(ExitCode.CLEAN)

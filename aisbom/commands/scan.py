@@ -13,6 +13,7 @@ from aisbom.errors import AisbomError
 from aisbom.formats import FORMATS, get_format
 from aisbom.formats.interface import FormatOptions
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
 
 
 @click.command()
@@ -36,6 +37,7 @@ def scan(
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
+    allow_dangerous: bool,
     verbose: bool,
     progress: bool | None,
     sha256: str | None,
@@ -47,7 +49,8 @@ def scan(
     Identifies every file by content, hashes it (SHA-256) and analyses it without loading
     anything: pickles and what wraps them (PyTorch, joblib, NumPy, archives), Keras, ONNX,
     TensorFlow graphs, safetensors headers, GGUF headers and chat templates. Exit status:
-    0 clean, 1 unsafe (or not fully analysed), 2 usage or I/O error.
+    0 clean, 1 unsafe (or not fully analysed), 2 usage error, a file that could not be read
+    (whatever --fail-on says), or nothing to scan.
 
     TARGET is a local path, hf://ORG/NAME[@REV] (hf://datasets/ORG/NAME[@REV] for a dataset;
     with HF_HUB_OFFLINE=1 read from the Hugging Face cache only) or an https:// URL. Remote
@@ -57,7 +60,7 @@ def scan(
     try:
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress)
+        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
         options = FormatOptions(
             color=output is None and sys.stdout.isatty(),
             verbose=verbose,
@@ -68,7 +71,7 @@ def scan(
         )
         rendered = get_format(output_format).format(report, options)  # a BOM that does not validate: exit 2
     except AisbomError as exc:
-        click.echo(f"aisbom: error: {exc}", err=True)
+        click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
 
     if output is None:
@@ -77,6 +80,6 @@ def scan(
         try:
             output.write_text(rendered, encoding="utf-8")
         except OSError as exc:
-            click.echo(f"aisbom: error: cannot write {output}: {exc.strerror or exc}", err=True)
+            click.echo(shown(f"aisbom: error: cannot write {output}: {exc.strerror or exc}"), err=True)
             sys.exit(ExitCode.ERROR)
     sys.exit(report.exit_code)

@@ -13,6 +13,8 @@ from aisbom.commands._scanning import source_options
 from aisbom.commands._signers import SIGN_OPTIONS, SigningMethod
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
+from aisbom.wording import counted
 
 if TYPE_CHECKING:
     from aisbom.signing.manifest import Manifest
@@ -178,15 +180,15 @@ def sign(
     except click.UsageError:
         raise
     except AisbomError as exc:
-        click.echo(f"aisbom: error: {exc}", err=True)
+        click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     except Exception as exc:  # never a traceback: one line, exit 2
-        click.echo(f"aisbom: error: signing failed: {type(exc).__name__}: {exc}", err=True)
+        click.echo(shown(f"aisbom: error: signing failed: {type(exc).__name__}: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     count = len(result.manifest.file_names())
-    shards = f" ({len(result.manifest.resources)} shards)" if result.manifest.shard_size else ""
-    shown = target if resolved.provenance else str(resolved.path)
-    click.echo(f"Signed {count} file{'s' if count != 1 else ''}{shards} of {shown}: {result.signature}")
+    shards = f" ({counted(len(result.manifest.resources), 'shard')})" if result.manifest.shard_size else ""
+    named = target if resolved.provenance else str(resolved.path)
+    click.echo(shown(f"Signed {counted(count, 'file')}{shards} of {named}: {result.signature}"))
     sys.exit(ExitCode.CLEAN)
 
 

@@ -20,6 +20,8 @@ from aisbom.commands._project import (
 )
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
+from aisbom.terminal_text import shown
+from aisbom.wording import counted
 
 
 @click.command()
@@ -57,7 +59,11 @@ def status(
     content (running status again adds nothing; a revert is a change of its own). The lock is
     not touched: `aisbom lock` accepts the change and logs it as `accepted`.
 
-    Exit status: 0 unchanged, 1 something changed, 2 usage or I/O error.
+    The audit log's hash chain is checked too, and so is its head against the one aisbom.lock
+    recorded: the first broken line (or the rewrite) is named, and makes the status 1.
+
+    Exit status: 0 unchanged, 1 something changed or the audit log is not intact, 2 usage or
+    I/O error.
     """
     from aisbom.project.workspace import Project
 
@@ -69,12 +75,14 @@ def status(
     except AisbomError as exc:
         fail(exc)
     warn(result.warnings)
-    code = ExitCode.CLEAN if state.clean else ExitCode.UNSAFE
+    clean = state.clean and not result.log_problems
+    code = ExitCode.CLEAN if clean else ExitCode.UNSAFE
     if output_format == "json":
         doc = {
             "project": str(project.root),
             "system": project.manifest.system.name,
-            "clean": state.clean,
+            "clean": clean,
+            "audit_log_problems": result.log_problems,
             "counts": state.counts(),
             "assets": [
                 {
@@ -104,25 +112,26 @@ def status(
 
     assets = state.assets
     click.echo(
-        f"Project {project.root} (system {project.manifest.system.name!r}): "
+        f"Project {shown(project.root)} (system {shown(repr(project.manifest.system.name))}): "
         f"{len(assets)} asset{'s' if len(assets) != 1 else ''}"
     )
-    width = max((len(a.name) for a in assets), default=0)
+    width = max((len(shown(a.name)) for a in assets), default=0)
     for a in assets:
         count = f"{a.file_count} file{'s' if a.file_count != 1 else ''}"
         extra = "; by lock, not fetched" if a.checked == "lock" and a.state == "unchanged" else ""
-        click.echo(f"  {a.state:9} {a.kind:7} {a.name:{width}}  {a.source}  ({count}{extra})")
+        click.echo(f"  {a.state:9} {a.kind:7} {shown(a.name):{width}}  {shown(a.source)}  ({count}{extra})")
         if a.note:
-            click.echo(f"              {a.note}")
-        shown = a.files if a.state != "new" else ()
-        for c in shown[:20]:
-            click.echo(
-                f"              {c.state:8} {c.path}  {short(c.locked_sha256)} -> {short(c.current_sha256)}"
-            )
-        if len(shown) > 20:
-            click.echo(f"              ... and {len(shown) - 20} more files")
+            click.echo(f"              {shown(a.note)}")
+        changes = a.files if a.state != "new" else ()
+        for c in changes[:20]:
+            hashes = f"{short(c.locked_sha256)} -> {short(c.current_sha256)}"
+            click.echo(f"              {c.state:8} {shown(c.path)}  {hashes}")
+        if len(changes) > 20:
+            click.echo(f"              ... and {counted(len(changes) - 20, 'more file', 'more files')}")
     counts = ", ".join(f"{n} {s}" for s, n in state.counts().items() if n) or "no assets"
     click.echo(counts + ".")
+    for problem in result.log_problems:
+        click.echo(f"Audit log NOT INTACT: {shown(problem)}")
     for event in result.events:
         click.echo(f"Logged: {event_line(event)}")
     if not state.clean:

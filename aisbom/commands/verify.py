@@ -14,6 +14,7 @@ from aisbom.commands._signers import CHOOSE_ONE, METHODS, VerificationMethod
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.signing.errors import SigningError, VerificationFailure
+from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
     from aisbom.provenance import Provenance
@@ -41,6 +42,18 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     multiple=True,
     type=_PATH,
     help="Trusted CA certificate(s) (PEM) for certificate-signed models. Repeatable.",
+)
+@click.option(
+    "--certificate-identity",
+    metavar="NAME",
+    help="With --certificate-chain: the signer expected, its certificate's subject (RFC 4514, or its "
+    "common name) or one of its subject alternative names (e-mail, URI, DNS name).",
+)
+@click.option(
+    "--certificate-issuer",
+    metavar="NAME",
+    help="With --certificate-chain: the CA expected to have issued the signing certificate (its "
+    "name, RFC 4514 or common name).",
 )
 @click.option("--identity", help="Keyless: the signer identity expected (an e-mail, a workflow URL …).")
 @click.option(
@@ -102,6 +115,8 @@ def verify(
     signature: Path | None,
     key: Path | None,
     certificate_chain: tuple[Path, ...],
+    certificate_identity: str | None,
+    certificate_issuer: str | None,
     identity: str | None,
     issuer: str | None,
     trust_config: Path | None,
@@ -119,11 +134,13 @@ def verify(
 ) -> None:
     """Verify a model against its OMS / model_signing signature, its AI-BOM, or both.
 
-    The signature is checked with exactly one of --key PUB.pem, --certificate-chain CA.pem, or
-    --identity ID --issuer URL (Sigstore keyless: the trust root is refreshed first unless
-    --offline); then every file is re-hashed, and each modified, missing and extra one is named
-    with its expected and actual hashes. Signatures from every released model_signing (v0.2.0
-    on) and model-signing (Go) verify, whole-file or sharded.
+    The signature is checked with exactly one of --key PUB.pem, --certificate-chain CA.pem
+    (with --certificate-identity NAME and/or --certificate-issuer CA for the signer expected: a
+    trusted CA vouches for every certificate it issued), or --identity ID --issuer URL (Sigstore
+    keyless: the trust root is refreshed first unless --offline); then every file is re-hashed,
+    and each modified, missing and extra one is named with its expected and actual hashes.
+    Signatures from every released model_signing (v0.2.0 on) and model-signing (Go) verify,
+    whole-file or sharded.
 
     With --bom BOM.json, the files are compared with the SHA-256 hashes the BOM lists (its file
     components, named relative to TARGET); the model's signature is then checked only if
@@ -136,7 +153,17 @@ def verify(
     as its files: its links into the repository's blobs/ are followed, each file named by its
     path in the snapshot, so a signature or BOM made on a plain copy of the files verifies too.
     """
-    method = VerificationMethod(key, certificate_chain, identity, issuer, trust_config, staging, offline)
+    method = VerificationMethod(
+        key,
+        certificate_chain,
+        identity,
+        issuer,
+        trust_config,
+        staging,
+        offline,
+        certificate_identity=certificate_identity,
+        certificate_issuer=certificate_issuer,
+    )
     method.check()
     methods = method.count
     if bom is None:
@@ -157,6 +184,12 @@ def verify(
 
     from aisbom.commands._scanning import resolve_target
 
+    if method.any_signer:
+        click.echo(
+            "aisbom: note: --certificate-chain alone accepts any code-signing certificate its CAs issued; "
+            "--certificate-identity (and --certificate-issuer) name the signer expected",
+            err=True,
+        )
     try:
         verifier = method.verifier() if methods else None
         options = _Options(ignore, ignore_unsigned_files, ignore_git_paths)
@@ -165,7 +198,7 @@ def verify(
             resolved.path, target if resolved.provenance else str(resolved.path), resolved.provenance
         )
         if model.provenance is not None and not model.path.is_dir() and bom is None and signature is None:
-            raise click.UsageError(f"{target} is remote: give --signature FILE")
+            raise click.UsageError(shown(f"{target} is remote: give --signature FILE"))
         if bom is None:
             assert verifier is not None
             code = _verify_signature(model, verifier, signature, options)
@@ -175,15 +208,15 @@ def verify(
         raise
     except SigningError as exc:
         if exc.exit_code == ExitCode.UNSAFE:
-            click.echo(f"FAILED: {target}: {exc}")
+            click.echo(shown(f"FAILED: {target}: {exc}"))
         else:
-            click.echo(f"aisbom: error: {exc}", err=True)
+            click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except AisbomError as exc:
-        click.echo(f"aisbom: error: {exc}", err=True)
+        click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     except Exception as exc:  # never a traceback: one line, exit 2
-        click.echo(f"aisbom: error: verification failed: {type(exc).__name__}: {exc}", err=True)
+        click.echo(shown(f"aisbom: error: verification failed: {type(exc).__name__}: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     sys.exit(code)
 
@@ -253,7 +286,9 @@ def _echo_unsigned(diff: ManifestDiff) -> None:
 
     if diff.unsigned:
         count = len(diff.unsigned)
-        click.echo(f"  {count} unsigned file{'s' if count != 1 else ''} ignored (--ignore-unsigned-files):")
+        click.echo(
+            shown(f"  {count} unsigned file{'s' if count != 1 else ''} ignored (--ignore-unsigned-files):")
+        )
         for line in format_unsigned(diff):
             click.echo(line)
 
@@ -263,12 +298,16 @@ def _echo_signature_result(target: str, result: VerifyResult) -> None:
 
     diff = result.diff
     if diff.ok:
-        click.echo(f"Verified: {target}: {_files_match(diff.matched)} the signature by {result.signer}")
+        click.echo(
+            shown(f"Verified: {target}: {_files_match(diff.matched)} the signature by {result.signer}")
+        )
         _echo_unsigned(diff)
         return
     click.echo(
-        f"FAILED: {target}: signature by {result.signer} is valid, but "
-        f"{len(diff.modified)} modified, {len(diff.missing)} missing, {len(diff.extra)} extra"
+        shown(
+            f"FAILED: {target}: signature by {result.signer} is valid, but "
+            f"{len(diff.modified)} modified, {len(diff.missing)} missing, {len(diff.extra)} extra"
+        )
     )
     for line in format_diff(diff):
         click.echo(line)
@@ -298,17 +337,19 @@ def _verify_with_bom(
         try:
             checked = verify_bytes(data, bom.name, verifier, bom_signature)
         except VerificationFailure as exc:
-            click.echo(f"FAILED: BOM {bom}: its signature {bom_signature} does not verify: {exc}")
+            click.echo(shown(f"FAILED: BOM {bom}: its signature {bom_signature} does not verify: {exc}"))
             return ExitCode.UNSAFE
         if not checked.ok:
             click.echo(
-                f"FAILED: BOM {bom}: signature by {checked.signer} is valid, "
-                "but the BOM differs from what it signs"
+                shown(
+                    f"FAILED: BOM {bom}: signature by {checked.signer} is valid, "
+                    "but the BOM differs from what it signs"
+                )
             )
             for line in format_diff(checked.diff):
                 click.echo(line)
             return ExitCode.UNSAFE
-        click.echo(f"Verified: BOM {bom}: signed by {checked.signer}")
+        click.echo(shown(f"Verified: BOM {bom}: signed by {checked.signer}"))
     expected = file_hashes(parse_bom(data, source=str(bom)), source=str(bom))
 
     code = ExitCode.CLEAN
@@ -318,7 +359,7 @@ def _verify_with_bom(
         try:
             result = _verify_model(model, verifier, signature, options)
         except VerificationFailure as exc:
-            click.echo(f"FAILED: {model.shown}: {exc}")
+            click.echo(shown(f"FAILED: {model.shown}: {exc}"))
             code = ExitCode.UNSAFE
         else:
             _echo_signature_result(model.shown, result)
@@ -345,12 +386,14 @@ def _verify_with_bom(
         known=known,
     )
     if diff.ok:
-        click.echo(f"Verified: {model.shown}: {_files_match(diff.matched)} the BOM {bom}")
+        click.echo(shown(f"Verified: {model.shown}: {_files_match(diff.matched)} the BOM {bom}"))
         _echo_unsigned(diff)
         return code
     click.echo(
-        f"FAILED: {model.shown}: {len(diff.modified)} modified, {len(diff.missing)} missing, "
-        f"{len(diff.extra)} extra against the BOM {bom}"
+        shown(
+            f"FAILED: {model.shown}: {len(diff.modified)} modified, {len(diff.missing)} missing, "
+            f"{len(diff.extra)} extra against the BOM {bom}"
+        )
     )
     for line in format_diff(diff):
         click.echo(line)

@@ -25,6 +25,7 @@ def report_dict(report: ScanReport) -> dict[str, object]:
                 "sha256": file.sha256,
                 "format": file.format,
                 "findings": [f.to_dict() for f in file.findings],
+                "silenced": [f.to_dict() for f in file.silenced],
             }
         )
     return {
@@ -35,14 +36,26 @@ def report_dict(report: ScanReport) -> dict[str, object]:
             "fail_on": report.policy.fail_on.label,
             "strict": report.policy.strict,
             "extra_allowed": sorted(f"{m}:{n}" for m, n in report.policy.extra_allowed),
+            "allow_files": [
+                {
+                    "path": f.path,
+                    "sha256": f.sha256,
+                    "entries": sorted(f"{m}:{n}" for m, n in f.entries),
+                    "silenced": sum(1 for x in report.silenced if x.silenced_by == f.path),
+                }
+                for f in report.policy.allow_files
+            ],
+            "allow_dangerous": report.policy.allow_dangerous,
         },
         "summary": {
             "files": len(report.files),
             "bytes": sum(f.size or 0 for f in report.files),
             "findings": report.counts(),
             "failing": len(report.failing()),
+            "silenced": len(report.silenced),
             "complete": not report.incomplete,
             "verdict": report.verdict,
+            "error": report.error,
             "exit_code": int(report.exit_code),
         },
         "files": files,

@@ -59,7 +59,7 @@ def sarif_dict(report: ScanReport) -> dict[str, Any]:
             artifact["hashes"] = {"sha-256": file.sha256}
         artifact_index[file.path] = len(artifacts)
         artifacts.append(artifact)
-    results = [_result(f, base, artifact_index) for f in report.findings]
+    results = [_result(f, base, artifact_index) for f in report.findings + report.silenced]
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -73,22 +73,39 @@ def sarif_dict(report: ScanReport) -> dict[str, Any]:
                         "rules": [_rule(rule) for rule in RULES.values()],
                     }
                 },
-                "invocations": [
-                    {
-                        "executionSuccessful": not report.incomplete,
-                        "exitCode": int(report.exit_code),
-                    }
-                ],
+                "invocations": [_invocation(report)],
                 "artifacts": artifacts,
                 "results": results,
                 "properties": {
                     "target": report.target,
                     "failOn": report.policy.fail_on.label,
                     "strict": report.policy.strict,
+                    "allowFiles": [
+                        {
+                            "path": f.path,
+                            "sha256": f.sha256,
+                            "entries": sorted(f"{m}:{n}" for m, n in f.entries),
+                        }
+                        for f in report.policy.allow_files
+                    ],
+                    "allowDangerous": report.policy.allow_dangerous,
                 },
             }
         ],
     }
+
+
+def _invocation(report: ScanReport) -> dict[str, Any]:
+    """How the run ended: its exit code and verdict; why it is an error (nothing scanned, a file
+    that could not be read) as a notification, which SARIF viewers show apart from the results."""
+    invocation: dict[str, Any] = {
+        "executionSuccessful": not report.incomplete and report.error is None,
+        "exitCode": int(report.exit_code),
+        "exitCodeDescription": report.verdict,
+    }
+    if report.error is not None:
+        invocation["toolExecutionNotifications"] = [{"level": "error", "message": {"text": report.error}}]
+    return invocation
 
 
 def _rule(rule: Rule) -> dict[str, Any]:
@@ -135,7 +152,7 @@ def _result(finding: Finding, base: str, artifact_index: dict[str, int]) -> dict
         properties["offset"] = finding.offset
     if finding.evidence:
         properties["evidence"] = dict(finding.evidence)
-    return {
+    result = {
         "ruleId": finding.rule,
         "ruleIndex": _RULE_INDEX[finding.rule],
         "level": _LEVEL[finding.severity],
@@ -145,6 +162,15 @@ def _result(finding: Finding, base: str, artifact_index: dict[str, int]) -> dict
         "partialFingerprints": {"aisbomFinding/v1": _fingerprint(finding)},
         "properties": properties,
     }
+    if finding.silenced_by is not None:  # shown as suppressed (GitHub: dismissed), with who did it
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"silenced by allow file {finding.silenced_by}",
+            }
+        ]
+    return result
 
 
 def _fingerprint(finding: Finding) -> str:

@@ -7,7 +7,11 @@ lock alone: the hashes it publishes are the ones that were scanned.
 
 JSON, written whole with sorted keys, two-space indents and a final newline, so the same
 state gives the same bytes and a change shows as a small diff. An asset whose files did not
-change keeps its entry, times included, byte for byte.
+change keeps its entry, times included, byte for byte. `audit_log` is the head of the audit
+log when `aisbom lock` last ran (audit.LogHead): the log must still begin with those bytes.
+
+The lock is committed, so anyone can edit it: every value is checked when it is read
+(values.py): hashes are hex of the right length, file names relative and normalised.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ from aisbom.errors import AisbomError
 from aisbom.findings import Finding
 from aisbom.pipeline import FileResult, ScanReport
 from aisbom.policy import Policy
+from aisbom.project import values
+from aisbom.project.audit import LogHead
 from aisbom.project.clock import parse, stamp
 from aisbom.project.manifest import write_atomically
+from aisbom.project.tree import TreeFile
 from aisbom.provenance import Provenance
 from aisbom.rules import RULES
 from aisbom.severity import Severity
@@ -47,6 +54,8 @@ class LockedFile:
     size: int | None
     format: str
     findings: tuple[Finding, ...] = ()
+    link: str | None = None  # a symlink: its target as written (project.tree says how it is hashed)
+    leaves_asset: bool = False  # a symlink out of the asset, accepted with --allow-unsafe
 
 
 def _no_files() -> Mapping[str, LockedFile]:
@@ -104,8 +113,11 @@ class LockedAsset:
     @classmethod
     def from_json(cls, name: str, data: Any) -> LockedAsset:
         try:
+            values.asset_name(name, "asset")
             scan = data["scan"]
-            files = {path: _file_from_json(path, f) for path, f in data["files"].items()}
+            files = {
+                values.file_name(path, "file"): _file_from_json(path, f) for path, f in data["files"].items()
+            }
             return cls(
                 name=name,
                 kind=str(data["kind"]),
@@ -154,6 +166,27 @@ def locked_from_scan(
     )
 
 
+def with_links(locked: LockedAsset, tree: Mapping[str, TreeFile]) -> LockedAsset:
+    """The asset's lock entry with its symlinks, from `tree.hash_tree(..., links=True)` of what
+    was scanned: a link to a directory inside becomes an entry of its own, a link to a file
+    inside notes its target, and a link out of the asset (the scan refused it; the user
+    accepted it) is locked with the hash of what it points to, to be hashed every time."""
+    files = dict(locked.files)
+    for path, now in tree.items():
+        if now.link is None:
+            continue
+        known = files.get(path)
+        if known is None:  # a link to a directory: the scan's walk does not list it
+            files[path] = LockedFile(now.sha256, now.size, "symlink", link=now.link)
+        elif now.leaves_asset:  # the scan did not read it: its hash is the one taken through the link
+            files[path] = dataclasses.replace(
+                known, sha256=now.sha256, size=now.size, link=now.link, leaves_asset=True
+            )
+        else:
+            files[path] = dataclasses.replace(known, link=now.link)
+    return dataclasses.replace(locked, files=MappingProxyType(dict(sorted(files.items()))))
+
+
 def asset_digest(hashes: Mapping[str, str | None]) -> str:
     manifest = "".join(f"{sha or '-'}  {path}\n" for path, sha in sorted(hashes.items()))
     return hashlib.sha256(manifest.encode("utf-8")).hexdigest()
@@ -162,9 +195,12 @@ def asset_digest(hashes: Mapping[str, str | None]) -> str:
 class Lock:
     """The whole lock file: assets by name."""
 
-    def __init__(self, path: Path, assets: dict[str, LockedAsset] | None = None) -> None:
+    def __init__(
+        self, path: Path, assets: dict[str, LockedAsset] | None = None, audit_head: LogHead | None = None
+    ) -> None:
         self.path = path
         self.assets: dict[str, LockedAsset] = dict(assets or {})
+        self.audit_head = audit_head  # the audit log's head when `aisbom lock` last ran
 
     @classmethod
     def load(cls, path: Path) -> Lock:
@@ -188,9 +224,14 @@ class Lock:
         if not isinstance(assets, dict):
             raise LockError("no 'assets' object", path=str(path))
         try:
-            return cls(path, {name: LockedAsset.from_json(name, entry) for name, entry in assets.items()})
+            head = LogHead.from_json(data["audit_log"]) if "audit_log" in data else None
+        except ValueError as exc:
+            raise LockError(f"audit_log is not in the form aisbom writes ({exc})", path=str(path)) from None
+        try:
+            assets_read = {name: LockedAsset.from_json(name, entry) for name, entry in assets.items()}
         except LockError as exc:
             raise LockError(str(exc), path=str(path)) from None
+        return cls(path, assets_read, head)
 
     def text(self) -> str:
         doc = {
@@ -199,6 +240,8 @@ class Lock:
             "resolved to. Do not edit by hand.",
             "assets": {name: asset.to_json() for name, asset in self.assets.items()},
         }
+        if self.audit_head is not None:
+            doc["audit_log"] = self.audit_head.to_json()
         return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     def save(self) -> None:
@@ -209,6 +252,10 @@ def _file_json(file: LockedFile) -> dict[str, Any]:
     out: dict[str, Any] = {"sha256": file.sha256, "size": file.size, "format": file.format}
     if file.findings:
         out["findings"] = [_finding_json(f) for f in file.findings]
+    if file.link is not None:
+        out["symlink"] = file.link
+    if file.leaves_asset:
+        out["leaves_asset"] = True
     return out
 
 
@@ -245,13 +292,16 @@ def _file_from_json(path: str, data: Any) -> LockedFile:
                 evidence=tuple((str(k), str(v)) for k, v in item.get("evidence", {}).items()),
             )
         )
-    sha = data["sha256"]
-    size = data["size"]
+    link = data.get("symlink")
+    if link is not None and not (isinstance(link, str) and link and "\x00" not in link):
+        raise ValueError(f"{path}: symlink is not a link target")
     return LockedFile(
-        sha256=None if sha is None else str(sha),
-        size=None if size is None else int(size),
+        sha256=values.sha256_or_none(data["sha256"], f"{path}: sha256"),
+        size=values.size_or_none(data["size"], f"{path}: size"),
         format=str(data["format"]),
         findings=tuple(findings),
+        link=link,
+        leaves_asset=data.get("leaves_asset") is True,
     )
 
 
@@ -272,7 +322,15 @@ def _plain(value: Any) -> Any:
 
 
 def _provenance_from_json(data: Any) -> Provenance:
-    return _typed(Provenance, data)
+    prov: Provenance = _typed(Provenance, data)
+    if prov.hf_repo:  # a commit: cached_snapshot makes it a directory name
+        values.sha1_or_none(prov.revision, "resolved revision")
+    for name, sha in prov.upstream_sha256.items():
+        values.file_name(name, "resolved upstream_sha256 file")
+        values.sha256_or_none(sha, f"resolved upstream_sha256 of {name}")
+    for name in (*prov.file_urls, *prov.files, *prov.unverified):
+        values.file_name(name, "resolved file")
+    return prov
 
 
 def _typed(cls: Any, data: Any) -> Any:

@@ -27,13 +27,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from aisbom.errors import AisbomError
+from aisbom.project.values import ASSET_NAME
 
 MANIFEST_NAME = "aisbom.toml"
 KINDS = ("model", "dataset", "prompt", "config")
 # Kinds whose every change is audited (EN 304 223 5.2.4-3: system prompts and model configuration).
 AUDITED_KINDS = frozenset({"prompt", "config"})
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _ASSET_KEYS = ("kind", "source", "license", "description", "justification", "trained_on", "fine_tuned_from")
 _SYSTEM_KEYS = ("name", "version", "description", "uses")
@@ -284,7 +284,7 @@ def _parse(document: Any, where: str) -> tuple[System, dict[str, Asset], bool]:
     assets: dict[str, Asset] = {}
     for asset_name, table in assets_table.items():
         label = f"[assets.{asset_name}]"
-        if not _NAME.match(asset_name):
+        if not ASSET_NAME.fullmatch(asset_name):  # ('$' would let a final newline through)
             raise fail(
                 f"{label}: a name is letters, digits, '.', '_' and '-', starting with a letter or digit"
             )
@@ -297,6 +297,8 @@ def _parse(document: Any, where: str) -> tuple[System, dict[str, Asset], bool]:
         source = table.get("source")
         if not isinstance(source, str) or not source.strip():
             raise fail(f"{label}: source must be a path or URL")
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in source):
+            raise fail(f"{label}: source contains a control character")
         trained_on = _names(table.get("trained_on", []), f"{label} trained_on", fail)
         base = _optional_string(table, "fine_tuned_from", label, fail)
         if (trained_on or base) and kind != "model":

@@ -71,7 +71,9 @@ def compute_status(manifest: Manifest, lock: Lock, *, fetch_remote: Hasher | Non
             out.append(_remote(asset, locked, fetch_remote))
             continue
         try:
-            current = hash_tree(asset.local_path(root), exclude)
+            current = hash_tree(
+                asset.local_path(root), exclude, links=True, outside_allowed=outside_links(locked)
+            )
         except TargetError as exc:
             files = tuple(
                 FileChange(p, "missing", sha, None)
@@ -104,6 +106,13 @@ def compute_status(manifest: Manifest, lock: Lock, *, fetch_remote: Hasher | Non
                 )
             )
     return ProjectStatus(tuple(out))
+
+
+def outside_links(locked: LockedAsset | None) -> frozenset[str]:
+    """The links out of the asset that its lock accepted: hashed through the link every time."""
+    if locked is None:
+        return frozenset()
+    return frozenset(p for p, f in locked.files.items() if f.leaves_asset and f.sha256 is not None)
 
 
 def _compare(asset: Asset, locked: LockedAsset | None, current: Mapping[str, TreeFile]) -> AssetStatus:

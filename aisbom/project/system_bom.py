@@ -33,6 +33,7 @@ from aisbom.project.lock import LockedAsset
 from aisbom.project.manifest import Asset
 from aisbom.project.status import compute_status
 from aisbom.project.workspace import Project
+from aisbom.wording import counted
 
 SUBJECT_REF = "subject"  # aisbom.bom.library.SUBJECT_REF: the system is the BOM's subject
 
@@ -93,7 +94,7 @@ def build_project_bom(
         audit_log="".join(_event_text(e) for e in read.events),
         audit_events=len(read.events),
         audit_gaps=_audit_gaps(manifest.assets.values(), lock.assets, read),
-        audit_problems=read.problems,
+        audit_problems=(*read.problems, *read.integrity(lock.audit_head)),
     )
     merged = ScanReport(
         target=str(manifest.path), tool_version=__version__, policy=policy, files=tuple(all_files)
@@ -205,7 +206,13 @@ def _merge_card_datasets(
 
 
 def _summary_line(locked: LockedAsset) -> str:
-    parts = [locked.kind, locked.name, locked.source, f"sha256:{locked.digest}", f"{len(locked.files)} files"]
+    parts = [
+        locked.kind,
+        locked.name,
+        locked.source,
+        f"sha256:{locked.digest}",
+        counted(len(locked.files), "file"),
+    ]
     parts.append(f"locked {locked.locked_at}")
     if locked.provenance is not None and locked.provenance.revision:
         parts.append(f"revision {locked.provenance.revision}")

@@ -18,13 +18,24 @@ from aisbom.errors import AisbomError, UsageError
 from aisbom.pipeline import ScanReport
 from aisbom.policy import Policy
 from aisbom.project.acquire import FetchOptions, acquire, scan_acquired
-from aisbom.project.audit import AUDIT_NAME, AuditError, AuditEvent, AuditLog, AuditRead, not_yet_logged, who
+from aisbom.project.audit import (
+    AUDIT_NAME,
+    LOG_ACCEPTED,
+    LOG_ASSET,
+    LOG_KIND,
+    AuditError,
+    AuditEvent,
+    AuditLog,
+    AuditRead,
+    not_yet_logged,
+    who,
+)
 from aisbom.project.clock import now, stamp
-from aisbom.project.lock import LOCK_NAME, Lock, LockedAsset, locked_from_scan
+from aisbom.project.lock import LOCK_NAME, Lock, LockedAsset, locked_from_scan, with_links
 from aisbom.project.manifest import AUDITED_KINDS, MANIFEST_NAME, Asset, Manifest, find_manifest
 from aisbom.project.status import ProjectStatus, compute_status, file_changes, observed_events
 from aisbom.project.texts import TextStore
-from aisbom.project.tree import TreeFile, hash_tree, project_files
+from aisbom.project.tree import TreeFile, hash_tree, project_files, symlinks
 from aisbom.severity import ExitCode
 from aisbom.sources import Resolved
 
@@ -53,6 +64,10 @@ class Result:
     outcomes: list[Outcome] = field(default_factory=list)
     events: list[AuditEvent] = field(default_factory=list)  # appended to the audit log
     warnings: list[str] = field(default_factory=list)
+    # Why the audit log is not an intact append-only record (its first broken line, or that
+    # it is not the log aisbom.lock recorded); empty when it is.
+    log_problems: list[str] = field(default_factory=list)
+    log_checked: bool = False
 
     @property
     def exit_code(self) -> ExitCode:
@@ -127,6 +142,7 @@ class Project:
             self.lock.save()
             events = self._lock_events("added", asset.name, asset.kind, previous, locked, command="add")
             result.events += self._append(events, result)
+            self._record_head(result)
         return result
 
     # --- status ----------------------------------------------------------------------------
@@ -139,6 +155,7 @@ class Project:
         hasher = self._remote_hasher(fetch) if fetch_remote else None
         with self.audit.exclusive():
             status = compute_status(self.manifest, self.lock, fetch_remote=hasher)
+            self._check_log(self._read_audit(), result)
             if record:
                 try:
                     result.events += self._append(self._observed(status, command="status"), result)
@@ -157,17 +174,38 @@ class Project:
         rescan: bool = False,
         fetch: FetchOptions | None = None,
         progress: Progress | None = None,
+        accept_log: bool = False,
     ) -> Result:
         """Take the working tree into the lock: scan every new or modified asset (all of them
-        with `rescan`), lock those that are clean, drop the ones no longer declared."""
+        with `rescan`), lock those that are clean, drop the ones no longer declared, and record
+        the audit log's head. A log whose chain is broken, or that is not the one the lock
+        recorded, is refused (nothing is locked) unless `accept_log`, which takes it as it is
+        and says so in the log (a `log-accepted` event)."""
         unknown = [n for n in names if n not in self.manifest.assets and n not in self.lock.assets]
         if unknown:
             raise UsageError(f"no asset named {unknown[0]!r} in {MANIFEST_NAME} or {LOCK_NAME}")
         result = Result()
         with self.audit.exclusive():
             self.lock = Lock.load(self.lock.path)
+            read = self._read_audit()
+            events: list[AuditEvent] = []
+            if self._check_log(read, result):
+                if not accept_log:
+                    why = "; ".join(result.log_problems)
+                    message = (
+                        f"nothing locked: {why}; restore {AUDIT_NAME} (and {LOCK_NAME}) from version "
+                        "control, or run `aisbom lock --accept-audit-log` to take the log as it is"
+                    )
+                    result.outcomes.append(Outcome(LOG_ASSET, LOG_KIND, "refused", message))
+                    return result
+                locked_head = self.lock.audit_head.sha256 if self.lock.audit_head else None
+                events.append(
+                    self._event(
+                        LOG_ACCEPTED, LOG_ASSET, LOG_KIND, None, locked_head, read.chain.head.sha256, "lock"
+                    )
+                )
             status = compute_status(self.manifest, self.lock)
-            events = self._observed(status, command="lock")
+            events += self._observed(status, command="lock")
             for item in status.assets:
                 if names and item.name not in names:
                     continue
@@ -213,6 +251,7 @@ class Project:
                 events += self._lock_events(action, item.name, item.kind, previous, locked, command="lock")
             self.lock.save()
             result.events += self._append(events, result)
+            self._record_head(result, accepted=accept_log)
         return result
 
     # --- remove ----------------------------------------------------------------------------
@@ -234,6 +273,7 @@ class Project:
             result.events += self._append(
                 [self._event("removed", name, kind, None, old, None, "remove")], result
             )
+            self._record_head(result)
             result.outcomes.append(Outcome(name, kind, "dropped", "removed from the inventory"))
         return result
 
@@ -253,15 +293,14 @@ class Project:
         warnings = list(acquired.notes)
         if acquired.kind_hint and acquired.kind_hint != asset.kind:
             warnings.append(f"the source looks like a {acquired.kind_hint}, declared as a {asset.kind}")
-        if not report.files:
-            return Outcome(asset.name, asset.kind, "error", "no files to add", report), None
+        if report.error is not None:  # nothing scanned, or a file unread: no hash to record, ever
+            message = f"not {action}: {report.error}"
+            return Outcome(asset.name, asset.kind, "error", message, report, tuple(warnings)), None
         if report.exit_code != ExitCode.CLEAN and not allow_unsafe:
-            why = (
-                "could not be read"
-                if report.exit_code == ExitCode.ERROR
-                else "is unsafe or not fully analysed"
+            message = (
+                f"not {action}: {asset.source} is unsafe or not fully analysed; "
+                "--allow-unsafe records it anyway"
             )
-            message = f"not {action}: {asset.source} {why}; --allow-unsafe records it anyway"
             return Outcome(asset.name, asset.kind, "refused", message, report, tuple(warnings)), None
         locked = locked_from_scan(
             asset.name,
@@ -272,6 +311,10 @@ class Project:
             single_file=not acquired.path.is_dir(),
             provenance=acquired.provenance,
         )
+        if acquired.provenance is None and acquired.path.is_dir():  # a local directory: its links too
+            every_link = frozenset(symlinks(acquired.path, project_files(self.root)))
+            tree = hash_tree(acquired.path, project_files(self.root), links=True, outside_allowed=every_link)
+            locked = with_links(locked, tree)
         return Outcome(asset.name, asset.kind, action, "", report, tuple(warnings)), locked
 
     def _remote_hasher(self, fetch: FetchOptions | None):  # type: ignore[no-untyped-def]
@@ -331,16 +374,35 @@ class Project:
     def _read_audit(self) -> AuditRead:
         return self.audit.read()
 
+    def _check_log(self, read: AuditRead, result: Result) -> bool:
+        """Put what is wrong with the log's chain in `result` (once); True if anything is."""
+        if not result.log_checked:
+            result.log_checked = True
+            result.log_problems += read.integrity(self.lock.audit_head)
+            result.warnings += [f"{AUDIT_NAME}: {n}" for n in read.notes(self.lock.audit_head)]
+        return bool(result.log_problems)
+
+    def _record_head(self, result: Result, *, accepted: bool = False) -> None:
+        """Record the log's head in the lock, after this command appended to it (the lock is
+        written first, so a crash in between leaves a lock whose head the log still begins
+        with). Not over a log that is not intact, unless the user accepted it as it is."""
+        if result.log_problems and not accepted:
+            return
+        head = self._read_audit().chain.head
+        if head != self.lock.audit_head:
+            self.lock.audit_head = head
+            self.lock.save()
+
     def _append(self, events: list[AuditEvent], result: Result) -> list[AuditEvent]:
         """Append what the log does not already end with; a log that cannot be written is a
         warning for `status` (which must work in a read-only checkout) and an error otherwise."""
         read = self._read_audit()
         result.warnings += [f"{AUDIT_NAME}: {p}" for p in read.problems]
+        self._check_log(read, result)
         fresh = not_yet_logged(read, events)
         if self.manifest.audit_diffs:
             fresh = self._with_diffs(fresh)
-        self.audit.append(fresh)
-        return fresh
+        return self.audit.append(fresh)
 
     def _with_diffs(self, events: list[AuditEvent]) -> list[AuditEvent]:
         """Keep a copy of each new prompt/config text, and diff a modification against the copy

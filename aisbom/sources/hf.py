@@ -4,16 +4,28 @@ Online, `snapshot_download` fills the standard Hugging Face cache (shared with t
 the `hf` CLI), then `model_info`/`dataset_info(files_metadata=True)` give the size, git blob id
 and LFS sha256 the Hub publishes for every file of that commit. Offline (HF_HUB_OFFLINE=1), the
 same call with `local_files_only` resolves the revision from the cache's refs/ and touches no
-network; the facts then come from the cache itself:
+network; what the Hub published then comes from the commit's tree listing that huggingface_hub
+caches beside the snapshots (`trees/<commit>.json`), read here (the client's own reader drops
+the LFS field).
 
-- the commit is the snapshot directory's name;
-- each file's blob name IS the ETag the Hub served: the sha256 for LFS files, the git blob sha1
-  for the others. Both are checked: the git sha1 here (regular files are small), the sha256 by
-  the caller against the scan's own SHA-256 (`check_scanned_hashes`), so large files are read
-  once. A mismatch means the cache was modified after download: a hard error.
-- the acquisition time is the blob's modification time, recorded as such ("cache-mtime"),
-  because nothing else in the cache says when the bytes arrived. Only a blob this run wrote is
-  recorded as a "download".
+The cache is writable by anyone who shares it, or restores it in CI, so nothing in it is taken
+on its own word; every file is checked against what the Hub published for the commit:
+
+- a regular file by its git blob id (sha1 over its content; such files are small), an LFS file
+  by its sha256, which the caller compares with the scan's own SHA-256 (`check_scanned_hashes`),
+  so large files are read once; the size too. A mismatch means the cache was modified after
+  download: a hard error. A blob's name (its ETag) proves nothing: it is whatever the writer
+  chose, so the ETag recorded is the published one.
+- a file in the snapshot that the commit's listing does not hold was put there by someone else:
+  it is scanned like every file, named in a note and in `Provenance.unverified`, and given no
+  Hub URL, ETag or time.
+- a snapshot whose commit has no listing in the cache (filled by `hf_hub_download`, or an older
+  client) cannot be checked: a note says so, and its files are recorded as unverified, without
+  Hub URLs or hashes. Run once with the network to check them.
+
+The acquisition time is the blob's modification time, recorded as such ("cache-mtime"),
+because nothing else in the cache says when the bytes arrived. Only a blob this run wrote is
+recorded as a "download".
 
 huggingface_hub never executes what it downloads; neither does anything here.
 """
@@ -21,15 +33,17 @@ huggingface_hub never executes what it downloads; neither does anything here.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 from aisbom import hashing
@@ -50,12 +64,30 @@ from aisbom.sources.network import (
     retry_after,
     through,
 )
+from aisbom.wording import counted
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TRUE = {"1", "ON", "YES", "TRUE"}  # as huggingface_hub reads its boolean variables
+_MAX_LISTING = 256 << 20  # a tree listing larger than this is not one huggingface_hub wrote
+
+
+def disable_hub_telemetry() -> None:
+    """aisbom sends no telemetry, and neither may the Hugging Face client it drives: unless told
+    not to, huggingface_hub 2 adds torch's version and a guess at which AI agent runs it to every
+    user-agent, and fetches `{endpoint}/api/agent-harnesses` about once a day to make that guess.
+    It reads HF_HUB_DISABLE_TELEMETRY once, when imported, into its constants: so the variable is
+    set before it is imported, and the constant too when it was imported already (a program using
+    aisbom's API may have imported transformers first)."""
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    constants: Any = sys.modules.get("huggingface_hub.constants")  # imported already, or None
+    if constants is not None:
+        constants.HF_HUB_DISABLE_TELEMETRY = True
+
+
+disable_hub_telemetry()  # before anything below imports huggingface_hub
 
 
 @dataclass(frozen=True)
@@ -147,6 +179,7 @@ def endpoint() -> str:
 def resolve_hf(
     spec: str, *, cache_dir: Path | None = None, progress: DownloadProgress | None = None
 ) -> Resolved:
+    disable_hub_telemetry()  # again: the constant may have been set back since this module loaded
     ref = parse_spec(spec)
     cache = (cache_dir or hub_cache_dir()).expanduser().resolve()
     base = endpoint()
@@ -177,8 +210,11 @@ def resolve_hf(
                 _, published = _published_online(ref, commit, base, timeouts)
             except _HubUnreachable as exc:
                 unreachable, from_cache = exc.reason, True
+    listing: dict[str, dict[str, Any]] | None = published
+    no_listing = None  # why the cache cannot be checked against what the Hub published
     if from_cache:
-        published = _published_cached(ref, commit, cache)
+        listing, no_listing = _published_cached(ref, commit, cache)
+    finished = datetime.now(timezone.utc).timestamp()
     target = snapshot / ref.subpath if ref.subpath else snapshot
     if not (target.is_file() or target.is_dir()):
         raise DownloadError(f"{ref.display}: no {ref.subpath!r} in {ref.repo_id} at commit {commit}")
@@ -188,31 +224,51 @@ def resolve_hf(
     file_urls: dict[str, str] = {}
     upstream: dict[str, str] = {}
     files: dict[str, FileSource] = {}
+    unverified: dict[str, str] = {}
     for repo_path, (blob, etag, mtime) in sorted(cached.items()):
         rel = _relative(repo_path, ref.subpath, target)
         if rel is None:
             continue
-        meta = published.get(repo_path, {})
+        if listing is None:
+            unverified[rel] = "the cache holds no listing of the commit to check it against"
+            continue
+        meta = listing.get(repo_path)
+        if meta is None:
+            unverified[rel] = f"not a file of commit {commit}: put in the cache by someone else"
+            continue
         sha256 = _verify(ref, repo_path, blob, etag, meta)
         if sha256:
             upstream[rel] = sha256
         file_urls[rel] = f"{base}/{repo_prefix}{ref.repo_id}/resolve/{commit}/{quote(repo_path)}"
-        by = ACQUIRED_BY_DOWNLOAD if not from_cache and mtime >= started else ACQUIRED_FROM_CACHE_MTIME
+        written_now = not from_cache and started <= mtime <= finished
         files[rel] = FileSource(
-            etag=etag,
+            etag=sha256 or meta.get("blob_id"),
             size=meta.get("size"),
             acquired_at=datetime.fromtimestamp(mtime, timezone.utc).replace(microsecond=0),
-            acquired_by=by,
+            acquired_by=ACQUIRED_BY_DOWNLOAD if written_now else ACQUIRED_FROM_CACHE_MTIME,
         )
     # The repository was complete in hand when its last file arrived; if any time is a cache
     # mtime, so is the whole record's.
     times = [f.acquired_at for f in files.values() if f.acquired_at is not None]
-    notes: tuple[str, ...] = ()
+    notes: list[str] = []
     if unreachable is not None:
-        notes = (
+        notes.append(
             f"{ref.display}: cannot reach {base}: {unreachable}; using commit {commit} from the Hugging "
             "Face cache, as huggingface_hub does (HF_HUB_OFFLINE=1 skips the network)",
         )
+    if listing is None and unverified:
+        notes.append(
+            f"{ref.display}: UNVERIFIED: {no_listing}, so the {len(unverified)} cached file"
+            f"{'s' if len(unverified) != 1 else ''} of commit {commit} cannot be checked against what "
+            "the Hub published; they are recorded without Hub URLs or hashes (run once with the network "
+            "to check them)"
+        )
+    elif unverified:
+        notes += [
+            f"{ref.display}: {rel} is in the cached snapshot but not in commit {commit}'s listing: someone "
+            "else put it there; it is scanned, and recorded without a Hub URL"
+            for rel in unverified
+        ]
     return Resolved(
         target,
         Provenance(
@@ -232,9 +288,10 @@ def resolve_hf(
             file_urls=file_urls,
             upstream_sha256=upstream,
             files=files,
+            unverified=unverified,
         ),
         ref.repo_type,
-        notes,
+        tuple(notes),
     )
 
 
@@ -380,25 +437,42 @@ def _published_online(
     return info.sha, out
 
 
-def _published_cached(ref: HfRef, commit: str, cache: Path) -> dict[str, dict[str, Any]]:
+def _published_cached(
+    ref: HfRef, commit: str, cache: Path
+) -> tuple[dict[str, dict[str, Any]] | None, str | None]:
     """What the Hub published per file of this commit, from the tree listing huggingface_hub
-    cached (>= 2.x), if any; without network."""
-    out: dict[str, dict[str, Any]] = {}
+    caches beside the snapshots (`trees/<commit>.json`, written by `snapshot_download` since
+    huggingface_hub 1.x), read here because the client's `get_cached_repo_tree` drops the LFS
+    sha256. Returns (listing, None), or (None, why there is none to use)."""
+    folder = cache / f"{ref.repo_type}s--{ref.repo_id.replace('/', '--')}"
+    path = folder / "trees" / f"{commit}.json"
     try:
-        from huggingface_hub import get_cached_repo_tree
-    except ImportError:  # older huggingface_hub: no cached listing, the blob names still tell
-        return out
+        with hashing.open_regular(path) as handle:
+            data = json.loads(handle.read(_MAX_LISTING + 1))
+    except FileNotFoundError:
+        return None, "the Hugging Face cache holds no listing of the commit (trees/ has none)"
+    except (OSError, ValueError) as exc:
+        return None, f"its listing {path} cannot be read ({_first_line(exc)})"
     try:
-        listing = get_cached_repo_tree(ref.repo_id, repo_type=ref.repo_type, revision=commit, cache_dir=cache)
-    except Exception:  # no listing cached for this commit (a cache made by an older client)
-        return out
-    for entry in listing:
-        out[entry.path] = {
-            "size": entry.size,
-            "blob_id": entry.blob_id,
-            "lfs_sha256": entry.lfs.sha256 if entry.lfs else None,
-        }
-    return out
+        if not isinstance(data, dict) or data.get("format_version") != 1:
+            raise ValueError("format_version is not 1")
+        entries = data["files"]
+        if not isinstance(entries, dict):
+            raise ValueError("'files' is not an object")
+        return {name: _listed(info) for name, info in entries.items()}, None
+    except (KeyError, TypeError, ValueError) as exc:
+        return None, f"its listing {path} is not in the form huggingface_hub writes ({_first_line(exc)})"
+
+
+def _listed(info: Any) -> dict[str, Any]:
+    """One file of a cached listing, every value checked before it is compared with anything."""
+    size, blob_id = info["size"], info["blob_id"]
+    lfs, lfs_size = info.get("lfs_sha256"), info.get("lfs_size", size)
+    if not isinstance(size, int) or not isinstance(blob_id, str) or not _SHA1.match(blob_id):
+        raise ValueError("size or blob_id malformed")
+    if lfs is not None and not (isinstance(lfs, str) and _SHA256.match(lfs) and isinstance(lfs_size, int)):
+        raise ValueError("lfs_sha256 or lfs_size malformed")
+    return {"size": lfs_size if lfs else size, "blob_id": blob_id, "lfs_sha256": lfs}
 
 
 def _hub_failure(exc: BaseException | None, timeouts: Timeouts, base: str) -> str | None:
@@ -483,36 +557,44 @@ def _cached_files(ref: HfRef, cache: Path, commit: str) -> dict[str, tuple[Path,
 
 
 def _verify(ref: HfRef, repo_path: str, blob: Path, etag: str | None, meta: dict[str, Any]) -> str | None:
-    """Check what can be checked now; return the LFS sha256 the scan's hash must match."""
+    """Check the cached file against what the Hub published for it (`meta`): its size, and its
+    git blob id (regular files) now; return the LFS sha256 the scan's hash must then match. The
+    blob's name is not evidence, but a sha256 name that disagrees is caught at once."""
     lfs = meta.get("lfs_sha256")
-    if etag and _SHA256.match(etag):
-        if lfs and lfs != etag:
-            _tampered(ref, repo_path, f"its blob is named {etag} but the Hub's LFS sha256 is {lfs}")
-        lfs = lfs or etag  # the ETag of an LFS file is its sha256
+    if lfs and etag and _SHA256.match(etag) and etag != lfs:
+        _tampered(ref, repo_path, f"its blob is named {etag} but the Hub's LFS sha256 is {lfs}")
+    try:
+        actual_size = os.stat(blob).st_size
+    except OSError as exc:
+        _tampered(ref, repo_path, f"it cannot be read ({exc.strerror or exc})")
     size = meta.get("size")
-    actual_size = blob.stat().st_size
     if size is not None and size != actual_size:
-        _tampered(ref, repo_path, f"it is {actual_size} bytes but the Hub says {size}")
-    blob_id = meta.get("blob_id") if not lfs else None
-    if not lfs and etag and _SHA1.match(etag):
-        blob_id = blob_id or etag
-    if blob_id and _SHA1.match(blob_id):
-        actual = _git_blob_sha1(blob)
-        if actual != blob_id:
-            _tampered(ref, repo_path, f"its git blob id is {actual}, expected {blob_id}")
-    return lfs if lfs and _SHA256.match(lfs) else None
+        _tampered(ref, repo_path, f"it is {counted(actual_size, 'byte')} but the Hub says {size}")
+    if lfs:
+        return str(lfs)
+    blob_id = meta.get("blob_id")
+    if not (blob_id and _SHA1.match(blob_id)):
+        _tampered(ref, repo_path, "the Hub published neither an LFS sha256 nor a git blob id for it")
+    actual = _git_blob_sha1(ref, repo_path, blob)
+    if actual != blob_id:
+        _tampered(ref, repo_path, f"its git blob id is {actual}, expected {blob_id}")
+    return None
 
 
-def _git_blob_sha1(path: Path) -> str:
-    """git's object id of a file: sha1 over 'blob <size>\\0' and the content."""
+def _git_blob_sha1(ref: HfRef, repo_path: str, path: Path) -> str:
+    """git's object id of a file: sha1 over 'blob <size>\\0' and the content. A FIFO or device
+    put in the cache is not opened (it could block)."""
     digest = hashlib.sha1(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        digest.update(b"blob %d\0" % os.fstat(handle.fileno()).st_size)
-        hashing.update_from(digest, handle)
+    try:
+        with hashing.open_regular(path, follow_symlinks=True) as handle:
+            digest.update(b"blob %d\0" % os.fstat(handle.fileno()).st_size)
+            hashing.update_from(digest, handle)
+    except OSError as exc:
+        _tampered(ref, repo_path, f"it is not a readable regular file ({exc.strerror or exc})")
     return digest.hexdigest()
 
 
-def _tampered(ref: HfRef, repo_path: str, why: str) -> None:
+def _tampered(ref: HfRef, repo_path: str, why: str) -> NoReturn:
     raise HashMismatchError(
         f"{repo_path} in the Hugging Face cache does not match what the Hub served: {why}; the cache was "
         f"modified after download (delete the snapshot and download it again)",

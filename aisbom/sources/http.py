@@ -4,7 +4,9 @@ Layout: `<cache>/<sha256 of the URL>/` holds `.download.part` (bytes so far) and
 `.download.json` (the validators a resume needs) while a transfer is under way, and the finished
 file under its own name afterwards. A file gets its final name only after every byte arrived
 and the expected hash (if any) matched, so a complete-looking file is always a complete one. A
-broken transfer keeps its `.part` and resumes with `Range` + `If-Range`; a wrong hash deletes it.
+broken transfer keeps its `.part` and resumes with `Range` + `If-Range`, but only when the
+state file proves the part's bytes are the ones this user received (partial.py): anyone who can
+write the cache could otherwise plant bytes the server never sent. A wrong hash deletes it.
 
 Each resolve downloads again (resuming a broken transfer, never trusting an earlier finished
 file): the cache holds what was scanned, it does not vouch for anything.
@@ -16,6 +18,7 @@ resume headers go along.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import json
@@ -40,6 +43,8 @@ from aisbom.sources.base import (
     SizeLimitError,
 )
 from aisbom.sources.network import RETRY_STATUSES, NetworkError, Timeouts, failure, retry_after, through
+from aisbom.sources.partial import ProvenPart, Validators, proven_part, resume_key, state_json
+from aisbom.wording import counted
 
 # urllib3 2 fills a whole read before returning it, and drops it if the connection breaks
 # meanwhile: smaller reads lose less of a broken transfer (and cost little: 64 KiB at a time).
@@ -49,6 +54,7 @@ _STATE = ".download.json"
 _LOCK = ".download.lock"
 _REDIRECTS = (301, 302, 303, 307, 308)
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+_CHECKPOINT = 64 << 20  # a transfer killed outright loses at most this much of its part
 
 
 def default_cache_dir() -> Path:
@@ -107,24 +113,32 @@ def _download(
     import requests
 
     part, state_file = directory / _PART, directory / _STATE
-    state = _read_state(state_file, url)
-    resume_from = part.stat().st_size if state and part.is_file() else 0
+    key = resume_key()
+    proven, why = proven_part(part, _read_state(state_file, url), key)
+    notes: tuple[str, ...] = ()
+    if proven is None and why:
+        notes = (
+            f"{_public(url)}: a partial download in the cache was not resumed: {why}; downloading again",
+        )
+    if proven is None:
+        _discard(part, state_file)
     with requests.Session() as session:
-        resume = _resume_headers(state, resume_from)
+        resume = _resume_headers(proven)
         response, final_url = _get(session, url, allow_http, limits, resume, timeouts)
         if not resume or response.status_code == 200:
-            resume_from = 0
-        elif not _resumable(response, state, resume_from):  # a 206 of something else, or a 416
+            proven = None
+        elif not _resumable(response, proven):  # a 206 of something else, or a 416
             response.close()
-            resume_from = 0
+            proven = None
             response, final_url = _get(session, url, allow_http, limits, {}, timeouts)
-        if response.status_code != 200 and not resume_from:
+        if response.status_code != 200 and proven is None:
             response.close()
             raise DownloadError(f"unexpected HTTP {response.status_code} from {_public(final_url)}")
         with response:
-            return _receive(
-                response, url, final_url, directory, expected, resume_from, progress, limits, timeouts
+            resolved = _receive(
+                response, url, final_url, directory, expected, proven, key, progress, limits, timeouts
             )
+    return dataclasses.replace(resolved, notes=notes)
 
 
 def _receive(
@@ -133,7 +147,8 @@ def _receive(
     final_url: str,
     directory: Path,
     expected: str | None,
-    resume_from: int,
+    proven: ProvenPart | None,
+    key: bytes | None,
     progress: DownloadProgress | None,
     limits: Limits,
     timeouts: Timeouts,
@@ -141,6 +156,7 @@ def _receive(
     import requests
 
     part, state_file = directory / _PART, directory / _STATE
+    resume_from = proven.size if proven is not None else 0
     headers = response.headers
     encoded = headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
     length = _int(headers.get("Content-Length")) if not encoded else None
@@ -152,28 +168,47 @@ def _receive(
         )
     _remove_finished(directory)  # an earlier download of this URL: this one replaces it, or fails
     etag, last_modified = headers.get("ETag"), headers.get("Last-Modified")
-    if not encoded:  # a decoded body cannot be resumed by byte ranges: keep no validators then
-        _write_state(state_file, {"url": url, "etag": etag, "last_modified": last_modified})
+    if proven is not None:  # a 206 carries the validators of the part it continues
+        etag, last_modified = proven.validators.etag, proven.validators.last_modified
+    validators = Validators(url, etag, last_modified)
+    # A decoded body cannot be resumed by byte ranges: keep no state then.
+    resumable = not encoded and key is not None
 
-    digest = hashing.new_hasher("sha256")
-    received = 0
+    def checkpoint(out: Any, size: int) -> None:
+        """Make the bytes so far resumable: on disk, then proven in the state file."""
+        if resumable:
+            out.flush()
+            os.fsync(out.fileno())
+            _write_state(state_file, state_json(key, validators, size, digest))
+
+    digest = proven.digest if proven is not None else hashing.new_hasher("sha256")
+    received = resume_from
+    if resumable:
+        _write_state(state_file, state_json(key, validators, resume_from, digest))
     try:
         with open(part, "r+b" if resume_from else "wb") as out:
-            if resume_from:
-                hashing.update_from(digest, out)  # the bytes already here count in the hash
-                received = out.tell()
-            for chunk in response.iter_content(_CHUNK):
-                received += len(chunk)
-                if received > limits.max_download_size:
-                    out.close()
-                    _discard(part, state_file)
-                    raise SizeLimitError(
-                        f"{_public(url)} is over the download limit of {limits.max_download_size} bytes"
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-                if progress is not None:
-                    progress(received, total)
+            out.seek(resume_from)
+            out.truncate()  # whatever followed the proven bytes is not trusted
+            saved = received
+            try:
+                for chunk in response.iter_content(_CHUNK):
+                    received += len(chunk)
+                    if received > limits.max_download_size:
+                        out.close()
+                        _discard(part, state_file)
+                        raise SizeLimitError(
+                            f"{_public(url)} is over the download limit of {limits.max_download_size} bytes"
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+                    if progress is not None:
+                        progress(received, total)
+                    if received - saved >= _CHECKPOINT:
+                        checkpoint(out, received)
+                        saved = received
+            except (requests.exceptions.RequestException, KeyboardInterrupt):
+                checkpoint(out, received)
+                raise
             out.flush()
             os.fsync(out.fileno())
     except requests.exceptions.RequestException as exc:  # reset, timeout, broken chunk ...
@@ -181,6 +216,8 @@ def _receive(
     except OSError as exc:
         raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from None
     if total is not None and received != total:
+        if resumable:  # the body ended early: what arrived is on disk (fsynced above) and resumable
+            _write_state(state_file, state_json(key, validators, received, digest))
         raise NetworkError(_interrupted(url, received, total, None))
 
     actual = digest.hexdigest()
@@ -281,25 +318,25 @@ def _status(response: Any) -> str:
     return f"HTTP {response.status_code} {response.reason or ''}".rstrip()
 
 
-def _resume_headers(state: dict[str, Any] | None, resume_from: int) -> dict[str, str]:
-    if not state or resume_from <= 0:
+def _resume_headers(proven: ProvenPart | None) -> dict[str, str]:
+    if proven is None:
         return {}
-    etag = state.get("etag")
-    validator = etag if etag and not etag.startswith("W/") else state.get("last_modified")
+    etag = proven.validators.etag
+    validator = etag if etag and not etag.startswith("W/") else proven.validators.last_modified
     if not validator:  # If-Range needs a strong ETag or a date; without one a resume could splice two files
         return {}
-    return {"Range": f"bytes={resume_from}-", "If-Range": validator}
+    return {"Range": f"bytes={proven.size}-", "If-Range": validator}
 
 
-def _resumable(response: Any, state: dict[str, Any] | None, resume_from: int) -> bool:
-    """A 206 that continues exactly where the .part ends, of the same file (same ETag)."""
-    if response.status_code != 206 or not state:
+def _resumable(response: Any, proven: ProvenPart | None) -> bool:
+    """A 206 that continues exactly where the proven part ends, of the same file (same ETag)."""
+    if response.status_code != 206 or proven is None:
         return False
     match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", ""))
-    if not match or int(match.group(1)) != resume_from:
+    if not match or int(match.group(1)) != proven.size:
         return False
     etag = response.headers.get("ETag")
-    return etag is None or etag == state.get("etag")
+    return etag is None or etag == proven.validators.etag
 
 
 def _expected_hash(url: str, option: str | None) -> tuple[str, str | None]:
@@ -376,9 +413,9 @@ def _bare_etag(etag: str | None) -> str | None:
 
 
 def _interrupted(url: str, received: int, total: int | None, why: str | None) -> str:
-    of = f" of {total}" if total is not None else ""
+    amount = f"{received} of {counted(total, 'byte')}" if total is not None else counted(received, "byte")
     because = f" ({why})" if why else ""
-    return f"transfer of {_public(url)} broke off after {received}{of} bytes{because}; run again to resume"
+    return f"transfer of {_public(url)} broke off after {amount}{because}; run again to resume"
 
 
 def _int(value: str | None) -> int | None:

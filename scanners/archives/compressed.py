@@ -21,6 +21,7 @@ from aisbom.scanners.archives.members import Cap, all_zero, member_cap, report_c
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.sniff import joblib_zfile_start, sniff
 from aisbom.severity import Severity
+from aisbom.wording import counted
 
 # Compressed bytes fed per call. Small, because a decoder that hits corrupt data raises and
 # drops the output of that call: what a streaming reader (pickle.load on a GzipFile) would
@@ -171,14 +172,14 @@ def _report(ctx: ScanContext, fmt: _Format, result: _Result, cap: Cap, packed: i
         ctx.report(
             "scan-limit",
             f"time limit of {ctx.limits.max_seconds_per_file:g}s per file reached while "
-            f"decompressing {fmt.name}; only the first {len(result.out)} bytes were analysed",
+            f"decompressing {fmt.name}; only the first {counted(len(result.out), 'byte')} were analysed",
             offset=result.error_offset,
             evidence={"limit": "max_seconds_per_file"},
         )
     elif result.error is not None:
         ctx.report(
             "scan-error",
-            f"{fmt.name} stream is {result.error}; the {len(result.out)} bytes decompressed "
+            f"{fmt.name} stream is {result.error}; the {counted(len(result.out), 'byte')} decompressed "
             "before that point were analysed",
             offset=result.error_offset,
             evidence={"format": fmt.name, "decompressed": str(len(result.out))},

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.wording import agree, counted
 
 _EXAMPLES = 5  # member names quoted in aggregated findings
 
@@ -135,11 +136,11 @@ def examples(names: list[str]) -> str:
 def out_of_time(ctx: ScanContext, done: int, total: int | None) -> bool:
     if not ctx.out_of_time():
         return False
-    rest = f"{total - done} of {total}" if total is not None else "the remaining"
+    rest = f"{total - done} of {counted(total, 'member')}" if total is not None else "the remaining members"
     ctx.report(
         "scan-limit",
-        f"time limit of {ctx.limits.max_seconds_per_file:g}s per file reached; {rest} members "
-        "were not analysed",
+        f"time limit of {ctx.limits.max_seconds_per_file:g}s per file reached; {rest} "
+        f"{agree(total - done if total is not None else 2, 'was', 'were')} not analysed",
         evidence={"limit": "max_seconds_per_file"},
     )
     return True

@@ -15,6 +15,7 @@ from aisbom.scanners.archives.members import (
 )
 from aisbom.scanners.frame.context import Data, ScanContext, as_file
 from aisbom.severity import Severity
+from aisbom.wording import counted
 
 if TYPE_CHECKING:
     import tarfile
@@ -61,7 +62,7 @@ def _scan_tar_members(data: Data, ctx: ScanContext, archive: tarfile.TarFile) ->
         except (tarfile.TarError, EOFError, OSError, ValueError, UnicodeError) as exc:
             ctx.report(
                 "scan-error",
-                f"tar archive corrupt after {count} members: {exc}; the rest was not analysed",
+                f"tar archive corrupt after {counted(count, 'member')}: {exc}; the rest was not analysed",
             )
             return
         if info is None:
@@ -108,7 +109,7 @@ def _report_tar_gap(data: Data, ctx: ScanContext, start: int, end: int, name: st
         )
     else:
         why = (
-            f"follows {end - pos} bytes that are not a valid header: tarfile stops there, "
+            f"follows {counted(end - pos, 'byte')}, not a valid header: tarfile stops there, "
             "GNU tar skips to the next header"
         )
     ctx.report(

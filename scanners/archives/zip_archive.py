@@ -24,6 +24,7 @@ from aisbom.scanners.archives.members import (
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.pickles.numpy_arrays import holds_no_objects
 from aisbom.scanners.readers import zip_reader
+from aisbom.wording import counted
 
 _LOCAL = b"PK\x03\x04"
 _CENTRAL = b"PK\x01\x02"
@@ -167,8 +168,8 @@ class _ZipScan:
         if overlapping:
             ctx.report(
                 "scan-limit",
-                f"{len(overlapping)} members share compressed data with other members and were "
-                f"not decompressed again ({examples(overlapping)})",
+                f"{counted(len(overlapping), 'member')} sharing compressed data with other members, not "
+                f"decompressed again ({examples(overlapping)})",
                 evidence={"limit": "overlapping_entries", "members": str(len(overlapping))},
             )
         self._report_budget()
@@ -333,7 +334,7 @@ class _ZipScan:
             deferred = walked and entry.flags & _DATA_DESCRIPTOR
             issues = []
             if len(got.data) != entry.size and not deferred:
-                issues.append(f"it holds {len(got.data)} bytes, its header says {entry.size}")
+                issues.append(f"it holds {counted(len(got.data), 'byte')}, its header says {entry.size}")
             if not got.crc_ok and not deferred:
                 issues.append("its CRC-32 does not match (PyTorch does not check it)")
             if issues:

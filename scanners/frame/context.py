@@ -79,7 +79,10 @@ class ScanContext:
         severity: Severity | None = None,
         offset: int | None = None,
         evidence: dict[str, str] | None = None,
+        silenced_by: str | None = None,
     ) -> None:
+        """Report a finding; `silenced_by` names the allow file that silences it (it is then
+        shown apart, with that file, and does not count)."""
         self.sink.append(
             Finding(
                 rule=rule,
@@ -89,6 +92,7 @@ class ScanContext:
                 members=self.members,
                 offset=offset,
                 evidence=tuple(sorted((evidence or {}).items())),
+                silenced_by=silenced_by,
             )
         )
 

@@ -25,20 +25,26 @@ from aisbom.scanners.frame.context import Check, Data
 class Format:
     checks: tuple[str, ...]  # "module:function", each called as function(data, ctx), in this order
     magic: tuple[tuple[int, bytes], ...] = ()  # (offset, bytes) that identify it, tried first
-    # "module:function": called with the bytes when no magic number and none of sniff's own tests
-    # matched, before they are called text or data; True claims them for this format.
+    # "module:function": called with the bytes when no magic number matched and they are not a
+    # container, safetensors or a pickle; before sniff's guesses by first bytes (TensorFlow, ONNX)
+    # and before they are called text or data. True claims them for this format.
     recognise: str | None = None
 
 
 _COMPRESSED = "aisbom.scanners.archives.compressed:scan_compressed"
 _ZIP = "aisbom.scanners.archives.zip_archive:scan_zip"
 _PICKLE = "aisbom.scanners.pickles.pickle_file:scan_pickle"
-_TEXT = "aisbom.scanners.templates.template_files:scan_text"
 _PYTORCH = "aisbom.scanners.pickles.pytorch"
 _TF_GRAPH = "aisbom.scanners.tensorflow.graph"
 # ONNX's `08 01 12` start is also a SavedModel's: a TensorFlow protobuf with ONNX-only fields is
 # read as ONNX too (external data, Python ops).
 _ALSO_ONNX = "aisbom.scanners.onnx.model:scan_tensorflow_polyglot"
+# What any JSON or text file gets (chat templates, Keras configs): also what a text-based format
+# gets, since transformers reads a template file by its name, whatever else it parses as.
+_JSON = ("aisbom.scanners.templates.template_files:scan_json", "aisbom.scanners.keras.model_files:scan_json")
+_TEXT = ("aisbom.scanners.templates.template_files:scan_text",)
+# Formats recognised and not analysed: one finding each, which makes the scan incomplete.
+_U = "aisbom.scanners.unanalysed"
 
 FORMATS: dict[str, Format] = {
     # Formats with a magic number, tried in this order (the first that matches wins).
@@ -64,7 +70,7 @@ FORMATS: dict[str, Format] = {
     "pytorch-legacy": Format((f"{_PYTORCH}:scan_pytorch_legacy",)),
     # Protocol 0 and 1 pickles are printable: a text file whose first bytes run as a pickle
     # is both, and gets the text check too.
-    "pickle": Format((_PICKLE, _TEXT)),
+    "pickle": Format((_PICKLE, *_TEXT)),
     "joblib": Format((_PICKLE,)),
     "safetensors": Format(("aisbom.scanners.safetensors.header:scan_safetensors",)),
     "tf-saved-model": Format(
@@ -73,17 +79,31 @@ FORMATS: dict[str, Format] = {
     "tf-graph-def": Format((f"{_TF_GRAPH}:scan_graph_def", _ALSO_ONNX)),
     "keras-metadata": Format((f"{_TF_GRAPH}:scan_keras_metadata", _ALSO_ONNX)),
     "onnx": Format(("aisbom.scanners.onnx.model:scan_onnx",)),
-    # Chat templates (tokenizer_config.json, chat_template.json) and Keras model configs
-    # (config.json of unpacked .keras directories, model.json); template files.
-    "json": Format(
-        ("aisbom.scanners.templates.template_files:scan_json", "aisbom.scanners.keras.model_files:scan_json")
-    ),
-    "text": Format((_TEXT,)),
+    # Formats that recognise themselves, asked in this order after the magic numbers, containers and
+    # pickles, before TensorFlow's and ONNX's protobuf guesses (a Core ML model starts as ONNX does).
+    "coreml": Format((f"{_U}.coreml:scan_coreml",), recognise=f"{_U}.coreml:is_coreml"),
+    "coreml-weights": Format((f"{_U}.coreml:scan_weights",), recognise=f"{_U}.coreml:is_weights"),
+    "tensorrt": Format((f"{_U}.tensorrt:scan_tensorrt",), recognise=f"{_U}.tensorrt:is_tensorrt"),
+    "openvino-ir": Format((*_TEXT, f"{_U}.openvino:scan_openvino"), recognise=f"{_U}.openvino:is_openvino"),
+    "paddle-program": Format((f"{_U}.paddle:scan_paddle",), recognise=f"{_U}.paddle:is_paddle"),
+    "mxnet-symbol": Format((*_JSON, f"{_U}.mxnet:scan_symbol"), recognise=f"{_U}.mxnet:is_symbol"),
+    "mxnet-params": Format((f"{_U}.mxnet:scan_params",), recognise=f"{_U}.mxnet:is_params"),
+    "ncnn": Format((*_TEXT, f"{_U}.ncnn:scan_ncnn"), recognise=f"{_U}.ncnn:is_ncnn"),
+    "caffe": Format((f"{_U}.caffe:scan_caffe",), recognise=f"{_U}.caffe:is_caffe"),
+    "caffe-prototxt": Format((*_TEXT, f"{_U}.caffe:scan_prototxt"), recognise=f"{_U}.caffe:is_prototxt"),
+    "darknet-cfg": Format((*_TEXT, f"{_U}.darknet:scan_darknet"), recognise=f"{_U}.darknet:is_darknet"),
+    "ggml": Format((f"{_U}.ggml:scan_ggml",), recognise=f"{_U}.ggml:is_ggml"),
+    "executorch": Format((f"{_U}.executorch:scan_executorch",), recognise=f"{_U}.executorch:is_executorch"),
+    "ort": Format((f"{_U}.onnxruntime:scan_ort",), recognise=f"{_U}.onnxruntime:is_ort"),
     # Python code objects (.pyc files, marshal.dumps(code)): identified, not executed.
     "marshal": Format(
         ("aisbom.scanners.pickles.marshal_file:scan_marshal",),
         recognise="aisbom.scanners.pickles.marshal_file:looks_like_marshal",
     ),
+    # Chat templates (tokenizer_config.json, chat_template.json) and Keras model configs
+    # (config.json of unpacked .keras directories, model.json); template files.
+    "json": Format(_JSON),
+    "text": Format(_TEXT),
 }
 
 # pickle.load, numpy.load, joblib.load and legacy torch.load unpickle any file that is not

@@ -3,7 +3,8 @@
 Misleading extensions are a classic bypass (a pickle called `weights.safetensors`), so the
 name plays no part here. Order matters: strong magic numbers first (the registry lists them),
 then structural checks, then the pickle heuristic (protocol 0/1 pickles are plain ASCII), then
-the formats that recognise themselves, then text.
+the formats that recognise themselves (each a strict test of its own structure), then the
+protobuf guesses of TensorFlow and ONNX, which read only the first bytes, then text.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ _TORCH_LEGACY_TEXT = b"L" + str(_TORCH_LEGACY_MAGIC).encode() + b"L\n."  # proto
 
 # (offset, magic, format) of every format with a magic number, in the registry's order.
 _MAGIC = [(offset, magic, name) for name, fmt in FORMATS.items() for offset, magic in fmt.magic]
-# Formats that recognise themselves, asked after every test here, before "text" or "data".
+# Formats that recognise themselves, asked after the containers and pickles, before the guesses
+# by first bytes (TensorFlow, ONNX) and before "text" or "data".
 _RECOGNISERS = [(name, fmt.recognise) for name, fmt in FORMATS.items() if fmt.recognise]
 
 
@@ -57,6 +59,9 @@ def sniff(data: Data) -> str:
         return "zlib"
     if _pickle_heuristic()(data):
         return "joblib" if _looks_like_joblib(data) else "pickle"
+    for name, recognise in _RECOGNISERS:  # strict tests of structure, before the guesses below
+        if load(recognise)(data):
+            return name
     if head[:1] in (b"\x08", b"\x0a", b"\x12"):
         # TF protos share ONNX's first bytes (`08 01 12`): checked structurally, first.
         from aisbom.scanners.tensorflow.sniffing import sniff_tensorflow  # late: only protobuf-like heads
@@ -73,9 +78,6 @@ def sniff(data: Data) -> str:
             return tf_format
     if _looks_like_onnx(head):
         return "onnx"
-    for name, recognise in _RECOGNISERS:
-        if load(recognise)(data):
-            return name
     return _text_or_data(head)
 
 
@@ -98,8 +100,9 @@ def _zip_kind(data: Data) -> str:
         names = [entry.name for entry in zip_reader.read_central_directory(data, max_entries=100_000)]
     except zip_reader.ZipError:
         return "zip"
+    # A mobile archive's bytecode.pkl is what the lite interpreter runs, with or without code/.
     if any(n.endswith("/constants.pkl") or n == "constants.pkl" for n in names) and any(
-        "/code/" in n or n.startswith("code/") for n in names
+        "/code/" in n or n.startswith("code/") or n.rsplit("/", 1)[-1] == "bytecode.pkl" for n in names
     ):
         return "torchscript"
     if any(n.endswith("/data.pkl") or n == "data.pkl" for n in names):
@@ -177,7 +180,8 @@ def _looks_like_zlib(head: bytes) -> bool:
     except zlib.error:
         return False
     stored = head[2] & 0b110 == 0  # BTYPE 00: LEN and NLEN follow at the next byte boundary
-    return stored and int.from_bytes(head[3:5], "little") ^ int.from_bytes(head[5:7], "little") == 0xFFFF
+    length, complement = struct.unpack_from("<HH", head, 3)
+    return stored and length ^ complement == 0xFFFF
 
 
 def _looks_like_onnx(head: bytes) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.templates.jinja_analysis import check_template, looks_like_jinja
 from aisbom.severity import Severity
+from aisbom.wording import counted
 
 MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
@@ -369,7 +370,7 @@ def _tensor_infos(reader: _Reader, ctx: ScanContext, count: int) -> list[_Tensor
             )
         elif len(name.encode()) >= MAX_NAME:
             reader.fail(
-                f"tensor name {name[:80]!r} is {len(name.encode())} bytes; llama.cpp refuses "
+                f"tensor name {name[:80]!r} is {counted(len(name.encode()), 'byte')}; llama.cpp refuses "
                 f"names of {MAX_NAME} bytes or more",
                 offset=info_at,
                 severity=Severity.MEDIUM,

@@ -22,6 +22,7 @@ from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.sniff import hdf5_superblock, sniff
 from aisbom.scanners.readers import json_document, zip_reader
 from aisbom.scanners.readers.child_process import Failure, ask
+from aisbom.wording import counted
 
 CONFIG = "config.json"  # the member keras.saving.load_model reads
 _CONFIG_ATTRIBUTES = ("model_config", "training_config")  # the attributes Keras reads
@@ -134,8 +135,8 @@ def _wants_document(data: Data, ctx: ScanContext) -> bool:
         if bytes(data[:_HEAD]).find(_KERAS_KEY) >= 0:
             ctx.report(
                 "scan-limit",
-                f"JSON file with a Keras class_name is {len(data)} bytes, more than max_keras_config "
-                f"({ctx.limits.max_keras_config}); it was not analysed",
+                f"JSON file with a Keras class_name is {counted(len(data), 'byte')}, more than "
+                f"max_keras_config ({ctx.limits.max_keras_config}); it was not analysed",
                 evidence={"limit": "max_keras_config"},
             )
         return False

@@ -367,7 +367,10 @@ class _ModelCheck:
         elif domain in _ONNX_DOMAINS:
             key = (domain, op)
             if key not in self.has_schema:
-                self.has_schema[key] = self.onnx.defs.has(op, "" if domain == "ai.onnx" else domain)
+                try:
+                    self.has_schema[key] = self.onnx.defs.has(op, "" if domain == "ai.onnx" else domain)
+                except TypeError:  # a name that is not valid UTF-8 (onnx's C++ refuses it): no op has it
+                    self.has_schema[key] = False
             if not self.has_schema[key]:
                 self.unknown_standard[key] = self.unknown_standard.get(key, 0) + 1
 
@@ -530,7 +533,7 @@ class _ModelCheck:
 
     def _external(self, tensor, where: str, *, active: bool) -> None:
         name = tensor.name
-        entries = [(e.key, e.value) for e in tensor.external_data]
+        entries = [(_text(e.key), _text(e.value)) for e in tensor.external_data]
         locations = [value for key, value in entries if key == "location"]
         state = "" if active else " (data_location is not EXTERNAL, so current loaders ignore it)"
         if active and not locations:
@@ -550,10 +553,10 @@ class _ModelCheck:
                     evidence={"tensor": name, key: value, "reason": reason},
                 )
         for key in ("offset", "length"):
-            value = _external_int(tensor, key)
-            if isinstance(value, str):
+            number = _external_int(tensor, key)
+            if isinstance(number, str):
                 self._inconsistent(
-                    where, name, f"external data {key} {value!r} is not a non-negative integer"
+                    where, name, f"external data {key} {number!r} is not a non-negative integer"
                 )
         unknown = sorted({key for key, _ in entries} - _EXTERNAL_KEYS)
         if unknown:
@@ -566,11 +569,16 @@ def _external_int(tensor, key: str) -> int | str | None:
     """The last `key` entry as an int; the raw text if it is not a non-negative integer."""
     value = None
     for entry in tensor.external_data:
-        if entry.key == key:
-            value = entry.value
+        if _text(entry.key) == key:
+            value = _text(entry.value)
     if value is None:
         return None
     return int(value) if value.isascii() and value.isdigit() else value
+
+
+def _text(value: str | bytes) -> str:
+    """A string field as text: protobuf hands back bytes when a string is not valid UTF-8."""
+    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
 
 
 def path_problems(location: str) -> Iterator[str]:

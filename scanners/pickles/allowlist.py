@@ -371,7 +371,7 @@ HUGGINGFACE: dict[str, frozenset[str]] = {
 }
 
 # --- What torch's weights_only unpickler admits ------------------------------------------------
-# torch.load(weights_only=True) (the default since torch 2.6) accepts these and nothing else
+# torch.load with weights_only=True (the default since torch 2.6) accepts these and nothing else
 # (torch/_weights_only_unpickler.py, _get_allowed_globals and the globals torch itself marks
 # safe; torch 2.13): the legacy tensor type objects, the remaining quantization schemes, nested
 # tensors and device-mesh layouts. Each is a type or a rebuild function that only rebuilds data.

@@ -50,6 +50,7 @@ from aisbom.scanners.pickles.values import (
     is_str,
     iterated,
 )
+from aisbom.wording import counted
 
 __all__ = [
     "BigInt",
@@ -547,7 +548,7 @@ def _str_value(m: PickleMachine, n: int, off: int, codec: str = "utf-8") -> str 
     if n > _INLINE_STR:
         start = m.skip(n, off)
         if codec != "latin-1":
-            m.assume(off, f"a string of {n} bytes was not checked for valid UTF-8")
+            m.assume(off, f"a string of {counted(n, 'byte')} was not checked for valid UTF-8")
         return LongStr(start, start + n, codec)
     raw = m.read(n, off)
     if codec == "latin-1":
@@ -1274,9 +1275,9 @@ def describe(value: object, depth: int = 0, budget: list[int] | None = None) -> 
     if isinstance(value, Persistent):
         return f"<persistent {describe(value.pid, depth + 1, budget)}>"
     if isinstance(value, BytesRef):
-        return f"<{value.length} bytes>"
+        return f"<{counted(value.length, 'byte')}>"
     if isinstance(value, LongStr):
-        return f"<string of {value.end - value.start} bytes at offset {value.start}>"
+        return f"<string of {counted(value.end - value.start, 'byte')} at offset {value.start}>"
     if isinstance(value, BigInt):
         return f"<integer of about {value.digits} digits>"
     if isinstance(value, PByteArray):

@@ -1,7 +1,7 @@
 """Python code objects: `.pyc` files and raw `marshal.dumps(code)` data.
 
 Not a model format, and nothing a model loader reads; but a code object is code, which runs
-as soon as a program executes it (an import of the `.pyc`, `exec(marshal.loads(...))`, a Keras
+as soon as a program executes it (an import of the `.pyc`, `exec` of what `marshal` rebuilds, a Keras
 Lambda layer). It is identified by its header and reported with the names and strings it
 holds, scraped without building the code object (marshal is not safe against crafted data).
 """

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.wording import counted
 
 MAGIC = b"\x93NUMPY"
 # version -> (length field format, header encoding), as numpy writes them.
@@ -103,7 +104,8 @@ def scan_npy(data: Data, ctx: ScanContext) -> None:
         if end is not None and end < len(data):
             ctx.report(
                 "pickle-trailing-data",
-                f"{len(data) - end} bytes follow the pickled array at offset {end}; np.load ignores them",
+                f"{counted(len(data) - end, 'byte')} after the pickled array at offset {end}; np.load "
+                "ignores what follows the array",
                 offset=end,
             )
         return

@@ -8,6 +8,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from aisbom.policy import Policy
 from aisbom.scanners.pickles.allowlist import (
     ALLOWED,
     CALLS_ARGUMENTS,
@@ -438,6 +439,18 @@ def setstate_unpickles(module: str, name: str) -> bool:
     return (module, name) in NESTED_SETSTATE or "unpickle" in generated_categories(
         module, f"{name}.__setstate__"
     )
+
+
+def silencing(verdict: Verdict, module: str, name: str, policy: Policy) -> tuple[str | None, str]:
+    """What the user's allow files do to a global the allowlist refused: (the allow file that
+    silences its finding, or None; a note for the finding's message). A known gadget is silenced
+    only with --allow-dangerous: an allow file must not turn os.system into a clean scan unseen."""
+    allowed_by = policy.allowed_by(*normalize(module, name))
+    if allowed_by is None:
+        return None, ""
+    if verdict.dangerous and not policy.allow_dangerous:
+        return None, f"; {allowed_by} allows it, but a known gadget is silenced only with --allow-dangerous"
+    return allowed_by, ""
 
 
 def _danger_reason(module: str, name: str) -> str:

@@ -9,6 +9,10 @@
 - TorchScript archives (torch.jit.save): `constants.pkl` and `data.pkl` are read by the
   TorchScript pickle loader, which resolves `__torch__.*` classes in its compilation unit and
   never imports Python modules; they are scanned with that allowlist.
+- TorchScript mobile archives (`_save_for_lite_interpreter`, `.ptl`): the same, plus
+  `bytecode.pkl`, which the lite interpreter runs instead of `code/`; it is a pickle (scanned
+  as every member is) whose operator table names the operators the bytecode calls, checked
+  like the source in `code/`, which a lite interpreter never reads.
 - legacy files (torch.save before 1.6, or `_use_new_zipfile_serialization=False`): five
   pickles in a row (magic number, protocol, sys info, the object, storage keys), then raw
   storages. All five are scanned.
@@ -35,6 +39,10 @@ _UNSAFE_TORCHSCRIPT_OP = re.compile(
     r"\b((?:torch|ops\.aten)\.(?:from_file|save|load|_load_for_mobile|_save_for_mobile)"
     r"|(?:torch\.)?ops\.load_library|torch\.classes\.load_library)\s*\("
 )
+
+
+# The same operators as the mobile bytecode names them (`torch.from_file` is `aten::from_file`).
+_UNSAFE_MOBILE_OPS = (b"aten::from_file", b"aten::save", b"debugprims::load_tensor")
 
 
 def scan_pytorch_zip(data: Data, ctx: ScanContext) -> None:
@@ -104,6 +112,8 @@ def _scan_torch_zip(data: Data, ctx: ScanContext, *, torchscript: bool) -> None:
             _scan_torchscript_code(payload, ctx.child(entry.name))
         elif entry.name.endswith(".pkl") or _is_pickle(payload):
             scan_pickle_stream(payload, ctx.child(entry.name, hints=hints))
+            if torchscript and entry.name.rsplit("/", 1)[-1] == "bytecode.pkl":
+                _scan_mobile_operators(payload, ctx.child(entry.name))
         else:
             ctx.scan_nested(payload, entry.name, hints=hints)
 
@@ -124,6 +134,37 @@ def _scan_torchscript_code(source: bytes, ctx: ScanContext) -> None:
                 f"method {method}() calls {match.group(1)} (line {number}), which runs {when}",
                 evidence={"operator": match.group(1), "method": method, "line": line.strip()[:200]},
             )
+
+
+def _scan_mobile_operators(bytecode: bytes, ctx: ScanContext) -> None:
+    """The lite interpreter's operator table names each operator as a string; flag the ones that
+    reach the file system, as in `code/`, since the mobile runtime runs this and not `code/`."""
+    on_load = b".__setstate__" in bytecode
+    when = "on loading, in __setstate__ or" if on_load else "when"
+    for operator in [op.decode() for op in _UNSAFE_MOBILE_OPS if _pickled_string_in(op, bytecode)]:
+        ctx.report(
+            "torchscript-unsafe-op",
+            f"mobile bytecode calls {operator}, which the lite interpreter (_load_for_lite_interpreter) "
+            f"runs {when} a method calling it runs",
+            evidence={"operator": operator, "setstate": str(on_load).lower()},
+        )
+
+
+def _pickled_string_in(text: bytes, data: bytes) -> bool:
+    """Whether `data` holds `text` as a whole pickled string (SHORT_BINUNICODE, BINUNICODE or
+    BINUNICODE8: its opcode and exact length right before it), not as part of a longer one."""
+    size = len(text)
+    prefixes = (
+        b"\x8c" + bytes([size]),
+        b"X" + size.to_bytes(4, "little"),
+        b"\x8d" + size.to_bytes(8, "little"),
+    )
+    start = data.find(text)
+    while start >= 0:
+        if any(data[start - len(p) : start] == p for p in prefixes if start >= len(p)):
+            return True
+        start = data.find(text, start + 1)
+    return False
 
 
 def _is_pickle(payload: bytes) -> bool:

@@ -53,8 +53,10 @@ from aisbom.scanners.pickles.policy import (
     judge,
     normalize,
     setstate_unpickles,
+    silencing,
 )
 from aisbom.severity import Severity
+from aisbom.wording import counted
 
 _MAX_EMBEDDED = 64 * 1024 * 1024  # bytes of one nested blob we pull into memory
 _OTHER_READINGS = (Reading.C_STREAM, Reading.C_STRICT, Reading.PY)
@@ -214,7 +216,7 @@ def _scan_trailing(data: Data, pos: int, ctx: ScanContext) -> None:
     fmt = sniff(trailing)
     ctx.report(
         "pickle-trailing-data",
-        f"{size} bytes ({fmt}) follow the end of the pickle at offset {pos}",
+        f"{counted(size, 'byte')} ({fmt}) after the end of the pickle at offset {pos}",
         offset=pos,
         evidence={"format": fmt},
     )
@@ -249,13 +251,13 @@ def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> Non
 
 def _report_globals(analysis: _Analysis, ctx: ScanContext, where: str) -> None:
     torchscript = "torchscript" in ctx.hints
-    extra = ctx.policy.extra_allowed
     for (module, name), seen in sorted(analysis.uses.items(), key=lambda kv: kv[1].glob.offset):
-        verdict = judge(
-            module, name, use=seen.use, torchscript=torchscript, extra=extra, resolved=seen.resolved
+        verdict = judge(  # the allowlist alone; the user's allow files are asked below
+            module, name, use=seen.use, torchscript=torchscript, resolved=seen.resolved
         )
         if verdict.allowed:
             continue
+        silenced_by, note = silencing(verdict, module, name, ctx.policy)  # the user's allow files
         evidence = {"global": f"{module}.{name}", "use": seen.use.name.lower()}
         if seen.glob.raw:
             evidence["as_written"] = f"{seen.glob.raw[0]} {seen.glob.raw[1]}"
@@ -268,9 +270,10 @@ def _report_globals(analysis: _Analysis, ctx: ScanContext, where: str) -> None:
             reason = verdict.reason or "its arguments could not be resolved, so it can reach anything"
             ctx.report(
                 "pickle-dangerous-global",
-                f"{_VERBS[seen.use]} {label}: {reason}{where}",
+                f"{_VERBS[seen.use]} {label}: {reason}{where}{note}",
                 offset=seen.glob.offset,
                 evidence=evidence,
+                silenced_by=silenced_by,
             )
         elif seen.use is Use.CALLED:
             ctx.report(
@@ -278,6 +281,7 @@ def _report_globals(analysis: _Analysis, ctx: ScanContext, where: str) -> None:
                 f"calls {label}, which is not on the allowlist{where}",
                 offset=seen.glob.offset,
                 evidence=evidence,
+                silenced_by=silenced_by,
             )
         elif seen.use is Use.BUILT:
             ctx.report(
@@ -286,6 +290,7 @@ def _report_globals(analysis: _Analysis, ctx: ScanContext, where: str) -> None:
                 f"not on the allowlist{where}",
                 offset=seen.glob.offset,
                 evidence=evidence,
+                silenced_by=silenced_by,
             )
         else:
             ctx.report(
@@ -293,6 +298,7 @@ def _report_globals(analysis: _Analysis, ctx: ScanContext, where: str) -> None:
                 f"{_VERBS[seen.use]} {label}, which is not on the allowlist{where}",
                 offset=seen.glob.offset,
                 evidence=evidence,
+                silenced_by=silenced_by,
             )
 
 

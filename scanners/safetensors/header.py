@@ -29,6 +29,7 @@ import struct
 from dataclasses import dataclass
 
 from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.wording import counted
 
 # Bits per element, from the safetensors Dtype enum (tensor.rs `bitsize`).
 DTYPE_BITS: dict[str, int] = {
@@ -115,8 +116,8 @@ def _parse_header(raw: bytes, ctx: ScanContext) -> _Pairs | None:
     if rest.strip(_JSON_SPACE):
         _invalid(
             ctx,
-            f"{len(rest.encode())} bytes follow the JSON object inside the header; the library "
-            "refuses them, readers that stop at the object's end accept them",
+            f"{counted(len(rest.encode()), 'byte')} after the JSON object inside the header; the library "
+            "refuses such a header, readers that stop at the object's end accept it",
             offset=8 + len(text[:end].encode()),
         )
     if not isinstance(header, _Pairs):
@@ -256,8 +257,8 @@ def _check_entry(
     elif end - begin != bits // 8:
         ctx.report(
             "safetensors-offsets-invalid",
-            f"{label}: byte range [{begin}, {end}) holds {end - begin} bytes but shape {_short(shape)} of "
-            f"{dtype} needs {bits // 8}",
+            f"{label}: byte range [{begin}, {end}) holds {counted(end - begin, 'byte')} but shape "
+            f"{_short(shape)} of {dtype} needs {bits // 8}",
             evidence={"tensor": name},
         )
     if end > buffer_len:
@@ -300,7 +301,7 @@ def _check_layout(tensors: list[_Tensor], data: Data, buffer_start: int, ctx: Sc
         where = "after the last tensor" if end == buffer_len else "between tensors"
         ctx.report(
             "safetensors-hidden-data",
-            f"{end - begin} bytes at data offset {begin} ({where}) belong to no tensor",
+            f"{counted(end - begin, 'byte')} at data offset {begin} ({where}), part of no tensor",
             offset=buffer_start + begin,
             evidence={"begin": str(begin), "end": str(end)},
         )

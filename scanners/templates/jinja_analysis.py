@@ -50,6 +50,7 @@ from aisbom.scanners.templates.folding import (
     unknown,
 )
 from aisbom.severity import Severity
+from aisbom.wording import counted
 
 # Names that only matter as the end of an escape: modules and process/code functions.
 _MODULE_LIKE = frozenset({
@@ -617,7 +618,7 @@ def check_template(
             return
         ctx.report(
             "scan-limit",
-            f"chat template {key!r} has {len(source)} characters, over the limit of "
+            f"chat template {key!r} has {counted(len(source), 'character')}, over the limit of "
             f"{ctx.limits.max_template_chars}; not analysed",
             offset=offset,
             evidence={**evidence, "limit": "max_template_chars"},

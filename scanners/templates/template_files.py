@@ -11,6 +11,7 @@ from __future__ import annotations
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.readers import json_document
 from aisbom.scanners.templates.jinja_analysis import check_template, looks_like_jinja
+from aisbom.wording import counted
 
 _KEY = b'"chat_template"'
 # Names transformers loads templates from. Only decides whether a parse error is reported:
@@ -41,7 +42,7 @@ def _wants_document(data: Data, ctx: ScanContext) -> bool:
         if literal_key:  # large data files are full of \u escapes; only a literal key is reported
             ctx.report(
                 "scan-limit",
-                f"JSON file with a chat_template key is {len(data)} bytes, over the "
+                f"JSON file with a chat_template key is {counted(len(data), 'byte')}, over the "
                 f"limit of {ctx.limits.max_json_bytes}; its templates were not analysed",
                 evidence={"limit": "max_json_bytes"},
             )
@@ -80,7 +81,7 @@ def scan_text(data: Data, ctx: ScanContext) -> None:
         if is_template_file:
             ctx.report(
                 "scan-limit",
-                f"template file of {len(data)} bytes is over the limit of "
+                f"template file of {counted(len(data), 'byte')} is over the limit of "
                 f"{ctx.limits.max_template_chars} characters; not analysed",
                 evidence={"limit": "max_template_chars"},
             )

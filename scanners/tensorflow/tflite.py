@@ -40,6 +40,7 @@ from aisbom.scanners.frame.sniff import sniff
 from aisbom.scanners.readers.protobuf_wire import Message, WireError
 from aisbom.scanners.tensorflow.ops import PATH_OPS, judge_op, read_node_def
 from aisbom.severity import Severity
+from aisbom.wording import counted
 
 # --- schema.fbs field indices ----------------------------------------------------------------
 # Model
@@ -99,7 +100,10 @@ class _Reader:
 
     def need(self, pos: int, length: int, what: str) -> None:
         if pos < 0 or length < 0 or pos + length > self.size:
-            raise FlatBufferError(f"{what} ({length} bytes) lies outside the file of {self.size} bytes", pos)
+            raise FlatBufferError(
+                f"{what} ({counted(length, 'byte')}) lies outside the file of {counted(self.size, 'byte')}",
+                pos,
+            )
 
     def uint(self, pos: int, width: int, what: str) -> int:
         self.need(pos, width, what)
@@ -221,7 +225,7 @@ def _flex_strings(raw: bytes) -> list[bytes]:
 
     def uint(pos: int, width: int) -> int:
         if pos < 0 or pos + width > len(raw):
-            raise ValueError(f"FlexBuffer read at {pos} outside its {len(raw)} bytes")
+            raise ValueError(f"FlexBuffer read at {pos} outside its {counted(len(raw), 'byte')}")
         return int.from_bytes(raw[pos : pos + width], "little")
 
     if len(raw) < 3:

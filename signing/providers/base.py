@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from aisbom.signing.errors import KeyMaterialError
+from aisbom.wording import counted
 
 # Each curve signs with the hash of matching strength (as Sigstore's key details name them).
 CURVE_HASH: dict[str, type[hashes.HashAlgorithm]] = {
@@ -66,7 +67,7 @@ def der_from_raw(raw: bytes) -> bytes:
     """PKCS #11 returns r || s (two equal halves); DSSE and cryptography want DER."""
     half = len(raw) // 2
     if not raw or len(raw) % 2:
-        raise ValueError(f"an ECDSA signature of {len(raw)} bytes is not r || s")
+        raise ValueError(f"an ECDSA signature of {counted(len(raw), 'byte')} is not r || s")
     return encode_dss_signature(int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big"))
 
 

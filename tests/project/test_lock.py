@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -30,14 +32,20 @@ def test_the_lock_is_the_same_bytes_for_the_same_project(
     monkeypatch.chdir(twin.root)
     assert build(twin) == first
 
-    # Another time changes the times and nothing else.
+    # Another time changes the times and nothing else (but the audit log's head: the log holds
+    # the times too).
     later = Project(tmp_path / "later")
     later.root.mkdir()
     monkeypatch.chdir(later.root)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01
     third = build(later)
     assert third != first
-    assert third.replace(b"2026-01-01T00:00:00Z", b"2025-01-01T00:00:00Z") == first
+    log = (later.root / "aisbom-audit.jsonl").read_bytes()
+    head = {"sha256": hashlib.sha256(log).hexdigest(), "size": len(log), "entries": 3}
+    assert later.lock["audit_log"] == head
+    first_doc, third_doc = json.loads(first), json.loads(third.replace(b"2026-01-01T", b"2025-01-01T"))
+    assert first_doc.pop("audit_log") != third_doc.pop("audit_log")
+    assert third_doc == first_doc
 
     # Locking again (even rescanning) an unchanged project leaves the file as it was.
     later.ok("lock", "--rescan")

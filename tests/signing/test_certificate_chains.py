@@ -230,3 +230,114 @@ def test_a_leaf_that_is_not_for_code_signing(model: Path, tmp_path: Path):
         "signing certificate CN=signer is not trusted: it is not a code-signing certificate (its KeyUsage "
         "lacks digitalSignature and its ExtendedKeyUsage lacks codeSigning)\n"
     )
+
+
+# --- the signer expected: a trusted CA vouches for every certificate it issued ------------------
+
+
+def signed_by(model: Path, tmp_path: Path, leaf: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> Path:
+    pem = tmp_path / "signer-key.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    signature = tmp_path / "model.sig"
+    args = ["--signature", signature, "--key", pem, "--certificate", write_pem(tmp_path / "s.crt", leaf)]
+    assert run("sign", model, *args, "--chain", write_pem(tmp_path / "i.pem", INTER)).exit_code == 0
+    return signature
+
+
+def with_email(subject: str, email: str, key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    base = cert(subject, key, "inter", INTER_KEY, ca=False)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(base.subject)
+        .issuer_name(base.issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(base.not_valid_before_utc)
+        .not_valid_after(base.not_valid_after_utc)
+    )
+    for extension in base.extensions:
+        builder = builder.add_extension(extension.value, critical=extension.critical)
+    builder = builder.add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False)
+    return builder.sign(INTER_KEY, hashes.SHA256())
+
+
+def test_another_certificate_of_the_same_ca_is_not_the_expected_signer(model: Path, tmp_path: Path):
+    """The attack: anyone the CA ever issued a code-signing certificate to signs the model."""
+    intruder_key = new_key()
+    intruder = cert("intern", intruder_key, "inter", INTER_KEY, ca=False)
+    signature = signed_by(model, tmp_path, intruder, intruder_key)
+    ca = write_pem(tmp_path / "r.pem", ROOT)
+
+    alone = run("verify", model, "--signature", signature, "--certificate-chain", ca)
+    assert alone.exit_code == 0  # what the chain alone says: trusted
+    assert "--certificate-chain alone accepts any code-signing certificate its CAs issued" in alone.stderr
+
+    expected = run(
+        "verify",
+        model,
+        "--signature",
+        signature,
+        "--certificate-chain",
+        ca,
+        "--certificate-identity",
+        "signer",
+    )
+    assert expected.exit_code == 1
+    assert expected.stdout.startswith(
+        f"FAILED: {model}: signing certificate CN=intern is trusted but is not the signer expected: "
+        "--certificate-identity 'signer' is none of its names (CN=intern, intern)"
+    )
+
+
+def test_the_expected_signer_by_subject_common_name_or_email(model: Path, tmp_path: Path):
+    key = new_key()
+    leaf = with_email("release", "release@acme.example", key)
+    signature = signed_by(model, tmp_path, leaf, key)
+    ca = write_pem(tmp_path / "r.pem", ROOT)
+    for name in ("CN=release", "release", "release@acme.example"):
+        result = run(
+            "verify",
+            model,
+            "--signature",
+            signature,
+            "--certificate-chain",
+            ca,
+            "--certificate-identity",
+            name,
+        )
+        assert result.exit_code == 0, result.output
+        assert "accepts any code-signing certificate" not in result.stderr
+
+
+def test_the_expected_issuing_ca(model: Path, tmp_path: Path):
+    signature = signed_by(model, tmp_path, LEAF, LEAF_KEY)
+    ca = write_pem(tmp_path / "r.pem", ROOT)
+    good = run(
+        "verify", model, "--signature", signature, "--certificate-chain", ca, "--certificate-issuer", "inter"
+    )
+    assert good.exit_code == 0, good.output
+    bad = run(
+        "verify",
+        model,
+        "--signature",
+        signature,
+        "--certificate-chain",
+        ca,
+        "--certificate-issuer",
+        "CN=root",
+    )
+    assert bad.exit_code == 1
+    assert (
+        "was not issued by the CA expected: "
+        "--certificate-issuer 'CN=root' is not its issuer (CN=inter, inter)" in (bad.stdout)
+    )
+
+
+def test_an_expected_signer_needs_a_certificate_chain(model: Path, tmp_path: Path):
+    result = run("verify", model, "--key", tmp_path / "k.pub", "--certificate-identity", "signer")
+    assert result.exit_code == 2
+    assert "--certificate-identity and --certificate-issuer need --certificate-chain" in result.output

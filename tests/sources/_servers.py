@@ -216,6 +216,7 @@ class HubRepo:
 class Hub:
     repos: list[HubRepo]
     log: list[tuple[str, str]] = field(default_factory=list)
+    user_agents: list[str] = field(default_factory=list)  # of every request, in order
     cdn_base: str = ""  # LFS downloads redirect there: another origin, as cdn-lfs.hf.co is
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Answers given (and used up) before the real ones, to any request: (status, headers).
@@ -249,6 +250,7 @@ class _HubHandler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         with self.hub.lock:
             self.hub.log.append((self.command, self.path))
+            self.hub.user_agents.append(self.headers.get("User-Agent", ""))
             error = self.hub.errors.pop(0) if self.hub.errors else None
         if error is not None:
             self._error(error[0], "Unavailable", head, error[1])

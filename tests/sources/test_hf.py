@@ -235,8 +235,9 @@ def test_an_lfs_file_changed_in_the_cache_is_caught_by_the_scans_hash(
 
 
 def test_a_cache_built_by_hand_without_a_tree_listing(offline: list[object], hf_env: Path):
-    """A cache as older clients (and `hf download`) leave it: refs/, snapshots/ links, blobs/
-    named by ETag, and no trees/ listing; the blob names alone still give ETags and LFS hashes."""
+    """A cache as older clients (and `hf_hub_download`) leave it: refs/, snapshots/ links, blobs/
+    named by ETag, and no trees/ listing. A blob's name is whatever its writer chose, so nothing
+    can be checked: the files are scanned, and recorded as unverified, with no Hub URL or hash."""
     files = tiny_files()
     repo = hf_env / "models--acme--tiny"
     (repo / "refs").mkdir(parents=True)
@@ -253,8 +254,10 @@ def test_a_cache_built_by_hand_without_a_tree_listing(offline: list[object], hf_
 
     prov = resolved.provenance
     assert prov is not None and prov.revision == TINY_COMMIT
-    assert prov.upstream_sha256 == {"model.safetensors": sha256(files["model.safetensors"])}
-    assert all(s.size is None for s in prov.files.values())  # nothing published, nothing claimed
+    assert prov.upstream_sha256 == {} and prov.file_urls == {} and prov.files == {}
+    assert set(prov.unverified) == set(files)
+    [note] = resolved.notes
+    assert note.startswith("hf://acme/tiny@main: UNVERIFIED: the Hugging Face cache holds no listing")
     assert offline == []
 
 

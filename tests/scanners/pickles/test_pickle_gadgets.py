@@ -116,7 +116,9 @@ def test_the_generated_denylist_names_real_command_runners(scan_bytes) -> None:
 
 def test_numpy_names_of_old_releases_are_allowed(scan_bytes) -> None:
     ndarray = g("numpy", "ndarray")
-    old = b"\x80\x04" + g("numpy.core._internal", "_reconstruct") + ndarray + b"K\x00\x85" + u("b") + b"\x87R."
+    old = (
+        b"\x80\x04" + g("numpy.core._internal", "_reconstruct") + ndarray + b"K\x00\x85" + u("b") + b"\x87R."
+    )
     matrix = b"\x80\x04" + g("numpy.matrixlib.defmatrix", "matrix") + b"."
     for data in (old, matrix):
         assert worst(scan_bytes(data)[1]) <= Severity.LOW

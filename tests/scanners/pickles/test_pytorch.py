@@ -41,3 +41,27 @@ def test_compression_ratio_limits_a_member(scan_bytes):
     assert fmt == "pytorch-zip"
     [cut] = [f for f in findings if f.rule == "scan-limit"]
     assert dict(cut.evidence)["limit"] == "max_ratio" and cut.members == ("archive/data.pkl",)
+
+
+def test_mobile_bytecode_operators_are_checked_without_code(scan_bytes):
+    """A lite-interpreter archive runs bytecode.pkl, never code/: with code/ left out it is still
+    TorchScript, and the file operator its bytecode names is found (the fixture's loader proves
+    `_load_for_lite_interpreter` runs it)."""
+    from catalog import FIXTURES_DIR
+
+    data = (FIXTURES_DIR / "malicious/pytorch/torchscript_mobile_no_code.ptl").read_bytes()
+    assert not [n for n in zipfile.ZipFile(io.BytesIO(data)).namelist() if "/code/" in n]
+    fmt, findings = scan_bytes(data)
+    assert fmt == "torchscript"
+    [op] = [f for f in findings if f.rule == "torchscript-unsafe-op"]
+    assert dict(op.evidence) == {"operator": "aten::from_file", "setstate": "true"}
+    assert op.members[-1].endswith("bytecode.pkl")
+
+
+def test_an_operator_name_inside_a_longer_string_is_not_an_operator(scan_bytes):
+    from aisbom.scanners.pickles.pytorch import _pickled_string_in
+
+    exact = pickle.dumps(("aten::from_file", "", 3), protocol=2)
+    longer = pickle.dumps(("aten::from_file_like", "", 3), protocol=2)
+    assert _pickled_string_in(b"aten::from_file", exact)
+    assert not _pickled_string_in(b"aten::from_file", longer)

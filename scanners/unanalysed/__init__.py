@@ -1,0 +1,8 @@
+"""Model formats aisbom recognises by their content and does not analyse, installed as
+`aisbom.scanners.unanalysed`: one module per format family, each with its recogniser and a check
+that reports one `format-not-analysed` finding saying what loading the file can do.
+
+Recognising them matters twice: such a file never passes for a format it is not (a Core ML
+specification starts with the same bytes as an ONNX model), and it never looks analysed: its
+finding makes the scan incomplete, so a format aisbom does not read is no way around the scan.
+"""
