@@ -6,7 +6,8 @@ scanned. Each identity is a short string, compared for equality only:
 - hf://ORG/NAME@COMMIT (a full 40-hex commit): the commit; after resolving, the commit the
   branch or tag resolved to;
 - an https:// URL: after downloading, the SHA-256 pinned by --sha256/#sha256=, else its ETag;
-- s3://: the listed ETags and version ids (see aisbom.sources.s3).
+- s3://: the ETag of the object, or a digest of every name and ETag under the prefix: one
+  LIST request (aisbom.sources.s3).
 
 None means "not known without resolving": the job then resolves first and compares after.
 """
@@ -19,6 +20,7 @@ import re
 from pathlib import Path
 
 from aisbom.sources import Resolved
+from aisbom.sources.s3 import etag_identity, list_s3
 
 _COMMIT = re.compile(r"@([0-9a-f]{40})$")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -28,6 +30,8 @@ def identity_before(target: str) -> str | None:
     """The target's identity without downloading anything (None when that needs the source)."""
     if _SCHEME.match(target) is None:
         return local_identity(Path(target))
+    if target.lower().startswith("s3://"):
+        return list_s3(target).identity
     if target.lower().startswith("hf://"):
         pinned = _COMMIT.search(target)
         return pinned.group(1) if pinned else None
@@ -41,6 +45,9 @@ def identity_after(target: str, resolved: Resolved) -> str | None:
         return local_identity(resolved.path)
     if prov.revision:
         return prov.revision
+    if prov.source_url.startswith("s3://"):
+        pairs = [(name, source.etag or "") for name, source in prov.files.items()]
+        return etag_identity(pairs, single=resolved.path.is_file())
     if len(prov.upstream_sha256) == 1:
         return "sha256:" + next(iter(prov.upstream_sha256.values()))
     etags = sorted((name, source.etag) for name, source in prov.files.items() if source.etag)

@@ -60,3 +60,17 @@ def model_list(tmp_path: Path) -> tuple[Path, list[str]]:
     listed = tmp_path / "models.txt"
     listed.write_text("\n".join(targets) + "\n")
     return listed, targets
+
+
+def s3_twins(bucket: Any, targets: list[str]) -> list[str]:
+    """Upload each local target (file or directory) to the bucket; the s3:// targets, in order."""
+    twins = []
+    for n, target in enumerate(targets):
+        path = Path(target)
+        if path.is_dir():
+            bucket.upload(path, f"twin{n}/{path.name}")
+            twins.append(f"s3://{bucket.name}/twin{n}/{path.name}")
+        else:
+            bucket.put(f"twin{n}/{path.name}", path.read_bytes())
+            twins.append(f"s3://{bucket.name}/twin{n}/{path.name}")
+    return twins
