@@ -144,7 +144,10 @@ def copy_listing(
 
 def s3_filesystem() -> Any:
     """An s3fs filesystem configured from the AWS environment, with aisbom's timeouts."""
-    import s3fs
+    try:
+        import s3fs
+    except ImportError:
+        raise BadSpecError("s3:// targets need s3fs: pip install 'aisbom[s3]'") from None
 
     timeouts = Timeouts.from_env()
     config = {
