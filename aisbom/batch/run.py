@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aisbom import __version__
-from aisbom.batch.engines import Engine
+from aisbom.batch.engines.interface import Engine
 from aisbom.batch.index import append_record, read_index, report_names, write_atomically
 from aisbom.batch.job import FAILED, Job, Outcome, Settings
 from aisbom.severity import ExitCode

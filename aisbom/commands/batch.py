@@ -131,13 +131,16 @@ def batch(
         click.echo(f"aisbom: interrupted; what finished is in {out_dir}: run again to go on", err=True)
         sys.exit(ExitCode.ERROR)
     seconds = max(summary.seconds, 1e-6)
+    startup = getattr(chosen, "startup_seconds", None)
+    started = f" (of which {startup:.1f} s starting Ray)" if startup is not None else ""
     click.echo(
         shown(
             f"aisbom: batch: {counted(summary.targets, 'target')} ({summary.scanned} scanned, "
             f"{summary.skipped} already done), {counted(summary.files, 'file')}, "
             f"{summary.bytes / 1e6:.1f} MB; {summary.clean} clean, {summary.unsafe} unsafe, "
-            f"{summary.failed} failed; {summary.seconds:.1f} s, {summary.files / seconds:.0f} files/s, "
-            f"{summary.bytes / 1e6 / seconds:.1f} MB/s; index: {out_dir / 'index.jsonl'}"
+            f"{summary.failed} failed; {summary.seconds:.1f} s{started}, "
+            f"{summary.files / seconds:.0f} files/s, {summary.bytes / 1e6 / seconds:.1f} MB/s; "
+            f"index: {out_dir / 'index.jsonl'}"
         ),
         err=True,
     )

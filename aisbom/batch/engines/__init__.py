@@ -7,19 +7,9 @@ number of jobs in flight, so that a list of a million targets is never all submi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Protocol
-
-from aisbom.batch.job import Job, Outcome
-
-OnDone = Callable[[Outcome], None]
+from aisbom.batch.engines.interface import Engine
 
 ENGINES = ("local", "ray")
-
-
-class Engine(Protocol):
-    def run(self, jobs: Iterable[Job], on_done: OnDone) -> None:
-        """Run every job; call `on_done` (in this thread) with each outcome as it arrives."""
 
 
 def get_engine(name: str, workers: int, address: str | None) -> Engine:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from aisbom.batch.engines import OnDone
+from aisbom.batch.engines.interface import OnDone
 from aisbom.batch.job import Job, Outcome, failed, run_job
 
 MAX_ATTEMPTS = 3

@@ -15,10 +15,11 @@ called ray.init (a notebook, a test) is used as it is. Ray is an optional extra.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from aisbom.batch.engines import OnDone
+from aisbom.batch.engines.interface import OnDone
 from aisbom.batch.job import Job, failed, run_job
 from aisbom.errors import UsageError
 
@@ -30,12 +31,15 @@ class RayEngine:
         self.workers = max(1, workers)
         self.address = address
         self.in_flight = in_flight
+        self.startup_seconds: float | None = None  # starting or joining Ray, for the summary
 
     def run(self, jobs: Iterable[Job], on_done: OnDone) -> None:
         ray = _import_ray()
         started_here = False
         if not ray.is_initialized():
+            began = time.monotonic()
             _start(ray, self.address, self.workers)
+            self.startup_seconds = time.monotonic() - began
             started_here = True
         try:
             self._run(ray, iter(jobs), on_done)
