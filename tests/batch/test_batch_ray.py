@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 from _batch_helpers import batch, index, model_list, s3_twins, verdicts
-from _s3 import aws_environment, new_bucket
+from _s3 import aws_environment, new_bucket, require
 from click.testing import CliRunner
 
-ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'aisbom[ray]')")
-psutil = pytest.importorskip("psutil")
+require("ray", "ray")
+require("s3fs", "s3")
+import psutil  # noqa: E402  (installed with ray[default])
+import ray  # noqa: E402
 
 FAST_IMPORTS = Path(__file__).resolve().parent / "_fast_imports"
 

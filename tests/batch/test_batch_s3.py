@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from _batch_helpers import batch, index, index_lines, model_list, s3_twins
-from _s3 import Bucket
+from _s3 import Bucket, require
+
+require("s3fs", "s3")
 
 
 def test_s3_targets_get_the_verdicts_of_the_same_models_on_disk(bucket: Bucket, tmp_path: Path) -> None:

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 from _bom_helpers import by_ref, props, run, strict_schema_errors
-from _s3 import Bucket
+from _s3 import Bucket, require
 from _sources_helpers import REPO
 
 from aisbom.sources import DownloadError, resolve
 from aisbom.sources.s3 import copy_listing, list_s3
 
+require("s3fs", "s3")
 DEMO = REPO / "fixtures" / "demo"
 
 
