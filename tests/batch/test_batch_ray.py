@@ -32,7 +32,15 @@ def ray_instance(s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> 
     patch = pytest.MonkeyPatch()
     aws_environment(patch, tmp_path_factory.mktemp("aws"), s3_endpoint)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FAST_IMPORTS), saved.get("PYTHONPATH")]))
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+    os.environ["RAY_enable_metrics_collection"] = "0"  # noqa: SIM112 (Ray reads it so, case and all)
+    for attempt in (1, 2):  # a loaded machine can make Ray miss its own start-up deadline once
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+            break
+        except Exception:
+            ray.shutdown()
+            if attempt == 2:
+                raise
     try:
         yield
     finally:
