@@ -16,7 +16,8 @@ from aisbom.severity import Severity
 from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
-    from aisbom.pipeline import ScanReport
+    from aisbom.api import ScanReport
+    from aisbom.selection import Selection
     from aisbom.sources import Resolved
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -130,20 +131,16 @@ def scan_resolved(
     allow_files: tuple[Path, ...],
     progress: bool | None,
     allow_dangerous: bool = False,
+    selection: Selection | None = None,
 ) -> ScanReport:
-    """Scan what `resolve_target` made local, with the policy the options describe; the report
-    names TARGET as the user gave it. Raises AisbomError (bad allowlist, bad target, a file
-    whose hash is not the one its source published)."""
-    import dataclasses
-
-    from aisbom.pipeline import scan_resolved as scan
+    """Scan what `resolve_target` made local, with the policy the options describe, through the
+    Python API (aisbom.api); the report names TARGET as the user gave it. Raises AisbomError
+    (bad allowlist, bad target, a file whose hash is not the one its source published)."""
+    from aisbom.api import scan_resolved as scan
 
     policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
     with progress_bar(progress) as advance:
-        report = scan(resolved, policy=policy, progress=advance)
-    if resolved.provenance is None:
-        return report
-    return dataclasses.replace(report, target=_shown(target, resolved))
+        return scan(target, resolved, policy, selection=selection, progress=advance)
 
 
 def _shown(target: str, resolved: Resolved) -> str:

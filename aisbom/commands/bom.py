@@ -234,7 +234,9 @@ def bom(
     try:
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
+        report: ScanReport = scan_resolved(
+            target, resolved, fail_on, strict, allow_files, progress, allow_dangerous
+        )
         report = _without_output(report, resolved.path, (output, bom_signature))
         options = BomOptions(
             spec_version=spec_version,

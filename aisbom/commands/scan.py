@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
 from aisbom.commands._scanning import policy_options, resolve_target, scan_resolved, source_options
 from aisbom.errors import AisbomError
-from aisbom.formats import FORMATS, get_format
-from aisbom.formats.interface import FormatOptions
+from aisbom.formats import FORMATS
 from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
 
@@ -59,17 +57,9 @@ def scan(
     """
     try:
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
-        scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
         report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
-        options = FormatOptions(
-            color=output is None and sys.stdout.isatty(),
-            verbose=verbose,
-            target=resolved.path,
-            scanned_at=scanned_at,
-            provenance=resolved.provenance,
-            kind=resolved.kind_hint or "model",
-        )
-        rendered = get_format(output_format).format(report, options)  # a BOM that does not validate: exit 2
+        color = output is None and sys.stdout.isatty()
+        rendered = report.formatted(output_format, color=color, verbose=verbose)  # an invalid BOM: exit 2
     except AisbomError as exc:
         click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
