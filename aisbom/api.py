@@ -42,11 +42,22 @@ class ScanReport(pipeline.ScanReport):
     scanned_at: datetime | None = None
     kind: str = "model"  # "model" or "dataset": what a BOM of it describes
 
-    def formatted(self, format_name: str, *, color: bool = False, verbose: bool = False) -> str:
-        """The report in one of the `--format` formats (text, json, sarif, cyclonedx, html)."""
+    def formatted(
+        self,
+        format_name: str,
+        *,
+        color: bool = False,
+        verbose: bool = False,
+        quiet: bool = False,
+        show_clean: bool = False,
+    ) -> str:
+        """The report in one of the `--format` formats (text, json, sarif, cyclonedx, html);
+        the keywords are the text report's (`aisbom scan` options)."""
         options = FormatOptions(
             color=color,
             verbose=verbose,
+            quiet=quiet,
+            show_clean=show_clean,
             target=self.source.path if self.source else Path(self.target),
             scanned_at=self.scanned_at,
             provenance=self.source.provenance if self.source else None,
@@ -54,8 +65,8 @@ class ScanReport(pipeline.ScanReport):
         )
         return get_format(format_name).format(self, options)
 
-    def to_text(self, *, verbose: bool = False) -> str:
-        return self.formatted("text", verbose=verbose)
+    def to_text(self, *, verbose: bool = False, quiet: bool = False, show_clean: bool = False) -> str:
+        return self.formatted("text", verbose=verbose, quiet=quiet, show_clean=show_clean)
 
     def to_json(self) -> str:
         return self.formatted("json")

@@ -6,8 +6,17 @@ import click
 
 from aisbom.version import __version__
 
+EXAMPLES = """\b
+Examples:
+  aisbom scan ./model                      # before loading third-party weights
+  aisbom bom ./model -o model.cdx.json     # the AI-BOM of a release
+  aisbom sign ./model --key release.pem    # and its signature
+  aisbom verify ./model --key release.pub  # before deploying it
+  aisbom rules pickle-dangerous-global     # what a finding means
+"""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
 @click.version_option(__version__, prog_name="aisbom")
 def cli() -> None:
     """Protect the ML supply chain: scan, hash, sign and inventory AI assets."""
@@ -20,6 +29,7 @@ def _register() -> None:
     from aisbom.commands.diff import diff
     from aisbom.commands.lock import lock
     from aisbom.commands.remove import remove
+    from aisbom.commands.rules import rules
     from aisbom.commands.scan import scan
     from aisbom.commands.sign import sign
     from aisbom.commands.status import status
@@ -35,6 +45,7 @@ def _register() -> None:
     cli.add_command(lock)
     cli.add_command(remove)
     cli.add_command(audit)
+    cli.add_command(rules)
 
 
 _register()

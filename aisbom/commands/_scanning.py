@@ -67,6 +67,28 @@ def policy_options(fail_on_help: str) -> Callable[[F], F]:
     return decorate
 
 
+def selection_options(command: F) -> F:
+    """--include and --exclude: which files of a target to scan (aisbom.selection)."""
+    for option in reversed(
+        (
+            click.option(
+                "--include",
+                multiple=True,
+                metavar="GLOB",
+                help="Scan only files whose path or name matches GLOB. Repeatable.",
+            ),
+            click.option(
+                "--exclude",
+                multiple=True,
+                metavar="GLOB",
+                help="Leave out files whose path or name matches GLOB (named in the report). Repeatable.",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 def source_options(command: F) -> F:
     """--sha256, --allow-http and --cache-dir: how remote targets are fetched."""
     for option in reversed(

@@ -25,7 +25,16 @@ if TYPE_CHECKING:
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
 
-@click.command()
+EXAMPLES = """\b
+Examples:
+  aisbom bom ./model -o model.cdx.json
+  aisbom bom ./model -o model.cdx.json --reproducible --sign-key release.pem
+  aisbom bom hf://datasets/org/name --kind dataset -o data.cdx.json
+  aisbom bom -o system.cdx.json             # the whole AI system of ./aisbom.toml
+"""
+
+
+@click.command(epilog=EXAMPLES)
 @click.argument("target", required=False)
 @click.option(
     "-o",
