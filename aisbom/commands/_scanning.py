@@ -17,6 +17,7 @@ from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
     from aisbom.api import ScanReport
+    from aisbom.limits import Limits
     from aisbom.selection import Selection
     from aisbom.sources import Resolved
 
@@ -154,6 +155,7 @@ def scan_resolved(
     progress: bool | None,
     allow_dangerous: bool = False,
     selection: Selection | None = None,
+    limits: Limits | None = None,
 ) -> ScanReport:
     """Scan what `resolve_target` made local, with the policy the options describe, through the
     Python API (aisbom.api); the report names TARGET as the user gave it. Raises AisbomError
@@ -162,7 +164,33 @@ def scan_resolved(
 
     policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
     with progress_bar(progress) as advance:
-        return scan(target, resolved, policy, selection=selection, progress=advance)
+        return scan(target, resolved, policy, selection=selection, progress=advance, limits=limits)
+
+
+def settings_in_force(ctx: click.Context) -> Limits | None:
+    """The settings file's part in this command: say on stderr which of its values apply (the
+    command line overrides the others), and return its limits."""
+    from click.core import ParameterSource
+
+    settings = ctx.find_root().obj
+    if settings is None:
+        return None
+    used = [
+        f"{name}={_value(value)}"
+        for name, value in ctx.params.items()
+        if ctx.get_parameter_source(name) == ParameterSource.DEFAULT_MAP
+    ]
+    limits = settings.values.get("limits", {})
+    used += [f"limits.{name}={value}" for name, value in limits.items()]
+    if used:
+        click.echo(shown(f"aisbom: settings from {settings.origin}: {', '.join(used)}"), err=True)
+    return settings.limits()  # type: ignore[no-any-return]
+
+
+def _value(value: object) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value)
+    return str(value)
 
 
 def _shown(target: str, resolved: Resolved) -> str:

@@ -13,6 +13,7 @@ from aisbom.commands._scanning import (
     resolve_target,
     scan_resolved,
     selection_options,
+    settings_in_force,
     source_options,
 )
 from aisbom.errors import AisbomError, UsageError
@@ -89,13 +90,14 @@ def scan(
         raise click.UsageError(f"--format {output_format} takes one TARGET; run aisbom once per target")
     color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     selection = Selection(include, exclude)
+    limits = settings_in_force(click.get_current_context())
     worst = ExitCode.CLEAN
     documents = []
     for target in targets:
         try:
             resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
             report = scan_resolved(
-                target, resolved, fail_on, strict, allow_files, progress, allow_dangerous, selection
+                target, resolved, fail_on, strict, allow_files, progress, allow_dangerous, selection, limits
             )
             # an invalid BOM is an error: exit 2
             documents.append(
