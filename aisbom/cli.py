@@ -61,6 +61,7 @@ def _register() -> None:
     from aisbom.commands.bom import bom
     from aisbom.commands.config import config
     from aisbom.commands.diff import diff
+    from aisbom.commands.explain import explain
     from aisbom.commands.lock import lock
     from aisbom.commands.remove import remove
     from aisbom.commands.rules import rules
@@ -81,6 +82,7 @@ def _register() -> None:
     cli.add_command(audit)
     cli.add_command(rules)
     cli.add_command(config)
+    cli.add_command(explain)
 
 
 _register()
