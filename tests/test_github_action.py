@@ -82,7 +82,12 @@ def test_the_install_step_installs_this_checkout(tmp_path: Path):
     )
     path = f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
     # Where this environment's setuptools can build aisbom, skip pip's isolated build environment.
-    in_place = {"PIP_NO_BUILD_ISOLATION": "1"} if _setuptools_builds(venv / "bin" / "python") else {}
+    # (pip reads PIP_NO_BUILD_ISOLATION inverted: "0" turns the isolation off.)
+    in_place = (
+        {"PIP_NO_BUILD_ISOLATION": "0", "PIP_NO_INDEX": "1"}
+        if _setuptools_builds(venv / "bin" / "python")
+        else {}
+    )
     result = Runner(tmp_path).run("Install aisbom", PATH=path, PIP_NO_DEPS="1", **in_place)
     assert result.returncode == 0, result.stderr
     where = subprocess.run(
