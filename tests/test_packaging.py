@@ -54,7 +54,8 @@ def test_the_wheel_holds_every_package_the_licence_and_the_version(dist: Path):
 
 def test_the_sdist_holds_the_sources_and_the_licence(dist: Path):
     (sdist,) = dist.glob("*.tar.gz")
-    names = tarfile.open(sdist).getnames()
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
     root = f"aisbom-{__version__}"
     for name in ("LICENSE", "README.md", "pyproject.toml", "aisbom/version.py", "scanners/__init__.py"):
         assert f"{root}/{name}" in names, name
