@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         snapshot_download,
         verify,
     )
+    from aisbom.convert.loading import load_tensors
     from aisbom.errors import AisbomError, TargetError, UsageError
     from aisbom.findings import Finding
     from aisbom.limits import Limits
@@ -54,6 +55,7 @@ _EXPORTS = {
         ),
         "aisbom.api",
     ),
+    "load_tensors": "aisbom.convert.loading",
     **dict.fromkeys(("AisbomError", "UsageError", "TargetError"), "aisbom.errors"),
     "Finding": "aisbom.findings",
     "Limits": "aisbom.limits",
@@ -83,6 +85,7 @@ __all__ = [  # what _EXPORTS holds, spelt out for type checkers and linters
     "VerifyResult",
     "__version__",
     "bom",
+    "load_tensors",
     "require_clean",
     "scan",
     "sign",

@@ -18,7 +18,10 @@ def _help(command: click.Command, name: str, parent: click.Context | None) -> st
 
 
 def reference() -> str:
-    root = click.Context(cli, info_name="aisbom", terminal_width=_WIDTH, max_content_width=_WIDTH)
+    # With the group's context settings (-h and --help), as the commands run.
+    root = click.Context(
+        cli, info_name="aisbom", terminal_width=_WIDTH, max_content_width=_WIDTH, **cli.context_settings
+    )
     lines = [
         "# aisbom command reference",
         "",

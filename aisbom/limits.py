@@ -73,3 +73,6 @@ class Limits:
     max_gguf_array_depth: int = 8
     # JSON files searched for chat_template keys (tokenizer_config.json is a few MB at most).
     max_json_bytes: int = 64 * MiB
+    # aisbom convert: tensor bytes written per byte of input (plus 1 MiB). Views that repeat one
+    # storage's bytes (stride 0, overlapping) could otherwise fill the disk from a small file.
+    max_conversion_growth: int = 4

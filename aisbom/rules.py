@@ -165,14 +165,15 @@ _RULES = [
     ),
     Rule(
         "template-unparseable",
-        Severity.HIGH,
+        Severity.MEDIUM,
         "Chat template does not parse",
         "A chat template stored in a model file or tokenizer config is not valid Jinja for "
         "jinja2's parser (with the loop-control and generation extensions that Hugging Face "
-        "enables), or is too large or too deeply nested to analyse.",
-        "A template that cannot be parsed cannot be shown to be safe; another Jinja version or "
-        "engine (llama.cpp's C++ one, a future jinja2) may accept it and run what it contains. "
-        "Published templates always parse, so a broken one is not the one published.",
+        "enables).",
+        "jinja2 refuses it, so a loader that renders with jinja2 runs nothing (hence medium); "
+        "but another Jinja version or engine (llama.cpp's C++ one, a future jinja2) may accept "
+        "it and run what it contains. Published templates always parse, so a broken one is not "
+        "the one published. (Templates too large or too deeply nested to analyse are scan-limit.)",
         "Replace the template with the model family's published chat template.",
     ),
     Rule(
@@ -362,6 +363,18 @@ _RULES = [
         "Re-save the file with the safetensors library if its origin matters.",
     ),
     Rule(
+        "safetensors-converted",
+        Severity.INFO,
+        "safetensors file says it was converted by aisbom",
+        "The header's __metadata__ records the file it was made from (aisbom.source), that "
+        "file's SHA-256 (aisbom.source_sha256) and how it was read (aisbom.conversion: static "
+        "or sandboxed), as `aisbom convert` writes them.",
+        "It links the weights back to the checkpoint they came from; `aisbom bom` records the "
+        "conversion as a formulation step. The record is what the file claims: check the "
+        "source's hash against the checkpoint you trust.",
+        "Nothing to fix.",
+    ),
+    Rule(
         "keras-lambda",
         Severity.HIGH,
         "Keras model carries Python bytecode",
@@ -409,19 +422,41 @@ _RULES = [
         "loading. Use --strict to fail on these.",
     ),
     Rule(
+        "parser-disagreement",
+        Severity.HIGH,
+        "The format's own library reads the file differently",
+        "A format's own parse-only library (safetensors) reads the file beside aisbom's reader, "
+        "and one refuses what the other accepts, or they list different contents.",
+        "Every bypass is a differential: what was checked may not be what the loader loads.",
+        "Do not load the file; report it (and, if the file is valid, an aisbom bug).",
+    ),
+    Rule(
+        "format-name-mismatch",
+        Severity.MEDIUM,
+        "Named like one model format, holds another",
+        "A file (or member) named like a model format (.safetensors, .onnx, .gguf, .pt, .keras, "
+        ".h5, .npy, .pkl, .joblib ...) holds another format, or none aisbom recognises (a Git "
+        "LFS pointer, a truncated download); low for a .bin that holds text or nothing.",
+        "Loaders choose a reader by the name: the file will be refused, or read as something "
+        "its name does not announce (a pickle named .safetensors). The content is scanned as "
+        "what it is; the name never lowers a severity.",
+        "Check where the file came from; download it again (git lfs pull for LFS pointers).",
+    ),
+    Rule(
         "format-not-analysed",
         Severity.MEDIUM,
         "Model format recognised but not analysed",
         "The file's content is a model format aisbom recognises and does not analyse: Core ML, "
         "a TensorRT plan, OpenVINO IR, a PaddlePaddle program, MXNet, ncnn, Caffe, Darknet, legacy "
-        "GGML, ExecuTorch, ONNX Runtime's ORT format. The finding names the format and says what "
-        "loading it can do, where that is known.",
+        "GGML, ExecuTorch, ONNX Runtime's ORT format, Java serialized objects. The finding names "
+        "the format and says what loading it can do, where that is known.",
         "Nothing in the file was checked, so it cannot be shown to be safe: the scan is incomplete "
         "and never exits 0, whatever --fail-on says, or a format aisbom does not read would be a "
         "way around the scan. Medium by default, because nothing was seen that runs code and most "
         "of these loaders run only their own kernels (custom layers need code the application "
         "supplies); high where the file itself can carry native code the loader runs (a TensorRT "
-        "plan's plugin libraries).",
+        "plan's plugin libraries) or where reading it runs code the file chooses (Java "
+        "deserialization's readObject gadget chains, as pickle's REDUCE).",
         "Ship and load a format aisbom analyses (safetensors, ONNX, GGUF ...) where you can; "
         "otherwise review the file and where it came from by hand. A file you do not load is "
         "best left out of what you ship.",
@@ -573,6 +608,18 @@ _BRIEF: dict[str, tuple[str, str]] = {
     "keras-custom-object": (
         "loading runs custom code your program supplies",
         "register only custom objects you trust",
+    ),
+    "safetensors-converted": (
+        "the file says which checkpoint it was converted from",
+        "check that source hash against the checkpoint you trust",
+    ),
+    "parser-disagreement": (
+        "the loader's own library reads the file differently",
+        "do not load it; report it",
+    ),
+    "format-name-mismatch": (
+        "its name announces another format than it holds",
+        "check its origin; download it again (git lfs pull)",
     ),
     "format-not-analysed": (
         "aisbom does not read this format, so it is not shown safe",

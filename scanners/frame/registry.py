@@ -39,6 +39,8 @@ _TF_GRAPH = "aisbom.scanners.tensorflow.graph"
 # ONNX's `08 01 12` start is also a SavedModel's: a TensorFlow protobuf with ONNX-only fields is
 # read as ONNX too (external data, Python ops).
 _ALSO_ONNX = "aisbom.scanners.onnx.model:scan_tensorflow_polyglot"
+# tf.compat.v1.train.import_meta_graph reads any file as a MetaGraphDef (model.ckpt.meta).
+_ALSO_META = f"{_TF_GRAPH}:scan_as_meta_graph"
 # What any JSON or text file gets (chat templates, Keras configs): also what a text-based format
 # gets, since transformers reads a template file by its name, whatever else it parses as.
 _JSON = ("aisbom.scanners.templates.template_files:scan_json", "aisbom.scanners.keras.model_files:scan_json")
@@ -49,7 +51,7 @@ _U = "aisbom.scanners.unanalysed"
 FORMATS: dict[str, Format] = {
     # Formats with a magic number, tried in this order (the first that matches wins).
     "numpy": Format(("aisbom.scanners.pickles.numpy_arrays:scan_npy",), magic=((0, b"\x93NUMPY"),)),
-    "gzip": Format((_COMPRESSED,), magic=((0, b"\x1f\x8b"),)),
+    "gzip": Format((_COMPRESSED,), magic=((0, b"\x1f\x8b\x08"),)),  # 08: deflate, the only method
     "xz": Format((_COMPRESSED,), magic=((0, b"\xfd7zXZ\x00"),)),
     "lz4": Format((_COMPRESSED,), magic=((0, b"\x04\x22\x4d\x18"),)),
     "7z": Format(("aisbom.scanners.archives.sevenzip_archive:scan_7z",), magic=((0, b"7z\xbc\xaf\x27\x1c"),)),
@@ -58,6 +60,8 @@ FORMATS: dict[str, Format] = {
     "hdf5": Format(("aisbom.scanners.keras.model_files:scan_hdf5",), magic=((0, b"\x89HDF\r\n\x1a\n"),)),
     "tflite": Format(("aisbom.scanners.tensorflow.tflite:scan_tflite",), magic=((4, b"TFL3"),)),
     "tar": Format(("aisbom.scanners.archives.tar_archive:scan_tar",), magic=((257, b"ustar"),)),
+    # Recognised and not analysed, by a magic number strong enough to go first.
+    "java-serialized": Format((f"{_U}.java:scan_java_serialized",), magic=((0, b"\xac\xed\x00\x05"),)),
     # Formats that sniff recognises by their structure.
     "bzip2": Format((_COMPRESSED,)),
     "lzma": Format((_COMPRESSED,)),
@@ -70,12 +74,24 @@ FORMATS: dict[str, Format] = {
     "pytorch-legacy": Format((f"{_PYTORCH}:scan_pytorch_legacy",)),
     "pickle": Format((_PICKLE,)),
     "joblib": Format((_PICKLE,)),
-    "safetensors": Format(("aisbom.scanners.safetensors.header:scan_safetensors",)),
-    "tf-saved-model": Format(
-        (f"{_TF_GRAPH}:scan_saved_model", _ALSO_ONNX, f"{_TF_GRAPH}:scan_saved_model_as_graph_def")
+    # aisbom's own reader, then the safetensors library's as a second reading (in that order).
+    "safetensors": Format(
+        (
+            "aisbom.scanners.safetensors.header:scan_safetensors",
+            "aisbom.scanners.safetensors.library_check:scan_with_library",
+        )
     ),
-    "tf-graph-def": Format((f"{_TF_GRAPH}:scan_graph_def", _ALSO_ONNX)),
-    "keras-metadata": Format((f"{_TF_GRAPH}:scan_keras_metadata", _ALSO_ONNX)),
+    "tf-saved-model": Format(
+        (
+            f"{_TF_GRAPH}:scan_saved_model",
+            _ALSO_ONNX,
+            f"{_TF_GRAPH}:scan_saved_model_as_graph_def",
+            _ALSO_META,
+        )
+    ),
+    "tf-graph-def": Format((f"{_TF_GRAPH}:scan_graph_def", _ALSO_ONNX, _ALSO_META)),
+    "tf-meta-graph": Format((f"{_TF_GRAPH}:scan_meta_graph", _ALSO_ONNX)),
+    "keras-metadata": Format((f"{_TF_GRAPH}:scan_keras_metadata", _ALSO_ONNX, _ALSO_META)),
     "onnx": Format(("aisbom.scanners.onnx.model:scan_onnx",)),
     # Formats that recognise themselves, asked in this order after the magic numbers, containers and
     # pickles, before TensorFlow's and ONNX's protobuf guesses (a Core ML model starts as ONNX does).

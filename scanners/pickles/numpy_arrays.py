@@ -282,6 +282,21 @@ def _typestr(text: str) -> _Dtype:
     return _Dtype(None, None)
 
 
+_FLEXIBLE = re.compile(r"^[<>|=!]?[SUVa]\d*$|^(str_?|unicode_?|bytes_?|string_?|void\d*)$")
+
+
+def pickled_itemsize(typestr: str, elsize: object) -> int | None:
+    """Bytes per item of numpy.dtype(typestr, align, copy) after __setstate__ with the state's
+    `elsize`, as numpy resolves them: the name's own size ('float64' and 'f8' are 8 bytes), and
+    the state's size only for flexible types (bytes, str, void), whose size it is; None if the
+    name is not understood."""
+    name = typestr.strip()
+    if _FLEXIBLE.match(name) and isinstance(elsize, int) and not isinstance(elsize, bool) and elsize > 0:
+        return elsize
+    itemsize = _typestr(name).itemsize
+    return itemsize if itemsize else None
+
+
 def _pickle_follows(data: Data, start: int) -> bool:
     head = data[start : start + 2]
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
@@ -294,3 +309,16 @@ def _pickle_follows(data: Data, start: int) -> bool:
 def _short(value: object, limit: int = 120) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def read_header(data: Data, max_header: int) -> tuple[int, tuple[int, ...], object, bool]:
+    """(offset of the array data, shape, descr, fortran_order) of an .npy file, read and checked
+    as above; for readers of the array data (aisbom convert). Raises ValueError."""
+    try:
+        offset, header = _read_header(data, max_header)
+        shape, _dtype_info = _check_header(header)
+    except _HeaderTooLarge as exc:
+        raise ValueError(f".npy header of {exc.size} bytes exceeds {max_header}") from None
+    except _BadHeader as exc:
+        raise ValueError(f"malformed .npy header: {exc}") from None
+    return offset, shape, header["descr"], bool(header["fortran_order"])
