@@ -63,6 +63,7 @@ def _register() -> None:
     from aisbom.commands.convert import convert
     from aisbom.commands.diff import diff
     from aisbom.commands.explain import explain
+    from aisbom.commands.integrations import integrations
     from aisbom.commands.lock import lock
     from aisbom.commands.remove import remove
     from aisbom.commands.rules import rules
@@ -85,6 +86,7 @@ def _register() -> None:
     cli.add_command(rules)
     cli.add_command(config)
     cli.add_command(explain)
+    cli.add_command(integrations)
 
 
 _register()
