@@ -23,7 +23,7 @@ from aisbom.errors import TargetError, UsageError
 from aisbom.findings import Finding
 from aisbom.limits import Limits
 from aisbom.scanners.pickles.engine import looks_like_pickle
-from aisbom.scanners.readers import zip_reader
+from aisbom.scanners.readers import zip_directory, zip_reader
 
 _IMPORT = re.compile(r"^from (\S+) import (\S+)(?: as (\S+))?$")
 
@@ -65,8 +65,11 @@ def _pickles(path: Path, member: str | None, limits: Limits) -> Iterator[tuple[s
             hashing.open_regular(path, follow_symlinks=True) as handle,
             mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
         ):
-            if zip_reader.looks_like_zip(data):
-                yield from _zip_pickles(path, data, member, limits)
+            # A zip as its readers find one: a local header first, or an end record at the tail
+            # (a pickle may hold those bytes by chance: without a readable directory it is not one).
+            entries = _zip_entries(path, data, limits, required=zip_reader.starts_as_zip(data))
+            if entries is not None:
+                yield from _zip_pickles(path, data, entries, member, limits)
                 return
             if member is not None:
                 raise UsageError(
@@ -81,13 +84,22 @@ def _pickles(path: Path, member: str | None, limits: Limits) -> Iterator[tuple[s
         raise TargetError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", path=str(path)) from None
 
 
-def _zip_pickles(
-    path: Path, data: mmap.mmap, member: str | None, limits: Limits
-) -> Iterator[tuple[str | None, bytes]]:
+def _zip_entries(
+    path: Path, data: mmap.mmap, limits: Limits, *, required: bool
+) -> list[zip_reader.ZipEntry] | None:
+    if not (required or zip_reader.has_end_record(data)):
+        return None
     try:
-        entries = zip_reader.read_central_directory(data, max_entries=limits.max_members)
+        return zip_directory.central_entries(data, max_entries=limits.max_members)
     except zip_reader.ZipError as exc:
-        raise TargetError(f"unreadable zip: {exc}", path=str(path)) from None
+        if required:
+            raise TargetError(f"unreadable zip: {exc}", path=str(path)) from None
+        return None
+
+
+def _zip_pickles(
+    path: Path, data: mmap.mmap, entries: list[zip_reader.ZipEntry], member: str | None, limits: Limits
+) -> Iterator[tuple[str | None, bytes]]:
     names = [e.name for e in entries]
     if member is not None:
         chosen = [e for e in entries if e.name == member or e.name.endswith("/" + member)]
