@@ -92,9 +92,11 @@ def _render(report: ScanReport, style: Style, *, verbose: bool, show_clean: bool
             f"  {style('ok    ', 'green')} {counted(collapsed, 'clean file')} not listed (--show-clean)"
         )
     lines += _allow_files(report, style)
-    lines += ["", _result_line(report, style)] if report.files else []
-    if report.incomplete and report.error is None:
-        lines.append("Some content could not be fully analysed: the scan cannot be called clean.")
+    if report.files:
+        lines.append("")
+        if report.incomplete and report.error is None:
+            lines.append("Some content could not be fully analysed: the scan cannot be called clean.")
+        lines.append(_result_line(report, style))  # the verdict last, as first
     return "\n".join(lines) + "\n"
 
 
