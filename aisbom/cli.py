@@ -58,6 +58,7 @@ def cli(ctx: click.Context, config_file: Path | None, no_config: bool) -> None:
 def _register() -> None:
     from aisbom.commands.add import add
     from aisbom.commands.audit import audit
+    from aisbom.commands.batch import batch
     from aisbom.commands.bom import bom
     from aisbom.commands.config import config
     from aisbom.commands.convert import convert
@@ -83,6 +84,7 @@ def _register() -> None:
     cli.add_command(lock)
     cli.add_command(remove)
     cli.add_command(audit)
+    cli.add_command(batch)
     cli.add_command(rules)
     cli.add_command(config)
     cli.add_command(explain)

@@ -58,6 +58,38 @@ _RULES = [
         "Do not load the file. " + CONVERT,
     ),
     Rule(
+        "pickle-divergent-reading",
+        Severity.MEDIUM,
+        "CPython's unpicklers read the pickle differently",
+        "_pickle.c (pickle.load), _pickle.c reading a stream (torch.load's zip members), "
+        "_pickle.c since 3.13.15 and pickle.py disagree on this stream: a text argument one of "
+        "them refuses, an argument that runs past the end of its FRAME, a REDUCE on a list. "
+        "Each reading is analysed and what only one of them runs is reported as such.",
+        "Benign writers never produce such streams; a scanner that reads only one way is blind "
+        "to what the other loaders run.",
+        "Do not load the file. " + CONVERT,
+    ),
+    Rule(
+        "pickle-extension-code",
+        Severity.MEDIUM,
+        "Pickle fetches a global through the extension registry",
+        "An EXT1/EXT2/EXT4 opcode names an object by a code registered with "
+        "copyreg.add_extension. No loader registers any (CPython, torch and numpy start with "
+        "an empty registry), so loading stops there.",
+        "Nothing runs in a default process; a process that registered codes would import "
+        "whatever it registered.",
+        "Re-download the file from its source and verify its hash.",
+    ),
+    Rule(
+        "marshal-code",
+        Severity.MEDIUM,
+        "Python code object (marshal data, .pyc)",
+        "The file is a compiled Python module or a marshalled code object. It is not a model "
+        "format and is not analysed as one; the names and strings it holds are listed.",
+        "A code object runs as soon as a program imports or executes it.",
+        "Remove compiled code from model repositories, or review its source.",
+    ),
+    Rule(
         "pickle-unknown-global",
         Severity.MEDIUM,
         "Pickle imports or constructs a class outside the allowlist",
@@ -609,6 +641,18 @@ _BRIEF: dict[str, tuple[str, str]] = {
         "loading runs custom code your program supplies",
         "register only custom objects you trust",
     ),
+    "pickle-divergent-reading": (
+        "CPython's unpicklers would run different things",
+        "do not load it; convert the weights to safetensors",
+    ),
+    "pickle-extension-code": (
+        "a process with registered codes would import them",
+        "re-download it and verify its hash",
+    ),
+    "marshal-code": (
+        "compiled Python code runs when imported or executed",
+        "remove compiled code, or review its source",
+    ),
     "safetensors-converted": (
         "the file says which checkpoint it was converted from",
         "check that source hash against the checkpoint you trust",
@@ -635,8 +679,64 @@ _BRIEF: dict[str, tuple[str, str]] = {
 }
 
 RULES: dict[str, Rule] = {
-    rule.id: replace(rule, brief_why=_BRIEF[rule.id][0], remedy=_BRIEF[rule.id][1]) for rule in _RULES
+    rule.id: replace(
+        rule, brief_why=_BRIEF.get(rule.id, ("", ""))[0], remedy=_BRIEF.get(rule.id, ("", ""))[1]
+    )
+    for rule in _RULES
 }
+
+
+# Prose appended to docs/rules.md: what the pickle allowlist admits beyond plain data, and the
+# judgements behind the verdicts real model files get.
+NOTES: tuple[tuple[str, str], ...] = (
+    (
+        "What the pickle allowlist admits from checkpoints, and why",
+        "A checkpoint must not fail the default scan for the metadata its framework writes. "
+        "Admitted (scanners/pickles/allowlist.py): everything `torch.load` with `weights_only=True` "
+        "admits in torch 2.13 (tensor and storage types, dtypes, quantization schemes, the "
+        "`torch._utils` rebuild functions, `torch._tensor._rebuild_from_type_v2`, `torch.Size`, "
+        "`torch.device`, nested tensors and device-mesh layouts); what PyTorch Lightning writes "
+        "around the weights (`argparse.Namespace` hyper-parameters, `torch.torch_version."
+        "TorchVersion`, Lightning's `AttributeDict`); Hugging Face `training_args.bin` "
+        "(TrainingArguments only constructed and restored, never called); NumPy's pre-1.0 "
+        "`numpy.core._internal._reconstruct` and `numpy.matrixlib.defmatrix.matrix`; NLTK's "
+        "`FreqDist` (a Counter rebuilt from a dict); the `NumpyArrayWrapper` of the joblib "
+        "scikit-learn < 0.23 bundled as `sklearn.externals.joblib`. Each is a type whose "
+        "construction and state restoration only store data: no `__setstate__` with side "
+        "effects, no I/O, no import by name. A name is never admitted by its module.",
+    ),
+    (
+        "Judgements on real model files",
+        "Referencing a function is not calling it: a `functools.partial` stored in a model "
+        "(gensim keeps one per TF-IDF `smartirs` scheme) makes its function referenced "
+        "(medium when not allowlisted, critical when it is a known gadget); calling the "
+        "partial, or handing it to a function that calls it, calls its function. A bound "
+        "method pickled as `getattr(obj, 'name')` with a plain constant name is judged as that "
+        "method of the object's class, not as `getattr`; a dunder or private name, or one "
+        "computed at load time, is still the `getattr` gadget. The data of a NumPy array of "
+        "numbers cannot hold code, so an `.npz` member that is such an array is not cut by the "
+        "compression-ratio limit (a 933 MB boolean mask deflates 391:1), and the ratio is only "
+        "judged past `Limits.ratio_floor` (64 MiB) of decompressed data. A member cut by a "
+        "limit is reported once, by `scan-limit`; its scanner does not report the cut again "
+        "as truncated content. Text whose first lines read as a GLOBAL opcode that is never "
+        "used (a word list starting `cat`, `dog`) is scanned as a pickle and gets `medium`: "
+        "pickle.load would only import a module of that name and fail. An EXT opcode is "
+        "`medium`: it needs an extension registered in the loading process, which CPython, "
+        "torch and numpy never do.",
+    ),
+    (
+        "Where the denylist comes from",
+        "Severity uses a denylist of what reaches code execution, processes, native code, "
+        "imports by name, sockets, file writes or unpickling: "
+        "`scanners/pickles/denylist_generated.txt`, written by `fixtures/denylist_walk.py`, "
+        "which parses the source of the standard library and of torch, numpy, scipy, "
+        "scikit-learn, joblib, pandas, transformers, huggingface_hub, accelerate, Lightning, "
+        "Keras, ONNX, safetensors, cloudpickle, dill, pip, setuptools, XGBoost and LightGBM "
+        "with `ast` (nothing imported or run) and follows calls through imports, aliases, "
+        "`self` and `super()`. The table's header names the versions walked. It never makes "
+        "anything safe: the allowlist decides that.",
+    ),
+)
 
 
 def rules_markdown() -> str:
@@ -661,6 +761,8 @@ def rules_markdown() -> str:
             f"- **Why it matters:** {r.why}",
             f"- **How to fix:** {r.fix}",
         ]
+    for title, text in NOTES:
+        lines += ["", f"## {title}", "", text]
     return "\n".join(lines) + "\n"
 
 

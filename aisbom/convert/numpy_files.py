@@ -10,7 +10,7 @@ from aisbom.convert.layout import Storage, TensorView, contiguous_strides, make_
 from aisbom.limits import Limits
 from aisbom.scanners.frame.context import Data
 from aisbom.scanners.pickles.numpy_arrays import read_header
-from aisbom.scanners.readers import zip_reader
+from aisbom.scanners.readers import zip_directory, zip_reader
 
 
 def read_npy(
@@ -56,7 +56,7 @@ def read_npz(data: Data, limits: Limits) -> dict[str, TensorView]:
     """Every member, named as np.load names them (the member name without `.npy`); stored
     members are read in place, compressed ones inflated within the member size limit."""
     try:
-        entries = zip_reader.read_central_directory(data, max_entries=limits.max_members)
+        entries = zip_directory.entries_read_by(data, zip_directory.ZIPFILE, max_entries=limits.max_members)
     except zip_reader.ZipError as exc:
         raise ConversionError(f"not a readable .npz: {exc}") from None
     arrays: dict[str, TensorView] = {}

@@ -27,7 +27,7 @@ from aisbom.convert.rebuild import Rebuilder
 from aisbom.limits import Limits
 from aisbom.scanners.frame.context import Data
 from aisbom.scanners.pickles.engine import Global, PickleRun, PList, describe, run_pickle
-from aisbom.scanners.readers import zip_reader
+from aisbom.scanners.readers import zip_directory, zip_reader
 from aisbom.wording import counted
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -37,7 +37,7 @@ LEGACY_PROTOCOL = 1001
 def read_zip(data: Data, limits: Limits) -> object:
     """The checkpoint's object, with TensorViews where its tensors are."""
     try:
-        entries = zip_reader.read_central_directory(data, max_entries=limits.max_members)
+        entries = zip_directory.entries_read_by(data, zip_directory.MINIZ, max_entries=limits.max_members)
     except zip_reader.ZipError as exc:
         raise ConversionError(f"not a readable zip: {exc}") from None
     if not entries or "/" not in entries[0].name:

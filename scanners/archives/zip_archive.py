@@ -24,6 +24,7 @@ from aisbom.scanners.archives.members import (
     too_many,
 )
 from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.scanners.pickles.numpy_arrays import holds_no_objects
 from aisbom.scanners.readers import zip_directory, zip_reader
 from aisbom.wording import counted
 
@@ -70,7 +71,9 @@ def read_zip_member(data: Data, entry: zip_reader.ZipEntry, member: ScanContext)
     `member`, the member's context. Raises zip_reader.ZipError when it cannot be read."""
     compressed = entry.method != _STORED
     packed_size = entry.compressed_size if compressed else None
-    cap = member_cap(member, packed_size)
+    # The data of a NumPy array of numbers cannot hold code: it is not judged by its ratio.
+    plain = compressed and holds_no_objects(zip_reader.read_member(data, entry, max_size=4096).data)
+    cap = member_cap(member, packed_size, ratio=not plain)
     got = zip_reader.read_member(data, entry, max_size=cap.size)
     if compressed:
         member.claim_unpacked(len(got.data))
@@ -356,7 +359,9 @@ class _ZipScan:
             # Its data is the link's target, not content: unzip would create the link.
             report_link(member, name, got.data[:4096].decode("utf-8", "replace"))
             return
-        ctx.scan_nested(got.data, name)
+        # A member cut by a limit was reported once (scan-limit); its scanner is told, so that
+        # it does not report the same cut again as truncated content.
+        ctx.scan_nested(got.data, name, hints=ctx.hints | {"cut"} if got.truncated else None)
 
     def _report_budget(self) -> None:
         if self.over_budget:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aisbom.scanners.frame.context import Check
+from aisbom.scanners.frame.context import Check, Data
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,9 @@ FORMATS: dict[str, Format] = {
     "pytorch-zip": Format((f"{_PYTORCH}:scan_pytorch_zip",)),
     "torchscript": Format((f"{_PYTORCH}:scan_torchscript",)),
     "pytorch-legacy": Format((f"{_PYTORCH}:scan_pytorch_legacy",)),
-    "pickle": Format((_PICKLE,)),
+    # Protocol 0 and 1 pickles are printable: a text file whose first bytes run as a pickle
+    # is both, and gets the text check too.
+    "pickle": Format((_PICKLE, *_TEXT)),
     "joblib": Format((_PICKLE,)),
     # aisbom's own reader, then the safetensors library's as a second reading (in that order).
     "safetensors": Format(
@@ -109,11 +111,29 @@ FORMATS: dict[str, Format] = {
     "ggml": Format((f"{_U}.ggml:scan_ggml",), recognise=f"{_U}.ggml:is_ggml"),
     "executorch": Format((f"{_U}.executorch:scan_executorch",), recognise=f"{_U}.executorch:is_executorch"),
     "ort": Format((f"{_U}.onnxruntime:scan_ort",), recognise=f"{_U}.onnxruntime:is_ort"),
+    # Python code objects (.pyc files, marshal.dumps(code)): identified, not executed.
+    "marshal": Format(
+        ("aisbom.scanners.pickles.marshal_file:scan_marshal",),
+        recognise="aisbom.scanners.pickles.marshal_file:looks_like_marshal",
+    ),
     # Chat templates (tokenizer_config.json, chat_template.json) and Keras model configs
     # (config.json of unpacked .keras directories, model.json); template files.
     "json": Format(_JSON),
     "text": Format(_TEXT),
 }
+
+# pickle.load, numpy.load, joblib.load and legacy torch.load unpickle any file that is not
+# one of the few formats they check for by its first bytes: a file that is another format
+# (a tar whose first member name holds a pickle, a zip after a pickle) and whose first bytes
+# run as a pickle is also checked as one. (recognise, check, formats already read that way),
+# asked after the format's own checks.
+ALSO: tuple[tuple[str, str, frozenset[str]], ...] = (
+    (
+        "aisbom.scanners.pickles.engine:looks_like_pickle",
+        _PICKLE,
+        frozenset({"pickle", "joblib", "pytorch-legacy"}),
+    ),
+)
 
 _loaded: dict[str, Callable[..., Any]] = {}
 
@@ -132,3 +152,8 @@ def checks_for(fmt: str) -> tuple[Check, ...]:
     """The checks of a sniffed format, in order (none for text-less data, empty files ...)."""
     entry = FORMATS.get(fmt)
     return () if entry is None else tuple(load(target) for target in entry.checks)
+
+
+def also_checks(fmt: str, data: Data) -> tuple[Check, ...]:
+    """Checks of formats that a loader would also take `data` for (see ALSO)."""
+    return tuple(load(check) for recognise, check, read in ALSO if fmt not in read and load(recognise)(data))

@@ -20,6 +20,7 @@ import lzma
 import re
 import struct
 import zlib
+from collections.abc import Callable
 
 from aisbom.scanners.frame.context import Data
 from aisbom.scanners.frame.registry import FORMATS, load
@@ -28,6 +29,7 @@ from aisbom.scanners.readers import json_document, protobuf_wire, zip_directory,
 # PyTorch's legacy (non-zip) format starts with a pickle of this magic number.
 _TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _TORCH_LEGACY_LONG1 = b"\x8a\x0a" + _TORCH_LEGACY_MAGIC.to_bytes(10, "little")
+_TORCH_LEGACY_TEXT = b"L" + str(_TORCH_LEGACY_MAGIC).encode() + b"L\n."  # protocols 0 and 1
 
 # (offset, magic, format) of every format with a magic number, in the registry's order.
 _MAGIC = [(offset, magic, name) for name, fmt in FORMATS.items() for offset, magic in fmt.magic]
@@ -48,24 +50,24 @@ def sniff(data: Data) -> str:
     if _looks_like_lzma_alone(data[:_TRIAL]):
         return "lzma"
     starts_as_pickle = head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5
-    # A zip with data in front is still a zip to zipfile, but torch.load checks for the local
-    # header magic at offset 0 and otherwise unpickles from the start: a pickle followed by
-    # a zip is a pickle (its trailing zip is scanned too).
+    # A zip with data in front is still a zip to zipfile, but torch.load and numpy.load check
+    # for the local header magic at offset 0 and otherwise unpickle from the start: a pickle
+    # (of any protocol) followed by a zip is a pickle (its trailing zip is scanned too).
     zip_kind = None if starts_as_pickle else _zip_kind(data)
     if zip_kind is not None:
-        return zip_kind
+        if head[:4] == b"PK\x03\x04" or not _pickle_heuristic()(data):
+            return zip_kind
+        return "pickle"
     if _looks_like_safetensors(data):
         return "safetensors"
-    if starts_as_pickle:
-        if _TORCH_LEGACY_LONG1 in head[:16]:
+    if starts_as_pickle or head.startswith(_TORCH_LEGACY_TEXT):
+        if _TORCH_LEGACY_LONG1 in head[:16] or head.startswith(_TORCH_LEGACY_TEXT):
             return "pytorch-legacy"
-        return "joblib" if _looks_like_joblib(head) else "pickle"
-    if _looks_like_legacy_joblib_zlib(head) or _looks_like_zlib(data[:_TRIAL]):
+        return "joblib" if _looks_like_joblib(data) else "pickle"
+    if joblib_zfile_start(head) is not None or _looks_like_zlib(data[:_TRIAL]):
         return "zlib"
-    from aisbom.scanners.pickles.engine import looks_like_pickle  # late: the engine is large
-
-    if looks_like_pickle(data):
-        return "pickle"
+    if _pickle_heuristic()(data):
+        return "joblib" if _looks_like_joblib(data) else "pickle"
     for name, recognise in _RECOGNISERS:  # strict tests of structure, before the guesses below
         if load(recognise)(data):
             return name
@@ -167,19 +169,40 @@ def _looks_like_lzma_alone(head: bytes) -> bool:
     return True
 
 
-def _looks_like_joblib(head: bytes) -> bool:
-    return b"joblib.numpy_pickle" in head or b"NumpyArrayWrapper" in head
+def _pickle_heuristic() -> Callable[[Data], bool]:
+    from aisbom.scanners.pickles.engine import looks_like_pickle  # late: the engine is large
+
+    return looks_like_pickle
 
 
-def _looks_like_legacy_joblib_zlib(head: bytes) -> bool:
-    # joblib < 0.10 wrote b"ZF" + a hex length + zlib data.
-    return head[:2] == b"ZF" and head[2:4] == b"0x"
+def _looks_like_joblib(data: Data) -> bool:
+    # The marker is the first array's GLOBAL, which may follow a large header of metadata.
+    window = data[:_JOBLIB_WINDOW]
+    return window.find(b"joblib.numpy_pickle") >= 0 or window.find(b"NumpyArrayWrapper") >= 0
+
+
+_JOBLIB_WINDOW = 1024 * 1024
+_ZFILE_HEADER = 2 + 19  # b"ZF" + the length, as hex, left-justified in 19 characters
+
+
+def joblib_zfile_start(head: bytes) -> int | None:
+    """Where the zlib data of a joblib < 0.10 file starts, or None if it is not one. joblib
+    reads any file starting with b"ZF" this way: the length is int(text, 16) (so "0x" is
+    optional, and spaces are allowed), and one space may follow it."""
+    if head[:2] != b"ZF" or len(head) < _ZFILE_HEADER + 2:
+        return None
+    try:
+        int(head[2:_ZFILE_HEADER], 16)
+    except ValueError:
+        return None
+    return _ZFILE_HEADER + (head[_ZFILE_HEADER : _ZFILE_HEADER + 1] == b" ")
 
 
 def _looks_like_zlib(head: bytes) -> bool:
     # Every zlib writer we know (zlib.compress, joblib) uses a 32 KiB window: 0x78. Text that
     # starts with "80" passes the header checksum, and random bytes often start a valid
-    # fixed-Huffman block, so all of `head` must inflate (or the stream end within it).
+    # fixed-Huffman block, so all of `head` must inflate (or the stream end within it); empty
+    # stored blocks a stream may start with inflate to nothing, but the data after them counts.
     if len(head) < 8 or head[0] != 0x78 or (head[0] << 8 | head[1]) % 31 != 0:
         return False
     inflater = zlib.decompressobj()

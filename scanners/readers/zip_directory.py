@@ -158,6 +158,22 @@ def central_entries(data: Data, *, max_entries: int) -> list[ZipEntry]:
     return directories.entries()
 
 
+def entries_read_by(data: Data, reader: str, *, max_entries: int) -> list[ZipEntry]:
+    """The entries `reader` (ZIPFILE for numpy, MINIZ for torch) lists, for code that must read
+    the archive as that loader would; raises ZipError when it cannot open the file, when it lists
+    more than `max_entries`, or when another reader lists different entries (which the scan
+    reports: whichever copy were taken, it could be the other one's)."""
+    directories = read_directories(data, max_entries=max_entries)
+    view = directories.view_of(reader)
+    if view is None:
+        raise ZipError(directories.failures.get(reader) or directories.first_failure())
+    if directories.divergent:
+        raise ZipError("zip readers list different entries in it")
+    if not view.complete:
+        raise ZipError(f"it has more than {max_entries} entries")
+    return list(view.entries)
+
+
 # --- zipfile -----------------------------------------------------------------------------------
 
 

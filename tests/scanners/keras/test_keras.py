@@ -606,8 +606,10 @@ def test_the_user_block_is_scanned_too(tmp_path):
     data[: len(EVIL)] = EVIL
     (tmp_path / "ub.h5").write_bytes(bytes(data))
     report, findings = scan_file(tmp_path / "ub.h5")
-    hit = only(findings, "pickle-dangerous-global")
-    assert report.files[0].format == "hdf5" and hit.members == ("HDF5 user block",)
+    # pickle.load of the file runs the same bytes, so the whole file is also read as a pickle
+    hits = [f for f in findings if f.rule == "pickle-dangerous-global"]
+    assert report.files[0].format == "hdf5"
+    assert sorted(f.members for f in hits) == [(), ("HDF5 user block",)], hits
 
 
 @pytest.mark.parametrize("cut", [0.5, 0.9])
