@@ -10,7 +10,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from aisbom import __version__, hashing
+import aisbom.hashing as hashing
 from aisbom.findings import Finding
 from aisbom.inventory import Entry, walk
 from aisbom.limits import Limits
@@ -19,6 +19,7 @@ from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import ExitCode, Severity
 from aisbom.sources.base import Resolved, check_scanned_hashes
+from aisbom.version import __version__
 from aisbom.wording import counted
 
 # A file that could not be read: the scan is an error (exit 2) whatever --fail-on says, since
@@ -53,6 +54,8 @@ class ScanReport:
     tool_version: str
     policy: Policy
     files: tuple[FileResult, ...]
+    # Files of the target that --include/--exclude left out, by path: named, never scanned.
+    excluded: tuple[str, ...] = ()
 
     @property
     def findings(self) -> list[Finding]:
@@ -105,6 +108,12 @@ class ScanReport:
         return ExitCode.CLEAN
 
     @property
+    def unsafe(self) -> bool:
+        """True unless the scan is clean: something failed the policy, was not fully analysed, or
+        could not be read. What a loader guard asks before it loads anything."""
+        return self.exit_code != ExitCode.CLEAN
+
+    @property
     def verdict(self) -> str:
         """clean | unsafe | error: the exit code in words, as every output and the lock say it."""
         return _VERDICTS[self.exit_code]
@@ -113,6 +122,7 @@ class ScanReport:
 _VERDICTS = {ExitCode.CLEAN: "clean", ExitCode.UNSAFE: "unsafe", ExitCode.ERROR: "error"}
 
 Progress = Callable[[int], None]  # called with the bytes of each file as it finishes
+Select = Callable[[str], bool]  # whether to scan a file, by its path relative to the target
 
 
 def scan_target(
@@ -122,12 +132,18 @@ def scan_target(
     limits: Limits | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    select: Select | None = None,
 ) -> ScanReport:
     """Scan a file or directory. Raises TargetError only if the target itself is unusable;
-    every problem with a file inside it becomes a finding on that file."""
+    every problem with a file inside it becomes a finding on that file. `select` leaves files
+    out (--include/--exclude): the report names them as excluded."""
     policy = policy or Policy()
     limits = limits or Limits()
     _root, entries = walk(target)
+    excluded: tuple[str, ...] = ()
+    if select is not None:
+        excluded = tuple(e.path for e in entries if not select(e.path))
+        entries = [e for e in entries if select(e.path)]
     workers = workers or min(4, os.cpu_count() or 1)
 
     def one(entry: Entry) -> FileResult:
@@ -148,17 +164,24 @@ def scan_target(
         for i, future in futures.items():
             results[i] = future.result()
     files = tuple(r for r in results if r is not None)
-    return ScanReport(target=str(target), tool_version=__version__, policy=policy, files=files)
+    return ScanReport(
+        target=str(target), tool_version=__version__, policy=policy, files=files, excluded=excluded
+    )
 
 
 def scan_resolved(
-    resolved: Resolved, *, policy: Policy | None = None, progress: Progress | None = None
+    resolved: Resolved,
+    *,
+    policy: Policy | None = None,
+    progress: Progress | None = None,
+    limits: Limits | None = None,
+    select: Select | None = None,
 ) -> ScanReport:
     """Scan what a source made local (`aisbom.sources.resolve`). For a remote source, the SHA-256
     the scan computed of each file must then match the one the source published: the sources do
     not hash large files themselves, so that each byte is read once, by the scan. Raises
     HashMismatchError, or TargetError when the target itself is unusable."""
-    report = scan_target(resolved.path, policy=policy, progress=progress)
+    report = scan_target(resolved.path, policy=policy, limits=limits, progress=progress, select=select)
     check_scanned_hashes(resolved.provenance, {f.path: f.sha256 for f in report.files})
     return report
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aisbom.severity import Severity
 
@@ -20,6 +20,9 @@ class Rule:
     trigger: str  # what makes it fire
     why: str  # why it matters
     fix: str  # what to do
+    # One line each, for the terminal report under every finding (from _BRIEF below).
+    brief_why: str = ""
+    remedy: str = ""
 
 
 _RULES = [
@@ -526,7 +529,161 @@ _RULES = [
     ),
 ]
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+# rule id -> (why it matters, what to do), one short line each: what the terminal and HTML reports
+# print under a finding. The full text is in the table above, and `aisbom rules RULE` prints it.
+_BRIEF: dict[str, tuple[str, str]] = {
+    "pickle-dangerous-global": (
+        "loading it runs this code",
+        "do not load it; convert the weights to safetensors",
+    ),
+    "pickle-unknown-call": (
+        "loading it calls code the allowlist does not know",
+        "check the callable; trust it with --allow FILE, or convert to safetensors",
+    ),
+    "pickle-dynamic-call": (
+        "what loading it calls is computed at load time",
+        "do not load it; convert the weights to safetensors",
+    ),
+    "pickle-unknown-global": (
+        "loading it imports or builds a class the allowlist does not know",
+        "check the class is yours; trust it with --allow FILE",
+    ),
+    "torchscript-unsafe-op": (
+        "the TorchScript code reads, writes or loads files when it runs",
+        "do not load it; export the weights to safetensors",
+    ),
+    "pickle-malformed": (
+        "calls made before the break still run when it loads",
+        "re-download it and verify its hash; do not load it",
+    ),
+    "pickle-trailing-data": (
+        "bytes after the pickle that another loader may read",
+        "re-export the file with its original tool",
+    ),
+    "pickle-embedded": ("a pickle hidden inside the data", "treat it as the file's own findings"),
+    "pickle-format": (
+        "pickle can run code by design",
+        "prefer safetensors; with torch, load with weights_only=True",
+    ),
+    "numpy-object-array": (
+        "np.load with allow_pickle enabled runs pickle code",
+        "store numeric arrays only, or use safetensors",
+    ),
+    "archive-path-traversal": (
+        "extracting it writes outside the target",
+        "do not extract it; rebuild the archive with safe names",
+    ),
+    "archive-tampered": (
+        "loaders and scanners may see different content",
+        "re-create the archive with standard tools",
+    ),
+    "template-injection": (
+        "rendering the chat template can run Python",
+        "do not render it; use the model family's published template",
+    ),
+    "template-unparseable": (
+        "a template that cannot be parsed cannot be checked",
+        "replace it with the published chat template",
+    ),
+    "gguf-header-invalid": (
+        "GGUF loaders have overflowed on such headers",
+        "re-download it and verify its hash",
+    ),
+    "tf-python-op": ("the graph calls Python functions when it runs", "do not run the graph"),
+    "tf-file-op": ("the graph reads or writes files when it runs", "do not run the graph"),
+    "tf-network-op": ("the graph can reach the network when it runs", "do not run it on a networked host"),
+    "tflite-custom-op": (
+        "it needs a native kernel you register, which runs as your process",
+        "register only a kernel build you trust",
+    ),
+    "onnx-external-data-traversal": (
+        "loading it reads a file outside the model into a tensor",
+        "do not load it; keep external data beside the model",
+    ),
+    "onnx-python-op": ("running it calls Python chosen by the file", "do not enable Python operators"),
+    "onnx-custom-op": (
+        "it needs a native operator library, which runs as your process",
+        "load only an operator library you trust",
+    ),
+    "onnx-tensor-inconsistent": (
+        "runtimes disagree on such tensors, or read out of bounds",
+        "re-export the model, or re-download it and verify its hash",
+    ),
+    "safetensors-header-invalid": (
+        "readers disagree on an invalid header",
+        "re-download it and verify its hash",
+    ),
+    "safetensors-duplicate-key": (
+        "parsers keep different copies of a duplicated tensor",
+        "re-save it with the safetensors library",
+    ),
+    "safetensors-offsets-invalid": (
+        "tensors overlap or leave the file",
+        "re-save it with the safetensors library",
+    ),
+    "safetensors-hidden-data": (
+        "bytes no tensor claims can hide a payload",
+        "re-save it with the safetensors library",
+    ),
+    "safetensors-header-unusual": (
+        "the header holds what the library never writes",
+        "re-save it with the safetensors library",
+    ),
+    "keras-lambda": (
+        "a Lambda layer runs its bytecode when the model is built",
+        "remove the Lambda layer; never load with safe_mode=False",
+    ),
+    "keras-unsafe-reference": (
+        "older Keras imports the module the config names",
+        "load only with Keras 3.9 or later, safe_mode=True",
+    ),
+    "keras-custom-object": (
+        "loading runs custom code your program supplies",
+        "register only custom objects you trust",
+    ),
+    "pickle-divergent-reading": (
+        "CPython's unpicklers would run different things",
+        "do not load it; convert the weights to safetensors",
+    ),
+    "pickle-extension-code": (
+        "a process with registered codes would import them",
+        "re-download it and verify its hash",
+    ),
+    "marshal-code": (
+        "compiled Python code runs when imported or executed",
+        "remove compiled code, or review its source",
+    ),
+    "safetensors-converted": (
+        "the file says which checkpoint it was converted from",
+        "check that source hash against the checkpoint you trust",
+    ),
+    "parser-disagreement": (
+        "the loader's own library reads the file differently",
+        "do not load it; report it",
+    ),
+    "format-name-mismatch": (
+        "its name announces another format than it holds",
+        "check its origin; download it again (git lfs pull)",
+    ),
+    "format-not-analysed": (
+        "aisbom does not read this format, so it is not shown safe",
+        "ship a format aisbom analyses, or review it by hand",
+    ),
+    "scan-limit": ("part of it was not analysed", "inspect it by hand, or raise the limit if trusted"),
+    "scan-error": ("it could not be parsed, so it is not shown safe", "re-download it and verify its hash"),
+    "file-unreadable": ("an unread file cannot be shown safe", "fix the permissions or storage, scan again"),
+    "symlink-outside-target": (
+        "a loader would read a file that was not scanned",
+        "replace the link with its file, or scan its target",
+    ),
+}
+
+RULES: dict[str, Rule] = {
+    rule.id: replace(
+        rule, brief_why=_BRIEF.get(rule.id, ("", ""))[0], remedy=_BRIEF.get(rule.id, ("", ""))[1]
+    )
+    for rule in _RULES
+}
 
 
 # Prose appended to docs/rules.md: what the pickle allowlist admits beyond plain data, and the
@@ -592,13 +749,14 @@ def rules_markdown() -> str:
         "| rule | severity | title |",
         "|---|---|---|",
     ]
-    lines += [f"| `{r.id}` | {r.severity.label} | {r.title} |" for r in _RULES]
-    for r in _RULES:
+    lines += [f"| `{r.id}` | {r.severity.label} | {r.title} |" for r in RULES.values()]
+    for r in RULES.values():
         lines += [
             "",
             f"## `{r.id}`",
             "",
             f"- **Severity:** {r.severity.label}",
+            f"- **In short** (the report's line under each finding): {r.brief_why} — fix: {r.remedy}",
             f"- **Triggered by:** {r.trigger}",
             f"- **Why it matters:** {r.why}",
             f"- **How to fix:** {r.fix}",

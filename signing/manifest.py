@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aisbom import hashing
+import aisbom.hashing as hashing
 from aisbom.hf_snapshot import is_snapshot_link, snapshot_blobs
 from aisbom.signing.errors import TargetReadError, UnsafePathError
 from aisbom.signing.hashers import new_hasher, open_file

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aisbom import __version__
 from aisbom.bom.assets import DatasetAsset, FileAsset, ModelAsset, Supplier, iso
 from aisbom.bom.etsi_catalogue import (
     CATALOGUE,
@@ -29,6 +28,7 @@ from aisbom.bom.project_assets import DataAsset, SystemAsset
 from aisbom.findings import Finding
 from aisbom.provenance import FileSource, Provenance
 from aisbom.rules import RULES
+from aisbom.version import __version__
 
 if TYPE_CHECKING:  # the library is imported lazily: it is slow to import and only the BOM needs it
     from cyclonedx.model.component import Component

@@ -26,7 +26,16 @@ if TYPE_CHECKING:
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
 
-@click.command()
+EXAMPLES = """\b
+Examples:
+  aisbom bom ./model -o model.cdx.json
+  aisbom bom ./model -o model.cdx.json --reproducible --sign-key release.pem
+  aisbom bom hf://datasets/org/name --kind dataset -o data.cdx.json
+  aisbom bom -o system.cdx.json             # the whole AI system of ./aisbom.toml
+"""
+
+
+@click.command(epilog=EXAMPLES)
 @click.argument("target", required=False)
 @click.option(
     "-o",
@@ -261,7 +270,9 @@ def bom(
     try:
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
+        report: ScanReport = scan_resolved(
+            target, resolved, fail_on, strict, allow_files, progress, allow_dangerous
+        )
         report = _without_output(report, resolved.path, (output, bom_signature))
         signature = None
         if model_signature is not None:

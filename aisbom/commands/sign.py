@@ -23,7 +23,15 @@ if TYPE_CHECKING:
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
 
-@click.command()
+EXAMPLES = """\b
+Examples:
+  aisbom sign ./model --key release.pem     # writes ./model/model.sig
+  aisbom sign ./model --sigstore            # keyless, in CI with an OIDC token
+  aisbom sign model.safetensors --key release.pem --certificate leaf.pem --chain ca.pem
+"""
+
+
+@click.command(epilog=EXAMPLES)
 @click.argument("target")
 @click.option(
     "--signature",

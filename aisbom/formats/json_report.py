@@ -59,4 +59,5 @@ def report_dict(report: ScanReport) -> dict[str, object]:
             "exit_code": int(report.exit_code),
         },
         "files": files,
+        "excluded": list(report.excluded),
     }

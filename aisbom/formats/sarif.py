@@ -15,12 +15,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from aisbom import __version__
 from aisbom.findings import Finding
 from aisbom.formats.interface import FormatOptions, ReportFormat
 from aisbom.pipeline import ScanReport
 from aisbom.rules import RULES, Rule
 from aisbom.severity import Severity
+from aisbom.version import __version__
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 

@@ -38,7 +38,7 @@ _REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _ASSET_KEYS = ("kind", "source", "license", "description", "justification", "trained_on", "fine_tuned_from")
 _SYSTEM_KEYS = ("name", "version", "description", "uses")
 _AUDIT_KEYS = ("diffs",)
-_TOP_KEYS = ("system", "assets", "audit")
+_TOP_KEYS = ("system", "assets", "audit", "scan")  # [scan]: read by aisbom.config
 
 TEMPLATE = """\
 # The AI assets of this system: models, datasets, prompts and configs, and how they relate
