@@ -73,3 +73,9 @@ class Limits:
     max_gguf_array_depth: int = 8
     # JSON files searched for chat_template keys (tokenizer_config.json is a few MB at most).
     max_json_bytes: int = 64 * MiB
+    # Python code shipped with a model (modeling_*.py, handler.py ...): bytes of one file, syntax
+    # tree nodes, and nesting depth (bandit walks the tree recursively). The largest real
+    # modeling files are a few hundred KB.
+    max_code_bytes: int = 16 * MiB
+    max_code_nodes: int = 2_000_000
+    max_code_depth: int = 200

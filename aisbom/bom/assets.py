@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from aisbom.bom.card import CardFacts, card_from_directory
+from aisbom.findings import Finding
 from aisbom.pipeline import INCOMPLETE_RULES, FileResult, ScanReport
 from aisbom.provenance import FileSource, Provenance
 from aisbom.severity import Severity
@@ -29,7 +30,11 @@ GAPS = {
     "no-upstream-hash": "no upstream hash or signature",
     "unsafe-serialization": "unsafe serialization format",
     "scan-findings": "scan findings",
+    "ships-code": "ships code its loader imports (remote code)",
 }
+# Findings that say the model makes its loader import code it ships, or another repository's.
+CODE_RULES = frozenset({"model-ships-code", "model-code-elsewhere"})
+CODE_SUFFIX = ".py"  # loaders import shipped modules by this name
 
 _HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
@@ -43,6 +48,7 @@ class FileAsset:
     url: str | None = None  # download URL, from the provenance record
     upstream_sha256: str | None = None
     source: FileSource | None = None  # ETag, declared size, final URL, acquisition, from the record
+    code: bool = False  # Python code shipped with the model (a loader may import it)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,10 @@ class ModelAsset:
     complete: bool  # every file read and fully analysed
     gaps: tuple[str, ...]  # GAPS keys
     justification: str | None
+    # How loading runs code the model ships ("transformers: ... trust_remote_code=True"), and the
+    # repositories whose code it imports: empty when it needs no remote code.
+    remote_code: tuple[str, ...] = ()
+    code_from: tuple[str, ...] = ()
 
     @property
     def hf_repo(self) -> str | None:
@@ -123,7 +133,22 @@ def model_from_report(
         complete=not report.incomplete,
         gaps=gaps,
         justification=justification if gaps else None,
+        remote_code=tuple(
+            sorted(
+                {
+                    f"{dict(f.evidence)['loader']}: {dict(f.evidence)['option']}"
+                    for f in _code_findings(report)
+                }
+            )
+        ),
+        code_from=tuple(
+            sorted({dict(f.evidence)["repository"] for f in _code_findings(report, "repository")})
+        ),
     )
+
+
+def _code_findings(report: ScanReport, key: str = "option") -> list[Finding]:
+    return [f for f in report.findings if f.rule in CODE_RULES and key in dict(f.evidence)]
 
 
 def _file_asset(result: FileResult, report: ScanReport, provenance: Provenance | None) -> FileAsset:
@@ -146,6 +171,7 @@ def _file_asset(result: FileResult, report: ScanReport, provenance: Provenance |
         url=provenance.file_urls.get(result.path) if provenance else None,
         upstream_sha256=provenance.upstream_sha256.get(result.path) if provenance else None,
         source=provenance.files.get(result.path) if provenance else None,
+        code=result.path.endswith(CODE_SUFFIX),
     )
 
 
@@ -171,4 +197,6 @@ def _gaps(
         gaps.append("unsafe-serialization")
     if any(f.rule not in FORMAT_RULES and f.severity > Severity.INFO for f in report.findings):
         gaps.append("scan-findings")
+    if any(f.rule in CODE_RULES for f in report.findings):
+        gaps.append("ships-code")
     return tuple(gaps)
