@@ -3,9 +3,10 @@ syntax tree: nothing is imported or run.
 
 Names are resolved as the module resolves them: an import alias (`import subprocess as sp`), a
 name imported from a module, a module imported by a literal name, getattr with a literal name and
-a subscript of the builtins all lead to the callable they name. Every use is placed where it runs: at import (module level,
-class bodies, decorators, defaults), while the model loads (a constructor, a loader hook, or a
-function of the module that either calls by name), or only when something calls it.
+a subscript of the builtins all lead to the callable they name. Every use is placed where it
+runs: at import (module level, class bodies, decorators, defaults), while the model loads (a
+constructor, a loader hook, or a function of the module that either calls by name), or only when
+something calls it.
 """
 
 from __future__ import annotations

@@ -53,7 +53,11 @@ def scan_python(data: Data, ctx: ScanContext) -> None:
         )
         return
     lines = _lines(source)
-    hazards = find_hazards(tree)
+    try:
+        hazards = find_hazards(tree)
+    except RecursionError:  # names resolve recursively along attribute chains
+        _unanalysable(ctx, "a name too deeply nested to resolve", "max_code_depth")
+        return
     for hazard in hazards[:_MAX_REPORTED]:
         _report_hazard(hazard, lines, ctx)
     if len(hazards) > _MAX_REPORTED:

@@ -242,6 +242,8 @@ BAD_SOURCES = {
     "unknown-encoding.py": b"# -*- coding: no-such-codec -*-\nx = 1\n",
     "binary-named-py.py": b"\x00\x01\x02\xff" * 10,
     "deep-parentheses.py": b"x = " + b"(" * 5000 + b"1" + b")" * 5000 + b"\n",
+    "deep-unary.py": b"x = " + b"-" * 100_000 + b"1\n",
+    "long-attribute-chain.py": b"import os\nx = os" + b".path" * 2500 + b"\n",
 }
 
 
