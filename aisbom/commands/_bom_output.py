@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     from aisbom.signing.base import Signer
 
 
+def as_spdx(built: BuiltBom) -> BuiltBom:
+    """`--format spdx`: the same BOM as SPDX 3.0.1 JSON-LD (spdx-python-model, imported only here)."""
+    from aisbom.bom.spdx import to_spdx
+
+    return to_spdx(built)
+
+
 def emit(
     built: BuiltBom,
     report: ScanReport,
@@ -56,7 +63,7 @@ def emit(
             counts += f"; {len(report.silenced)} silenced by --allow"
         files = counted(len(report.files), "file")
         click.echo(
-            shown(f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{files}; {counts})"),
+            shown(f"aisbom: wrote {output} ({built.label}; {described}{files}; {counts})"),
             err=True,
         )
         if signer is not None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from aisbom.commands._bom_output import describe_error, emit
+from aisbom.commands._bom_output import as_spdx, describe_error, emit
 from aisbom.commands._scanning import policy_options, resolve_target, scan_resolved, source_options
 from aisbom.commands._signers import BOM_SIGN_OPTIONS, SigningMethod
 from aisbom.commands._system_bom import is_project_target, write_system_bom
@@ -21,6 +21,7 @@ from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
     from aisbom.pipeline import ScanReport
+    from aisbom.signing.base import Signer
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
@@ -45,6 +46,40 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     type=click.Choice(["model", "dataset"]),
     help="What TARGET is. Default: what the source says (hf://datasets/... is a dataset), else a model. "
     "A dataset is a `data` component (type dataset) with its files nested; it has no model card.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["cyclonedx", "spdx"]),
+    default="cyclonedx",
+    show_default=True,
+    help="CycloneDX JSON, or SPDX 3.0.1 JSON-LD with the AI and Dataset profiles (same facts; needs the "
+    "spdx-python-model package).",
+)
+@click.option(
+    "--name",
+    "model_name",
+    metavar="NAME",
+    help="The model's name (default: its Hub id, card title or the target's name).",
+)
+@click.option(
+    "--version",
+    "model_version",
+    metavar="VERSION",
+    help="The model's version (default: the revision "
+    "a remote source resolved; none for a local model). With --name, gives a local model a purl.",
+)
+@click.option(
+    "--supplier",
+    metavar="NAME",
+    help="Who supplies the model (default: who its card says shared it, "
+    "else the Hugging Face organisation it came from).",
+)
+@click.option(
+    "--model-signature",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The model's OMS signature bundle (aisbom sign / model_signing): referenced from the model "
+    "component, after checking that it signs exactly the files the BOM describes (exit 2 if not).",
 )
 @click.option(
     "--spec-version",
@@ -116,6 +151,11 @@ def bom(
     output: Path | None,
     project_dir: Path | None,
     kind: str | None,
+    output_format: str,
+    model_name: str | None,
+    model_version: str | None,
+    supplier: str | None,
+    model_signature: Path | None,
     spec_version: str,
     reproducible: bool,
     justification: str | None,
@@ -169,6 +209,7 @@ def bom(
     source gives them, and when the bytes were acquired (or, from the cache, the cached file's
     modification time, marked so).
     """
+    from aisbom.bom.assets import Identity
     from aisbom.bom.build import BomOptions, build_bom
 
     method = SigningMethod(
@@ -183,32 +224,17 @@ def bom(
         password_file=sign_password_file,
         staging=sign_staging,
     )
-    signing = method.given
-    if signing:
-        method.check(BOM_SIGN_OPTIONS)
-        if output is None:
-            raise click.UsageError("signing the BOM needs -o FILE")
-        if bom_signature is None:
-            from aisbom.signing.api import default_signature_path
+    signer, bom_signature = _bom_signer(method, output, bom_signature)
 
-            bom_signature = default_signature_path(output)
-    elif bom_signature is not None:
-        raise click.UsageError(
-            "--bom-signature needs a signing method: --sign-key, --sign-pkcs11-uri or --sign-kms "
-            "(each optionally with --sign-certificate), or --sign-sigstore"
-        )
-
-    signer = None
-    if signing:  # before the scan: a bad key, or a locked one, fails with nothing written
-        try:
-            signer = method.signer()
-        except Exception as exc:  # AisbomError or not: one line, exit 2
-            click.echo(shown(f"aisbom: error: cannot sign the BOM: {describe_error(exc)}"), err=True)
-            sys.exit(ExitCode.ERROR)
-
+    identity = Identity(name=model_name, version=model_version, supplier=supplier)
     if is_project_target(target, project_dir):
         if kind is not None:
             raise click.UsageError("--kind applies to a TARGET; aisbom.toml declares each asset's kind")
+        if identity != Identity() or model_signature is not None:
+            raise click.UsageError(
+                "--name, --version, --supplier and --model-signature describe one model TARGET; "
+                "aisbom.toml describes the system"
+            )
         options = BomOptions(
             spec_version=spec_version,
             reproducible=reproducible,
@@ -228,6 +254,7 @@ def bom(
             signer=signer,
             bom_signature=bom_signature,
             cache_dir=cache_dir,
+            output_format=output_format,
         )
     assert target is not None  # without one, is_project_target() is true
 
@@ -236,6 +263,11 @@ def bom(
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
         report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
         report = _without_output(report, resolved.path, (output, bom_signature))
+        signature = None
+        if model_signature is not None:
+            from aisbom.bom.model_signature import signature_ref
+
+            signature = signature_ref(model_signature, resolved.path)
         options = BomOptions(
             spec_version=spec_version,
             reproducible=reproducible,
@@ -244,12 +276,42 @@ def bom(
             provenance=resolved.provenance,
             scanned_at=scanned_at,
             kind=kind or resolved.kind_hint or "model",
+            identity=identity,
+            signature=signature,
         )
         built = build_bom(report, resolved.path, options)
+        if output_format == "spdx":
+            built = as_spdx(built)
     except AisbomError as exc:
         click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     emit(built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT")
+
+
+def _bom_signer(
+    method: SigningMethod, output: Path | None, bom_signature: Path | None
+) -> tuple[Signer | None, Path | None]:
+    """The signer of the written BOM and where its signature goes, built before the scan: a bad
+    key, or a locked one, fails with nothing written."""
+    if not method.given:
+        if bom_signature is not None:
+            raise click.UsageError(
+                "--bom-signature needs a signing method: --sign-key, --sign-pkcs11-uri or --sign-kms "
+                "(each optionally with --sign-certificate), or --sign-sigstore"
+            )
+        return None, None
+    method.check(BOM_SIGN_OPTIONS)
+    if output is None:
+        raise click.UsageError("signing the BOM needs -o FILE")
+    if bom_signature is None:
+        from aisbom.signing.api import default_signature_path
+
+        bom_signature = default_signature_path(output)
+    try:
+        return method.signer(), bom_signature
+    except Exception as exc:  # AisbomError or not: one line, exit 2
+        click.echo(shown(f"aisbom: error: cannot sign the BOM: {describe_error(exc)}"), err=True)
+        sys.exit(ExitCode.ERROR)
 
 
 def _without_output(report: ScanReport, target: Path, outputs: tuple[Path | None, ...]) -> ScanReport:
