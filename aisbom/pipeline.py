@@ -27,7 +27,7 @@ from aisbom.wording import counted
 UNREAD_RULES = frozenset({"file-unreadable"})
 # Findings that mean part of the target was not analysed: such a scan never exits 0.
 INCOMPLETE_RULES = UNREAD_RULES | frozenset(
-    {"scan-limit", "scan-error", "symlink-outside-target", "format-not-analysed"}
+    {"scan-limit", "scan-error", "symlink-outside-target", "format-not-analysed", "code-unanalysable"}
 )
 # Files up to this size are read into memory; larger ones are memory-mapped.
 _READ_WHOLE = 1024 * 1024

@@ -454,6 +454,91 @@ _RULES = [
         "loading. Use --strict to fail on these.",
     ),
     Rule(
+        "model-ships-code",
+        Severity.MEDIUM,
+        "Model ships code that its loader imports",
+        "A model file makes its loader import Python code from the model itself: an auto_map in "
+        "config.json, tokenizer_config.json, processor_config.json, preprocessor_config.json or "
+        "generation_config.json and custom_pipelines (transformers, trust_remote_code=True); "
+        "sentence-transformers modules.json entries that are not library classes; diffusers "
+        "model_index.json custom pipeline or component classes; an Inference Endpoints handler.py; "
+        "a TorchServe .mar handler; MLflow MLmodel flavors with loader modules or code paths. The "
+        "finding names the loader, the option that enables it and the files.",
+        "Loading the model runs that code with the loader's privileges. The code itself is "
+        "analysed (code-* rules); this finding says only that the user must opt in to run it.",
+        "Read the named files, or load a revision whose code you reviewed (pin code_revision). "
+        "Prefer models whose architecture is part of the library.",
+    ),
+    Rule(
+        "model-code-elsewhere",
+        Severity.HIGH,
+        "Model loads code from another repository",
+        "An auto_map value names a class in another repository ('org/repo--module.Class'), or a "
+        "diffusers custom_pipeline names a Hub repository: the loader downloads and imports that "
+        "repository's code.",
+        "The code that runs is not part of what was scanned, signed or pinned: its repository can "
+        "change it at any time. This is a supply-chain edge of the model.",
+        "Scan the other repository at the revision the loader would fetch, or vendor its code into "
+        "the model and pin it.",
+    ),
+    Rule(
+        "model-code-reference-invalid",
+        Severity.HIGH,
+        "Model's code reference is malformed or leaves the model",
+        "A code reference (auto_map, modules.json, model_index.json, a TorchServe manifest, MLflow "
+        "code paths) is not a string, is not of the form the loader expects, or points outside "
+        "the model: an absolute path, '..', a drive letter.",
+        "A loader that joins the model's path with an absolute or '..' path imports a file that "
+        "was never part of the model, nor of this scan.",
+        "Do not load the model; references must name modules inside it.",
+    ),
+    Rule(
+        "code-dangerous-call",
+        Severity.HIGH,
+        "Shipped code runs processes, evaluates code, loads native code or reaches the network",
+        "Python code shipped with a model calls or refers to a process or shell launcher, "
+        "eval/exec/compile, an import of a computed name, ctypes or another native loader, sockets "
+        "or HTTP, a download, or writes outside the model. Critical when it runs while the model "
+        "loads (at import, in a constructor or in a function they call) and executes code or "
+        "reaches the network; high otherwise.",
+        "Model code has no need for any of these; they are how shipped code takes over the "
+        "machine of whoever loads the model.",
+        "Do not load the model with trust_remote_code=True (or its loader's equivalent) until "
+        "the named line is understood.",
+    ),
+    Rule(
+        "code-obfuscated",
+        Severity.CRITICAL,
+        "Shipped code decodes and executes, or hides what it calls",
+        "Python code shipped with a model executes what it decodes (base64, zlib, marshal, codecs, "
+        "hex, character codes ...) or reaches a callable through a computed attribute of a module "
+        "or of the builtins.",
+        "Legitimate model code has nothing to hide; obfuscation exists to slip past review.",
+        "Do not load the model.",
+    ),
+    Rule(
+        "code-bandit",
+        Severity.MEDIUM,
+        "Bandit reports a security issue in shipped code",
+        "PyCQA's bandit, run as a library on Python code shipped with a model (its '# nosec' "
+        "comments ignored), reports an issue of medium or high severity that aisbom's own checks "
+        "did not already report on that line. The finding carries bandit's test id and severity.",
+        "Bandit's checks cover unsafe deserialisation, weak TLS, temporary files and more; in "
+        "code the loader runs, each is the model author's to explain.",
+        "Read the named line; see bandit's documentation for the test id.",
+    ),
+    Rule(
+        "code-unanalysable",
+        Severity.HIGH,
+        "Shipped Python code could not be analysed",
+        "A Python file shipped with a model does not parse (a syntax error, source for another "
+        "Python version, null bytes, an encoding declared wrongly) or is too large or too deeply "
+        "nested to analyse.",
+        "A file aisbom cannot parse can still be run by some interpreter; its behaviour is unknown, "
+        "so the scan is incomplete and never exits 0.",
+        "Read the file by hand; remove it from the model if nothing loads it.",
+    ),
+    Rule(
         "parser-disagreement",
         Severity.HIGH,
         "The format's own library reads the file differently",

@@ -231,6 +231,10 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
     if card.base_model_relation:
         props.append(("aisbom:base_model_relation", card.base_model_relation))
     props += [("aisbom:note", note) for note in card.notes]
+    if model.remote_code:  # loading it imports code it ships (the files marked aisbom:code)
+        props.append(("aisbom:requires_remote_code", "true"))
+        props += [("aisbom:remote_code_loader", how) for how in model.remote_code]
+    props += [("aisbom:code_from_repository", repo) for repo in model.code_from]
 
     refs = []
     if model.provenance is not None:
@@ -398,6 +402,8 @@ def _file_component(file: FileAsset) -> Component:
         props.append(("aisbom:upstream_sha256", file.upstream_sha256))
         if file.upstream_from_cache:
             props.append(("aisbom:upstream_sha256_from", "hf-cache"))
+    if file.code:
+        props.append(("aisbom:code", "python"))
     props += _source_properties(file.source)
     refs = []
     if file.url:
