@@ -750,6 +750,34 @@ _BRIEF: dict[str, tuple[str, str]] = {
         "its name announces another format than it holds",
         "check its origin; download it again (git lfs pull)",
     ),
+    "model-ships-code": (
+        "the loader imports this model's own Python when you opt in (trust_remote_code=True ...)",
+        "read the code before you opt in, or use a model whose architecture your library ships",
+    ),
+    "model-code-elsewhere": (
+        "the loader fetches and runs code from another repository",
+        "pin that repository's revision and scan it, or copy the code in and review it",
+    ),
+    "model-code-reference-invalid": (
+        "a code reference points outside the model or is not a module.Class name",
+        "fix the reference; do not load the model until it is fixed",
+    ),
+    "code-dangerous-call": (
+        "the shipped code runs processes, code, native libraries or network calls",
+        "do not load it with remote code enabled; remove the call",
+    ),
+    "code-obfuscated": (
+        "the shipped code decodes something and runs it",
+        "do not load it; ask the publisher for the plain source",
+    ),
+    "code-bandit": (
+        "bandit flags a risky construct in the shipped code",
+        "review the line before you opt in to running the code",
+    ),
+    "code-unanalysable": (
+        "the shipped code could not be read, so it is not shown safe",
+        "review it by hand before you opt in to running it",
+    ),
     "format-not-analysed": (
         "aisbom does not read this format, so it is not shown safe",
         "ship a format aisbom analyses, or review it by hand",
