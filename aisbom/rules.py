@@ -450,6 +450,17 @@ _RULES = [
         "Fix the permissions or the storage and scan again.",
     ),
     Rule(
+        "file-changed",
+        Severity.HIGH,
+        "File changed while it was scanned",
+        "The file was written, truncated or replaced between the moment it was opened and the "
+        "end of its scan (its size, modification or change time moved), twice in a row; or it "
+        "shrank under the scan. No hash or verdict is recorded for it.",
+        "The bytes judged and the bytes hashed must be the same: otherwise a report can pair a "
+        "clean verdict with the hash of other content, and a BOM, lock or signature trusts it.",
+        "Scan again once nothing writes to the file; find out what changed it.",
+    ),
+    Rule(
         "symlink-outside-target",
         Severity.HIGH,
         "Symbolic link leaves the scanned directory",
