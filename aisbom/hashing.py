@@ -84,6 +84,8 @@ def hash_mapping(mapped: mmap.mmap, algorithm: str = "sha256") -> str:
     hasher = new_hasher(algorithm)
     view = memoryview(mapped)
     step = 8 * CHUNK_SIZE  # a multiple of every page size
+    if hasattr(mmap, "MADV_SEQUENTIAL"):
+        mapped.madvise(mmap.MADV_SEQUENTIAL)  # read ahead generously
     try:
         for start in range(0, len(mapped), step):
             hasher.update(view[start : start + step])

@@ -241,6 +241,10 @@ def _hash_and_scan(entry: Entry, data: Data, hashed: bool, ctx: ScanContext) -> 
     digest = None
     if hashed:
         digest = hashing.hash_bytes(data) if isinstance(data, bytes) else hashing.hash_mapping(data)
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_RANDOM"):
+        # The scanners jump about (a zip's directory at the end, HDF5 superblocks at 512, 1024
+        # ... 32 MiB): without this each jump reads the device's read-ahead (MBs) from disk.
+        data.madvise(mmap.MADV_RANDOM)
     if between_passes is not None:
         between_passes(entry.path)
     return _scan_data(entry, data, digest, ctx)

@@ -59,6 +59,8 @@ def build_bom(report: ScanReport, target: Path, options: BomOptions | None = Non
     """The checked BOM of one model or, with kind "dataset", one dataset. Raises BomError if it
     does not validate, and JustificationRequired when asked to."""
     options = options or BomOptions()
+    if not report.hashed:
+        raise UsageError("a scan that took no hash (--no-hash) cannot make a BOM: it must give every hash")
     _check_spec_version(options)
     if options.kind not in TARGET_KINDS:
         raise UsageError(f"unknown target kind {options.kind} (supported: {', '.join(TARGET_KINDS)})")

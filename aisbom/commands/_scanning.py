@@ -130,6 +130,8 @@ def scan_resolved(
     allow_files: tuple[Path, ...],
     progress: bool | None,
     allow_dangerous: bool = False,
+    *,
+    hashed: bool = True,
 ) -> ScanReport:
     """Scan what `resolve_target` made local, with the policy the options describe; the report
     names TARGET as the user gave it. Raises AisbomError (bad allowlist, bad target, a file
@@ -140,7 +142,7 @@ def scan_resolved(
 
     policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
     with progress_bar(progress) as advance:
-        report = scan(resolved, policy=policy, progress=advance)
+        report = scan(resolved, policy=policy, progress=advance, hashed=hashed)
     if resolved.provenance is None:
         return report
     return dataclasses.replace(report, target=_shown(target, resolved))

@@ -29,6 +29,12 @@ from aisbom.terminal_text import shown
 )
 @policy_options("Exit 1 when a finding is at least this severe.")
 @click.option("-v", "--verbose", is_flag=True, help="Also show informational findings.")
+@click.option(
+    "--no-hash",
+    is_flag=True,
+    help="Judge without hashing: the tensor data of large files is never read (pre-commit hooks, CI "
+    "jobs on every change). The report says no hash was taken; no BOM, lock or signature rests on it.",
+)
 @source_options
 def scan(
     target: str,
@@ -39,6 +45,7 @@ def scan(
     allow_files: tuple[Path, ...],
     allow_dangerous: bool,
     verbose: bool,
+    no_hash: bool,
     progress: bool | None,
     sha256: str | None,
     allow_http: bool,
@@ -57,10 +64,16 @@ def scan(
     files are downloaded into a cache, scanned before anything else uses them, and stay there
     whatever the verdict (nothing marks them trusted: every run fetches and scans again).
     """
+    if no_hash and output_format == "cyclonedx":
+        raise click.UsageError("--no-hash takes no hash, and a CycloneDX BOM gives every file's")
+    if no_hash and sha256:
+        raise click.UsageError("--sha256 checks the hash the scan takes; --no-hash takes none")
     try:
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
+        report = scan_resolved(
+            target, resolved, fail_on, strict, allow_files, progress, allow_dangerous, hashed=not no_hash
+        )
         options = FormatOptions(
             color=output is None and sys.stdout.isatty(),
             verbose=verbose,

@@ -48,6 +48,7 @@ def report_dict(report: ScanReport) -> dict[str, object]:
             "allow_dangerous": report.policy.allow_dangerous,
         },
         "summary": {
+            "hashed": report.hashed,
             "files": len(report.files),
             "bytes": sum(f.size or 0 for f in report.files),
             "findings": report.counts(),

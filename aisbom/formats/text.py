@@ -83,6 +83,8 @@ def _render(report: ScanReport, *, color: bool, verbose: bool) -> str:
             + ("; --strict" if report.policy.strict else "")
         )
     lines += ["", result] if report.files else [result]
+    if not report.hashed:
+        lines.append("No file was hashed (--no-hash): nothing here may stand for a BOM, lock or signature.")
     if report.incomplete and report.error is None:
         lines.append("Some content could not be fully analysed: the scan cannot be called clean.")
     return "\n".join(lines) + "\n"
