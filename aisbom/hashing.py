@@ -66,7 +66,8 @@ def new_hasher(algorithm: str = "sha256") -> Any:
             raise UnsupportedHash(
                 "hash type blake3 needs the 'blake3' package (pip install blake3)"
             ) from None
-        return blake3.blake3()
+        # Multi-threaded: a large update is hashed on every core.
+        return blake3.blake3(max_threads=blake3.blake3.AUTO)
     raise UnsupportedHash(f"unsupported hash type {algorithm!r}")
 
 

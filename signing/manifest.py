@@ -225,8 +225,10 @@ def build_manifest(
     single_file_name: str | None = None,
     ignore_git_paths: bool = True,
     shard_size: int | None = None,
+    hash_type: str = "sha256",
 ) -> Manifest:
-    """Hash a model for signing. `ignore_paths` are names relative to the target.
+    """Hash a model for signing, each file with `hash_type` (sha256, blake2b or blake3).
+    `ignore_paths` are names relative to the target.
 
     For a directory the default exclusions are added (unless not `ignore_git_paths`) and every
     exclusion is recorded; a single file has nothing to exclude, and is named by its basename
@@ -241,13 +243,15 @@ def build_manifest(
         (path,) = files.values()
         files = {single_file_name: path}
     if shard_size is None:
-        digests = hash_files(files, "sha256", follow_symlinks=allow_symlinks, max_workers=max_workers)
+        digests = hash_files(files, hash_type, follow_symlinks=allow_symlinks, max_workers=max_workers)
     else:
-        digests = shard_resources(files, shard_size, follow_symlinks=allow_symlinks, max_workers=max_workers)
+        digests = shard_resources(
+            files, shard_size, hash_type, follow_symlinks=allow_symlinks, max_workers=max_workers
+        )
     return Manifest(
         model_name=model_name(target),
         resources=digests,
-        hash_type="sha256",
+        hash_type=hash_type,
         allow_symlinks=allow_symlinks,
         ignore_paths=() if fileset.single_file else tuple(ignores),
         single_file=fileset.single_file,
