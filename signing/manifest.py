@@ -226,6 +226,7 @@ def build_manifest(
     ignore_git_paths: bool = True,
     shard_size: int | None = None,
     hash_type: str = "sha256",
+    known: Mapping[str, str] | None = None,
 ) -> Manifest:
     """Hash a model for signing, each file with `hash_type` (sha256, blake2b or blake3).
     `ignore_paths` are names relative to the target.
@@ -234,16 +235,22 @@ def build_manifest(
     exclusion is recorded; a single file has nothing to exclude, and is named by its basename
     (OMS v1.0) unless `single_file_name` says otherwise (model_signing 1.1.1 writes and expects
     "."). With `shard_size`, every file is hashed in byte ranges of that size (shards.py).
+    `known`: digests of `hash_type` by name already taken of these files (by the scan that
+    judged them, for `bom --sign-model`): those files are not read again.
     """
     target = Path(target)
     ignores = sorted((set(DEFAULT_IGNORES) if ignore_git_paths else set()) | set(ignore_paths))
     fileset = walk(target, ignores=ignores, allow_symlinks=allow_symlinks)
     files = fileset.files
+    reused = {name: known[name] for name in files if known and shard_size is None and name in known}
     if fileset.single_file and single_file_name is not None:
         (path,) = files.values()
         files = {single_file_name: path}
+        reused = dict.fromkeys([single_file_name], *reused.values()) if reused else {}
     if shard_size is None:
-        digests = hash_files(files, hash_type, follow_symlinks=allow_symlinks, max_workers=max_workers)
+        pending = {name: path for name, path in files.items() if name not in reused}
+        hashed = hash_files(pending, hash_type, follow_symlinks=allow_symlinks, max_workers=max_workers)
+        digests = reused | hashed
     else:
         digests = shard_resources(
             files, shard_size, hash_type, follow_symlinks=allow_symlinks, max_workers=max_workers

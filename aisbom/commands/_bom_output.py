@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -32,10 +33,12 @@ def emit(
     *,
     how_to_justify: str,
     described: str = "",
+    then: Callable[[], None] | None = None,
 ) -> NoReturn:
     """Print the BOM, or write (and sign) it to OUTPUT; note each component left unjustified; exit
     with the scan's status. The end of both `bom TARGET` and the project's `bom`; `described`
-    goes before the file count in the "wrote" line. A scan that is an error (nothing scanned, a
+    goes before the file count in the "wrote" line; `then` runs once the BOM is written and
+    signed (`bom --sign-model` signs the model there). A scan that is an error (nothing scanned, a
     file that could not be read) writes nothing: a BOM must give every file's hash."""
     if report.error is not None:
         click.echo(f"aisbom: error: {report.error}; no BOM written", err=True)
@@ -62,6 +65,8 @@ def emit(
         if signer is not None:
             assert bom_signature is not None
             _sign(output, signer, bom_signature)
+        if then is not None:
+            then()
     for model in built.unjustified():
         click.echo(
             shown(

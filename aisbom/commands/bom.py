@@ -4,7 +4,9 @@ evidence."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,9 +20,11 @@ from aisbom.commands._system_bom import is_project_target, write_system_bom
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
+from aisbom.wording import counted
 
 if TYPE_CHECKING:
     from aisbom.pipeline import ScanReport
+    from aisbom.signing.base import Signer
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
@@ -110,6 +114,19 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     type=_PATH,
     help="Where to write the BOM's signature. Default: FILE.sig next to the -o FILE.",
 )
+@click.option(
+    "--sign-model",
+    is_flag=True,
+    help="Also sign the model itself with the same signing method (an OMS / model_signing bundle at "
+    "TARGET/model.sig, or --model-signature), from the hashes the scan took: a whole release (scan, "
+    "BOM, BOM signature, model signature) reads each file once.",
+)
+@click.option(
+    "--model-signature",
+    type=_PATH,
+    help="Where --sign-model writes the model's signature. Default: TARGET/model.sig (TARGET.sig for "
+    "a file).",
+)
 @source_options
 def bom(
     target: str | None,
@@ -136,6 +153,8 @@ def bom(
     identity_token: str | None,
     sign_trust_config: Path | None,
     bom_signature: Path | None,
+    sign_model: bool,
+    model_signature: Path | None,
     sha256: str | None,
     allow_http: bool,
     cache_dir: Path | None,
@@ -184,6 +203,10 @@ def bom(
         staging=sign_staging,
     )
     signing = method.given
+    if (sign_model or model_signature is not None) and not signing:
+        raise click.UsageError("--sign-model signs with the BOM's method: give --sign-key (or another) too")
+    if model_signature is not None and not sign_model:
+        raise click.UsageError("--model-signature needs --sign-model")
     if signing:
         method.check(BOM_SIGN_OPTIONS)
         if output is None:
@@ -207,6 +230,8 @@ def bom(
             sys.exit(ExitCode.ERROR)
 
     if is_project_target(target, project_dir):
+        if sign_model:
+            raise click.UsageError("--sign-model signs a model TARGET, not a project")
         if kind is not None:
             raise click.UsageError("--kind applies to a TARGET; aisbom.toml declares each asset's kind")
         options = BomOptions(
@@ -233,9 +258,15 @@ def bom(
 
     try:
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
+        if sign_model and model_signature is None:
+            if resolved.provenance is not None:
+                raise click.UsageError(f"{target} is remote: give --model-signature FILE")
+            from aisbom.signing.api import default_signature_path
+
+            model_signature = default_signature_path(resolved.path)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
         report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
-        report = _without_output(report, resolved.path, (output, bom_signature))
+        report = _without_output(report, resolved.path, (output, bom_signature, model_signature))
         options = BomOptions(
             spec_version=spec_version,
             reproducible=reproducible,
@@ -249,7 +280,36 @@ def bom(
     except AisbomError as exc:
         click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
-    emit(built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT")
+    then = None
+    if sign_model:
+        assert signer is not None and model_signature is not None and output is not None
+        then = _model_signer(report, resolved.path, signer, model_signature, (output, bom_signature))
+    emit(
+        built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT", then=then
+    )
+
+
+def _model_signer(
+    report: ScanReport, target: Path, signer: Signer, signature: Path, outputs: tuple[Path | None, ...]
+) -> Callable[[], None]:
+    """Signing the model from the hashes the scan took (the bytes signed are the bytes judged),
+    leaving out the BOM and its signature when they are written inside it."""
+
+    def sign() -> None:
+        from aisbom.signing.api import sign_model
+
+        inside = [str(p.resolve()) for p in outputs if p is not None and target.is_dir()]
+        inside = [p for p in inside if p.startswith(str(target.resolve()) + os.sep)]
+        known = {f.path: f.sha256 for f in report.files if f.sha256 is not None}
+        try:
+            result = sign_model(target, signer, signature=signature, ignore=inside, known=known)
+        except Exception as exc:  # AisbomError or not: one line, exit 2
+            click.echo(shown(f"aisbom: error: the model was not signed: {describe_error(exc)}"), err=True)
+            sys.exit(ExitCode.ERROR)
+        files = counted(len(result.manifest.file_names()), "file")
+        click.echo(shown(f"aisbom: signed the model ({files}): {result.signature}"), err=True)
+
+    return sign
 
 
 def _without_output(report: ScanReport, target: Path, outputs: tuple[Path | None, ...]) -> ScanReport:
