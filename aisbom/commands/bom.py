@@ -25,6 +25,7 @@ from aisbom.wording import counted
 if TYPE_CHECKING:
     from aisbom.pipeline import ScanReport
     from aisbom.signing.base import Signer
+    from aisbom.sources import Resolved
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
@@ -203,10 +204,7 @@ def bom(
         staging=sign_staging,
     )
     signing = method.given
-    if (sign_model or model_signature is not None) and not signing:
-        raise click.UsageError("--sign-model signs with the BOM's method: give --sign-key (or another) too")
-    if model_signature is not None and not sign_model:
-        raise click.UsageError("--model-signature needs --sign-model")
+    _check_model_signing(sign_model, model_signature, signing)
     if signing:
         method.check(BOM_SIGN_OPTIONS)
         if output is None:
@@ -259,11 +257,7 @@ def bom(
     try:
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
         if sign_model and model_signature is None:
-            if resolved.provenance is not None:
-                raise click.UsageError(f"{target} is remote: give --model-signature FILE")
-            from aisbom.signing.api import default_signature_path
-
-            model_signature = default_signature_path(resolved.path)
+            model_signature = _default_model_signature(target, resolved)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
         report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
         report = _without_output(report, resolved.path, (output, bom_signature, model_signature))
@@ -280,20 +274,40 @@ def bom(
     except AisbomError as exc:
         click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
-    then = None
-    if sign_model:
-        assert signer is not None and model_signature is not None and output is not None
-        then = _model_signer(report, resolved.path, signer, model_signature, (output, bom_signature))
+    then = _model_signer(report, resolved.path, signer, model_signature, (output, bom_signature))
     emit(
         built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT", then=then
     )
 
 
+def _check_model_signing(sign_model: bool, model_signature: Path | None, signing: bool) -> None:
+    if (sign_model or model_signature is not None) and not signing:
+        raise click.UsageError("--sign-model signs with the BOM's method: give --sign-key (or another) too")
+    if model_signature is not None and not sign_model:
+        raise click.UsageError("--model-signature needs --sign-model")
+
+
+def _default_model_signature(target: str, resolved: Resolved) -> Path:
+    if resolved.provenance is not None:
+        raise click.UsageError(f"{target} is remote: give --model-signature FILE")
+    from aisbom.signing.api import default_signature_path
+
+    return default_signature_path(resolved.path)
+
+
 def _model_signer(
-    report: ScanReport, target: Path, signer: Signer, signature: Path, outputs: tuple[Path | None, ...]
-) -> Callable[[], None]:
-    """Signing the model from the hashes the scan took (the bytes signed are the bytes judged),
-    leaving out the BOM and its signature when they are written inside it."""
+    report: ScanReport,
+    target: Path,
+    signer: Signer | None,
+    signature: Path | None,
+    outputs: tuple[Path | None, ...],
+) -> Callable[[], None] | None:
+    """With --sign-model (a `signature` to write): signing the model from the hashes the scan
+    took (the bytes signed are the bytes judged), leaving out the BOM and its signature when they
+    are written inside it."""
+    if signature is None:
+        return None
+    assert signer is not None
 
     def sign() -> None:
         from aisbom.signing.api import sign_model
