@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from aisbom.atomic_file import write_atomically
 from aisbom.commands._scanning import policy_options, resolve_target, scan_resolved, source_options
 from aisbom.errors import AisbomError
 from aisbom.formats import FORMATS, get_format
@@ -91,7 +92,7 @@ def scan(
         click.echo(rendered, nl=False)
     else:
         try:
-            output.write_text(rendered, encoding="utf-8")
+            write_atomically(output, rendered)
         except OSError as exc:
             click.echo(shown(f"aisbom: error: cannot write {output}: {exc.strerror or exc}"), err=True)
             sys.exit(ExitCode.ERROR)

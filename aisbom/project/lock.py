@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any
 
 from aisbom import __version__
+from aisbom.atomic_file import write_atomically
 from aisbom.errors import AisbomError
 from aisbom.findings import Finding
 from aisbom.pipeline import FileResult, ScanReport
@@ -34,7 +35,6 @@ from aisbom.policy import Policy
 from aisbom.project import values
 from aisbom.project.audit import LogHead
 from aisbom.project.clock import parse, stamp
-from aisbom.project.manifest import write_atomically
 from aisbom.project.tree import TreeFile
 from aisbom.provenance import Provenance
 from aisbom.rules import RULES
