@@ -200,6 +200,9 @@ def scan_entry(entry: Entry, policy: Policy, limits: Limits, *, hashed: bool = T
             result = _scan_unchanged(entry, policy, limits, hashed)
             if result is not None:
                 return result
+    except _Replaced:
+        ctx.report("file-changed", "another file took its place after the target was walked; not read")
+        return _result(entry, None, None, "changed", ctx)
     except OSError as exc:
         ctx.report("file-unreadable", f"cannot read file: {exc.strerror or exc}")
         return _result(entry, None, None, "unreadable", ctx)
@@ -214,6 +217,8 @@ def _scan_unchanged(entry: Entry, policy: Policy, limits: Limits, hashed: bool) 
     # refuse the link and do not block on the FIFO.
     with hashing.open_regular(entry.absolute) as handle:
         before = _identity(os.fstat(handle.fileno()))
+        if entry.identity is not None and before[:2] != entry.identity:
+            raise _Replaced  # a link or a rename put another file at this path: maybe outside
         if before[2] <= _READ_WHOLE:
             data: Data = handle.read()
             result = _hash_and_scan(entry, data, hashed, ctx)
@@ -231,6 +236,10 @@ def _scan_unchanged(entry: Entry, policy: Policy, limits: Limits, hashed: bool) 
     if after != before or (on_path.st_dev, on_path.st_ino) != before[:2]:
         return None
     return result
+
+
+class _Replaced(Exception):
+    """The file at an entry's path is not the one the walk saw there."""
 
 
 def _identity(info: os.stat_result) -> tuple[int, int, int, int, int]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from aisbom import json_text
 from aisbom.bom.assets import ModelAsset, model_from_report
 from aisbom.bom.check import SUPPORTED, BomError, validate
 from aisbom.bom.etsi import assess
@@ -168,7 +168,7 @@ def render_bom(report: ScanReport, target: Path, options: BomOptions | None = No
 
 
 def dumps(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_text.dumps(doc)
 
 
 def without_acquisition_times(provenance: Provenance) -> Provenance:
