@@ -138,7 +138,7 @@ def scan_target(
     policy = policy or Policy()
     limits = limits or Limits()
     _root, entries = walk(target)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or _cores()
     results: list[FileResult | None] = [None] * len(entries)
 
     def finish(i: int, result: FileResult) -> None:
@@ -236,6 +236,13 @@ def _scan_unchanged(entry: Entry, policy: Policy, limits: Limits, hashed: bool) 
     if after != before or (on_path.st_dev, on_path.st_ino) != before[:2]:
         return None
     return result
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit), else all of them."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 class _Replaced(Exception):
