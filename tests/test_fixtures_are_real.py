@@ -33,7 +33,7 @@ from catalog import (
     UNANALYSED,
 )
 
-TIMEOUT = 60
+TIMEOUT = 240  # importing Keras with torch takes 10-20 s alone, and much longer on a loaded machine
 MODULES_TAG = "@@aisbom-modules@@"
 
 # Runs the loader exactly as written (PATH bound to the fixture's path), swallows
