@@ -191,23 +191,28 @@ def scan_entry(entry: Entry, policy: Policy, limits: Limits, *, hashed: bool = T
     """Hash and scan one file from one read of it. The file must not change meanwhile (same
     inode, size, modification and change time from open to the end of the scan): a file that
     did is scanned once more, and if it changes again it is judged by nobody (`file-changed`)."""
-    ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
     if entry.problem:
-        ctx.report(entry.problem_rule or "file-unreadable", entry.problem)
-        return _result(entry, None, None, "symlink" if "symlink" in entry.problem else "special", ctx)
+        fmt = "symlink" if "symlink" in entry.problem else "special"
+        return _not_read(entry, policy, limits, entry.problem_rule or "file-unreadable", entry.problem, fmt)
     try:
         for _attempt in range(2):
             result = _scan_unchanged(entry, policy, limits, hashed)
             if result is not None:
                 return result
     except _Replaced:
-        ctx.report("file-changed", "another file took its place after the target was walked; not read")
-        return _result(entry, None, None, "changed", ctx)
+        why = "another file took its place after the target was walked; not read"
+        return _not_read(entry, policy, limits, "file-changed", why, "changed")
     except OSError as exc:
-        ctx.report("file-unreadable", f"cannot read file: {exc.strerror or exc}")
-        return _result(entry, None, None, "unreadable", ctx)
-    ctx.report("file-changed", "file changed while it was scanned, twice in a row; not judged")
-    return _result(entry, None, None, "changed", ctx)
+        why = f"cannot read file: {exc.strerror or exc}"
+        return _not_read(entry, policy, limits, "file-unreadable", why, "unreadable")
+    why = "file changed while it was scanned, twice in a row; not judged"
+    return _not_read(entry, policy, limits, "file-changed", why, "changed")
+
+
+def _not_read(entry: Entry, policy: Policy, limits: Limits, rule: str, why: str, kind: str) -> FileResult:
+    ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
+    ctx.report(rule, why)
+    return _result(entry, None, None, kind, ctx)
 
 
 def _scan_unchanged(entry: Entry, policy: Policy, limits: Limits, hashed: bool) -> FileResult | None:
