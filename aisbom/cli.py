@@ -19,6 +19,7 @@ def _register() -> None:
     from aisbom.commands.add import add
     from aisbom.commands.audit import audit
     from aisbom.commands.bom import bom
+    from aisbom.commands.convert import convert
     from aisbom.commands.diff import diff
     from aisbom.commands.lock import lock
     from aisbom.commands.remove import remove
@@ -31,6 +32,7 @@ def _register() -> None:
     cli.add_command(sign)
     cli.add_command(verify)
     cli.add_command(bom)
+    cli.add_command(convert)
     cli.add_command(diff)
     cli.add_command(add)
     cli.add_command(status)

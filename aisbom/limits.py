@@ -19,16 +19,21 @@ class Limits:
     max_member_size: int = 2 * GiB
     # Decompressed bytes all containers of one top-level file may produce together.
     max_total_unpacked: int = 8 * GiB
-    # Decompressed size over compressed size, per member (zip bombs compress ~1000:1).
+    # Decompressed size over compressed size, per member (zip bombs compress ~1000:1), judged
+    # only past ratio_floor decompressed bytes: below it, real data (boolean masks, sparse
+    # arrays, dictionaries, zero-filled tensors) compresses far beyond any ratio, and the
+    # member and total caps already bound what a bomb can cost.
     max_ratio: int = 200
+    ratio_floor: int = 64 * MiB
     # Containers inside containers (zip in tar in gzip ...).
     max_depth: int = 8
     # Members of one archive that we look at.
     max_members: int = 100_000
     # Opcodes interpreted in one pickle stream.
     max_pickle_opcodes: int = 50_000_000
-    # Pickles stacked one after another in one stream.
-    max_stacked_pickles: int = 1_000
+    # Pickles stacked one after another in one stream (a loop of pickle.load calls reads them
+    # all; the opcode limit and the time limit bound them too).
+    max_stacked_pickles: int = 1_000_000
     # Wall-clock seconds spent scanning one top-level file.
     max_seconds_per_file: float = 300.0
     # Bytes of a member read into memory at once to scan it (larger ones are streamed or skipped).
@@ -73,3 +78,6 @@ class Limits:
     max_gguf_array_depth: int = 8
     # JSON files searched for chat_template keys (tokenizer_config.json is a few MB at most).
     max_json_bytes: int = 64 * MiB
+    # aisbom convert: tensor bytes written per byte of input (plus 1 MiB). Views that repeat one
+    # storage's bytes (stride 0, overlapping) could otherwise fill the disk from a small file.
+    max_conversion_growth: int = 4

@@ -62,6 +62,10 @@ class Provenance:
     repo_type: str | None = None
     # Per file, as for file_urls: ETag, declared size, Last-Modified, final URL, acquisition.
     files: Mapping[str, FileSource] = field(default_factory=_empty)
+    # True when the revision and the upstream hashes were read from the local Hugging Face cache
+    # (offline, or the Hub unreachable), not from the Hub: a BOM labels them so, and they do not
+    # count as an independent upstream hash (EN 304 223 5.2.3-2).
+    facts_from_cache: bool = False
     # Files in hand that could not be checked against what the source published, and why (a
     # file the commit does not hold, a cache with no listing of the commit): they have no URL,
     # upstream hash or FileSource above, since nothing says they came from the source.

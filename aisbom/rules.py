@@ -55,6 +55,38 @@ _RULES = [
         "Do not load the file. " + CONVERT,
     ),
     Rule(
+        "pickle-divergent-reading",
+        Severity.MEDIUM,
+        "CPython's unpicklers read the pickle differently",
+        "_pickle.c (pickle.load), _pickle.c reading a stream (torch.load's zip members), "
+        "_pickle.c since 3.13.15 and pickle.py disagree on this stream: a text argument one of "
+        "them refuses, an argument that runs past the end of its FRAME, a REDUCE on a list. "
+        "Each reading is analysed and what only one of them runs is reported as such.",
+        "Benign writers never produce such streams; a scanner that reads only one way is blind "
+        "to what the other loaders run.",
+        "Do not load the file. " + CONVERT,
+    ),
+    Rule(
+        "pickle-extension-code",
+        Severity.MEDIUM,
+        "Pickle fetches a global through the extension registry",
+        "An EXT1/EXT2/EXT4 opcode names an object by a code registered with "
+        "copyreg.add_extension. No loader registers any (CPython, torch and numpy start with "
+        "an empty registry), so loading stops there.",
+        "Nothing runs in a default process; a process that registered codes would import "
+        "whatever it registered.",
+        "Re-download the file from its source and verify its hash.",
+    ),
+    Rule(
+        "marshal-code",
+        Severity.MEDIUM,
+        "Python code object (marshal data, .pyc)",
+        "The file is a compiled Python module or a marshalled code object. It is not a model "
+        "format and is not analysed as one; the names and strings it holds are listed.",
+        "A code object runs as soon as a program imports or executes it.",
+        "Remove compiled code from model repositories, or review its source.",
+    ),
+    Rule(
         "pickle-unknown-global",
         Severity.MEDIUM,
         "Pickle imports or constructs a class outside the allowlist",
@@ -162,14 +194,15 @@ _RULES = [
     ),
     Rule(
         "template-unparseable",
-        Severity.HIGH,
+        Severity.MEDIUM,
         "Chat template does not parse",
         "A chat template stored in a model file or tokenizer config is not valid Jinja for "
         "jinja2's parser (with the loop-control and generation extensions that Hugging Face "
-        "enables), or is too large or too deeply nested to analyse.",
-        "A template that cannot be parsed cannot be shown to be safe; another Jinja version or "
-        "engine (llama.cpp's C++ one, a future jinja2) may accept it and run what it contains. "
-        "Published templates always parse, so a broken one is not the one published.",
+        "enables).",
+        "jinja2 refuses it, so a loader that renders with jinja2 runs nothing (hence medium); "
+        "but another Jinja version or engine (llama.cpp's C++ one, a future jinja2) may accept "
+        "it and run what it contains. Published templates always parse, so a broken one is not "
+        "the one published. (Templates too large or too deeply nested to analyse are scan-limit.)",
         "Replace the template with the model family's published chat template.",
     ),
     Rule(
@@ -359,6 +392,18 @@ _RULES = [
         "Re-save the file with the safetensors library if its origin matters.",
     ),
     Rule(
+        "safetensors-converted",
+        Severity.INFO,
+        "safetensors file says it was converted by aisbom",
+        "The header's __metadata__ records the file it was made from (aisbom.source), that "
+        "file's SHA-256 (aisbom.source_sha256) and how it was read (aisbom.conversion: static "
+        "or sandboxed), as `aisbom convert` writes them.",
+        "It links the weights back to the checkpoint they came from; `aisbom bom` records the "
+        "conversion as a formulation step. The record is what the file claims: check the "
+        "source's hash against the checkpoint you trust.",
+        "Nothing to fix.",
+    ),
+    Rule(
         "keras-lambda",
         Severity.HIGH,
         "Keras model carries Python bytecode",
@@ -406,19 +451,41 @@ _RULES = [
         "loading. Use --strict to fail on these.",
     ),
     Rule(
+        "parser-disagreement",
+        Severity.HIGH,
+        "The format's own library reads the file differently",
+        "A format's own parse-only library (safetensors) reads the file beside aisbom's reader, "
+        "and one refuses what the other accepts, or they list different contents.",
+        "Every bypass is a differential: what was checked may not be what the loader loads.",
+        "Do not load the file; report it (and, if the file is valid, an aisbom bug).",
+    ),
+    Rule(
+        "format-name-mismatch",
+        Severity.MEDIUM,
+        "Named like one model format, holds another",
+        "A file (or member) named like a model format (.safetensors, .onnx, .gguf, .pt, .keras, "
+        ".h5, .npy, .pkl, .joblib ...) holds another format, or none aisbom recognises (a Git "
+        "LFS pointer, a truncated download); low for a .bin that holds text or nothing.",
+        "Loaders choose a reader by the name: the file will be refused, or read as something "
+        "its name does not announce (a pickle named .safetensors). The content is scanned as "
+        "what it is; the name never lowers a severity.",
+        "Check where the file came from; download it again (git lfs pull for LFS pointers).",
+    ),
+    Rule(
         "format-not-analysed",
         Severity.MEDIUM,
         "Model format recognised but not analysed",
         "The file's content is a model format aisbom recognises and does not analyse: Core ML, "
         "a TensorRT plan, OpenVINO IR, a PaddlePaddle program, MXNet, ncnn, Caffe, Darknet, legacy "
-        "GGML, ExecuTorch, ONNX Runtime's ORT format. The finding names the format and says what "
-        "loading it can do, where that is known.",
+        "GGML, ExecuTorch, ONNX Runtime's ORT format, Java serialized objects. The finding names "
+        "the format and says what loading it can do, where that is known.",
         "Nothing in the file was checked, so it cannot be shown to be safe: the scan is incomplete "
         "and never exits 0, whatever --fail-on says, or a format aisbom does not read would be a "
         "way around the scan. Medium by default, because nothing was seen that runs code and most "
         "of these loaders run only their own kernels (custom layers need code the application "
         "supplies); high where the file itself can carry native code the loader runs (a TensorRT "
-        "plan's plugin libraries).",
+        "plan's plugin libraries) or where reading it runs code the file chooses (Java "
+        "deserialization's readObject gadget chains, as pickle's REDUCE).",
         "Ship and load a format aisbom analyses (safetensors, ONNX, GGUF ...) where you can; "
         "otherwise review the file and where it came from by hand. A file you do not load is "
         "best left out of what you ship.",
@@ -473,6 +540,59 @@ _RULES = [
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
 
 
+# Prose appended to docs/rules.md: what the pickle allowlist admits beyond plain data, and the
+# judgements behind the verdicts real model files get.
+NOTES: tuple[tuple[str, str], ...] = (
+    (
+        "What the pickle allowlist admits from checkpoints, and why",
+        "A checkpoint must not fail the default scan for the metadata its framework writes. "
+        "Admitted (scanners/pickles/allowlist.py): everything `torch.load` with `weights_only=True` "
+        "admits in torch 2.13 (tensor and storage types, dtypes, quantization schemes, the "
+        "`torch._utils` rebuild functions, `torch._tensor._rebuild_from_type_v2`, `torch.Size`, "
+        "`torch.device`, nested tensors and device-mesh layouts); what PyTorch Lightning writes "
+        "around the weights (`argparse.Namespace` hyper-parameters, `torch.torch_version."
+        "TorchVersion`, Lightning's `AttributeDict`); Hugging Face `training_args.bin` "
+        "(TrainingArguments only constructed and restored, never called); NumPy's pre-1.0 "
+        "`numpy.core._internal._reconstruct` and `numpy.matrixlib.defmatrix.matrix`; NLTK's "
+        "`FreqDist` (a Counter rebuilt from a dict); the `NumpyArrayWrapper` of the joblib "
+        "scikit-learn < 0.23 bundled as `sklearn.externals.joblib`. Each is a type whose "
+        "construction and state restoration only store data: no `__setstate__` with side "
+        "effects, no I/O, no import by name. A name is never admitted by its module.",
+    ),
+    (
+        "Judgements on real model files",
+        "Referencing a function is not calling it: a `functools.partial` stored in a model "
+        "(gensim keeps one per TF-IDF `smartirs` scheme) makes its function referenced "
+        "(medium when not allowlisted, critical when it is a known gadget); calling the "
+        "partial, or handing it to a function that calls it, calls its function. A bound "
+        "method pickled as `getattr(obj, 'name')` with a plain constant name is judged as that "
+        "method of the object's class, not as `getattr`; a dunder or private name, or one "
+        "computed at load time, is still the `getattr` gadget. The data of a NumPy array of "
+        "numbers cannot hold code, so an `.npz` member that is such an array is not cut by the "
+        "compression-ratio limit (a 933 MB boolean mask deflates 391:1), and the ratio is only "
+        "judged past `Limits.ratio_floor` (64 MiB) of decompressed data. A member cut by a "
+        "limit is reported once, by `scan-limit`; its scanner does not report the cut again "
+        "as truncated content. Text whose first lines read as a GLOBAL opcode that is never "
+        "used (a word list starting `cat`, `dog`) is scanned as a pickle and gets `medium`: "
+        "pickle.load would only import a module of that name and fail. An EXT opcode is "
+        "`medium`: it needs an extension registered in the loading process, which CPython, "
+        "torch and numpy never do.",
+    ),
+    (
+        "Where the denylist comes from",
+        "Severity uses a denylist of what reaches code execution, processes, native code, "
+        "imports by name, sockets, file writes or unpickling: "
+        "`scanners/pickles/denylist_generated.txt`, written by `fixtures/denylist_walk.py`, "
+        "which parses the source of the standard library and of torch, numpy, scipy, "
+        "scikit-learn, joblib, pandas, transformers, huggingface_hub, accelerate, Lightning, "
+        "Keras, ONNX, safetensors, cloudpickle, dill, pip, setuptools, XGBoost and LightGBM "
+        "with `ast` (nothing imported or run) and follows calls through imports, aliases, "
+        "`self` and `super()`. The table's header names the versions walked. It never makes "
+        "anything safe: the allowlist decides that.",
+    ),
+)
+
+
 def rules_markdown() -> str:
     """The rules reference, rendered from the table above."""
     lines = [
@@ -494,6 +614,8 @@ def rules_markdown() -> str:
             f"- **Why it matters:** {r.why}",
             f"- **How to fix:** {r.fix}",
         ]
+    for title, text in NOTES:
+        lines += ["", f"## {title}", "", text]
     return "\n".join(lines) + "\n"
 
 

@@ -135,6 +135,7 @@ def test_catalog_is_well_formed():
         assert f.family in FAMILIES, f
         assert f.trick and f.description and (f.loader or f.no_loader), f
         assert f.proof in ("payload", "loads") or f.proof.startswith("refused: "), f
+        assert f.verdict in ("fail", "medium") and (f.verdict == "fail" or f.kind == "malicious"), f
         assert f.proof == "payload" or f.kind == "malicious", f
         if f.loader:
             compile(f.loader, f.path, "exec")

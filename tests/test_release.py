@@ -54,9 +54,12 @@ def test_release_in_one_command_verifies(tmp_path, key):
     assert result.exit_code == 0, result.output
     assert "signed the model (2 files)" in result.output
     assert (root / "model.sig").is_file() and (root / "model.cdx.json.sig").is_file()
-    # The BOM lists the model's files, not the release's own outputs.
-    listed = json.loads(bom.read_text())
-    assert "model.sig" not in json.dumps(listed) and "weights.bin" in json.dumps(listed)
+    # The BOM lists the model's files, not the release's own outputs, and references the
+    # model's signature.
+    document = json.loads(bom.read_text())
+    files = {c["name"] for c in _components(document) if c.get("type") == "file"}
+    assert files == {"weights.bin", "config.json"}
+    assert '"url": "model.sig"' in json.dumps(document)
     verified = invoke(
         "verify", root, "--signature", root / "model.sig", "--key", public,
         "--bom", bom, "--bom-signature", root / "model.cdx.json.sig",
@@ -64,6 +67,13 @@ def test_release_in_one_command_verifies(tmp_path, key):
     assert verified.exit_code == 0, verified.output
     (root / "weights.bin").write_bytes(b"changed")
     assert invoke("verify", root, "--signature", root / "model.sig", "--key", public).exit_code == 1
+
+
+def _components(node):  # type: ignore[no-untyped-def]
+    """Every component of a CycloneDX document, nested ones included."""
+    for component in node.get("components", []):
+        yield component
+        yield from _components(component)
 
 
 def test_the_model_is_signed_with_the_hashes_the_scan_judged(tmp_path, key):
@@ -125,7 +135,8 @@ def test_a_release_reads_each_file_once(tmp_path, key):
     "args, message",
     [
         (["--sign-model"], "--sign-key"),
-        (["--model-signature", "m.sig"], "--sign-key"),
+        (["--sign-model", "--model-signature", "m.sig"], "--sign-key"),
+        (["--model-signature", "missing.sig"], "does not exist"),
     ],
 )
 def test_sign_model_needs_a_signing_method(tmp_path, args, message):

@@ -24,6 +24,10 @@ def describe(report) -> str:
 @pytest.mark.parametrize("fixture", MALICIOUS, ids=lambda f: f.id)
 def test_malicious_fixture_fails_the_scan(fixture):
     report = scan_target(fixture.abspath)
+    if fixture.verdict == "medium":  # needs a loading process set up for it (see catalog.py)
+        worst = max(f.severity for f in report.findings)
+        assert worst is Severity.MEDIUM, f"{fixture.description}\n{describe(report)}"
+        return
     assert report.exit_code is ExitCode.UNSAFE, f"{fixture.description}\n{describe(report)}"
     assert any(f.severity >= Severity.HIGH for f in report.findings)
 

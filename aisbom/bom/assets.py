@@ -1,7 +1,12 @@
 """The assets a BOM describes, assembled from a finished scan: plain values, no CycloneDX yet.
 
-Today a scan target is one model (a directory or a single file). The shapes here already allow
-several models per BOM and a provenance record per model, which the sources will fill in.
+A scan target is one model (a directory or a single file) or one dataset; a project's system BOM
+holds several models, each with its provenance record.
+
+A model's identity: its name is the operator's (--name), else its Hugging Face id, else its card's
+title, else the target's name; its version the operator's (--version), else the revision the
+source resolved; its supplier the operator's (--supplier), else who the card says shared it, else
+the Hub organisation it came from. Nothing is guessed: what none of these says stays absent.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from aisbom.bom.card import CardFacts, card_from_directory
 from aisbom.pipeline import INCOMPLETE_RULES, FileResult, ScanReport
 from aisbom.provenance import FileSource, Provenance
 from aisbom.severity import Severity
+from aisbom.signing.api import DEFAULT_SIGNATURE_NAME
+from aisbom.signing.manifest import DEFAULT_IGNORES, is_ignored
+from aisbom.signing.statement import root_digest
 
 # Formats whose loading runs code by design, whatever the scan found in them.
 UNSAFE_FORMATS = frozenset({"pickle", "pytorch-zip", "pytorch-legacy", "torchscript", "joblib"})
@@ -27,6 +35,7 @@ GAPS = {
     "no-license": "no licence declared",
     "no-source-url": "no source URL",
     "no-upstream-hash": "no upstream hash or signature",
+    "upstream-from-cache": "upstream hash and revision read from the local Hugging Face cache only",
     "unsafe-serialization": "unsafe serialization format",
     "scan-findings": "scan findings",
 }
@@ -43,6 +52,7 @@ class FileAsset:
     url: str | None = None  # download URL, from the provenance record
     upstream_sha256: str | None = None
     source: FileSource | None = None  # ETag, declared size, final URL, acquisition, from the record
+    upstream_from_cache: bool = False  # upstream_sha256 is the cache's blob name, not the Hub's answer
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,32 @@ class DatasetAsset:
     bom_ref: str
     url: str | None  # derived from the id, only when it is a valid Hub id
     declared_by: str  # the file that declared it
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What the operator says of the model (`bom --name --version --supplier`); None: not said."""
+
+    name: str | None = None
+    version: str | None = None
+    supplier: str | None = None
+
+
+@dataclass(frozen=True)
+class SignatureRef:
+    """A model signature (OMS bundle) the operator named, whose statement covers exactly the
+    files the BOM describes. Not verified here: `aisbom verify` checks who signed it."""
+
+    location: str  # as given
+    sha256: str  # of the bundle file
+    subject_sha256: str  # the subject digest its statement signs (read, not verified)
+
+
+@dataclass(frozen=True)
+class Supplier:
+    name: str
+    url: str | None = None
+    said_by: str = "operator"  # operator | model card | source (the Hub organisation)
 
 
 @dataclass(frozen=True)
@@ -67,14 +103,26 @@ class ModelAsset:
     complete: bool  # every file read and fully analysed
     gaps: tuple[str, ...]  # GAPS keys
     justification: str | None
+    declared_version: str | None = None  # --version; the revision otherwise
+    supplier: Supplier | None = None
+    # The OMS v1.0 subject digest of the files `aisbom sign TARGET` signs (the model_signing
+    # manifest): SHA-256 over their raw SHA-256 digests in name order. None if a file has no hash.
+    manifest_sha256: str | None = None
+    single_file: bool = False
+    signature: SignatureRef | None = None
+    name_from: str = "target"  # operator | hub | model card | target
 
     @property
     def hf_repo(self) -> str | None:
         return self.provenance.hf_repo if self.provenance else None
 
     @property
-    def version(self) -> str | None:
+    def revision(self) -> str | None:
         return self.provenance.revision if self.provenance else None
+
+    @property
+    def version(self) -> str | None:
+        return self.declared_version or self.revision
 
     def gap_text(self) -> str:
         return ", ".join(GAPS[g] for g in self.gaps)
@@ -92,14 +140,16 @@ def model_from_report(
     provenance: Provenance | None = None,
     scanned_at: datetime | None = None,
     justification: str | None = None,
+    identity: Identity | None = None,
+    signature: SignatureRef | None = None,
 ) -> ModelAsset:
-    name = (provenance.hf_repo.rsplit("/", 1)[-1] if provenance and provenance.hf_repo else None) or (
-        target.resolve().name or str(target)
-    )
+    identity = identity or Identity()
     files = tuple(_file_asset(f, report, provenance) for f in report.files)
     card = CardFacts()
     if target.is_dir():
         card = card_from_directory(target, {f.path: f.sha256 for f in report.files if f.sha256})
+    hf_repo = provenance.hf_repo if provenance else None
+    name, name_from = _model_name(identity, hf_repo, card, target)
     datasets = tuple(
         DatasetAsset(
             id=ds,
@@ -112,7 +162,7 @@ def model_from_report(
     gaps = _gaps(card, files, report, provenance)
     return ModelAsset(
         name=name,
-        bom_ref=f"model:{provenance.hf_repo if provenance and provenance.hf_repo else name}",
+        bom_ref=f"model:{hf_repo or name}",
         files=files,
         card=card,
         datasets=datasets,
@@ -123,7 +173,51 @@ def model_from_report(
         complete=not report.incomplete,
         gaps=gaps,
         justification=justification if gaps else None,
+        declared_version=identity.version,
+        supplier=_supplier(identity, card, provenance),
+        manifest_sha256=signed_manifest_digest(files, single_file=not target.is_dir(), signature=signature),
+        single_file=not target.is_dir(),
+        signature=signature,
+        name_from=name_from,
     )
+
+
+def _model_name(identity: Identity, hf_repo: str | None, card: CardFacts, target: Path) -> tuple[str, str]:
+    if identity.name:
+        return identity.name, "operator"
+    if hf_repo:
+        return hf_repo.rsplit("/", 1)[-1], "hub"
+    if card.title:
+        return card.title, "model card"
+    return target.resolve().name or str(target), "target"
+
+
+def _supplier(identity: Identity, card: CardFacts, provenance: Provenance | None) -> Supplier | None:
+    if identity.supplier:
+        return Supplier(identity.supplier)
+    if card.shared_by:
+        return Supplier(card.shared_by, said_by="model card")
+    hf_repo = provenance.hf_repo if provenance else None
+    org = hf_repo.rpartition("/")[0] if hf_repo else ""
+    if provenance is None or not hf_repo or not org:
+        return None
+    hub = provenance.source_url.removesuffix(f"/{hf_repo}").removesuffix("/datasets")
+    return Supplier(org, f"{hub}/{org}", said_by="source")
+
+
+def signed_manifest_digest(
+    files: tuple[FileAsset, ...], *, single_file: bool, signature: SignatureRef | None = None
+) -> str | None:
+    """The subject digest of the OMS statement `aisbom sign` writes for these files by default:
+    .git, .gitattributes, .github and .gitignore left out at the top, and so is the signature
+    file (model.sig, or the one named)."""
+    left_out = [] if single_file else [*DEFAULT_IGNORES, DEFAULT_SIGNATURE_NAME]
+    if signature is not None and not single_file:
+        left_out.append(signature.location)
+    signed = [f.result for f in files if not is_ignored(f.result.path, left_out)]
+    if not signed or any(f.sha256 is None for f in signed):
+        return None
+    return root_digest([f.sha256 for f in sorted(signed, key=lambda f: f.path) if f.sha256])
 
 
 def _file_asset(result: FileResult, report: ScanReport, provenance: Provenance | None) -> FileAsset:
@@ -146,6 +240,7 @@ def _file_asset(result: FileResult, report: ScanReport, provenance: Provenance |
         url=provenance.file_urls.get(result.path) if provenance else None,
         upstream_sha256=provenance.upstream_sha256.get(result.path) if provenance else None,
         source=provenance.files.get(result.path) if provenance else None,
+        upstream_from_cache=bool(provenance and provenance.facts_from_cache),
     )
 
 
@@ -167,6 +262,10 @@ def _gaps(
     )
     if not upstream_ok:
         gaps.append("no-upstream-hash")
+    elif provenance is not None and provenance.facts_from_cache and not provenance.signature_verified:
+        # The cache's blob names and refs are what the Hub once said, kept on this machine: they
+        # match the bytes by construction, so alone they vouch for nothing the Hub says today.
+        gaps.append("upstream-from-cache")
     if any(f.unsafe_serialization for f in files):
         gaps.append("unsafe-serialization")
     if any(f.rule not in FORMAT_RULES and f.severity > Severity.INFO for f in report.findings):

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from aisbom import json_text
-from aisbom.bom.assets import ModelAsset, model_from_report
+from aisbom.bom.assets import Identity, ModelAsset, SignatureRef, model_from_report
 from aisbom.bom.check import SUPPORTED, BomError, validate
 from aisbom.bom.etsi import assess
 from aisbom.bom.extensions import extend
 from aisbom.bom.library import SUBJECT_REF, build_core
-from aisbom.bom.project_assets import DataAsset, ProjectEvidence, dataset_from_report
+from aisbom.bom.project_assets import DataAsset, ProjectEvidence, SystemAsset, dataset_from_report
 from aisbom.errors import UsageError
 from aisbom.pipeline import ScanReport
 from aisbom.provenance import Provenance
@@ -39,16 +40,24 @@ class BomOptions:
     justification: str | None = None
     require_justification: bool = False
     provenance: Provenance | None = None
-    # When the scan ran (UTC); the BOM's timestamp. Ignored when reproducible.
+    # When the scan ran (UTC); the BOM's timestamp. A reproducible BOM has none unless
+    # SOURCE_DATE_EPOCH gives one (see `bom_time`).
     scanned_at: datetime | None = None
     kind: str = "model"  # one of TARGET_KINDS
+    identity: Identity = Identity()  # --name, --version, --supplier
+    signature: SignatureRef | None = None  # --model-signature, checked against the files
 
 
 @dataclass(frozen=True)
 class BuiltBom:
-    doc: dict[str, Any]
+    doc: dict[str, Any]  # the CycloneDX document
     text: str  # what gets written: checked, deterministic
     models: tuple[ModelAsset, ...]
+    # The rest of what the document was built from, for the other renderings (SPDX).
+    data: tuple[DataAsset, ...] = ()
+    system: SystemAsset | None = None
+    created: datetime | None = None  # None: a reproducible BOM without SOURCE_DATE_EPOCH
+    label: str = "CycloneDX 1.6"  # what `text` is, for the "wrote" line
 
     def unjustified(self) -> list[ModelAsset]:
         """Models that are not well documented and have no recorded justification (5.2.3-2)."""
@@ -64,7 +73,7 @@ def build_bom(report: ScanReport, target: Path, options: BomOptions | None = Non
     _check_spec_version(options)
     if options.kind not in TARGET_KINDS:
         raise UsageError(f"unknown target kind {options.kind} (supported: {', '.join(TARGET_KINDS)})")
-    created = None if options.reproducible else options.scanned_at
+    created = bom_time(options.reproducible, options.scanned_at)
     justification = (options.justification or "").strip() or None
     provenance = options.provenance
     if options.reproducible and provenance is not None:
@@ -74,13 +83,18 @@ def build_bom(report: ScanReport, target: Path, options: BomOptions | None = Non
     if options.kind == "dataset":
         # Documentation gaps (5.2.3-2) are assessed for models only: nothing to justify.
         data.append(dataset_from_report(report, target, provenance=provenance, scanned_at=created))
-        subject_name = data[0].name
     else:
         model = model_from_report(
-            report, target, provenance=provenance, scanned_at=created, justification=justification
+            report,
+            target,
+            provenance=provenance,
+            scanned_at=created,
+            justification=justification,
+            identity=options.identity,
+            signature=options.signature,
         )
+        _check_signature(model)
         models.append(model)
-        subject_name = model.name
     if options.require_justification:
         _require_justification(models)
 
@@ -89,23 +103,20 @@ def build_bom(report: ScanReport, target: Path, options: BomOptions | None = Non
         *_scan_properties(report, options),
     ]
     doc = build_core(
-        subject_name,
         models,
         spec_version=options.spec_version,
         created=created,
         properties=properties,
         data_assets=data,
     )
-    if options.reproducible:
-        doc.pop("serialNumber", None)
-        doc.get("metadata", {}).pop("timestamp", None)
+    _reproducible(doc, options, created)
     declaration = assess(SUBJECT_REF, models, report, data_assets=data)
     doc = extend(
         doc, models, declaration, spec_version=options.spec_version, created=created, data_assets=data
     )
     text = dumps(doc)
     validate(doc, text)
-    return BuiltBom(doc, text, tuple(models))
+    return BuiltBom(doc, text, tuple(models), tuple(data), None, created, f"CycloneDX {options.spec_version}")
 
 
 def build_system_bom(
@@ -119,7 +130,7 @@ def build_system_bom(
     file of every asset (paths as ASSET/FILE), as locked: it gives the policy and the counts."""
     options = options or BomOptions()
     _check_spec_version(options)
-    created = None if options.reproducible else options.scanned_at
+    created = bom_time(options.reproducible, options.scanned_at)
     if options.require_justification:
         _require_justification(list(models))
     edges: dict[str, list[str]] = {}
@@ -136,7 +147,6 @@ def build_system_bom(
         *_scan_properties(report, options),
     ]
     doc = build_core(
-        project.system.name,
         models,
         spec_version=options.spec_version,
         created=created,
@@ -145,9 +155,7 @@ def build_system_bom(
         system=project.system,
         edges=edges,
     )
-    if options.reproducible:
-        doc.pop("serialNumber", None)
-        doc.get("metadata", {}).pop("timestamp", None)
+    _reproducible(doc, options, created)
     declaration = assess(SUBJECT_REF, models, report, project)
     doc = extend(
         doc,
@@ -160,7 +168,48 @@ def build_system_bom(
     )
     text = dumps(doc)
     validate(doc, text)
-    return BuiltBom(doc, text, tuple(models))
+    return BuiltBom(
+        doc, text, tuple(models), project.data, project.system, created, f"CycloneDX {options.spec_version}"
+    )
+
+
+class SignatureMismatch(UsageError):
+    """--model-signature names a signature over other files than the BOM describes."""
+
+
+def _check_signature(model: ModelAsset) -> None:
+    if model.signature is None:
+        return
+    if model.manifest_sha256 is None or model.manifest_sha256 != model.signature.subject_sha256:
+        raise SignatureMismatch(
+            f"{model.signature.location}: the signature covers other files than this BOM describes "
+            f"(signed subject digest {model.signature.subject_sha256}, these files "
+            f"{model.manifest_sha256 or 'not all hashed'}); sign the model again, or leave "
+            "--model-signature out"
+        )
+
+
+def _reproducible(doc: dict[str, Any], options: BomOptions, created: datetime | None) -> None:
+    """A reproducible BOM has no serial number, and no timestamp unless SOURCE_DATE_EPOCH gave one."""
+    if options.reproducible:
+        doc.pop("serialNumber", None)
+    if created is None:
+        doc.get("metadata", {}).pop("timestamp", None)
+
+
+def bom_time(
+    reproducible: bool, now: datetime | None, environ: Mapping[str, str] | None = None
+) -> datetime | None:
+    """When the BOM says it was made: SOURCE_DATE_EPOCH when set (reproducible-builds.org: a
+    build's clock for every timestamp it writes), else now; for a reproducible BOM without it,
+    no time at all."""
+    env = os.environ if environ is None else environ
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        if not epoch.isdigit():
+            raise UsageError(f"SOURCE_DATE_EPOCH must be a number of seconds, not {epoch!r}")
+        return datetime.fromtimestamp(int(epoch), timezone.utc)
+    return None if reproducible else now
 
 
 def render_bom(report: ScanReport, target: Path, options: BomOptions | None = None) -> str:

@@ -51,6 +51,66 @@ HYPERPARAMETERS = {
 }
 
 _PLACEHOLDERS = ("more information needed", "[more information needed]", "more info needed")
+MAX_METRICS = 200
+
+# What a Hugging Face pipeline task takes and gives (the Hub's task definitions): the model's
+# inputs and outputs when its card names the task and nothing more specific says them.
+TASK_IO = {
+    "text-classification": ("text", "label"),
+    "token-classification": ("text", "label per token"),
+    "zero-shot-classification": ("text", "label"),
+    "question-answering": ("text", "text"),
+    "table-question-answering": ("table and text", "text"),
+    "translation": ("text", "text"),
+    "summarization": ("text", "text"),
+    "text-generation": ("text", "text"),
+    "text2text-generation": ("text", "text"),
+    "fill-mask": ("text", "text"),
+    "sentence-similarity": ("text", "similarity score"),
+    "feature-extraction": ("text", "embedding"),
+    "image-classification": ("image", "label"),
+    "object-detection": ("image", "bounding boxes with labels"),
+    "image-segmentation": ("image", "segmentation mask"),
+    "image-to-text": ("image", "text"),
+    "text-to-image": ("text", "image"),
+    "automatic-speech-recognition": ("audio", "text"),
+    "audio-classification": ("audio", "label"),
+    "text-to-speech": ("text", "audio"),
+    "voice-activity-detection": ("audio", "speech segments"),
+}
+
+# CycloneDX modelParameters.approach.type, as a card's prose names it. "supervised" alone must
+# not match inside the others.
+APPROACHES = (
+    ("self-supervised", re.compile(r"\bself[- ]supervised\b", re.I)),
+    ("semi-supervised", re.compile(r"\bsemi[- ]supervised\b", re.I)),
+    ("unsupervised", re.compile(r"\bunsupervised\b", re.I)),
+    ("reinforcement-learning", re.compile(r"\breinforcement[- ]learning\b", re.I)),
+    ("supervised", re.compile(r"(?<![-\w])(?<!self )(?<!semi )supervised\b", re.I)),
+)
+
+# A paragraph of a use section that states what the model does not do or cannot take: a
+# limitation, wherever the card put it ("By default, input text longer than 256 word pieces is
+# truncated." sits under "Intended uses" in all-MiniLM-L6-v2's card).
+_LIMITATION_CUES = re.compile(
+    r"\b(truncat\w*|not (?:intended|suitable|designed|meant|recommended)|should not be used|"
+    r"cannot|can not|does not (?:work|support|handle)|limited to|out of scope)\b",
+    re.I,
+)
+# The Hugging Face model card template's "Model Details" bullets.
+_DETAIL_BULLET = re.compile(
+    r"^\s*[-*]\s*\*\*(developed by|shared by|model creator)(?:\s*\[optional\])?\s*:?\s*\*\*\s*:?\s*(.+?)\s*$",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One model-index result: CycloneDX performanceMetric."""
+
+    type: str
+    value: str
+    slice: str | None = None  # the dataset (config, split) and task it was measured on
 
 
 @dataclass(frozen=True)
@@ -77,6 +137,14 @@ class CardFacts:
     architectures: tuple[str, ...] = ()
     model_type: str | None = None
     hyperparameters: tuple[tuple[str, str], ...] = ()  # (taxonomy name, value), sorted
+    authors: tuple[str, ...] = ()  # front matter author(s)/model_creator, "Developed by"
+    shared_by: str | None = None  # "Shared by" in the card's details: who distributes it
+    metrics: tuple[Metric, ...] = ()  # model-index results
+    co2: tuple[tuple[str, str], ...] = ()  # co2_eq_emissions, as (key, value)
+    approach: str | None = None  # a CycloneDX learning type the card's prose names (only one)
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    io_from: tuple[str, ...] = ()  # the files inputs and outputs were read from
     name_or_path: str | None = None  # config.json `_name_or_path`: a hint, not a base model
     notes: tuple[str, ...] = ()  # why part of the card could not be used
 
@@ -86,9 +154,15 @@ class CardFacts:
 
 
 def read_card(
-    readme: bytes | None, readme_name: str | None, config: bytes | None, config_name: str | None
+    readme: bytes | None,
+    readme_name: str | None,
+    config: bytes | None,
+    config_name: str | None,
+    extra: dict[str, bytes] | None = None,
 ) -> CardFacts:
-    """Parse what is available; every problem becomes a note, never an exception."""
+    """Parse what is available; every problem becomes a note, never an exception. `extra`: other
+    small JSON files of the model by name (sentence-transformers' module configs), which say
+    what the model takes and gives more precisely than the task does."""
     fields: dict[str, Any] = {}
     notes: list[str] = []
     if readme is not None and readme_name is not None:
@@ -96,11 +170,18 @@ def read_card(
         _read_readme(readme, readme_name, fields, notes)
     if config is not None and config_name is not None:
         _read_config(config, config_name, fields, notes)
+    _take_inputs_outputs(fields, extra or {})
     return CardFacts(notes=tuple(notes), **fields)
 
 
+# sentence-transformers saves what its modules are (modules.json), the pooled embedding's size
+# (1_Pooling/config.json) and the longest input (sentence_bert_config.json).
+SENTENCE_TRANSFORMERS_FILES = ("modules.json", "1_Pooling/config.json", "sentence_bert_config.json")
+
+
 def card_from_directory(root: Path, hashes: dict[str, str]) -> CardFacts:
-    """Read README.md and config.json at the top of a model directory.
+    """Read README.md and config.json at the top of a model directory (and sentence-transformers'
+    module configs).
 
     `hashes` maps each scanned file to the SHA-256 the scan computed; a file whose bytes no
     longer hash to that value (changed since the scan) is not used, so the card in the BOM
@@ -109,10 +190,13 @@ def card_from_directory(root: Path, hashes: dict[str, str]) -> CardFacts:
     readme_name = next((name for name in sorted(hashes) if name.lower() == "readme.md"), None)
     readme = _read_verified(root, readme_name, hashes)
     config = _read_verified(root, "config.json", hashes)
+    extra = {
+        name: data for name in SENTENCE_TRANSFORMERS_FILES if (data := _read_verified(root, name, hashes))
+    }
     notes = []
     if readme_name and readme is None:
         notes.append(f"{readme_name}: not read (too large, unreadable or changed since the scan)")
-    facts = read_card(readme, readme_name if readme is not None else None, config, "config.json")
+    facts = read_card(readme, readme_name if readme is not None else None, config, "config.json", extra)
     if notes:
         facts = dataclasses.replace(facts, notes=facts.notes + tuple(notes))
     return facts
@@ -208,6 +292,75 @@ def _take_metadata(meta: dict[str, Any], fields: dict[str, Any]) -> None:
     fields["base_model_relation"] = _string(meta.get("base_model_relation"))
     fields["pipeline_tag"] = _string(meta.get("pipeline_tag"))
     fields["library_name"] = _string(meta.get("library_name"))
+    authors = [
+        *_strings(meta.get("author")),
+        *_strings(meta.get("authors")),
+        *_strings(meta.get("model_creator")),
+    ]
+    fields["authors"] = tuple(dict.fromkeys(a for a in authors if not _placeholder(a)))
+    fields["metrics"] = _metrics(meta.get("model-index"))
+    fields["co2"] = _co2(meta.get("co2_eq_emissions"))
+
+
+def _placeholder(text: str) -> bool:
+    return text.lower().strip(" .") in _PLACEHOLDERS
+
+
+def _metrics(index: object) -> tuple[Metric, ...]:
+    """model-index: [{name, results: [{task: {type, name}, dataset: {name, type, config, split},
+    metrics: [{type, value, name}]}]}] -> one Metric per metric, its dataset and task as the slice."""
+    out: list[Metric] = []
+    for entry in index if isinstance(index, list) else []:
+        results = entry.get("results") if isinstance(entry, dict) else None
+        for result in results if isinstance(results, list) else []:
+            if not isinstance(result, dict):
+                continue
+            task = _mapping(result.get("task"))
+            dataset = _mapping(result.get("dataset"))
+            where = _string(dataset.get("name")) or _string(dataset.get("type"))
+            detail = ", ".join(
+                x for x in (_string(dataset.get("config")), _string(dataset.get("split"))) if x
+            )
+            task_name = _string(task.get("type")) or _string(task.get("name"))
+            parts = []
+            if where:
+                parts.append(where + (f" ({detail})" if detail else ""))
+            if task_name:
+                parts.append(f"task {task_name}")
+            metrics = result.get("metrics")
+            for metric in metrics if isinstance(metrics, list) else []:
+                if not isinstance(metric, dict):
+                    continue
+                kind = _string(metric.get("type")) or _string(metric.get("name"))
+                value = metric.get("value")
+                if kind is None or isinstance(value, bool) or not isinstance(value, int | float | str):
+                    continue
+                out.append(Metric(kind, str(value), "; ".join(parts) or None))
+                if len(out) >= MAX_METRICS:
+                    return tuple(out)
+    return tuple(out)
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+_CO2_KEYS = ("emissions", "source", "training_type", "geographical_location", "hardware_used")
+
+
+def _co2(value: object) -> tuple[tuple[str, str], ...]:
+    """co2_eq_emissions: a number (grams of CO2 equivalent) or a map with `emissions` and where
+    the figure came from."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (("emissions", str(value)),)
+    if not isinstance(value, dict):
+        return ()
+    out = []
+    for key in _CO2_KEYS:
+        item = value.get(key)
+        if isinstance(item, int | float | str) and not isinstance(item, bool) and str(item).strip():
+            out.append((key, str(item).strip()))
+    return tuple(out) if any(k == "emissions" for k, _ in out) else ()
 
 
 _URL = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
@@ -231,6 +384,9 @@ def _take_sections(body: str, fields: dict[str, Any]) -> None:
             fence = marker.group(1)
             sections[-1][2].append("")  # a code block ends a paragraph
             continue
+        bullet = _DETAIL_BULLET.match(line)
+        if bullet:
+            _take_detail(bullet.group(1).lower(), _clean(bullet.group(2)), fields)
         heading = _HEADING.match(line)
         if heading:
             sections.append((len(heading.group(1)), heading.group(2).strip(), []))
@@ -240,16 +396,19 @@ def _take_sections(body: str, fields: dict[str, Any]) -> None:
     use_cases: list[str] = []
     limitations: list[str] = []
     ethical: list[str] = []
+    approaches: set[str] = set()
     for level, title, lines in sections:
         paragraphs = _paragraphs(lines)
+        approaches |= {kind for p in paragraphs for kind, pattern in APPROACHES if pattern.search(p)}
         if level == 1 and "title" not in fields and title:
-            fields["title"] = _clean(title)
+            fields["title"] = _title(title)
             if paragraphs:
                 fields["description"] = paragraphs[0]
             continue
         kind = _section_kind(title)
         if kind == "use":
-            use_cases += paragraphs
+            use_cases += [p for p in paragraphs if not _LIMITATION_CUES.search(p)]
+            limitations += [p for p in paragraphs if _LIMITATION_CUES.search(p)]
         elif kind == "limitation":
             prefix = "Out of scope: " if "scope" in _norm(title) else ""
             limitations += [prefix + p for p in paragraphs]
@@ -259,9 +418,30 @@ def _take_sections(body: str, fields: dict[str, Any]) -> None:
         intro = _paragraphs(sections[0][2])
         if intro:
             fields["description"] = intro[0]
+    if len(approaches) == 1:  # a card naming two learning types says nothing certain
+        fields["approach"] = approaches.pop()
     fields["use_cases"] = tuple(use_cases[:MAX_PARAGRAPHS])
     fields["limitations"] = tuple(limitations[:MAX_PARAGRAPHS])
     fields["ethical"] = tuple(ethical[:MAX_PARAGRAPHS])
+
+
+def _title(heading: str) -> str | None:
+    """The card's title, without the template's "Model Card for" (and never its placeholder)."""
+    title = _clean(heading)
+    title = re.sub(r"^model card (?:for|of)\s+", "", title, flags=re.I).strip()
+    if not title or title.lower() in ("model id", "model card") or len(title) > 120:
+        return None
+    return title
+
+
+def _take_detail(label: str, value: str, fields: dict[str, Any]) -> None:
+    """A "**Developed by:**"-style bullet of the card template's Model Details."""
+    if not value or _placeholder(value) or "{{" in value:
+        return
+    if label == "shared by":
+        fields.setdefault("shared_by", value)
+    else:
+        fields["authors"] = tuple(dict.fromkeys([*fields.get("authors", ()), value]))
 
 
 def _norm(title: str) -> str:
@@ -323,3 +503,41 @@ def _read_config(data: bytes, name: str, fields: dict[str, Any], notes: list[str
             continue
         params[prop] = str(value)
     fields["hyperparameters"] = tuple(sorted(params.items()))
+
+
+# --- inputs and outputs ------------------------------------------------------------------------
+
+
+def _take_inputs_outputs(fields: dict[str, Any], extra: dict[str, bytes]) -> None:
+    """What the model takes and gives: a sentence-transformers model's own module configs (text in,
+    an embedding of the pooled size out), else the card's task as the Hub defines it."""
+    modules = _json(extra.get("modules.json"))
+    pooling = _json(extra.get("1_Pooling/config.json"))
+    sentence = _json(extra.get("sentence_bert_config.json"))
+    types = [m.get("type") for m in modules if isinstance(m, dict)] if isinstance(modules, list) else []
+    size = pooling.get("word_embedding_dimension") if isinstance(pooling, dict) else None
+    if any(isinstance(t, str) and t.endswith(".Pooling") for t in types) and _count(size):
+        longest = sentence.get("max_seq_length") if isinstance(sentence, dict) else None
+        fields["inputs"] = ("text" + (f" (at most {longest} tokens)" if _count(longest) else ""),)
+        fields["outputs"] = (f"embedding (vector of {size} floats)",)
+        used = ["modules.json", "1_Pooling/config.json"]
+        fields["io_from"] = tuple(used + (["sentence_bert_config.json"] if _count(longest) else []))
+        return
+    task = fields.get("pipeline_tag")
+    if task in TASK_IO:
+        taken, given = TASK_IO[task]
+        fields["inputs"], fields["outputs"] = (taken,), (given,)
+        fields["io_from"] = (fields["card_file"],)
+
+
+def _json(data: bytes | None) -> Any:
+    if data is None:
+        return None
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0

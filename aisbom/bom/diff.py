@@ -6,11 +6,18 @@ and compared component by component. Components are matched by identity, not by 
 (other tools write random ones): purl without its version when there is one, else type, group
 and name; nested components (a model's files) under their parent. A BOM with exactly one model
 on each side pairs the two even if the model was renamed (a copied directory).
+
+What is compared, each named in the change list: hashes, version, purl, licences, findings,
+supplier, authors, description, tags, the base models (pedigree), every model card field (task,
+approach, architecture, datasets, inputs, outputs, use cases, limitations, ethical and environmental
+considerations, performance metrics, each hyperparameter and the languages), and, per EN 304 223
+provision, the declared conformance.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +40,8 @@ class ComponentView:
     licenses: tuple[str, ...]
     purl: str | None
     findings: tuple[str, ...]  # "rule-id (severity)", sorted
+    # Every other compared field, as text: (name, value), in a fixed order; absent ones left out.
+    details: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +52,7 @@ class ComponentView:
             "licenses": list(self.licenses),
             "purl": self.purl,
             "findings": list(self.findings),
+            **dict(self.details),
         }
 
 
@@ -107,6 +117,8 @@ def parse_bom(data: bytes, *, source: str) -> dict[str, Any]:
 
 
 def diff_boms(old: dict[str, Any], new: dict[str, Any]) -> BomDiff:
+    """Components added, removed and changed; EN 304 223 provisions whose declared conformance
+    changed are listed as changed too (type `requirement`)."""
     before = _views(old)
     after = _views(new)
     renamed = _pair_single_models(before, after)
@@ -120,7 +132,15 @@ def diff_boms(old: dict[str, Any], new: dict[str, Any]) -> BomDiff:
         fields = _changes(before[key], after[key])
         if fields:
             changed.append(Change(after[key].label, after[key].type, fields))
+    changed += _declaration_changes(old, new)
     return BomDiff(added, removed, tuple(changed), len(before.keys() & after.keys()))
+
+
+SHOWN = 160  # characters of a long value the text report shows; JSON has them whole
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
 def render_text(result: BomDiff, old_name: str, new_name: str) -> str:
@@ -128,7 +148,7 @@ def render_text(result: BomDiff, old_name: str, new_name: str) -> str:
     for change in result.changed:
         lines.append(f"  changed  {change.type:<22} {change.label}")
         for name, old, new in change.fields:
-            lines.append(f"             {name}: {old or '(none)'} -> {new or '(none)'}")
+            lines.append(f"             {name}: {_shown(old) or '(none)'} -> {_shown(new) or '(none)'}")
     for view, word in [(v, "added") for v in result.added] + [(v, "removed") for v in result.removed]:
         sha = dict(view.hashes).get("SHA-256")
         lines.append(f"  {word:<8} {view.type:<22} {view.label}" + (f"  SHA-256 {sha}" if sha else ""))
@@ -139,7 +159,7 @@ def render_text(result: BomDiff, old_name: str, new_name: str) -> str:
     else:
         lines[1:] = [
             f"No drift: the same {counted(result.compared, 'component')}, with the same hashes, versions, "
-            "licences and findings."
+            "licences, model cards and findings, and the same EN 304 223 conformance."
         ]
     return "".join(shown(line) + "\n" for line in lines)  # names come from the BOMs: escaped
 
@@ -169,6 +189,8 @@ def _views(doc: dict[str, Any]) -> dict[str, ComponentView]:
         for affected in vuln.get("affects", []):
             findings.setdefault(affected.get("ref", ""), []).append(f"{vuln.get('id', '?')} ({worst})")
     views: dict[str, ComponentView] = {}
+    # bom-ref -> name, so a model card's dataset references compare by what they name
+    names = {c.get("bom-ref"): _full_name(c) for c in _all_components(doc.get("components", []))}
 
     def visit(component: dict[str, Any], parent: ComponentView | None) -> None:
         kind = str(component.get("type", ""))
@@ -197,6 +219,7 @@ def _views(doc: dict[str, Any]) -> dict[str, ComponentView]:
             licenses=tuple(sorted(_license_text(x) for x in component.get("licenses", []))),
             purl=purl if isinstance(purl, str) else None,
             findings=tuple(sorted(findings.get(component.get("bom-ref", ""), []))),
+            details=_details(component, names),
         )
         views[key] = view
         for child in component.get("components", []):
@@ -205,6 +228,110 @@ def _views(doc: dict[str, Any]) -> dict[str, ComponentView]:
     for component in doc.get("components", []):
         visit(component, None)
     return views
+
+
+def _all_components(items: list[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, dict):
+            out.append(item)
+            out += _all_components(item.get("components", []))
+    return out
+
+
+def _full_name(component: dict[str, Any]) -> str:
+    group, name = component.get("group"), str(component.get("name", ""))
+    return f"{group}/{name}" if group else name
+
+
+def _text(value: Any) -> str:
+    """A field's value as one line of text: lists joined with "; ", maps as sorted JSON."""
+    if isinstance(value, list):
+        return "; ".join(_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
+def _details(component: dict[str, Any], names: dict[Any, str]) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+
+    def add(name: str, value: Any) -> None:
+        text = _text(value)
+        if text:
+            out.append((name, text))
+
+    add("supplier", (component.get("supplier") or {}).get("name"))
+    add("authors", [a.get("name", "") for a in component.get("authors", []) if isinstance(a, dict)])
+    add("description", component.get("description"))
+    add("tags", sorted(component.get("tags", [])))
+    ancestors = component.get("pedigree", {}).get("ancestors", [])
+    add("base models", sorted(a.get("purl") or _full_name(a) for a in ancestors if isinstance(a, dict)))
+    card = component.get("modelCard", {})
+    params = card.get("modelParameters", {})
+    add("task", params.get("task"))
+    add("approach", (params.get("approach") or {}).get("type"))
+    add("architecture family", params.get("architectureFamily"))
+    add("model architecture", params.get("modelArchitecture"))
+    add(
+        "datasets",
+        [names.get(d.get("ref"), d.get("ref")) if "ref" in d else d for d in params.get("datasets", [])],
+    )
+    add("inputs", [i.get("format", "") for i in params.get("inputs", [])])
+    add("outputs", [o.get("format", "") for o in params.get("outputs", [])])
+    metrics = card.get("quantitativeAnalysis", {}).get("performanceMetrics", [])
+    add("performance metrics", [_metric(m) for m in metrics])
+    considerations = card.get("considerations", {})
+    add("use cases", considerations.get("useCases"))
+    add("limitations", considerations.get("technicalLimitations"))
+    add(
+        "ethical considerations", [e.get("name", "") for e in considerations.get("ethicalConsiderations", [])]
+    )
+    add("environmental considerations", considerations.get("environmentalConsiderations"))
+    for prop in card.get("properties", []):
+        name = str(prop.get("name", ""))
+        label = name.removeprefix("cdx:ai-ml:model:").replace("hyperparameter:", "hyperparameter ")
+        add(label, prop.get("value"))
+    return tuple(out)
+
+
+def _metric(metric: dict[str, Any]) -> str:
+    where = f" ({metric['slice']})" if metric.get("slice") else ""
+    return f"{metric.get('type', '?')}{where} = {metric.get('value', '')}"
+
+
+def _declaration_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """Per EN 304 223 provision: the conformance each BOM declares, when it differs."""
+    before, after = _conformance(old), _conformance(new)
+    out = []
+    for requirement in sorted(before.keys() | after.keys(), key=_requirement_order):
+        if before.get(requirement) != after.get(requirement):
+            fields = (("conformance", before.get(requirement, ""), after.get(requirement, "")),)
+            out.append(Change(requirement, "requirement", fields))
+    return out
+
+
+def _requirement_order(identifier: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", identifier))
+
+
+def _conformance(doc: dict[str, Any]) -> dict[str, str]:
+    """Provision identifier -> "score S: rationale", from the declarations of every attestation."""
+    identifiers = {
+        r.get("bom-ref"): r.get("identifier", r.get("bom-ref"))
+        for standard in doc.get("definitions", {}).get("standards", [])
+        for r in standard.get("requirements", [])
+    }
+    out = {}
+    for attestation in doc.get("declarations", {}).get("attestations", []):
+        for entry in attestation.get("map", []):
+            ref = entry.get("requirement", "")
+            conformance = entry.get("conformance", {})
+            score = conformance.get("score")
+            out[str(identifiers.get(ref, ref))] = (f"score {score}: " if score is not None else "") + str(
+                conformance.get("rationale", "")
+            )
+    return out
 
 
 def _license_text(entry: dict[str, Any]) -> str:
@@ -250,4 +377,8 @@ def _changes(old: ComponentView, new: ComponentView) -> tuple[tuple[str, str, st
     ):
         if a != b:
             out.append((name, a, b))
+    old_details, new_details = dict(old.details), dict(new.details)
+    for name in dict.fromkeys([*old_details, *new_details]):
+        if old_details.get(name, "") != new_details.get(name, ""):
+            out.append((name, old_details.get(name, ""), new_details.get(name, "")))
     return tuple(out)

@@ -22,6 +22,8 @@ from aisbom.wording import agree, counted
 
 Status = Literal["evidenced", "partly", "not-evidenced"]
 STATUS_TEXT = {"evidenced": "Evidenced", "partly": "Partly evidenced", "not-evidenced": "Not evidenced"}
+# CycloneDX conformance.score (0 to 1), so tools tell the three apart without reading the text.
+SCORES = {"evidenced": 1, "partly": 0.5, "not-evidenced": 0}
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def assess(
             revised = revision(a, project)
             if revised is not None:
                 a.out[requirement] = revised
-    order = [r.id for r in CATALOGUE if r.modal]
+    order = [r.id for r in CATALOGUE if r.is_provision]
     assert set(order) == set(a.out), "every requirement is assessed"
     return Declaration(tuple(a.evidence), tuple(a.claims), tuple(a.out[r] for r in order))
 
@@ -163,6 +165,18 @@ def _shared_evidence(a: _Assessing) -> None:
 # --- principle 5: identify, track and protect the assets --------------------------------------
 
 
+def _unknown_provision(requirement: str) -> Callable[[_Assessing], Assessment]:  # 5.2.1-3, 5.2.1-4.1
+    def assess_unknown(a: _Assessing) -> Assessment:
+        return Assessment(
+            requirement,
+            "not-evidenced",
+            "Known only from the standard's numbering: its text is not in aisbom's reference, so nothing "
+            "is claimed of it.",
+        )
+
+    return assess_unknown
+
+
 def _inventory(a: _Assessing) -> Assessment:  # 5.2.1-1
     c = a.claim(
         "5.2.1-1",
@@ -178,12 +192,23 @@ def _inventory(a: _Assessing) -> Assessment:  # 5.2.1-1
     )
     return Assessment(
         "5.2.1-1",
-        "evidenced" if a.complete else "partly",
-        "The inventory is complete (see compositions)."
-        if a.complete
-        else "Part of the target could not be read or fully analysed (see compositions and findings).",
+        "evidenced" if a.complete and not a.models else "partly",
+        _inventory_rationale(a, "The inventory is complete (see compositions)."),
         (c,),
     )
+
+
+def _inventory_rationale(a: _Assessing, complete: str) -> str:
+    """As strong as the compositions: a model's training data is what its card (or the inventory)
+    declares, and whether that is all of it is unknown."""
+    if not a.complete:
+        return "Part of the target could not be read or fully analysed (see compositions and findings)."
+    if a.models:
+        return (
+            "Every file is inventoried and was fully analysed; whether the training datasets declared for "
+            "each model are all of its training data is unknown (compositions: unknown)."
+        )
+    return complete
 
 
 def _tracking(a: _Assessing) -> Assessment:  # 5.2.1-2: track, authenticate, version, secure
@@ -578,8 +603,10 @@ def _configuration_changes(a: _Assessing) -> Assessment:  # 5.2.4-3
 ASSESSMENTS: dict[str, Callable[[_Assessing], Assessment]] = {
     "5.2.1-1": _inventory,
     "5.2.1-2": _tracking,
+    "5.2.1-3": _unknown_provision("5.2.1-3"),
     "5.2.1-3.1": _known_good_state,
     "5.2.1-4": _protection("5.2.1-4"),
+    "5.2.1-4.1": _unknown_provision("5.2.1-4.1"),
     "5.2.1-4.2": _protection("5.2.1-4.2"),
     "5.2.3-1": _supply_chain,
     "5.2.3-2": _undocumented_components,
@@ -627,14 +654,13 @@ def _project_inventory(a: _Assessing, project: ProjectEvidence) -> Assessment:  
     )
     return Assessment(
         "5.2.1-1",
-        "evidenced" if a.complete else "partly",
-        (
+        "evidenced" if a.complete and not a.models else "partly",
+        _inventory_rationale(
+            a,
             "The declared inventory, prompts and configurations and their interdependencies included, is "
             "locked and complete (see compositions); that it declares every asset of the system is the "
-            "operator's statement in aisbom.toml."
-        )
-        if a.complete
-        else "Some assets could not be read or fully analysed (see compositions and findings).",
+            "operator's statement in aisbom.toml.",
+        ),
         (*a.out["5.2.1-1"].claims, c),
     )
 

@@ -2,6 +2,13 @@
 
 Requirement texts are shortened quotations of the standard (or, where marked, summaries); the
 normative text is the standard's. What a BOM evidences of each is decided in `etsi`.
+
+Every provision of the three principles is listed, with its parent as the standard numbers it: a
+sub-provision `N.M` is a child of provision `N` (5.2.1-3.1 of 5.2.1-3), a provision a child of its
+clause. Two provisions are known only from that numbering: 5.2.1-3 (the parent of 5.2.1-3.1) and
+5.2.1-4.1 (the sibling before 5.2.1-4.2). Their texts and modal verbs are not in aisbom's reference
+copy of the standard, so they are listed with neither, never guessed (docs/bom.md says why); no
+provision that nothing implies (a 5.2.3-2.2, say) is listed.
 """
 
 from __future__ import annotations
@@ -17,14 +24,22 @@ STANDARD_DESCRIPTION = (
 )
 
 
+MODAL_UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True)
 class Requirement:
     id: str  # the EN identifier, e.g. 5.2.4-1.2; a clause id (5.2.1) for a principle
     text: str
-    modal: str = ""  # shall | should; empty for a principle
+    modal: str = ""  # shall | should | unknown (not in aisbom's reference); empty for a principle
     parent: str | None = None
     quoted: bool = True  # False: the text is a summary, not a quotation
     how: str = ""  # how aisbom evidences it
+
+    @property
+    def is_provision(self) -> bool:
+        """A numbered provision (5.2.1-3.1), as opposed to the clause of a principle (5.2.1)."""
+        return "-" in self.id
 
 
 CATALOGUE: tuple[Requirement, ...] = (
@@ -46,10 +61,19 @@ CATALOGUE: tuple[Requirement, ...] = (
         how="SHA-256 of every file, revisions as versions, `aisbom sign` and `aisbom verify`.",
     ),
     Requirement(
+        "5.2.1-3",
+        "Provision 5.2.1-3, which 5.2.1-3.1 refines. Its text and modal verb are not in aisbom's "
+        "reference copy of the standard: see the standard.",
+        MODAL_UNKNOWN,
+        "5.2.1",
+        quoted=False,
+        how="Nothing: aisbom does not know what it requires, and claims nothing of it.",
+    ),
+    Requirement(
         "5.2.1-3.1",
         "Ensure that a known good state can be restored.",
         "should",
-        "5.2.1",
+        "5.2.1-3",
         how="A signed BOM is the known-good reference; `aisbom verify` names every file that differs.",
     ),
     Requirement(
@@ -59,6 +83,15 @@ CATALOGUE: tuple[Requirement, ...] = (
         "5.2.1",
         quoted=False,
         how="Recorded only: data classification and governance, when supplied.",
+    ),
+    Requirement(
+        "5.2.1-4.1",
+        "Provision 5.2.1-4.1, between 5.2.1-4 and 5.2.1-4.2. Its text and modal verb are not in "
+        "aisbom's reference copy of the standard: see the standard.",
+        MODAL_UNKNOWN,
+        "5.2.1-4",
+        quoted=False,
+        how="Nothing: aisbom does not know what it requires, and claims nothing of it.",
     ),
     Requirement(
         "5.2.1-4.2",

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from aisbom.bom.assets import ModelAsset, iso
-from aisbom.bom.etsi import STATUS_TEXT, Declaration
+from aisbom.bom.etsi import SCORES, STATUS_TEXT, Declaration
 from aisbom.bom.etsi_catalogue import requirement_ref
 from aisbom.bom.library import SUBJECT_REF, TOOL_REF
 from aisbom.bom.project_assets import DataAsset
@@ -38,6 +38,8 @@ TOP_LEVEL_ORDER = (
 COMPONENT_ORDER = (
     "type",
     "bom-ref",
+    "supplier",
+    "authors",
     "group",
     "name",
     "version",
@@ -105,12 +107,12 @@ def extend(
     doc["compositions"] = _compositions(doc, [*models, *data_assets])
     assets: list[ModelAsset | DataAsset] = [*models, *data_assets]
     formulation = [f for f in (_acquisition(a) for a in assets) if f]
+    formulation += [f for model in models for f in _conversions(model)]
     if formulation:
         doc["formulation"] = formulation
     if declaration is not None and "definitions" in doc:
         doc["declarations"] = _declarations(declaration, created)
-    if spec_version == "1.7" and created is not None:
-        # Citations need a timestamp, so a reproducible BOM has none.
+    if spec_version == "1.7":
         doc["citations"] = _citations(doc, models, created)
     return _ordered(doc)
 
@@ -133,8 +135,12 @@ def walk_components(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _model_card(model: ModelAsset, trained_on: Sequence[str] = ()) -> dict[str, Any]:
+    """What the model's own files say of it, in the model card's fields; a field they do not
+    state is absent, never filled in."""
     card = model.card
     params: dict[str, Any] = {}
+    if card.approach:
+        params["approach"] = {"type": card.approach}
     if card.pipeline_tag:
         params["task"] = card.pipeline_tag
     if card.model_type:
@@ -143,6 +149,38 @@ def _model_card(model: ModelAsset, trained_on: Sequence[str] = ()) -> dict[str, 
         params["modelArchitecture"] = ", ".join(card.architectures)
     if model.datasets or trained_on:
         params["datasets"] = [{"ref": ref} for ref in [*trained_on, *(d.bom_ref for d in model.datasets)]]
+    if card.inputs:
+        params["inputs"] = [{"format": text} for text in card.inputs]
+    if card.outputs:
+        params["outputs"] = [{"format": text} for text in card.outputs]
+    out: dict[str, Any] = {}
+    if params:
+        out["modelParameters"] = params
+    if card.metrics:
+        out["quantitativeAnalysis"] = {
+            "performanceMetrics": [
+                {"type": m.type, "value": m.value, **({"slice": m.slice} if m.slice else {})}
+                for m in card.metrics
+            ]
+        }
+    considerations = _considerations(model)
+    if considerations:
+        out["considerations"] = considerations
+    properties = [
+        {"name": f"cdx:ai-ml:model:hyperparameter:{name}", "value": value}
+        for name, value in card.hyperparameters
+    ]
+    if card.languages:
+        properties.append({"name": "cdx:ai-ml:model:languages", "value": ",".join(card.languages)})
+    if properties:
+        out["properties"] = properties
+    if out:
+        out = {"bom-ref": f"model-card:{model.bom_ref}", **out}
+    return out
+
+
+def _considerations(model: ModelAsset) -> dict[str, Any]:
+    card = model.card
     considerations: dict[str, Any] = {}
     if card.use_cases:
         considerations["useCases"] = list(card.use_cases)
@@ -150,22 +188,17 @@ def _model_card(model: ModelAsset, trained_on: Sequence[str] = ()) -> dict[str, 
         considerations["technicalLimitations"] = list(card.limitations)
     if card.ethical:
         considerations["ethicalConsiderations"] = [{"name": text} for text in card.ethical]
-    properties = [
-        {"name": f"cdx:ai-ml:model:hyperparameter:{name}", "value": value}
-        for name, value in card.hyperparameters
-    ]
-    if card.languages:
-        properties.append({"name": "cdx:ai-ml:model:languages", "value": ",".join(card.languages)})
-    out: dict[str, Any] = {}
-    if params:
-        out["modelParameters"] = params
-    if considerations:
-        out["considerations"] = considerations
-    if properties:
-        out["properties"] = properties
-    if out:
-        out = {"bom-ref": f"model-card:{model.bom_ref}", **out}
-    return out
+    if card.co2:
+        # A card's co2_eq_emissions has grams of CO2 and where they came from, but neither the
+        # energy used (kWh) nor its providers, which an energyConsumption entry requires: kept as
+        # properties of the section rather than filled in.
+        considerations["environmentalConsiderations"] = {
+            "properties": [
+                {"name": f"aisbom:co2_eq_{key}" + ("_grams" if key == "emissions" else ""), "value": value}
+                for key, value in card.co2
+            ]
+        }
+    return considerations
 
 
 def _compositions(doc: dict[str, Any], assets: Sequence[ModelAsset | DataAsset]) -> list[dict[str, Any]]:
@@ -227,6 +260,44 @@ def _acquisition(model: ModelAsset | DataAsset) -> dict[str, Any] | None:
     }
 
 
+def _conversions(model: ModelAsset) -> list[dict[str, Any]]:
+    """Files that say `aisbom convert` made them (the scanner's safetensors-converted finding):
+    a build task from the source's SHA-256 to the file, with how the source was read."""
+    out = []
+    for file in model.files:
+        for finding in file.result.findings:
+            if finding.rule != "safetensors-converted":
+                continue
+            record = dict(finding.evidence)
+            ref = file.bom_ref
+            source: dict[str, Any] = {
+                "type": "distribution",
+                "url": record["source"],
+                "hashes": [{"alg": "SHA-256", "content": record["source_sha256"]}],
+            }
+            task = {
+                "bom-ref": f"task:convert:{ref}",
+                "uid": f"convert:{ref}",
+                "name": f"Convert {record['source']} to safetensors",
+                "taskTypes": ["build"],
+                "inputs": [{"resource": {"externalReference": source}}],
+                "outputs": [{"type": "artifact", "resource": {"ref": ref}}],
+                "properties": [
+                    {"name": "aisbom:conversion-method", "value": record["method"]},
+                    {"name": "aisbom:source-sha256", "value": record["source_sha256"]},
+                ],
+            }
+            workflow = {
+                "bom-ref": f"workflow:convert:{ref}",
+                "uid": f"convert-workflow:{ref}",
+                "name": f"Conversion of {record['source']} to {file.result.path}",
+                "taskTypes": ["build"],
+                "tasks": [task],
+            }
+            out.append({"bom-ref": f"formula:convert:{ref}", "workflows": [workflow]})
+    return out
+
+
 def _declarations(declaration: Declaration, created: datetime | None) -> dict[str, Any]:
     mapping = []
     for a in declaration.assessments:
@@ -235,10 +306,10 @@ def _declarations(declaration: Declaration, created: datetime | None) -> dict[st
             entry["claims"] = list(a.claims)
         if a.counter_claims:
             entry["counterClaims"] = list(a.counter_claims)
-        conformance: dict[str, Any] = {"rationale": f"{STATUS_TEXT[a.status]}. {a.rationale}"}
-        if a.status == "evidenced":
-            conformance = {"score": 1, **conformance}
-        entry["conformance"] = conformance
+        entry["conformance"] = {
+            "score": SCORES[a.status],
+            "rationale": f"{STATUS_TEXT[a.status]}. {a.rationale}",
+        }
         mapping.append(entry)
     claims = []
     for c in declaration.claims:
@@ -281,14 +352,26 @@ def _declarations(declaration: Declaration, created: datetime | None) -> dict[st
     }
 
 
-def _citations(doc: dict[str, Any], models: Sequence[ModelAsset], created: datetime) -> list[dict[str, Any]]:
-    stamp = iso(created)
+# A citation needs a time; a reproducible BOM without SOURCE_DATE_EPOCH has none to give, so its
+# citations carry the Unix epoch, the reproducible-builds stand-in for "no date" (their note says so).
+NO_DATE = "1970-01-01T00:00:00+00:00"
+
+
+def _citations(
+    doc: dict[str, Any], models: Sequence[ModelAsset], created: datetime | None
+) -> list[dict[str, Any]]:
+    stamp = iso(created) if created is not None else NO_DATE
+    undated = "" if created is not None else " (No date: a reproducible BOM; the epoch stands for none.)"
     out: list[dict[str, Any]] = [
         {
-            "expressions": ["$.components[*].components[*].hashes", "$.vulnerabilities"],
+            "expressions": [
+                "$.components[*].hashes",
+                "$.components[*].components[*].hashes",
+                "$.vulnerabilities",
+            ],
             "timestamp": stamp,
             "attributedTo": TOOL_REF,
-            "note": "Computed by aisbom from the bytes of each file.",
+            "note": "Computed by aisbom from the bytes of each file." + undated,
         }
     ]
     index = {c.get("bom-ref"): i for i, c in enumerate(doc.get("components", []))}
@@ -299,26 +382,41 @@ def _citations(doc: dict[str, Any], models: Sequence[ModelAsset], created: datet
         component = doc["components"][index[model.bom_ref]]
         card = component.get("modelCard", {})
         params = card.get("modelParameters", {})
-        from_readme = [f"{base}/{k}" for k in ("description", "licenses", "tags") if k in component]
-        from_readme += [f"{base}/modelCard/modelParameters/{k}" for k in ("task", "datasets") if k in params]
-        if "considerations" in card:
-            from_readme.append(f"{base}/modelCard/considerations")
-        from_config = [
+        readme = model.card.card_file
+        cited: dict[str | None, list[str]] = {readme: [], model.card.config_file: []}
+        cited[readme] += [
+            f"{base}/{k}" for k in ("description", "licenses", "tags", "authors") if k in component
+        ]
+        if model.supplier is not None and model.supplier.said_by == "model card":
+            cited[readme].append(f"{base}/supplier")
+        cited[readme] += [
+            f"{base}/modelCard/modelParameters/{k}" for k in ("task", "datasets", "approach") if k in params
+        ]
+        cited[readme] += [
+            f"{base}/modelCard/{k}" for k in ("considerations", "quantitativeAnalysis") if k in card
+        ]
+        cited[model.card.config_file] += [
             f"{base}/modelCard/modelParameters/{k}"
             for k in ("architectureFamily", "modelArchitecture")
             if k in params
         ]
         for i, prop in enumerate(card.get("properties", [])):
-            target = from_readme if prop["name"] == "cdx:ai-ml:model:languages" else from_config
-            target.append(f"{base}/modelCard/properties/{i}")
-        for pointers, source in ((from_readme, model.card.card_file), (from_config, model.card.config_file)):
-            if pointers and source:
+            source = readme if prop["name"] == "cdx:ai-ml:model:languages" else model.card.config_file
+            cited[source].append(f"{base}/modelCard/properties/{i}")
+        for name in model.card.io_from:
+            cited.setdefault(name, [])
+            cited[name] += [
+                f"{base}/modelCard/modelParameters/{k}" for k in ("inputs", "outputs") if k in params
+            ]
+        refs = {f.result.path: f.bom_ref for f in model.files}
+        for source, pointers in cited.items():
+            if pointers and source in refs:  # attributed to the file component it was read from
                 out.append(
                     {
-                        "pointers": pointers,
+                        "pointers": sorted(set(pointers), key=pointers.index),
                         "timestamp": stamp,
-                        "attributedTo": f"file:{source}",
-                        "note": f"Imported by aisbom from {source} as shipped with the model.",
+                        "attributedTo": refs[source],
+                        "note": f"Imported by aisbom from {source} as shipped with the model." + undated,
                     }
                 )
     return out

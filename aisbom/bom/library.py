@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aisbom import __version__
-from aisbom.bom.assets import DatasetAsset, FileAsset, ModelAsset, iso
+from aisbom.bom.assets import DatasetAsset, FileAsset, ModelAsset, Supplier, iso
 from aisbom.bom.etsi_catalogue import (
     CATALOGUE,
     STANDARD_DESCRIPTION,
@@ -32,9 +32,11 @@ from aisbom.rules import RULES
 
 if TYPE_CHECKING:  # the library is imported lazily: it is slow to import and only the BOM needs it
     from cyclonedx.model.component import Component
+    from cyclonedx.model.contact import OrganizationalEntity
     from cyclonedx.model.definition import Definitions
     from cyclonedx.model.dependency import Dependency
     from cyclonedx.model.vulnerability import Vulnerability, VulnerabilityAnalysis
+    from packageurl import PackageURL
 
 STANDARD_REF = "standard:etsi-en-304-223"
 TOOL_REF = "tool:aisbom"
@@ -42,7 +44,6 @@ SUBJECT_REF = "subject"
 
 
 def build_core(
-    subject_name: str,
     models: Sequence[ModelAsset],
     *,
     spec_version: str,
@@ -52,8 +53,8 @@ def build_core(
     system: SystemAsset | None = None,
     edges: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """The library's part of the BOM. Without `system`, the subject uses every model and data
-    asset (a scan target: one model, or one dataset); with it (a project), the subject is that
+    """The library's part of the BOM. Without `system`, the subject is the one model or dataset
+    of a scan target, and depends on its component; with it (a project), the subject is that
     system, using `system.uses`, and `edges` adds the relations between assets (bom-ref -> the
     bom-refs it depends on)."""
     from cyclonedx import __version__ as lib_version
@@ -89,17 +90,17 @@ def build_core(
         ]
     )
     assets: list[ModelAsset | DataAsset] = [*models, *data_assets]
-    subject = Component(
-        type=ComponentType.APPLICATION,
-        name=subject_name,
-        version=assets[0].version if len(assets) == 1 else None,
-        bom_ref=SUBJECT_REF,
-        description="The AI system whose assets this BOM inventories: " + ", ".join(a.name for a in assets),
-    )
     if system is not None:
-        subject.version = system.version
         names = ", ".join([*(m.name for m in models), *(d.name for d in data_assets)])
-        subject.description = system.description or f"The AI system {system.name}: {names}"
+        subject = Component(
+            type=ComponentType.APPLICATION,
+            name=system.name,
+            version=system.version,
+            bom_ref=SUBJECT_REF,
+            description=system.description or f"The AI system {system.name}: {names}",
+        )
+    else:
+        subject = _subject(assets[0])
     bom.metadata.component = subject
     bom.metadata.properties.update(Property(name=n, value=v) for n, v in properties)
 
@@ -136,6 +137,51 @@ def build_core(
     return doc
 
 
+def _subject(asset: ModelAsset | DataAsset) -> Component:
+    """What a scan target's BOM is about: the model (or dataset) itself, named, versioned and
+    supplied as its component is; that component holds its card, files and findings."""
+    from cyclonedx.model.component import Component, ComponentType
+
+    model = isinstance(asset, ModelAsset)
+    return Component(
+        type=ComponentType.MACHINE_LEARNING_MODEL if model else ComponentType.DATA,
+        name=asset.name,
+        version=asset.version,
+        group=_group(asset) if isinstance(asset, ModelAsset) else None,
+        bom_ref=SUBJECT_REF,
+        supplier=_organization(asset.supplier) if isinstance(asset, ModelAsset) else None,
+        description=f"The {'model' if model else 'dataset'} this BOM describes; its files, "
+        f"{'model card, ' if model else ''}hashes and findings are component {asset.bom_ref}.",
+    )
+
+
+def _group(model: ModelAsset) -> str | None:
+    return (model.hf_repo.rpartition("/")[0] or None) if model.hf_repo else None
+
+
+def _organization(supplier: Supplier | None) -> OrganizationalEntity | None:
+    from cyclonedx.model import XsUri
+    from cyclonedx.model.contact import OrganizationalEntity
+
+    if supplier is None:
+        return None
+    return OrganizationalEntity(name=supplier.name, urls=[XsUri(supplier.url)] if supplier.url else None)
+
+
+def _purl(model: ModelAsset) -> PackageURL | None:
+    """pkg:huggingface/ORG/NAME@REVISION for a Hub model (purl-spec's huggingface type names
+    models only); pkg:generic/NAME@VERSION for any other model whose version is known."""
+    from packageurl import PackageURL
+
+    if model.hf_repo and (model.provenance is None or model.provenance.repo_type in (None, "model")):
+        org, _, name = model.hf_repo.rpartition("/")
+        return PackageURL(type="huggingface", namespace=org or None, name=name, version=model.revision)
+    if model.hf_repo is None and model.version:
+        namespace, _, name = model.name.rpartition("/")
+        return PackageURL(type="generic", namespace=namespace or None, name=name, version=model.version)
+    return None
+
+
 def _depends(component: Component, on: Sequence[Component], refs: Sequence[str] = ()) -> Dependency:
     from cyclonedx.model.bom_ref import BomRef
     from cyclonedx.model.dependency import Dependency
@@ -150,15 +196,21 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
     from cyclonedx.model import (
         ExternalReference,
         ExternalReferenceType,
+        HashAlgorithm,
+        HashType,
         Property,
         XsUri,
     )
     from cyclonedx.model.bom_ref import BomRef
     from cyclonedx.model.component import Component, ComponentType, Pedigree
-    from packageurl import PackageURL
+    from cyclonedx.model.contact import OrganizationalContact
 
     card = model.card
-    props: list[tuple[str, str]] = [("aisbom:verdict", model.verdict)]
+    props: list[tuple[str, str]] = [("aisbom:verdict", model.verdict), ("aisbom:name_from", model.name_from)]
+    if model.manifest_sha256:
+        props.append(("aisbom:manifest_sha256", model.manifest_sha256))
+    if model.supplier is not None:
+        props.append(("aisbom:supplier_from", model.supplier.said_by))
     if model.local_path is not None:
         props.append(("aisbom:source_path", model.local_path))
     if model.scanned_at is not None:
@@ -181,28 +233,38 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
     props += [("aisbom:note", note) for note in card.notes]
 
     refs = []
-    purl = None
-    # purl-spec's huggingface type names models only: a dataset repository gets none.
-    if model.hf_repo and (model.provenance is None or model.provenance.repo_type in (None, "model")):
-        org, _, name = model.hf_repo.rpartition("/")
-        purl = PackageURL(type="huggingface", namespace=org or None, name=name, version=model.version)
     if model.provenance is not None:
         refs.append(
             ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(model.provenance.source_url))
         )
+    if model.signature is not None:
+        refs.append(
+            ExternalReference(
+                type=ExternalReferenceType.DIGITAL_SIGNATURE,
+                url=XsUri(model.signature.location),
+                comment="OMS v1.0 (OpenSSF model_signing) signature over the files of this model; its "
+                "statement's subject digest is this component's manifest SHA-256. Not verified by "
+                "`aisbom bom`: `aisbom verify` checks it.",
+                hashes=[HashType(alg=HashAlgorithm.SHA_256, content=model.signature.sha256)],
+            )
+        )
 
     files = [_file_component(file) for file in model.files]
-
+    # The model's own hash: a single file's SHA-256, or the digest its signature signs.
+    own = model.files[0].result.sha256 if model.single_file and model.files else model.manifest_sha256
     ancestors = [_ancestor(base) for base in card.base_models]
     component = Component(
         type=ComponentType.MACHINE_LEARNING_MODEL,
         name=model.name,
-        group=(model.hf_repo.rpartition("/")[0] or None) if model.hf_repo else None,
+        group=_group(model),
         version=model.version,
         bom_ref=BomRef(model.bom_ref),
+        supplier=_organization(model.supplier),
+        authors=[OrganizationalContact(name=a) for a in card.authors],
         description=card.description,
         licenses=_licenses(card.licenses, card.license_name, card.license_link),
-        purl=purl,
+        hashes=[HashType(alg=HashAlgorithm.SHA_256, content=own)] if own else [],
+        purl=_purl(model),
         external_references=refs,
         properties=[Property(name=n, value=v) for n, v in props],
         tags=card.tags,
@@ -226,6 +288,8 @@ def _provenance_properties(prov: Provenance) -> list[tuple[str, str]]:
         out.append(("aisbom:requested_revision", prov.requested_revision))
     if prov.repo_type:
         out.append(("aisbom:hf_repo_type", prov.repo_type))
+    if prov.hf_repo:  # whether the revision and upstream hashes are the Hub's word or the cache's
+        out.append(("aisbom:upstream_facts_from", "hf-cache" if prov.facts_from_cache else "hub"))
     return out
 
 
@@ -330,6 +394,8 @@ def _file_component(file: FileAsset) -> Component:
         props.append(("aisbom:unsafe_serialization", "true"))
     if file.upstream_sha256:
         props.append(("aisbom:upstream_sha256", file.upstream_sha256))
+        if file.upstream_from_cache:
+            props.append(("aisbom:upstream_sha256_from", "hf-cache"))
     props += _source_properties(file.source)
     refs = []
     if file.url:
@@ -458,7 +524,7 @@ def _definitions() -> Definitions:
     requirements = []
     for req in CATALOGUE:
         descriptions = []
-        if req.modal:
+        if req.modal in ("shall", "should"):
             descriptions.append(
                 ("Shortened quotation" if req.quoted else "Summary, not a quotation")
                 + f" of EN 304 223 V{STANDARD_VERSION}; the standard's text is normative."

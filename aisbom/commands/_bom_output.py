@@ -4,7 +4,6 @@ exit with the scan's status. Shared by `bom TARGET` and the project's system BOM
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -22,6 +21,13 @@ if TYPE_CHECKING:
     from aisbom.signing.base import Signer
 
 
+def as_spdx(built: BuiltBom) -> BuiltBom:
+    """`--format spdx`: the same BOM as SPDX 3.0.1 JSON-LD (spdx-python-model, imported only here)."""
+    from aisbom.bom.spdx import to_spdx
+
+    return to_spdx(built)
+
+
 def emit(
     built: BuiltBom,
     report: ScanReport,
@@ -32,12 +38,10 @@ def emit(
     *,
     how_to_justify: str,
     described: str = "",
-    then: Callable[[], None] | None = None,
 ) -> NoReturn:
     """Print the BOM, or write (and sign) it to OUTPUT; note each component left unjustified; exit
     with the scan's status. The end of both `bom TARGET` and the project's `bom`; `described`
-    goes before the file count in the "wrote" line; `then` runs once the BOM is written and
-    signed (`bom --sign-model` signs the model there). A scan that is an error (nothing scanned, a
+    goes before the file count in the "wrote" line. A scan that is an error (nothing scanned, a
     file that could not be read) writes nothing: a BOM must give every file's hash."""
     if report.error is not None:
         click.echo(f"aisbom: error: {report.error}; no BOM written", err=True)
@@ -58,14 +62,12 @@ def emit(
             counts += f"; {len(report.silenced)} silenced by --allow"
         files = counted(len(report.files), "file")
         click.echo(
-            shown(f"aisbom: wrote {output} (CycloneDX {spec_version}; {described}{files}; {counts})"),
+            shown(f"aisbom: wrote {output} ({built.label}; {described}{files}; {counts})"),
             err=True,
         )
         if signer is not None:
             assert bom_signature is not None
             _sign(output, signer, bom_signature)
-        if then is not None:
-            then()
     for model in built.unjustified():
         click.echo(
             shown(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from aisbom.commands._bom_output import emit
+from aisbom.commands._bom_output import as_spdx, emit
 from aisbom.commands._scanning import build_policy
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
@@ -43,6 +43,7 @@ def write_system_bom(
     signer: Signer | None,
     bom_signature: Path | None,
     cache_dir: Path | None = None,
+    output_format: str = "cyclonedx",
 ) -> NoReturn:
     from aisbom.project.system_bom import build_project_bom
     from aisbom.project.workspace import Project
@@ -53,6 +54,8 @@ def write_system_bom(
         policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
         project = Project.open(Path(target) if target is not None else project_dir, Path.cwd())
         built, report = build_project_bom(project, policy, options, cache_dir=cache_dir)
+        if output_format == "spdx":
+            built = as_spdx(built)
     except AisbomError as exc:
         click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)

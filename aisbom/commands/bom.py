@@ -6,14 +6,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from aisbom.commands._bom_output import describe_error, emit
+from aisbom.commands._bom_output import as_spdx, describe_error, emit
 from aisbom.commands._scanning import policy_options, resolve_target, scan_resolved, source_options
 from aisbom.commands._signers import BOM_SIGN_OPTIONS, SigningMethod
 from aisbom.commands._system_bom import is_project_target, write_system_bom
@@ -50,6 +49,48 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     type=click.Choice(["model", "dataset"]),
     help="What TARGET is. Default: what the source says (hf://datasets/... is a dataset), else a model. "
     "A dataset is a `data` component (type dataset) with its files nested; it has no model card.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["cyclonedx", "spdx"]),
+    default="cyclonedx",
+    show_default=True,
+    help="CycloneDX JSON, or SPDX 3.0.1 JSON-LD with the AI and Dataset profiles (same facts; needs the "
+    "spdx-python-model package).",
+)
+@click.option(
+    "--name",
+    "model_name",
+    metavar="NAME",
+    help="The model's name (default: its Hub id, card title or the target's name).",
+)
+@click.option(
+    "--version",
+    "model_version",
+    metavar="VERSION",
+    help="The model's version (default: the revision "
+    "a remote source resolved; none for a local model). With --name, gives a local model a purl.",
+)
+@click.option(
+    "--supplier",
+    metavar="NAME",
+    help="Who supplies the model (default: who its card says shared it, "
+    "else the Hugging Face organisation it came from).",
+)
+@click.option(
+    "--model-signature",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The model's OMS signature bundle (aisbom sign / model_signing): referenced from the model "
+    "component, after checking that it signs exactly the files the BOM describes (exit 2 if not). "
+    "With --sign-model: where the model's signature is written (default TARGET/model.sig).",
+)
+@click.option(
+    "--sign-model",
+    is_flag=True,
+    help="Sign the model itself first, with the BOM's signing method, from the hashes the scan took "
+    "(an OMS / model_signing bundle at --model-signature), and reference it from the BOM: a whole "
+    "release (scan, model signature, BOM, BOM signature) reads each file once.",
 )
 @click.option(
     "--spec-version",
@@ -115,25 +156,18 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
     type=_PATH,
     help="Where to write the BOM's signature. Default: FILE.sig next to the -o FILE.",
 )
-@click.option(
-    "--sign-model",
-    is_flag=True,
-    help="Also sign the model itself with the same signing method (an OMS / model_signing bundle at "
-    "TARGET/model.sig, or --model-signature), from the hashes the scan took: a whole release (scan, "
-    "BOM, BOM signature, model signature) reads each file once.",
-)
-@click.option(
-    "--model-signature",
-    type=_PATH,
-    help="Where --sign-model writes the model's signature. Default: TARGET/model.sig (TARGET.sig for "
-    "a file).",
-)
 @source_options
 def bom(
     target: str | None,
     output: Path | None,
     project_dir: Path | None,
     kind: str | None,
+    output_format: str,
+    model_name: str | None,
+    model_version: str | None,
+    supplier: str | None,
+    model_signature: Path | None,
+    sign_model: bool,
     spec_version: str,
     reproducible: bool,
     justification: str | None,
@@ -154,8 +188,6 @@ def bom(
     identity_token: str | None,
     sign_trust_config: Path | None,
     bom_signature: Path | None,
-    sign_model: bool,
-    model_signature: Path | None,
     sha256: str | None,
     allow_http: bool,
     cache_dir: Path | None,
@@ -189,6 +221,7 @@ def bom(
     source gives them, and when the bytes were acquired (or, from the cache, the cached file's
     modification time, marked so).
     """
+    from aisbom.bom.assets import Identity
     from aisbom.bom.build import BomOptions, build_bom
 
     method = SigningMethod(
@@ -203,35 +236,18 @@ def bom(
         password_file=sign_password_file,
         staging=sign_staging,
     )
-    signing = method.given
-    _check_model_signing(sign_model, model_signature, signing)
-    if signing:
-        method.check(BOM_SIGN_OPTIONS)
-        if output is None:
-            raise click.UsageError("signing the BOM needs -o FILE")
-        if bom_signature is None:
-            from aisbom.signing.api import default_signature_path
+    _check_model_signing(sign_model, model_signature, method.given)
+    signer, bom_signature = _bom_signer(method, output, bom_signature)
 
-            bom_signature = default_signature_path(output)
-    elif bom_signature is not None:
-        raise click.UsageError(
-            "--bom-signature needs a signing method: --sign-key, --sign-pkcs11-uri or --sign-kms "
-            "(each optionally with --sign-certificate), or --sign-sigstore"
-        )
-
-    signer = None
-    if signing:  # before the scan: a bad key, or a locked one, fails with nothing written
-        try:
-            signer = method.signer()
-        except Exception as exc:  # AisbomError or not: one line, exit 2
-            click.echo(shown(f"aisbom: error: cannot sign the BOM: {describe_error(exc)}"), err=True)
-            sys.exit(ExitCode.ERROR)
-
+    identity = Identity(name=model_name, version=model_version, supplier=supplier)
     if is_project_target(target, project_dir):
-        if sign_model:
-            raise click.UsageError("--sign-model signs a model TARGET, not a project")
         if kind is not None:
             raise click.UsageError("--kind applies to a TARGET; aisbom.toml declares each asset's kind")
+        if identity != Identity() or model_signature is not None:
+            raise click.UsageError(
+                "--name, --version, --supplier and --model-signature describe one model TARGET; "
+                "aisbom.toml describes the system"
+            )
         options = BomOptions(
             spec_version=spec_version,
             reproducible=reproducible,
@@ -251,6 +267,7 @@ def bom(
             signer=signer,
             bom_signature=bom_signature,
             cache_dir=cache_dir,
+            output_format=output_format,
         )
     assert target is not None  # without one, is_project_target() is true
 
@@ -261,6 +278,14 @@ def bom(
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
         report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
         report = _without_output(report, resolved.path, (output, bom_signature, model_signature))
+        if sign_model:
+            assert signer is not None and model_signature is not None
+            _sign_model(report, resolved.path, signer, model_signature, (output, bom_signature))
+        signature = None
+        if model_signature is not None:
+            from aisbom.bom.model_signature import signature_ref
+
+            signature = signature_ref(model_signature, resolved.path)
         options = BomOptions(
             spec_version=spec_version,
             reproducible=reproducible,
@@ -269,22 +294,23 @@ def bom(
             provenance=resolved.provenance,
             scanned_at=scanned_at,
             kind=kind or resolved.kind_hint or "model",
+            identity=identity,
+            signature=signature,
         )
         built = build_bom(report, resolved.path, options)
+        if output_format == "spdx":
+            built = as_spdx(built)
     except AisbomError as exc:
         click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
-    then = _model_signer(report, resolved.path, signer, model_signature, (output, bom_signature))
-    emit(
-        built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT", then=then
-    )
+    emit(built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT")
 
 
 def _check_model_signing(sign_model: bool, model_signature: Path | None, signing: bool) -> None:
-    if (sign_model or model_signature is not None) and not signing:
+    if sign_model and not signing:
         raise click.UsageError("--sign-model signs with the BOM's method: give --sign-key (or another) too")
-    if model_signature is not None and not sign_model:
-        raise click.UsageError("--model-signature needs --sign-model")
+    if model_signature is not None and not sign_model and not model_signature.is_file():
+        raise click.UsageError(f"--model-signature: {model_signature} does not exist")
 
 
 def _default_model_signature(target: str, resolved: Resolved) -> Path:
@@ -295,35 +321,51 @@ def _default_model_signature(target: str, resolved: Resolved) -> Path:
     return default_signature_path(resolved.path)
 
 
-def _model_signer(
-    report: ScanReport,
-    target: Path,
-    signer: Signer | None,
-    signature: Path | None,
-    outputs: tuple[Path | None, ...],
-) -> Callable[[], None] | None:
-    """With --sign-model (a `signature` to write): signing the model from the hashes the scan
-    took (the bytes signed are the bytes judged), leaving out the BOM and its signature when they
-    are written inside it."""
-    if signature is None:
-        return None
-    assert signer is not None
+def _sign_model(
+    report: ScanReport, target: Path, signer: Signer, signature: Path, outputs: tuple[Path | None, ...]
+) -> None:
+    """Sign the model from the hashes the scan took (the bytes signed are the bytes judged),
+    leaving out the BOM and its signature when they are written inside it."""
+    from aisbom.signing.api import sign_model
 
-    def sign() -> None:
-        from aisbom.signing.api import sign_model
+    root = str(target.resolve()) + os.sep
+    inside = [str(p.resolve()) for p in outputs if p is not None and target.is_dir()]
+    known = {f.path: f.sha256 for f in report.files if f.sha256 is not None}
+    try:
+        result = sign_model(
+            target, signer, signature=signature, ignore=[p for p in inside if p.startswith(root)], known=known
+        )
+    except Exception as exc:  # AisbomError or not: one line, exit 2
+        click.echo(shown(f"aisbom: error: the model was not signed: {describe_error(exc)}"), err=True)
+        sys.exit(ExitCode.ERROR)
+    files = counted(len(result.manifest.file_names()), "file")
+    click.echo(shown(f"aisbom: signed the model ({files}): {result.signature}"), err=True)
 
-        inside = [str(p.resolve()) for p in outputs if p is not None and target.is_dir()]
-        inside = [p for p in inside if p.startswith(str(target.resolve()) + os.sep)]
-        known = {f.path: f.sha256 for f in report.files if f.sha256 is not None}
-        try:
-            result = sign_model(target, signer, signature=signature, ignore=inside, known=known)
-        except Exception as exc:  # AisbomError or not: one line, exit 2
-            click.echo(shown(f"aisbom: error: the model was not signed: {describe_error(exc)}"), err=True)
-            sys.exit(ExitCode.ERROR)
-        files = counted(len(result.manifest.file_names()), "file")
-        click.echo(shown(f"aisbom: signed the model ({files}): {result.signature}"), err=True)
 
-    return sign
+def _bom_signer(
+    method: SigningMethod, output: Path | None, bom_signature: Path | None
+) -> tuple[Signer | None, Path | None]:
+    """The signer of the written BOM and where its signature goes, built before the scan: a bad
+    key, or a locked one, fails with nothing written."""
+    if not method.given:
+        if bom_signature is not None:
+            raise click.UsageError(
+                "--bom-signature needs a signing method: --sign-key, --sign-pkcs11-uri or --sign-kms "
+                "(each optionally with --sign-certificate), or --sign-sigstore"
+            )
+        return None, None
+    method.check(BOM_SIGN_OPTIONS)
+    if output is None:
+        raise click.UsageError("signing the BOM needs -o FILE")
+    if bom_signature is None:
+        from aisbom.signing.api import default_signature_path
+
+        bom_signature = default_signature_path(output)
+    try:
+        return method.signer(), bom_signature
+    except Exception as exc:  # AisbomError or not: one line, exit 2
+        click.echo(shown(f"aisbom: error: cannot sign the BOM: {describe_error(exc)}"), err=True)
+        sys.exit(ExitCode.ERROR)
 
 
 def _without_output(report: ScanReport, target: Path, outputs: tuple[Path | None, ...]) -> ScanReport:

@@ -288,6 +288,7 @@ def resolve_hf(
             file_urls=file_urls,
             upstream_sha256=upstream,
             files=files,
+            facts_from_cache=from_cache,
             unverified=unverified,
         ),
         ref.repo_type,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import bz2
 import io
 import lzma
-import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Protocol
 
 from aisbom.scanners.archives.members import Cap, all_zero, member_cap, report_cut
 from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.frame.sniff import sniff
+from aisbom.scanners.frame.sniff import joblib_zfile_start, sniff
 from aisbom.severity import Severity
 from aisbom.wording import counted
 
@@ -29,8 +28,6 @@ from aisbom.wording import counted
 # already have acted on must still reach the scan.
 _CHUNK = 64 * 1024
 _STEP = 64 * 1024 * 1024  # decompressed bytes asked for per call: bounds every allocation
-# joblib < 0.10: b"ZF" + hex length left-justified in 19 characters (+ maybe a space) + zlib.
-_JOBLIB_ZFILE = re.compile(rb"ZF0[xX][0-9a-fA-F]{1,17} {0,20}")
 
 
 class _Decompressor(Protocol):
@@ -74,6 +71,9 @@ class _Format:
     new: Callable[[], _Decompressor] | None  # None: no decoder installed
     restart: tuple[bytes, ...] = ()  # prefixes that start another concatenated stream
     zero_padding: bool = False  # zero bytes after the last stream are legitimate
+    # Readers that try any bytes after a stream as another stream (lzma.LZMAFile, which
+    # joblib and lzma.open use, detects .xz or .lzma per stream): a decoder for the next one.
+    next_stream: Callable[[], _Decompressor] | None = None
 
 
 def _lz4() -> _Decompressor:
@@ -105,9 +105,17 @@ def _format(name: str) -> _Format | None:
         return _Format(name, "bzip2-content", bz2.BZ2Decompressor, (b"BZh",))
     if name == "xz":
         xz_magic = (b"\xfd7zXZ\x00",)
-        return _Format(name, "xz-content", lzma.LZMADecompressor, xz_magic, zero_padding=True)
+        return _Format(
+            name,
+            "xz-content",
+            lzma.LZMADecompressor,
+            xz_magic,
+            zero_padding=True,
+            next_stream=lzma.LZMADecompressor,
+        )
     if name == "lzma":
-        return _Format(name, "lzma-content", lambda: lzma.LZMADecompressor(lzma.FORMAT_ALONE))
+        alone = lambda: lzma.LZMADecompressor(lzma.FORMAT_ALONE)  # noqa: E731
+        return _Format(name, "lzma-content", alone, next_stream=lzma.LZMADecompressor)
     if name == "lz4":
         return _Format(name, "lz4-content", _lz4, (b"\x04\x22\x4d\x18", *_SKIPPABLE))
     if name == "zlib":
@@ -142,11 +150,11 @@ def scan_compressed(data: Data, ctx: ScanContext) -> None:
         return
     start = 0
     if fmt.name == "zlib" and data[:2] == b"ZF":
-        match = _JOBLIB_ZFILE.match(bytes(data[:64]))
-        if match is None:
+        zfile = joblib_zfile_start(bytes(data[:64]))
+        if zfile is None:
             ctx.report("scan-error", "joblib zlib file with a malformed 'ZF' length header")
             return
-        start = match.end()
+        start = zfile
 
     packed = len(data) - start
     cap = member_cap(ctx, packed)
@@ -187,14 +195,25 @@ def _report(ctx: ScanContext, fmt: _Format, result: _Result, cap: Cap, packed: i
         )
 
 
+def _starts_stream(new: Callable[[], _Decompressor], chunk: bytes) -> bool:
+    """Whether a reader that tries the bytes after a stream as another one would decode them
+    (it ignores them when the decoder refuses them at once)."""
+    try:
+        new().decompress(chunk, 1)
+    except Exception:  # every decoder has its own error type
+        return False
+    return True
+
+
 def _inflate(data: Data, start: int, fmt: _Format, cap: int, ctx: ScanContext) -> _Result:
     """Decompress data[start:] as concatenated streams of `fmt`, producing at most `cap` bytes."""
     assert fmt.new is not None
     out = io.BytesIO()  # getvalue() hands over its buffer without a copy
     size = len(data)
     pos = start
+    new = fmt.new
     while True:  # one stream per round
-        decompressor = fmt.new()
+        decompressor = new()
         stalls = 0
         while not decompressor.eof:
             if out.tell() > cap:
@@ -227,6 +246,9 @@ def _inflate(data: Data, start: int, fmt: _Format, cap: int, ctx: ScanContext) -
             return _Result(out.getvalue())
         head = data[pos : pos + 8]
         if any(head.startswith(magic) for magic in fmt.restart):
+            continue
+        if fmt.next_stream is not None and _starts_stream(fmt.next_stream, data[pos : pos + _CHUNK]):
+            new = fmt.next_stream
             continue
         if fmt.zero_padding and all_zero(data, pos):
             return _Result(out.getvalue())

@@ -16,10 +16,6 @@ from dataclasses import dataclass
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.wording import agree, counted
 
-# Below this many decompressed bytes the compression ratio is not judged: small members
-# (a config full of zeros, an empty tensor) legitimately compress far beyond any ratio limit.
-RATIO_FLOOR = 1024 * 1024
-
 _EXAMPLES = 5  # member names quoted in aggregated findings
 
 
@@ -31,11 +27,12 @@ class Cap:
     limit: str
 
 
-def member_cap(ctx: ScanContext, packed_size: int | None = None) -> Cap:
+def member_cap(ctx: ScanContext, packed_size: int | None = None, *, ratio: bool = True) -> Cap:
     """How many bytes of one member may be read into memory.
 
-    `packed_size` is given for compressed data: then the compression ratio (above RATIO_FLOOR)
-    and what is left of the per-file decompression budget bound it too.
+    `packed_size` is given for compressed data: then the compression ratio (above
+    Limits.ratio_floor, and unless `ratio` is False: data that cannot hold code) and what is
+    left of the per-file decompression budget bound it too.
     """
     limits = ctx.limits
     caps = [
@@ -43,7 +40,8 @@ def member_cap(ctx: ScanContext, packed_size: int | None = None) -> Cap:
         Cap(limits.max_in_memory, "max_in_memory"),
     ]
     if packed_size is not None:
-        caps.append(Cap(max(RATIO_FLOOR, packed_size * limits.max_ratio), "max_ratio"))
+        if ratio:
+            caps.append(Cap(max(limits.ratio_floor, packed_size * limits.max_ratio), "max_ratio"))
         caps.append(Cap(max(0, limits.max_total_unpacked - ctx.budget.unpacked), "max_total_unpacked"))
     return min(caps, key=lambda cap: cap.size)
 

@@ -8,7 +8,6 @@ from collections import Counter
 from typing import Any
 
 from aisbom.scanners.archives.members import (
-    RATIO_FLOOR,
     Cap,
     check_name,
     member_cap,
@@ -65,7 +64,7 @@ def scan_7z(data: Data, ctx: ScanContext) -> None:
     wanted: list[Any] = []  # py7zr FileInfo
     planned = 0
     # Solid blocks have no per-member compressed size: the ratio applies to the archive.
-    ratio_cap = max(RATIO_FLOOR, len(data) * ctx.limits.max_ratio)
+    ratio_cap = max(ctx.limits.ratio_floor, len(data) * ctx.limits.max_ratio)
     left = max(0, ctx.limits.max_total_unpacked - ctx.budget.unpacked)
     budget = Cap(ratio_cap, "max_ratio") if ratio_cap <= left else Cap(left, "max_total_unpacked")
     for info in infos:

@@ -1,7 +1,9 @@
 """Zip archives (npz and Keras v3 files too), located as `zipfile` and PyTorch's miniz locate
-them: the central directory first, then, where it is unreadable, the local headers as
-streaming extractors walk them. Every member is checked for the tricks that let loaders and
-scanners see different content, and scanned through `ScanContext.scan_nested`.
+them (`readers/zip_directory`): every member either reader lists is scanned, and readers that
+list different members are reported. Only where neither can read a central directory are the
+local headers walked, as streaming extractors walk them (and that is reported). Every member is
+checked for the tricks that let loaders and scanners see different content, and scanned through
+`ScanContext.scan_nested`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from aisbom.scanners.archives.members import (
     too_many,
 )
 from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.readers import zip_reader
+from aisbom.scanners.pickles.numpy_arrays import holds_no_objects
+from aisbom.scanners.readers import zip_directory, zip_reader
 from aisbom.wording import counted
 
 _LOCAL = b"PK\x03\x04"
@@ -68,7 +71,9 @@ def read_zip_member(data: Data, entry: zip_reader.ZipEntry, member: ScanContext)
     `member`, the member's context. Raises zip_reader.ZipError when it cannot be read."""
     compressed = entry.method != _STORED
     packed_size = entry.compressed_size if compressed else None
-    cap = member_cap(member, packed_size)
+    # The data of a NumPy array of numbers cannot hold code: it is not judged by its ratio.
+    plain = compressed and holds_no_objects(zip_reader.read_member(data, entry, max_size=4096).data)
+    cap = member_cap(member, packed_size, ratio=not plain)
     got = zip_reader.read_member(data, entry, max_size=cap.size)
     if compressed:
         member.claim_unpacked(len(got.data))
@@ -87,16 +92,29 @@ def read_zip_member(data: Data, entry: zip_reader.ZipEntry, member: ScanContext)
 def scan_zip(data: Data, ctx: ScanContext) -> None:
     """Zip archives, including npz and Keras v3 files. PyTorch zips have their own scanner, which
     reads members with `read_zip_member` too."""
-    complete = True
-    try:
-        entries = zip_reader.read_central_directory(data, max_entries=ctx.limits.max_members)
-    except zip_reader.TooManyEntries as exc:
-        entries, complete = exc.entries, False
-        too_many(ctx, len(entries))
-    except zip_reader.ZipError as exc:
-        _ZipScan(data, ctx).run_local_headers(str(exc))
+    directories = zip_directory.read_directories(data, max_entries=ctx.limits.max_members)
+    if not directories.readable:
+        _ZipScan(data, ctx).run_local_headers(directories.first_failure())
         return
-    _ZipScan(data, ctx).run_central(entries, complete=complete)
+    report_divergence(ctx, directories)
+    entries = directories.entries()
+    if not directories.complete:
+        too_many(ctx, len(entries))
+    _ZipScan(data, ctx).run_central(
+        entries, complete=directories.complete, repeated=directories.repeated_names()
+    )
+
+
+def report_divergence(ctx: ScanContext, directories: zip_directory.Directories) -> None:
+    """zipfile and miniz list different members: every member either lists is scanned, and the
+    archive is reported, since no zip writer produces such a file."""
+    if directories.divergent:
+        ctx.report(
+            "archive-tampered",
+            "zip readers find different central directories (every member listed was scanned): "
+            + "; ".join(zip_directory.describe(directories)),
+            evidence={"views": str(len(directories.views))},
+        )
 
 
 class _ZipScan:
@@ -108,14 +126,20 @@ class _ZipScan:
         self.count = 0  # entries looked at, against max_members
 
     # The central directory is what zipfile, numpy, Keras and PyTorch (miniz) read.
-    def run_central(self, entries: list[zip_reader.ZipEntry], *, complete: bool) -> None:
+    def run_central(self, entries: list[zip_reader.ZipEntry], *, complete: bool, repeated: list[str]) -> None:
         ctx, data = self.ctx, self.data
         locals_ = [_local_header(data, e.header_offset) for e in entries]
         extents = [self._extent(e, loc) for e, loc in zip(entries, locals_, strict=True)]
         files = [e.name for e in entries if not e.is_dir]
         self.seen.update(files)
         self.count = len(entries)
-        self._report_duplicates(files)
+        for name in repeated:
+            self.ctx.report(
+                "archive-tampered",
+                f"{files.count(name)} members are called {name!r}: loaders differ on which copy wins "
+                "(all copies were scanned)",
+                evidence={"name": name, "copies": str(files.count(name))},
+            )
 
         scanned_starts: list[int] = []  # disjoint, sorted ranges of members already read
         scanned_ends: list[int] = []
@@ -243,16 +267,6 @@ class _ZipScan:
             end += 20 if zip64 else 12
         return entry.header_offset, end
 
-    def _report_duplicates(self, names: list[str]) -> None:
-        for name, count in Counter(names).items():
-            if count > 1:
-                self.ctx.report(
-                    "archive-tampered",
-                    f"{count} members are called {name!r}: loaders differ on which copy wins "
-                    "(all copies were scanned)",
-                    evidence={"name": name, "copies": str(count)},
-                )
-
     def _compare_headers(self, member: ScanContext, entry: zip_reader.ZipEntry, local: _Local) -> None:
         """Local and central headers must agree: streaming readers trust the local one."""
         issues: list[str] = []
@@ -345,7 +359,9 @@ class _ZipScan:
             # Its data is the link's target, not content: unzip would create the link.
             report_link(member, name, got.data[:4096].decode("utf-8", "replace"))
             return
-        ctx.scan_nested(got.data, name)
+        # A member cut by a limit was reported once (scan-limit); its scanner is told, so that
+        # it does not report the same cut again as truncated content.
+        ctx.scan_nested(got.data, name, hints=ctx.hints | {"cut"} if got.truncated else None)
 
     def _report_budget(self) -> None:
         if self.over_budget:
@@ -402,7 +418,10 @@ def _walk_local_headers(data: Data, start: int, end: int) -> Iterator[tuple[zip_
         if local is None or local.body > end:
             return
         size = local.compressed_size
-        if (local.flags & _DATA_DESCRIPTOR and size == 0) or size == _U32:
+        # Sizes deferred to a data descriptor, or zeroed to hide compressed data: a streaming
+        # extractor inflates until the stream ends, so the data runs to the next record.
+        deferred = local.flags & _DATA_DESCRIPTOR or local.method != _STORED
+        if (deferred and size == 0) or size == _U32:
             size = _guess_data_size(data, local.body, end)
         yield (
             zip_reader.ZipEntry(

@@ -8,7 +8,8 @@ import time
 from aisbom.limits import Limits
 from aisbom.policy import Policy
 from aisbom.scanners.frame.context import Budget, Data, ScanContext
-from aisbom.scanners.frame.registry import checks_for
+from aisbom.scanners.frame.expected_formats import check_name
+from aisbom.scanners.frame.registry import also_checks, checks_for
 from aisbom.scanners.frame.sniff import sniff
 
 
@@ -23,7 +24,8 @@ def context_for_file(path: str, limits: Limits, policy: Policy, *, source: str |
 def scan_blob(data: Data, ctx: ScanContext) -> str:
     """Sniff `data`, run the checks of its format, and return the format's name."""
     fmt = sniff(data)
-    checks = checks_for(fmt)
+    check_name(fmt, data, ctx)  # the name decides nothing; a model-format name on other content is reported
+    checks = checks_for(fmt) + also_checks(fmt, data)
     if checks:
         if ctx.out_of_time():
             ctx.report(

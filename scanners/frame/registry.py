@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aisbom.scanners.frame.context import Check
+from aisbom.scanners.frame.context import Check, Data
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ _TF_GRAPH = "aisbom.scanners.tensorflow.graph"
 # ONNX's `08 01 12` start is also a SavedModel's: a TensorFlow protobuf with ONNX-only fields is
 # read as ONNX too (external data, Python ops).
 _ALSO_ONNX = "aisbom.scanners.onnx.model:scan_tensorflow_polyglot"
+# tf.compat.v1.train.import_meta_graph reads any file as a MetaGraphDef (model.ckpt.meta).
+_ALSO_META = f"{_TF_GRAPH}:scan_as_meta_graph"
 # What any JSON or text file gets (chat templates, Keras configs): also what a text-based format
 # gets, since transformers reads a template file by its name, whatever else it parses as.
 _JSON = ("aisbom.scanners.templates.template_files:scan_json", "aisbom.scanners.keras.model_files:scan_json")
@@ -49,7 +51,7 @@ _U = "aisbom.scanners.unanalysed"
 FORMATS: dict[str, Format] = {
     # Formats with a magic number, tried in this order (the first that matches wins).
     "numpy": Format(("aisbom.scanners.pickles.numpy_arrays:scan_npy",), magic=((0, b"\x93NUMPY"),)),
-    "gzip": Format((_COMPRESSED,), magic=((0, b"\x1f\x8b"),)),
+    "gzip": Format((_COMPRESSED,), magic=((0, b"\x1f\x8b\x08"),)),  # 08: deflate, the only method
     "xz": Format((_COMPRESSED,), magic=((0, b"\xfd7zXZ\x00"),)),
     "lz4": Format((_COMPRESSED,), magic=((0, b"\x04\x22\x4d\x18"),)),
     "7z": Format(("aisbom.scanners.archives.sevenzip_archive:scan_7z",), magic=((0, b"7z\xbc\xaf\x27\x1c"),)),
@@ -58,6 +60,8 @@ FORMATS: dict[str, Format] = {
     "hdf5": Format(("aisbom.scanners.keras.model_files:scan_hdf5",), magic=((0, b"\x89HDF\r\n\x1a\n"),)),
     "tflite": Format(("aisbom.scanners.tensorflow.tflite:scan_tflite",), magic=((4, b"TFL3"),)),
     "tar": Format(("aisbom.scanners.archives.tar_archive:scan_tar",), magic=((257, b"ustar"),)),
+    # Recognised and not analysed, by a magic number strong enough to go first.
+    "java-serialized": Format((f"{_U}.java:scan_java_serialized",), magic=((0, b"\xac\xed\x00\x05"),)),
     # Formats that sniff recognises by their structure.
     "bzip2": Format((_COMPRESSED,)),
     "lzma": Format((_COMPRESSED,)),
@@ -68,14 +72,28 @@ FORMATS: dict[str, Format] = {
     "pytorch-zip": Format((f"{_PYTORCH}:scan_pytorch_zip",)),
     "torchscript": Format((f"{_PYTORCH}:scan_torchscript",)),
     "pytorch-legacy": Format((f"{_PYTORCH}:scan_pytorch_legacy",)),
-    "pickle": Format((_PICKLE,)),
+    # Protocol 0 and 1 pickles are printable: a text file whose first bytes run as a pickle
+    # is both, and gets the text check too.
+    "pickle": Format((_PICKLE, *_TEXT)),
     "joblib": Format((_PICKLE,)),
-    "safetensors": Format(("aisbom.scanners.safetensors.header:scan_safetensors",)),
-    "tf-saved-model": Format(
-        (f"{_TF_GRAPH}:scan_saved_model", _ALSO_ONNX, f"{_TF_GRAPH}:scan_saved_model_as_graph_def")
+    # aisbom's own reader, then the safetensors library's as a second reading (in that order).
+    "safetensors": Format(
+        (
+            "aisbom.scanners.safetensors.header:scan_safetensors",
+            "aisbom.scanners.safetensors.library_check:scan_with_library",
+        )
     ),
-    "tf-graph-def": Format((f"{_TF_GRAPH}:scan_graph_def", _ALSO_ONNX)),
-    "keras-metadata": Format((f"{_TF_GRAPH}:scan_keras_metadata", _ALSO_ONNX)),
+    "tf-saved-model": Format(
+        (
+            f"{_TF_GRAPH}:scan_saved_model",
+            _ALSO_ONNX,
+            f"{_TF_GRAPH}:scan_saved_model_as_graph_def",
+            _ALSO_META,
+        )
+    ),
+    "tf-graph-def": Format((f"{_TF_GRAPH}:scan_graph_def", _ALSO_ONNX, _ALSO_META)),
+    "tf-meta-graph": Format((f"{_TF_GRAPH}:scan_meta_graph", _ALSO_ONNX)),
+    "keras-metadata": Format((f"{_TF_GRAPH}:scan_keras_metadata", _ALSO_ONNX, _ALSO_META)),
     "onnx": Format(("aisbom.scanners.onnx.model:scan_onnx",)),
     # Formats that recognise themselves, asked in this order after the magic numbers, containers and
     # pickles, before TensorFlow's and ONNX's protobuf guesses (a Core ML model starts as ONNX does).
@@ -93,11 +111,29 @@ FORMATS: dict[str, Format] = {
     "ggml": Format((f"{_U}.ggml:scan_ggml",), recognise=f"{_U}.ggml:is_ggml"),
     "executorch": Format((f"{_U}.executorch:scan_executorch",), recognise=f"{_U}.executorch:is_executorch"),
     "ort": Format((f"{_U}.onnxruntime:scan_ort",), recognise=f"{_U}.onnxruntime:is_ort"),
+    # Python code objects (.pyc files, marshal.dumps(code)): identified, not executed.
+    "marshal": Format(
+        ("aisbom.scanners.pickles.marshal_file:scan_marshal",),
+        recognise="aisbom.scanners.pickles.marshal_file:looks_like_marshal",
+    ),
     # Chat templates (tokenizer_config.json, chat_template.json) and Keras model configs
     # (config.json of unpacked .keras directories, model.json); template files.
     "json": Format(_JSON),
     "text": Format(_TEXT),
 }
+
+# pickle.load, numpy.load, joblib.load and legacy torch.load unpickle any file that is not
+# one of the few formats they check for by its first bytes: a file that is another format
+# (a tar whose first member name holds a pickle, a zip after a pickle) and whose first bytes
+# run as a pickle is also checked as one. (recognise, check, formats already read that way),
+# asked after the format's own checks.
+ALSO: tuple[tuple[str, str, frozenset[str]], ...] = (
+    (
+        "aisbom.scanners.pickles.engine:looks_like_pickle",
+        _PICKLE,
+        frozenset({"pickle", "joblib", "pytorch-legacy"}),
+    ),
+)
 
 _loaded: dict[str, Callable[..., Any]] = {}
 
@@ -116,3 +152,8 @@ def checks_for(fmt: str) -> tuple[Check, ...]:
     """The checks of a sniffed format, in order (none for text-less data, empty files ...)."""
     entry = FORMATS.get(fmt)
     return () if entry is None else tuple(load(target) for target in entry.checks)
+
+
+def also_checks(fmt: str, data: Data) -> tuple[Check, ...]:
+    """Checks of formats that a loader would also take `data` for (see ALSO)."""
+    return tuple(load(check) for recognise, check, read in ALSO if fmt not in read and load(recognise)(data))

@@ -4,22 +4,32 @@ Misleading extensions are a classic bypass (a pickle called `weights.safetensors
 name plays no part here. Order matters: strong magic numbers first (the registry lists them),
 then structural checks, then the pickle heuristic (protocol 0/1 pickles are plain ASCII), then
 the formats that recognise themselves (each a strict test of its own structure), then the
-protobuf guesses of TensorFlow and ONNX, which read only the first bytes, then text.
+protobuf guesses of TensorFlow and ONNX, then text.
+
+A format is claimed only on strong evidence: a magic number of three bytes or more, or
+structure that parses (a zip directory a reader finds, a compressed stream whose first 4 KiB
+inflate, a protobuf whose top-level fields span the file). What a weak guess alone would
+claim (two magic bytes, an end-of-directory signature in the tail, a plausible first field)
+stays unrecognised data: datasets hold millions of binary files, and a format claimed on a
+guess that then does not parse would fail their scans.
 """
 
 from __future__ import annotations
 
 import lzma
+import re
 import struct
 import zlib
+from collections.abc import Callable
 
 from aisbom.scanners.frame.context import Data
 from aisbom.scanners.frame.registry import FORMATS, load
-from aisbom.scanners.readers import zip_reader
+from aisbom.scanners.readers import json_document, protobuf_wire, zip_directory, zip_reader
 
 # PyTorch's legacy (non-zip) format starts with a pickle of this magic number.
 _TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _TORCH_LEGACY_LONG1 = b"\x8a\x0a" + _TORCH_LEGACY_MAGIC.to_bytes(10, "little")
+_TORCH_LEGACY_TEXT = b"L" + str(_TORCH_LEGACY_MAGIC).encode() + b"L\n."  # protocols 0 and 1
 
 # (offset, magic, format) of every format with a magic number, in the registry's order.
 _MAGIC = [(offset, magic, name) for name, fmt in FORMATS.items() for offset, magic in fmt.magic]
@@ -35,28 +45,29 @@ def sniff(data: Data) -> str:
             return name
     if hdf5_superblock(data) is not None:  # after a user block (h5py, Keras and libhdf5 read it)
         return "hdf5"
-    if head[:3] == b"BZh" and head[3:4].isdigit():
+    if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] in _BZIP2_BLOCKS:
         return "bzip2"
-    if _looks_like_lzma_alone(head):
+    if _looks_like_lzma_alone(data[:_TRIAL]):
         return "lzma"
     starts_as_pickle = head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5
-    # A zip with data in front is still a zip to zipfile, but torch.load checks for the local
-    # header magic at offset 0 and otherwise unpickles from the start: a pickle followed by
-    # a zip is a pickle (its trailing zip is scanned too).
-    if zip_reader.looks_like_zip(data) and not starts_as_pickle:
-        return _zip_kind(data)
+    # A zip with data in front is still a zip to zipfile, but torch.load and numpy.load check
+    # for the local header magic at offset 0 and otherwise unpickle from the start: a pickle
+    # (of any protocol) followed by a zip is a pickle (its trailing zip is scanned too).
+    zip_kind = None if starts_as_pickle else _zip_kind(data)
+    if zip_kind is not None:
+        if head[:4] == b"PK\x03\x04" or not _pickle_heuristic()(data):
+            return zip_kind
+        return "pickle"
     if _looks_like_safetensors(data):
         return "safetensors"
-    if starts_as_pickle:
-        if _TORCH_LEGACY_LONG1 in head[:16]:
+    if starts_as_pickle or head.startswith(_TORCH_LEGACY_TEXT):
+        if _TORCH_LEGACY_LONG1 in head[:16] or head.startswith(_TORCH_LEGACY_TEXT):
             return "pytorch-legacy"
-        return "joblib" if _looks_like_joblib(head) else "pickle"
-    if _looks_like_legacy_joblib_zlib(head) or _looks_like_zlib(head):
+        return "joblib" if _looks_like_joblib(data) else "pickle"
+    if joblib_zfile_start(head) is not None or _looks_like_zlib(data[:_TRIAL]):
         return "zlib"
-    from aisbom.scanners.pickles.engine import looks_like_pickle  # late: the engine is large
-
-    if looks_like_pickle(data):
-        return "pickle"
+    if _pickle_heuristic()(data):
+        return "joblib" if _looks_like_joblib(data) else "pickle"
     for name, recognise in _RECOGNISERS:  # strict tests of structure, before the guesses below
         if load(recognise)(data):
             return name
@@ -74,9 +85,9 @@ def sniff(data: Data) -> str:
         tf_format = sniff_tensorflow_structural(data)
         if tf_format is not None:
             return tf_format
-    if _looks_like_onnx(head):
+    if _looks_like_onnx(data):
         return "onnx"
-    return _text_or_data(head)
+    return _text_or_data(data)
 
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -93,11 +104,19 @@ def hdf5_superblock(data: Data) -> int | None:
     return None
 
 
-def _zip_kind(data: Data) -> str:
-    try:
-        names = [entry.name for entry in zip_reader.read_central_directory(data, max_entries=100_000)]
-    except zip_reader.ZipError:
-        return "zip"
+def _zip_kind(data: Data) -> str | None:
+    """Which zip `data` is, or None. A local header at offset 0 makes a zip (a broken one if no
+    reader finds its directory); an end record in the tail alone is a guess, and makes a zip only
+    if zipfile or miniz reads a directory from it."""
+    local = zip_reader.starts_as_zip(data)
+    if not local and not zip_reader.has_end_record(data):
+        return None
+    directories = zip_directory.read_directories(data, max_entries=100_000)
+    if not directories.readable:
+        return "zip" if local else None
+    entries = directories.entries()
+    names = [entry.name for entry in entries]  # as miniz (PyTorch) reads them
+    zipfile_names = [entry.zipfile_name for entry in entries]  # as numpy and Keras read them
     # A mobile archive's bytecode.pkl is what the lite interpreter runs, with or without code/.
     if any(n.endswith("/constants.pkl") or n == "constants.pkl" for n in names) and any(
         "/code/" in n or n.startswith("code/") or n.rsplit("/", 1)[-1] == "bytecode.pkl" for n in names
@@ -105,76 +124,130 @@ def _zip_kind(data: Data) -> str:
         return "torchscript"
     if any(n.endswith("/data.pkl") or n == "data.pkl" for n in names):
         return "pytorch-zip"
-    if names and all(n.endswith(".npy") for n in names):
+    if zipfile_names and all(n.endswith(".npy") for n in zipfile_names):
         return "numpy-npz"
-    if "config.json" in names:
+    if "config.json" in zipfile_names:
         # keras.saving.load_model builds the model from a root config.json before it looks at
         # anything else (metadata.json is optional), so any such zip gets the Keras checks.
         return "keras"
     return "zip"
 
 
+_JSON_SPACE = re.compile(rb"[ \t\r\n]*")
+
+
 def _looks_like_safetensors(data: Data) -> bool:
     if len(data) < 10:
         return False
     (header_len,) = struct.unpack("<Q", data[:8])
-    # The library accepts JSON whitespace before the '{'. A header length past the end of the
-    # file (up to the library's 100 MB cap) is still a safetensors file, a broken one.
-    starts_json = data[8:72].lstrip(b" \t\r\n\xef\xbb\xbf")[:1] == b"{"  # (and a UTF-8 BOM)
-    return starts_json and 2 <= header_len <= max(len(data) - 8, 100_000_000)
+    # A header length past the end of the file (up to the library's 100 MB cap) is still a
+    # safetensors file, a broken one.
+    if not 2 <= header_len <= max(len(data) - 8, 100_000_000):
+        return False
+    # The library accepts any amount of JSON whitespace before the '{' (and a UTF-8 BOM is
+    # taken for a header it refuses).
+    skip = _JSON_SPACE.match(data, 8, 8 + header_len)  # type: ignore[call-overload]
+    start = skip.end() if skip else 8
+    return data[start : start + 1] == b"{" or data[start : start + 4] == b"\xef\xbb\xbf{"
+
+
+# A compressed stream without a magic number is believed when this much of it decodes.
+_TRIAL = 4096
+# A bzip2 stream's first block starts with the digits of pi; an empty stream with those of sqrt(pi).
+_BZIP2_BLOCKS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
 
 
 def _looks_like_lzma_alone(head: bytes) -> bool:
     # .lzma "alone" (joblib's lzma compressor): 0x5d (the default lc/lp/pb that every
-    # encoder writes), a dictionary size, the size or -1; then a trial decode to be sure.
+    # encoder writes), a dictionary size, the size or -1; then all of `head` must decode.
     if len(head) < 13 or head[0] != 0x5D or (head[5:13] != b"\xff" * 8 and head[12] != 0):
         return False
     try:
-        lzma.LZMADecompressor(format=lzma.FORMAT_ALONE).decompress(head, 64)
+        lzma.LZMADecompressor(format=lzma.FORMAT_ALONE).decompress(head, 1 << 20)
     except lzma.LZMAError:
         return False
     return True
 
 
-def _looks_like_joblib(head: bytes) -> bool:
-    return b"joblib.numpy_pickle" in head or b"NumpyArrayWrapper" in head
+def _pickle_heuristic() -> Callable[[Data], bool]:
+    from aisbom.scanners.pickles.engine import looks_like_pickle  # late: the engine is large
+
+    return looks_like_pickle
 
 
-def _looks_like_legacy_joblib_zlib(head: bytes) -> bool:
-    # joblib < 0.10 wrote b"ZF" + a hex length + zlib data.
-    return head[:2] == b"ZF" and head[2:4] == b"0x"
+def _looks_like_joblib(data: Data) -> bool:
+    # The marker is the first array's GLOBAL, which may follow a large header of metadata.
+    window = data[:_JOBLIB_WINDOW]
+    return window.find(b"joblib.numpy_pickle") >= 0 or window.find(b"NumpyArrayWrapper") >= 0
+
+
+_JOBLIB_WINDOW = 1024 * 1024
+_ZFILE_HEADER = 2 + 19  # b"ZF" + the length, as hex, left-justified in 19 characters
+
+
+def joblib_zfile_start(head: bytes) -> int | None:
+    """Where the zlib data of a joblib < 0.10 file starts, or None if it is not one. joblib
+    reads any file starting with b"ZF" this way: the length is int(text, 16) (so "0x" is
+    optional, and spaces are allowed), and one space may follow it."""
+    if head[:2] != b"ZF" or len(head) < _ZFILE_HEADER + 2:
+        return None
+    try:
+        int(head[2:_ZFILE_HEADER], 16)
+    except ValueError:
+        return None
+    return _ZFILE_HEADER + (head[_ZFILE_HEADER : _ZFILE_HEADER + 1] == b" ")
 
 
 def _looks_like_zlib(head: bytes) -> bool:
     # Every zlib writer we know (zlib.compress, joblib) uses a 32 KiB window: 0x78. Text that
-    # starts with "80" also passes the header checksum, so the start must also inflate.
+    # starts with "80" passes the header checksum, and random bytes often start a valid
+    # fixed-Huffman block, so all of `head` must inflate (or the stream end within it); empty
+    # stored blocks a stream may start with inflate to nothing, but the data after them counts.
     if len(head) < 8 or head[0] != 0x78 or (head[0] << 8 | head[1]) % 31 != 0:
         return False
+    inflater = zlib.decompressobj()
     try:
-        return bool(zlib.decompressobj().decompress(head, 64))
+        return bool(inflater.decompress(head, 1 << 20)) or inflater.eof
     except zlib.error:
         return False
 
 
-def _looks_like_onnx(head: bytes) -> bool:
-    # ModelProto starts with field 1 (ir_version, varint) in every exporter we know of.
-    return len(head) > 4 and head[0] == 0x08 and head[1] < 0x20 and head[2] in b"\x12\x1a\x22\x2a\x3a\x42"
+# ModelProto's field numbers: ir_version, producer_name ... opset_import, metadata_props,
+# training_info, functions, configuration.
+_ONNX_FIELDS = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 14, 20, 25, 26})
 
 
-def _text_or_data(head: bytes) -> str:
+def _looks_like_onnx(data: Data) -> bool:
+    # ModelProto starts with field 1 (ir_version, varint) in every exporter we know of; three
+    # bytes are a guess (one random file in 90,000 has them): its top-level fields must also
+    # parse and end where the file does (4096 of them are enough to believe it). A file cut
+    # short (a broken download) is still ONNX when two whole ModelProto fields precede the cut.
+    if not (len(data) > 4 and data[0] == 0x08 and data[1] < 0x20 and data[2] in b"\x12\x1a\x22\x2a\x3a\x42"):
+        return False
+    whole: list[int] = []
+    try:
+        for field in protobuf_wire.iter_fields(data, 0, len(data), protobuf_wire.Bounds(max_fields=4096)):
+            if field.wire_type != protobuf_wire.LEN or field.start + field.value == field.end:
+                whole.append(field.number)  # (a cut-off last field is handed over short)
+    except protobuf_wire.WireLimitError:
+        return True
+    except protobuf_wire.WireError:
+        return len(whole) >= 2 and set(whole) <= _ONNX_FIELDS and whole == sorted(whole)
+    return True
+
+
+def _text_or_data(data: Data) -> str:
+    head = data[:512]
     if not head:
         return "empty"
+    # JSON as json.loads reads bytes: any leading whitespace, UTF-8 (BOM or not), UTF-16, UTF-32.
+    if json_document.looks_like_json(data):
+        return "json"
     if b"\x00" in head:
         return "data"
     try:
-        text = head.decode("utf-8")
+        head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # a multi-byte character cut at the window is fine
             return "data"
-        text = head[: exc.start].decode("utf-8")
-    stripped = text.lstrip()
-    if stripped[:1] == "{" or (
-        stripped[:1] == "[" and stripped[1:].lstrip()[:1] in tuple('{["-0123456789tfn]')
-    ):
-        return "json"
     return "text"

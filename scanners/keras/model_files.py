@@ -13,14 +13,13 @@ address-space cap: a crash or a hang becomes a finding on the file, never a lost
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.sniff import hdf5_superblock, sniff
-from aisbom.scanners.readers import json_document, zip_reader
+from aisbom.scanners.readers import json_document, zip_directory, zip_reader
 from aisbom.scanners.readers.child_process import Failure, ask
 from aisbom.wording import counted
 
@@ -33,16 +32,11 @@ HDF5_CHILD = str(Path(__file__).resolve().parents[1] / "readers" / "hdf5_attribu
 def scan_keras_zip(data: Data, ctx: ScanContext) -> None:
     """The Keras check of a `.keras` zip: its config.json, every copy of it. The registry runs the
     zip checks first, so what they report (repeated names, unreadable members) is not repeated."""
-    try:
-        entries = zip_reader.read_central_directory(data, max_entries=ctx.limits.max_members)
-    except zip_reader.TooManyEntries as exc:
-        entries = exc.entries  # scan_zip reported the limit
-    except zip_reader.ZipError:
-        return  # scan_zip reported it; zipfile, and so Keras, cannot open the file either
-    # zipfile (and so Keras) reads the last copy of a repeated name; scan_zip reported repeats,
-    # and every copy is checked here.
-    for entry in entries:
-        if entry.name == CONFIG and not entry.is_dir:
+    # scan_zip reported what limits or unreadable directories it met. zipfile (and so Keras) cuts
+    # names at a NUL and reads the last copy of a repeated name; every copy is checked here.
+    directories = zip_directory.read_directories(data, max_entries=ctx.limits.max_members)
+    for entry in directories.entries():
+        if entry.zipfile_name == CONFIG and not entry.is_dir:
             _check_config_member(data, entry, ctx.child(CONFIG))
 
 
@@ -53,7 +47,7 @@ def _check_config_member(data: Data, entry: zip_reader.ZipEntry, ctx: ScanContex
     except zip_reader.ZipError:
         return  # scan_zip reported the member as unreadable
     if member.truncated:
-        if sniff(member.data) == "json" and member.data.find(_KERAS_KEY, 0, _HEAD) >= 0:
+        if sniff(member.data) == "json" and json_document.names_key(member.data, _KERAS_KEY):
             return  # scan_zip's JSON scan of the member reported the limit already
         ctx.report(
             "scan-limit",
@@ -76,7 +70,7 @@ _UNREADABLE = object()
 def _parse(text: str | bytes, ctx: ScanContext, where: str) -> object:
     """The JSON in `text` as Keras's json.loads reads it, or _UNREADABLE (and a finding)."""
     try:
-        return json.loads(text)  # safe: JSON data, read as data (Keras parses it the same way)
+        return json_document.loads(text)  # Keras parses it with json.loads too
     except RecursionError:
         ctx.report(
             "scan-limit",
@@ -109,10 +103,7 @@ def is_keras_document(document: object) -> bool:
     return isinstance(document, dict) and isinstance(document.get("class_name"), str) and "config" in document
 
 
-# Keys JSON can spell with \u escapes, which json.loads decodes like any other.
-_KERAS_KEY = b'"class_name"'
-_ESCAPE = b"\\u"
-_HEAD = 64 * 1024
+_KERAS_KEY = "class_name"
 
 
 def scan_json(data: Data, ctx: ScanContext) -> None:
@@ -128,19 +119,21 @@ def _wants_document(data: Data, ctx: ScanContext) -> bool:
     """Whether the JSON file in `data` may be a Keras model config, so needs parsing: config.json
     of an unpacked .keras directory or a Hugging Face Keras repository (load_model reads both),
     model.json (model_from_json). Datasets hold many JSON files: a file without the key costs
-    one byte search. A file too large to parse is reported (key in its head) and not wanted."""
-    if data.find(_KERAS_KEY) < 0 and data.find(_ESCAPE) < 0:
-        return False
-    if len(data) > ctx.limits.max_keras_config:
-        if bytes(data[:_HEAD]).find(_KERAS_KEY) >= 0:
-            ctx.report(
-                "scan-limit",
-                f"JSON file with a Keras class_name is {counted(len(data), 'byte')}, more than "
-                f"max_keras_config ({ctx.limits.max_keras_config}); it was not analysed",
-                evidence={"limit": "max_keras_config"},
-            )
-        return False
-    return True
+    one byte search. A file too large to parse is reported when class_name is one of its own
+    (top-level) keys, and is not wanted."""
+    text = json_document.utf8(data, ctx)
+    if len(data) <= ctx.limits.max_keras_config:
+        return json_document.names_key(text, _KERAS_KEY)
+    if not text or (
+        json_document.names_key(text, _KERAS_KEY) and json_document.has_top_level_key(text, _KERAS_KEY, ctx)
+    ):  # (no text: a UTF-16 or UTF-32 document too large to decode)
+        ctx.report(
+            "scan-limit",
+            f"JSON file with a Keras class_name is {counted(len(data), 'byte')}, more than "
+            f"max_keras_config ({ctx.limits.max_keras_config}); it was not analysed",
+            evidence={"limit": "max_keras_config"},
+        )
+    return False
 
 
 def scan_hdf5(data: Data, ctx: ScanContext) -> None:

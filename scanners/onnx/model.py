@@ -483,7 +483,14 @@ class _ModelCheck:
         if external:
             if present:
                 fields = ", ".join(_FIELD_NAMES[n] for n in present)
-                self._inconsistent(where, name, f"EXTERNAL tensor also carries inline data ({fields})")
+                # onnx replaces the inline bytes with the file's: nothing runs, loaders only
+                # disagree on the values. Medium.
+                self._inconsistent(
+                    where,
+                    name,
+                    f"EXTERNAL tensor also carries inline data ({fields})",
+                    severity=Severity.MEDIUM,
+                )
             length = _external_int(tensor, "length")
             if declared is not None and isinstance(length, int) and length != declared:
                 self._inconsistent(
@@ -550,6 +557,7 @@ class _ModelCheck:
                     "onnx-external-data-traversal",
                     f"tensor {name!r} ({where}): external data {key} {value!r} {reason}; loading the "
                     f"model reads that file into the tensor{state}",
+                    severity=Severity.MEDIUM if reason == STAYS_INSIDE else None,
                     evidence={"tensor": name, key: value, "reason": reason},
                 )
         for key in ("offset", "length"):
@@ -598,5 +606,24 @@ def path_problems(location: str) -> Iterator[str]:
         yield "starts with '~' (a home directory)"
     if "\\" in location:
         yield "contains a backslash (a path separator on Windows)"
-    if ".." in re.split(r"[/\\]", location):
-        yield "has a '..' segment that climbs out of the model directory"
+    segments = re.split(r"[/\\]", location)
+    if ".." in segments:
+        yield _CLIMBS_OUT if _climbs_out(segments) else STAYS_INSIDE
+
+
+# A '..' that normalises inside the model directory (sub/../w.bin): onnx reads w.bin, a file the
+# model directory holds, so nothing outside it is reached: reported at medium.
+STAYS_INSIDE = "has a '..' segment (it resolves inside the model directory)"
+_CLIMBS_OUT = "has a '..' segment that climbs out of the model directory"
+
+
+def _climbs_out(segments: list[str]) -> bool:
+    depth = 0
+    for segment in segments:
+        if segment == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif segment not in ("", "."):
+            depth += 1
+    return False

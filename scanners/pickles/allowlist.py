@@ -151,6 +151,11 @@ NUMPY: dict[str, frozenset[str]] = _with_numpy1_spelling(
             }
         ),
         "numpy._core._internal": frozenset({"_convert_to_stringdtype_kwargs"}),
+        # numpy.core._internal._reconstruct is the name pickles of NumPy < 1.0 embed; numpy 2
+        # keeps it: ndarray.__new__(subtype, shape, dtype).
+        "numpy.core._internal": frozenset({"_reconstruct"}),
+        # numpy 1.x pickles name matrix at its defining module.
+        "numpy.matrixlib.defmatrix": frozenset({"matrix"}),
         "numpy._core._multiarray_umath": frozenset(
             {"absolute", "exp", "expm1", "log", "log1p", "sqrt", "square"}
         ),
@@ -177,6 +182,8 @@ NUMPY: dict[str, frozenset[str]] = _with_numpy1_spelling(
 # NDArrayWrapper / ZNDArrayWrapper: those read a sibling file named inside the pickle.
 JOBLIB: dict[str, frozenset[str]] = {
     "joblib.numpy_pickle": frozenset({"NumpyArrayWrapper"}),
+    # The copy of joblib that scikit-learn < 0.23 bundled (sklearn.externals.joblib.dump).
+    "sklearn.externals.joblib.numpy_pickle": frozenset({"NumpyArrayWrapper"}),
 }
 
 # --- PyTorch: tensors, storages, dtypes ------------------------------------------------------
@@ -361,6 +368,42 @@ HUGGINGFACE: dict[str, frozenset[str]] = {
         {"HubStrategy", "IntervalStrategy", "SaveStrategy", "SchedulerType"}
     ),
     "transformers.training_args": frozenset({"OptimizerNames"}),
+}
+
+# --- What torch's weights_only unpickler admits ------------------------------------------------
+# torch.load with weights_only=True (the default since torch 2.6) accepts these and nothing else
+# (torch/_weights_only_unpickler.py, _get_allowed_globals and the globals torch itself marks
+# safe; torch 2.13): the legacy tensor type objects, the remaining quantization schemes, nested
+# tensors and device-mesh layouts. Each is a type or a rebuild function that only rebuilds data.
+_TENSOR_TYPES = frozenset(
+    f"{kind}Tensor"
+    for kind in ("BFloat16", "Bool", "Byte", "Char", "Double", "Float", "Half", "Int", "Long", "Short")
+)
+TORCH_WEIGHTS_ONLY: dict[str, frozenset[str]] = {
+    "torch": _TENSOR_TYPES
+    | frozenset({"per_channel_affine_float_qparams", "per_channel_symmetric", "per_tensor_symmetric"}),
+    "torch.cuda": _TENSOR_TYPES,
+    "torch.sparse": _TENSOR_TYPES - {"BoolTensor"},
+    "torch.cuda.sparse": _TENSOR_TYPES - {"BoolTensor"},
+    "torch.nested._internal.nested_tensor": frozenset({"NestedTensor", "_rebuild_njt"}),
+    "torch.distributed._mesh_layout": frozenset({"_MeshLayout", "_FlatLayout"}),
+}
+
+# --- Metadata training frameworks write around the weights -------------------------------------
+# PyTorch Lightning checkpoints (lightning 2.x, pytorch_lightning 1.x): hyper-parameters saved
+# from an argparse.Namespace, the torch version as torch.torch_version.TorchVersion (a str
+# subclass), and hyper-parameter dicts as Lightning's AttributeDict (a dict subclass whose
+# only addition is attribute access). Each is rebuilt by NEWOBJ and BUILD of a plain __dict__
+# or dict items: no __setstate__, no I/O.
+TRAINING_METADATA: dict[str, frozenset[str]] = {
+    # NLTK's data pickles (punkt, taggers) hold FreqDist, a collections.Counter subclass that
+    # REDUCE rebuilds from a dict (Counter.update: pure).
+    "nltk.probability": frozenset({"FreqDist"}),
+    "argparse": frozenset({"Namespace"}),
+    "torch.torch_version": frozenset({"TorchVersion"}),
+    "lightning.fabric.utilities.data": frozenset({"AttributeDict"}),
+    "lightning_fabric.utilities.data": frozenset({"AttributeDict"}),
+    "pytorch_lightning.utilities.parsing": frozenset({"AttributeDict"}),
 }
 
 # --- scikit-learn ----------------------------------------------------------------------------
@@ -869,6 +912,8 @@ ECOSYSTEMS: dict[str, dict[str, frozenset[str]]] = {
     "torch-by-source": TORCH_BY_SOURCE,
     "torch-modules": TORCH_MODULES,
     "huggingface": HUGGINGFACE,
+    "torch-weights-only": TORCH_WEIGHTS_ONLY,
+    "training-metadata": TRAINING_METADATA,
     "sklearn": SKLEARN,
     "scipy": SCIPY,
     "pandas": PANDAS,
@@ -966,6 +1011,7 @@ CALLS_ARGUMENTS: dict[tuple[str, str], tuple[int, ...]] = {
     ("collections", "defaultdict"): (0,),  # default_factory() on a missing key
     ("numpy.core.multiarray", "_reconstruct"): (0,),  # ndarray subtype, __array_finalize__
     ("numpy._core.multiarray", "_reconstruct"): (0,),
+    ("numpy.core._internal", "_reconstruct"): (0,),  # ndarray.__new__(subtype, ...)
     ("numpy.ma.core", "_mareconstruct"): (0, 1),  # subtype.__new__, baseclass
     ("numpy.random._pickle", "__bit_generator_ctor"): (0,),  # a BitGenerator class is called
     ("numpy.random._pickle", "__generator_ctor"): (0, 1),  # ctor(name_or_class)

@@ -1,124 +1,105 @@
-"""A symbolic pickle machine: runs the opcode stream the way CPython's pickle loader would, but
+"""A symbolic pickle machine: runs the opcode stream the way CPython's unpicklers would, but
 every import, call and mutation becomes a recorded event instead of an effect.
 
 Why not pickletools or fickling: both stop at the first malformed opcode and neither tracks
-what the pickle loader *executed* before it (a REDUCE followed by garbage still runs); pickletools
-does not model the stack or memo, so STACK_GLOBAL names taken from the memo stay unknown;
-fickling builds a full AST, which is slow on large checkpoints and unbounded in memory. This
-machine is iterative (no recursion on deep nesting), bounded (opcodes, time, constant sizes)
-and mirrors `_pickle.c` (Python 3.11) on the points that matter for safety:
+what the pickle loader *executed* before it (a REDUCE followed by garbage still runs);
+pickletools does not model the stack or memo, so STACK_GLOBAL names taken from the memo stay
+unknown; fickling builds a full AST, which is slow on large checkpoints and unbounded in memory.
+This machine is iterative (no recursion on deep nesting) and bounded (opcodes, time).
 
-- `GLOBAL`/`INST` lines are UTF-8, and the last byte of each line is dropped as the newline;
-- `find_class` remaps Python 2 names (`_compat_pickle`) when the stream's protocol is < 3, and
-  walks dotted names as attributes when it is >= 4;
-- `MARK` fences the stack: pops below the innermost mark underflow; `POP` on an empty fenced
-  stack pops the mark;
-- everything before an error has been executed, so events up to the error are kept.
+It mirrors `_pickle.c` (CPython 3.9-3.14) by default and `pickle.py` on request (`Reading`):
+the grammar of text arguments (`grammar`), which checks on a value's type make the loader
+raise (a REDUCE whose arguments are a list, a dict key that is a list ...; see `values`), and
+how FRAMEs delimit reads. Where the other unpickler, or the same C code reading from a stream
+instead of from memory, would read the stream differently, the run records a divergence; the
+scanner then reads it the other ways too. Everything before an error has been executed, so
+events up to the error are kept.
 """
 
 from __future__ import annotations
 
 import _compat_pickle
 import codecs
+import enum
 import re
 import struct
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aisbom.scanners.frame.context import Data
+from aisbom.scanners.pickles import grammar
+from aisbom.scanners.pickles.grammar import BadArgument, BigInt
+from aisbom.scanners.pickles.values import (
+    UNKNOWN,
+    BytesRef,
+    Call,
+    DynamicGlobal,
+    Global,
+    LongStr,
+    PByteArray,
+    PDict,
+    Persistent,
+    PList,
+    PSet,
+    has_buffer,
+    is_callable,
+    is_dict,
+    is_hashable,
+    is_str,
+    iterated,
+)
 from aisbom.wording import counted
+
+__all__ = [
+    "BigInt",
+    "BuildHook",
+    "BytesRef",
+    "Call",
+    "DynamicGlobal",
+    "Global",
+    "LongStr",
+    "Mutation",
+    "PByteArray",
+    "PDict",
+    "PList",
+    "PSet",
+    "Persistent",
+    "PickleError",
+    "PickleRun",
+    "Reading",
+    "describe",
+    "looks_like_pickle",
+    "run_pickle",
+]
 
 # Constants larger than these are kept as references into the data, not copied.
 _INLINE_BYTES = 64 * 1024
 _INLINE_STR = 1024 * 1024
+_MAX_NAME = 64 * 1024 * 1024  # a module or attribute name longer than this is not decoded
+_MAX_NUMBER_LINE = 64 * 1024 * 1024  # nor an INT/LONG/FLOAT literal
 _CHECK_EVERY = 1 << 16  # opcodes between time checks
-_MAX_LINE = 1024 * 1024  # protocol 0 text arguments; real ones are names and numbers
+_MAX_NOTES = 64  # divergences and assumptions kept per run
 
 
-# --- values on the symbolic stack ---------------------------------------------------------
+class Reading(enum.Enum):
+    """One way a CPython unpickler reads a stream.
 
+    C_MEMORY: `_pickle.c` on bytes in memory (pickle.loads), or on a file whose read-ahead
+    buffer covers every frame: FRAME only checks that its bytes exist.
+    C_STREAM: `_pickle.c` on a file without peek() (io.BytesIO: torch.load's zip members, and
+    any file object once a frame outgrows the read-ahead buffer): the frame is read as one
+    buffer, and a read that runs past its end silently drops the rest of it.
+    C_STRICT: `_pickle.c` since 3.13.15 / 3.14.7, which enforces frame boundaries.
+    PY: `pickle.py`'s `_Unpickler`: its own grammar, frame boundaries enforced, a line at the end
+    of the data needs no newline.
+    """
 
-@dataclass(eq=False)
-class Global:
-    """What GLOBAL/STACK_GLOBAL/INST/EXT fetched, resolved as find_class would."""
-
-    module: str
-    name: str
-    offset: int
-    raw: tuple[str, str] | None = None  # the names as written, when remapping changed them
-
-    @property
-    def dotted(self) -> str:
-        return f"{self.module}.{self.name}"
-
-
-@dataclass(eq=False)
-class DynamicGlobal:
-    """A global whose identity is only known at load time (EXT codes, computed names)."""
-
-    what: str
-    offset: int
-
-
-@dataclass(eq=False)
-class Call:
-    """The result of calling or constructing `func` (REDUCE, INST, OBJ, NEWOBJ, NEWOBJ_EX)."""
-
-    func: object
-    args: object
-    kind: str  # "reduce" | "inst" | "obj" | "new"
-    offset: int
-    kwargs: object = None
-    state: object = None  # what BUILD set on the result, if anything
-
-
-@dataclass(eq=False)
-class Persistent:
-    """What persistent_load returns (PyTorch storages)."""
-
-    pid: object
-    offset: int
-
-
-@dataclass(eq=False)
-class BytesRef:
-    """A large bytes constant, left in place: `data[offset:offset + length]`."""
-
-    offset: int
-    length: int
-
-
-@dataclass(eq=False)
-class Opaque:
-    """A value the machine does not model (out-of-band buffers, huge strings)."""
-
-    what: str
-
-
-@dataclass(eq=False)
-class PDict:
-    items: list[tuple[object, object]] = field(default_factory=list)
-
-    def get(self, key: str) -> object:
-        for k, v in self.items:
-            if k == key:
-                return v
-        return None
-
-
-@dataclass(eq=False)
-class PList:
-    items: list[object] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class PSet:
-    items: list[object] = field(default_factory=list)
-    frozen: bool = False
-
-
-# --- what happened -----------------------------------------------------------------------
+    C_MEMORY = "_pickle.c"
+    C_STREAM = "_pickle.c reading a stream"
+    C_STRICT = "_pickle.c since 3.13.15"
+    PY = "pickle.py"
 
 
 @dataclass(frozen=True)
@@ -134,6 +115,7 @@ class Mutation:
 @dataclass
 class PickleRun:
     start: int
+    reading: Reading = Reading.C_MEMORY
     end: int | None = None  # offset just after STOP; None if the stream broke
     proto: int = 0
     opcodes: int = 0
@@ -144,6 +126,14 @@ class PickleRun:
     globals: list[Global | DynamicGlobal] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     mutations: list[Mutation] = field(default_factory=list)
+    extensions: list[DynamicGlobal] = field(default_factory=list)  # EXT codes, which stop the run
+    persistents: list[Persistent] = field(default_factory=list)  # persistent ids, in order
+    saw_frame: bool = False
+    # (offset, what): where another Reading would read this stream differently.
+    divergences: list[tuple[int, str]] = field(default_factory=list)
+    # (offset, what): where the run went on past a check it could not decide (a value whose
+    # type only the loading process knows); the loader may stop there instead.
+    assumptions: list[tuple[int, str]] = field(default_factory=list)
 
 
 class PickleError(Exception):
@@ -160,8 +150,6 @@ class _Limit(Exception):
 # joblib writes raw array bytes right after the BUILD of a NumpyArrayWrapper.
 BuildHook = Callable[[object, object, int], int | None]
 
-_MARK = object()
-
 
 class PickleMachine:
     def __init__(
@@ -172,6 +160,7 @@ class PickleMachine:
         max_opcodes: int = 50_000_000,
         deadline: float | None = None,
         build_hook: BuildHook | None = None,
+        reading: Reading = Reading.C_MEMORY,
     ) -> None:
         self.data = data
         self.size = len(data)
@@ -179,11 +168,15 @@ class PickleMachine:
         self.max_opcodes = max_opcodes
         self.deadline = deadline
         self.build_hook = build_hook
-        self.run_info = PickleRun(start=start)
+        self.reading = reading
+        self.c = reading is not Reading.PY  # _pickle.c's grammar
+        self.run_info = PickleRun(start=start, reading=reading)
         self.stack: list[object] = []
         self.metastack: list[list[object]] = []
         self.memo: dict[int, object] = {}
         self.proto = 0
+        # End of the current FRAME (or of _pickle.c's stream buffer); None outside frames.
+        self.frame_end: int | None = None
 
     # -- driver --
 
@@ -194,10 +187,12 @@ class PickleMachine:
         count = 0
         try:
             while True:
-                if self.pos >= self.size:
-                    raise PickleError("pickle data was truncated (no STOP opcode)", self.pos)
+                if self.frame_end is not None:
+                    self.frame_read(1, self.pos)
                 op_offset = self.pos
-                code = data[self.pos]
+                if op_offset >= self.size:
+                    raise PickleError("pickle data was truncated (no STOP opcode)", op_offset)
+                code = data[op_offset]
                 self.pos += 1
                 handler = dispatch.get(code)
                 if handler is None:
@@ -223,9 +218,47 @@ class PickleMachine:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise _Limit("time limit reached")
 
+    # -- notes --
+
+    def diverge(self, offset: int, what: str) -> None:
+        if len(self.run_info.divergences) < _MAX_NOTES:
+            self.run_info.divergences.append((offset, what))
+
+    def assume(self, offset: int, what: str) -> None:
+        if len(self.run_info.assumptions) < _MAX_NOTES:
+            self.run_info.assumptions.append((offset, what))
+
+    # -- frames --
+
+    def frame_read(self, n: int, offset: int, *, copies: bool = False) -> None:
+        """Apply what the reading does when n bytes are read at self.pos inside a frame.
+        `copies`: _pickle.c copies the bytes out of its buffer and reads the rest from the
+        file (BINBYTES and BYTEARRAY8 payloads), so nothing is dropped."""
+        frame_end = self.frame_end
+        assert frame_end is not None
+        if self.pos >= frame_end:
+            self.frame_end = None  # the frame is used up: reads go back to the file
+        elif self.pos + n > frame_end:
+            self.cross_frame_end(offset, frame_end, copies)
+
+    def cross_frame_end(self, offset: int, frame_end: int, copies: bool) -> None:
+        self.frame_end = None
+        reading = self.reading
+        if reading is Reading.C_MEMORY:
+            self.diverge(offset, "an opcode argument runs past the end of its FRAME")
+        elif reading is Reading.C_STREAM:
+            if not copies:
+                # _Unpickler_Read refills its buffer from the file, which is already past the
+                # frame: the rest of the frame is skipped and the read starts at its end.
+                self.pos = frame_end
+        else:
+            raise PickleError("pickle exhausted before end of frame", offset)
+
     # -- reading arguments --
 
-    def _read(self, n: int, offset: int) -> bytes:
+    def read(self, n: int, offset: int, *, copies: bool = False) -> bytes:
+        if self.frame_end is not None:
+            self.frame_read(n, offset, copies=copies)
         end = self.pos + n
         if n < 0 or end > self.size:
             raise PickleError("pickle data was truncated", offset)
@@ -233,42 +266,58 @@ class PickleMachine:
         self.pos = end
         return chunk
 
-    def _skip(self, n: int, offset: int) -> int:
+    def skip(self, n: int, offset: int, *, copies: bool = False) -> int:
+        if self.frame_end is not None:
+            self.frame_read(n, offset, copies=copies)
         start = self.pos
         if n < 0 or start + n > self.size:
             raise PickleError("pickle data was truncated", offset)
         self.pos = start + n
         return start
 
-    def _readline(self, offset: int) -> bytes:
-        # Like _pickle.c: a line runs to '\n' or to the end of the data; the caller drops
-        # its last byte as the newline even when it was not one.
-        nl = self.data.find(b"\n", self.pos, self.pos + _MAX_LINE)
-        if nl < 0 and self.size - self.pos > _MAX_LINE:
-            raise PickleError(f"text argument longer than {_MAX_LINE} bytes", offset)
-        end = self.size if nl < 0 else nl + 1
-        line = self.data[self.pos : end]
-        self.pos = end
-        if len(line) < 1:
-            raise PickleError("pickle data was truncated", offset)
-        return line
-
-    def _data_line(self, offset: int) -> bytes | tuple[int, int]:
-        """The argument of STRING/UNICODE, without its newline. _pickle.c bounds no line,
-        and protocol 0 pickles keep whole weight blobs in one (a CRF model file as an
-        escaped S'...'), so any length is read; one over _INLINE_STR is returned as its
-        (start, end) span, never copied."""
+    def _line_end(self, offset: int) -> int:
+        """Where the current line ends (just after its newline, or the end of the data), after
+        applying frame rules. Under _pickle.c a line must end with a newline."""
         nl = self.data.find(b"\n", self.pos)
-        if nl < 0:  # _pickle.c would drop the last byte as the newline: it fails either way
-            raise PickleError("pickle data was truncated", offset)
-        start, end = self.pos, nl + 1
+        frame_end = self.frame_end
+        if frame_end is not None:
+            if self.pos >= frame_end:
+                self.frame_end = None
+            elif nl < 0 or nl >= frame_end:
+                self.cross_frame_end(offset, frame_end, False)
+                nl = self.data.find(b"\n", self.pos)
+        if nl >= 0:
+            return nl + 1
+        if self.c:
+            if self.pos < self.size:
+                self.diverge(offset, "a text argument at the end of the data has no newline")
+            raise PickleError("pickle data was truncated (a line without a newline)", offset)
+        return self.size
+
+    def readline(self, offset: int, *, limit: int = _MAX_NAME) -> bytes | None:
+        """One text argument line, its newline included (pickle.py: maybe without one at the
+        end of the data); None if it is longer than `limit` (not copied)."""
+        end = self._line_end(offset)
+        start = self.pos
         self.pos = end
-        if end - 1 - start > _INLINE_STR:
-            return (start, end - 1)
-        return self.data[start : end - 1]
+        if end - start > limit:
+            return None
+        return self.data[start:end]
+
+    def text_line(self, offset: int) -> bytes | tuple[int, int]:
+        """A line without its last byte (the newline), as STRING/UNICODE/GLOBAL read it: any
+        length (protocol 0 keeps whole weight blobs in one line); one over _INLINE_STR is
+        returned as its (start, end) span, never copied."""
+        end = self._line_end(offset)
+        start = self.pos
+        self.pos = end
+        stop = max(start, end - 1)
+        if stop - start > _INLINE_STR:
+            return (start, stop)
+        return self.data[start:stop]
 
     def _uint(self, n: int, offset: int) -> int:
-        return int.from_bytes(self._read(n, offset), "little")
+        return int.from_bytes(self.read(n, offset), "little")
 
     # -- stack --
 
@@ -305,12 +354,36 @@ class PickleMachine:
         self.run_info.globals.append(value)
         return value
 
-    def _record_call(self, call: Call) -> Call:
+    def dynamic_global(self, what: str, offset: int) -> DynamicGlobal:
+        value = DynamicGlobal(what, offset)
+        self.run_info.globals.append(value)
+        return value
+
+    def persistent(self, pid: object, offset: int) -> Persistent:
+        value = Persistent(pid, offset)
+        self.run_info.persistents.append(value)
+        return value
+
+    def record_call(self, call: Call) -> Call:
         self.run_info.calls.append(call)
         return call
 
-    def _mutate(self, opcode: str, target: object, argument: object, offset: int) -> None:
+    def mutate(self, opcode: str, target: object, argument: object, offset: int) -> None:
         self.run_info.mutations.append(Mutation(opcode, target, argument, offset))
+
+    # -- checks on values, as CPython makes them --
+
+    def require(self, known: bool | None, offset: int, error: str, assumption: str) -> None:
+        """Raise `error` when the check is known to fail; note `assumption` when it is unknown."""
+        if known is False:
+            raise PickleError(error, offset)
+        if known is None:
+            self.assume(offset, assumption)
+
+    def require_hashable(self, values: list[object] | tuple[object, ...], offset: int) -> None:
+        for value in values:
+            if not is_hashable(value):
+                raise PickleError(f"unhashable type: {describe(value)}", offset)
 
 
 # --- opcode handlers: each takes (machine, opcode offset) and returns True only on STOP ---
@@ -341,51 +414,92 @@ def _op_dup(m: PickleMachine, off: int) -> None:
     m.push(m.top(off))
 
 
-def _parse_line(m: PickleMachine, off: int, what: str) -> str:
-    line = m._readline(off)[:-1]
-    try:
-        return line.decode("ascii")
-    except UnicodeDecodeError:
-        raise PickleError(f"{what} argument is not ASCII", off) from None
+# Text arguments that both unpicklers read the same way (the common case), parsed directly.
+_PLAIN_INT = re.compile(rb"-?(?:0|[1-9][0-9]{0,17})\n")
+_PLAIN_FLOAT = re.compile(rb"-?[0-9]+\.[0-9]+(?:e-?[0-9]{1,2})?\n")
+_PLAIN_KEY = re.compile(rb"[0-9]{1,18}\n")
 
 
-def _op_float(m: PickleMachine, off: int) -> None:
-    text = _parse_line(m, off, "FLOAT")
+def _number_line(m: PickleMachine, off: int, what: str) -> bytes | None:
+    line = m.readline(off, limit=_MAX_NUMBER_LINE)
+    if line is None:
+        m.assume(off, f"{what} literal over {_MAX_NUMBER_LINE} bytes was not parsed")
+        return None
+    if m.c and len(line) < 2:
+        raise PickleError("pickle data was truncated", off)
+    return line
+
+
+def _parse(
+    m: PickleMachine,
+    off: int,
+    line: bytes,
+    c_parse: Callable[[bytes], object],
+    py_parse: Callable[[bytes], object],
+    what: str,
+) -> object:
+    """Parse `line` as this reading's unpickler does; note where the other one would not."""
+    mine, other = (c_parse, py_parse) if m.c else (py_parse, c_parse)
     try:
-        m.push(float(text))
-    except ValueError:
-        raise PickleError(f"could not convert FLOAT argument {text[:40]!r}", off) from None
+        value = mine(line)
+    except BadArgument as exc:
+        if m.c and line.endswith(b"\n"):
+            _diverges_if_accepted(m, off, line, other, what)
+        raise PickleError(f"invalid {what} argument {line[:40]!r}: {exc}", off) from None
+    if line.endswith(b"\n"):
+        try:
+            other(line)
+        except BadArgument:
+            m.diverge(off, f"{what} argument {line[:40]!r} is refused by the other unpickler")
+    if isinstance(value, BigInt):
+        m.assume(off, f"{what} literal of {value.digits} digits: over the default int_max_str_digits")
+    return value
+
+
+def _diverges_if_accepted(
+    m: PickleMachine, off: int, line: bytes, other: Callable[[bytes], object], what: str
+) -> None:
+    try:
+        other(line)
+    except BadArgument:
+        return
+    m.diverge(off, f"{what} argument {line[:40]!r} is accepted by the other unpickler")
 
 
 def _op_int(m: PickleMachine, off: int) -> None:
-    text = _parse_line(m, off, "INT")
-    if text == "00":
-        m.push(False)
-    elif text == "01":
-        m.push(True)
+    line = _number_line(m, off, "INT")
+    if line is None:
+        m.push(BigInt(_MAX_NUMBER_LINE))
+    elif _PLAIN_INT.fullmatch(line):
+        m.push(False if line == b"00\n" else True if line == b"01\n" else int(line))
     else:
-        try:
-            m.push(int(text, 0 if text.strip().startswith(("0x", "0o", "0b")) else 10))
-        except ValueError:
-            raise PickleError(f"invalid INT argument {text[:40]!r}", off) from None
+        m.push(_parse(m, off, line, grammar.c_int, grammar.py_int, "INT"))
 
 
 def _op_long(m: PickleMachine, off: int) -> None:
-    text = _parse_line(m, off, "LONG")
-    if text.endswith("L"):
-        text = text[:-1]
-    try:
-        m.push(int(text))
-    except ValueError:
-        raise PickleError(f"invalid LONG argument {text[:40]!r}", off) from None
+    line = _number_line(m, off, "LONG")
+    if line is None:
+        m.push(BigInt(_MAX_NUMBER_LINE))
+    else:
+        m.push(_parse(m, off, line, grammar.c_long, grammar.py_long, "LONG"))
+
+
+def _op_float(m: PickleMachine, off: int) -> None:
+    line = _number_line(m, off, "FLOAT")
+    if line is None:
+        m.push(0.0)
+    elif _PLAIN_FLOAT.fullmatch(line):
+        m.push(float(line))
+    else:
+        m.push(_parse(m, off, line, grammar.c_float, grammar.py_float, "FLOAT"))
 
 
 def _op_binint(m: PickleMachine, off: int) -> None:
-    m.push(struct.unpack("<i", m._read(4, off))[0])
+    m.push(struct.unpack("<i", m.read(4, off))[0])
 
 
 def _op_binint1(m: PickleMachine, off: int) -> None:
-    m.push(m._read(1, off)[0])
+    m.push(m.read(1, off)[0])
 
 
 def _op_binint2(m: PickleMachine, off: int) -> None:
@@ -393,23 +507,23 @@ def _op_binint2(m: PickleMachine, off: int) -> None:
 
 
 def _op_long1(m: PickleMachine, off: int) -> None:
-    n = m._read(1, off)[0]
-    m.push(int.from_bytes(m._read(n, off), "little", signed=True))
+    n = m.read(1, off)[0]
+    m.push(int.from_bytes(m.read(n, off), "little", signed=True))
 
 
 def _op_long4(m: PickleMachine, off: int) -> None:
-    (n,) = struct.unpack("<i", m._read(4, off))
+    (n,) = struct.unpack("<i", m.read(4, off))
     if n < 0:
         raise PickleError("LONG pickle has negative byte count", off)
     if n > 1024:  # a huge integer is data, not code; do not build it
-        m._skip(n, off)
-        m.push(Opaque(f"integer of {counted(n, 'byte')}"))
+        m.skip(n, off)
+        m.push(BigInt(n * 2))
     else:
-        m.push(int.from_bytes(m._read(n, off), "little", signed=True))
+        m.push(int.from_bytes(m.read(n, off), "little", signed=True))
 
 
 def _op_binfloat(m: PickleMachine, off: int) -> None:
-    m.push(struct.unpack(">d", m._read(8, off))[0])
+    m.push(struct.unpack(">d", m.read(8, off))[0])
 
 
 def _op_none(m: PickleMachine, off: int) -> None:
@@ -424,59 +538,75 @@ def _op_false(m: PickleMachine, off: int) -> None:
     m.push(False)
 
 
-def _bytes_value(m: PickleMachine, n: int, off: int) -> object:
+def _bytes_value(m: PickleMachine, n: int, off: int) -> bytes | BytesRef:
     if n > _INLINE_BYTES:
-        return BytesRef(m._skip(n, off), n)
-    return m._read(n, off)
+        return BytesRef(m.skip(n, off, copies=True), n)
+    return m.read(n, off, copies=True)
 
 
-def _str_value(m: PickleMachine, n: int, off: int) -> object:
+def _str_value(m: PickleMachine, n: int, off: int, codec: str = "utf-8") -> str | LongStr:
     if n > _INLINE_STR:
-        start = m._skip(n, off)
-        return Opaque(f"string of {counted(n, 'byte')} at offset {start}")
-    raw = m._read(n, off)
+        start = m.skip(n, off)
+        if codec != "latin-1":
+            m.assume(off, f"a string of {counted(n, 'byte')} was not checked for valid UTF-8")
+        return LongStr(start, start + n, codec)
+    raw = m.read(n, off)
+    if codec == "latin-1":
+        return raw.decode("latin-1")
     try:
         return raw.decode("utf-8", "surrogatepass")
     except UnicodeDecodeError:
         raise PickleError("invalid UTF-8 in unicode string", off) from None
 
 
-def _legacy_str(raw: bytes) -> str:
-    # STRING/BINSTRING hold Python 2 str; loaders decode them with encoding='ASCII' (default),
-    # 'latin1' (numpy, torch) or 'bytes'. latin-1 keeps every byte, so names still resolve.
-    return raw.decode("latin-1")
+# STRING/BINSTRING hold Python 2 str; loaders decode them with encoding='ASCII' (default),
+# 'latin1' (numpy, torch for old files) or 'bytes'. latin-1 never fails and keeps every byte,
+# so names still resolve: the reading that goes furthest.
 
 
 def _op_string(m: PickleMachine, off: int) -> None:
-    raw = m._data_line(off)
-    if isinstance(raw, tuple):  # too long to decode: check its quotes, keep it opaque
+    raw = m.text_line(off)
+    if isinstance(raw, tuple):  # too long to decode: check its quotes, keep it in place
         start, end = raw
         first, last = m.data[start : start + 1], m.data[end - 1 : end]
         if first != last or first not in (b"'", b'"'):
             raise PickleError("the STRING opcode argument must be quoted", off)
-        m.push(Opaque(f"string of {end - start - 2} escaped bytes at offset {start + 1}"))
+        m.assume(off, "escapes of a STRING over 1 MiB were not checked")
+        m.push(LongStr(start + 1, end - 1, "escape"))
         return
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[:1] in (b"'", b'"'):
         raw = raw[1:-1]
     else:
         raise PickleError("the STRING opcode argument must be quoted", off)
+    m.push(_escape_decode(raw, off))
+
+
+def _escape_decode(raw: bytes, off: int) -> str:
+    """STRING's Python 2 escapes, as PyBytes_DecodeEscape reads them (an unknown escape such
+    as \\q is kept; CPython only warns about it)."""
+    if b"\\" not in raw:
+        return raw.decode("latin-1")
     try:
-        m.push(_legacy_str(codecs.escape_decode(raw)[0]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return codecs.escape_decode(raw)[0].decode("latin-1")  # type: ignore[attr-defined, no-any-return]
     except ValueError:
         raise PickleError("invalid escape in STRING argument", off) from None
 
 
 def _op_binstring(m: PickleMachine, off: int) -> None:
-    (n,) = struct.unpack("<i", m._read(4, off))
-    if n < 0:
-        raise PickleError("BINSTRING pickle has negative byte count", off)
-    value = _bytes_value(m, n, off)
-    m.push(_legacy_str(value) if isinstance(value, bytes) else value)
+    # _pickle.c reads the length unsigned, pickle.py signed.
+    n = m._uint(4, off)
+    if n >= 2**31:
+        if not m.c:
+            raise PickleError("BINSTRING pickle has negative byte count", off)
+        m.diverge(off, "BINSTRING length over 2 GiB: pickle.py refuses it")
+    m.push(_str_value(m, n, off, "latin-1"))
 
 
 def _op_short_binstring(m: PickleMachine, off: int) -> None:
-    n = m._read(1, off)[0]
-    m.push(_legacy_str(m._read(n, off)))
+    n = m.read(1, off)[0]
+    m.push(m.read(n, off).decode("latin-1"))
 
 
 def _op_binbytes(m: PickleMachine, off: int) -> None:
@@ -484,21 +614,29 @@ def _op_binbytes(m: PickleMachine, off: int) -> None:
 
 
 def _op_short_binbytes(m: PickleMachine, off: int) -> None:
-    m.push(_bytes_value(m, m._read(1, off)[0], off))
+    m.push(_bytes_value(m, m.read(1, off)[0], off))
 
 
 def _op_binbytes8(m: PickleMachine, off: int) -> None:
-    m.push(_bytes_value(m, m._uint(8, off), off))
+    m.push(_bytes_value(m, _size8(m, off), off))
 
 
 def _op_bytearray8(m: PickleMachine, off: int) -> None:
-    m.push(_bytes_value(m, m._uint(8, off), off))
+    m.push(PByteArray(_bytes_value(m, _size8(m, off), off)))
+
+
+def _size8(m: PickleMachine, off: int) -> int:
+    n = m._uint(8, off)
+    if n >= 2**63:
+        raise PickleError("length exceeds the system's maximum size", off)
+    return n
 
 
 def _op_unicode(m: PickleMachine, off: int) -> None:
-    raw = m._data_line(off)
+    raw = m.text_line(off)
     if isinstance(raw, tuple):
-        m.push(Opaque(f"string of {raw[1] - raw[0]} escaped bytes at offset {raw[0]}"))
+        m.assume(off, "escapes of a UNICODE string over 1 MiB were not checked")
+        m.push(LongStr(raw[0], raw[1], "raw-unicode-escape"))
         return
     try:
         m.push(raw.decode("raw-unicode-escape"))
@@ -511,11 +649,11 @@ def _op_binunicode(m: PickleMachine, off: int) -> None:
 
 
 def _op_short_binunicode(m: PickleMachine, off: int) -> None:
-    m.push(_str_value(m, m._read(1, off)[0], off))
+    m.push(_str_value(m, m.read(1, off)[0], off))
 
 
 def _op_binunicode8(m: PickleMachine, off: int) -> None:
-    m.push(_str_value(m, m._uint(8, off), off))
+    m.push(_str_value(m, _size8(m, off), off))
 
 
 def _op_empty_tuple(m: PickleMachine, off: int) -> None:
@@ -559,6 +697,7 @@ def _op_dict(m: PickleMachine, off: int) -> None:
     items = m.pop_mark(off)
     if len(items) % 2:
         raise PickleError("odd number of items for DICT", off)
+    m.require_hashable(items[::2], off)
     m.push(PDict(list(zip(items[::2], items[1::2], strict=True))))
 
 
@@ -567,7 +706,9 @@ def _op_empty_set(m: PickleMachine, off: int) -> None:
 
 
 def _op_frozenset(m: PickleMachine, off: int) -> None:
-    m.push(PSet(m.pop_mark(off), frozen=True))
+    items = m.pop_mark(off)
+    m.require_hashable(items, off)
+    m.push(PSet(items, frozen=True))
 
 
 def _op_append(m: PickleMachine, off: int) -> None:
@@ -576,7 +717,7 @@ def _op_append(m: PickleMachine, off: int) -> None:
     if isinstance(target, PList):
         target.items.append(value)
     else:
-        m._mutate("APPEND", target, value, off)
+        _append_to_object(m, target, [value], off, "APPEND")
 
 
 def _op_appends(m: PickleMachine, off: int) -> None:
@@ -584,54 +725,86 @@ def _op_appends(m: PickleMachine, off: int) -> None:
     target = m.top(off)
     if isinstance(target, PList):
         target.items.extend(items)
+    elif items or not m.c:  # _pickle.c does nothing for an empty APPENDS; pickle.py calls extend
+        _append_to_object(m, target, items, off, "APPENDS")
+
+
+def _append_to_object(m: PickleMachine, target: object, items: list[object], off: int, op: str) -> None:
+    if isinstance(target, UNKNOWN):
+        m.mutate(op, target, tuple(items), off)  # calls its extend() or append()
+    elif isinstance(target, PByteArray):
+        m.assume(off, f"{op} on a bytearray")
     else:
-        m._mutate("APPENDS", target, tuple(items), off)
+        if not items:
+            m.diverge(off, "an empty APPENDS on an object without extend(): pickle.py raises")
+        raise PickleError(f"{op} on {describe(target)}, which has no extend() or append()", off)
 
 
 def _op_setitem(m: PickleMachine, off: int) -> None:
     value = m.pop(off)
     key = m.pop(off)
     target = m.top(off)
-    if isinstance(target, PDict):
-        target.items.append((key, value))
-    else:
-        m._mutate("SETITEM", target, (key, value), off)
+    _set_items(m, target, [(key, value)], off, "SETITEM")
 
 
 def _op_setitems(m: PickleMachine, off: int) -> None:
     items = m.pop_mark(off)
-    if len(items) % 2:
-        raise PickleError("odd number of items for SETITEMS", off)
     target = m.top(off)
-    pairs = list(zip(items[::2], items[1::2], strict=True))
+    pairs = list(zip(items[::2], items[1::2], strict=False))
+    if len(items) % 2:
+        if m.c:
+            if pairs and isinstance(target, UNKNOWN):
+                m.diverge(off, "SETITEMS with an odd number of items: pickle.py sets the pairs first")
+            raise PickleError("odd number of items for SETITEMS", off)
+        if pairs:
+            _set_items(m, target, pairs, off, "SETITEMS")
+        raise PickleError("odd number of items for SETITEMS", off)
+    if pairs:
+        _set_items(m, target, pairs, off, "SETITEMS")
+
+
+def _set_items(
+    m: PickleMachine, target: object, pairs: list[tuple[object, object]], off: int, op: str
+) -> None:
     if isinstance(target, PDict):
+        m.require_hashable([k for k, _ in pairs], off)
         target.items.extend(pairs)
+    elif isinstance(target, PList):
+        for key, value in pairs:
+            if isinstance(key, UNKNOWN):
+                m.assume(off, f"{op} on a list with an index computed at load time")
+            elif type(key) not in (int, bool):
+                raise PickleError("list indices must be integers or slices", off)
+            elif not -len(target.items) <= key < len(target.items):  # type: ignore[operator]
+                raise PickleError("list assignment index out of range", off)
+            else:
+                target.items[key] = value  # type: ignore[index]
+    elif isinstance(target, UNKNOWN):
+        m.mutate(op, target, tuple(pairs), off)  # calls its __setitem__
+    elif isinstance(target, PByteArray):
+        m.assume(off, f"{op} on a bytearray")
     else:
-        m._mutate("SETITEMS", target, tuple(pairs), off)
+        raise PickleError(f"{describe(target)} does not support item assignment", off)
 
 
 def _op_additems(m: PickleMachine, off: int) -> None:
     items = m.pop_mark(off)
     target = m.top(off)
     if isinstance(target, PSet) and not target.frozen:
+        m.require_hashable(items, off)
         target.items.extend(items)
-    else:
-        m._mutate("ADDITEMS", target, tuple(items), off)
-
-
-def _read_memo_key(m: PickleMachine, off: int, kind: str) -> int:
-    if kind == "line":
-        text = _parse_line(m, off, "memo")
-        try:
-            return int(text)
-        except ValueError:
-            raise PickleError(f"invalid memo key {text[:40]!r}", off) from None
-    return m._uint(1 if kind == "1" else 4, off)
+    elif isinstance(target, UNKNOWN):
+        if items:
+            m.mutate("ADDITEMS", target, tuple(items), off)  # calls its add()
+    elif items or not m.c:
+        if not items:
+            m.diverge(off, "an empty ADDITEMS on an object without add(): pickle.py raises")
+        raise PickleError(f"ADDITEMS on {describe(target)}, which has no add()", off)
 
 
 def _get(kind: str) -> Callable[[PickleMachine, int], None]:
     def handler(m: PickleMachine, off: int) -> None:
-        key = _read_memo_key(m, off, kind)
+        key = _memo_key(m, off, kind)
         try:
             m.push(m.memo[key])
         except KeyError:
@@ -642,12 +815,31 @@ def _get(kind: str) -> Callable[[PickleMachine, int], None]:
 
 def _put(kind: str) -> Callable[[PickleMachine, int], None]:
     def handler(m: PickleMachine, off: int) -> None:
-        key = _read_memo_key(m, off, kind)
+        key = _memo_key(m, off, kind)
         if key < 0:
             raise PickleError("negative PUT argument", off)
+        if key >= 1 << 24:
+            m.assume(off, f"memo index {key}: _pickle.c allocates a table that large")
         m.memo[key] = m.top(off)
 
     return handler
+
+
+def _memo_key(m: PickleMachine, off: int, kind: str) -> int:
+    if kind == "1":
+        return m.read(1, off)[0]
+    if kind == "4":
+        return m._uint(4, off)
+    line = m.readline(off, limit=4096)
+    if line is None:
+        raise PickleError("memo key too long", off)
+    if m.c and len(line) < 2:
+        raise PickleError("pickle data was truncated", off)
+    if _PLAIN_KEY.fullmatch(line):
+        return int(line)
+    key = _parse(m, off, line, grammar.c_memo_key, grammar.py_memo_key, "memo key")
+    assert isinstance(key, int)
+    return key
 
 
 def _op_memoize(m: PickleMachine, off: int) -> None:
@@ -655,53 +847,110 @@ def _op_memoize(m: PickleMachine, off: int) -> None:
 
 
 def _op_proto(m: PickleMachine, off: int) -> None:
-    proto = m._read(1, off)[0]
+    proto = m.read(1, off)[0]
     if proto > 5:
         raise PickleError(f"unsupported pickle protocol: {proto}", off)
     m.proto = proto
 
 
 def _op_frame(m: PickleMachine, off: int) -> None:
-    m._read(8, off)  # framing only groups opcodes; the content is read as usual
+    m.run_info.saw_frame = True
+    size = m._uint(8, off)
+    if size >= 2**63:
+        raise PickleError("FRAME length exceeds the system's maximum", off)
+    reading, pos, frame_end = m.reading, m.pos, m.frame_end
+    inside = frame_end is not None and pos < frame_end
+    if inside and reading in (Reading.C_STRICT, Reading.PY):
+        raise PickleError("beginning of a new frame before end of current frame", off)
+    if inside:
+        assert frame_end is not None
+        if reading is Reading.C_MEMORY:
+            m.diverge(off, "a FRAME begins before the previous one ends")
+        elif pos + size <= frame_end:
+            return  # _pickle.c's buffer already holds it: the outer frame goes on
+        else:
+            m.pos = pos = frame_end  # the refill from the file skips the rest of the frame
+    if pos + size > m.size:
+        if reading is not Reading.PY:
+            raise PickleError("pickle data was truncated (FRAME longer than the data)", off)
+        m.diverge(off, "FRAME longer than the data")
+    m.frame_end = min(pos + size, m.size)
 
 
-def _global_lines(m: PickleMachine, off: int) -> tuple[str, str]:
-    try:
-        module = m._readline(off)[:-1].decode("utf-8")
-        name = m._readline(off)[:-1].decode("utf-8")
-    except UnicodeDecodeError:
-        raise PickleError("GLOBAL names are not UTF-8", off) from None
+def _global_names(m: PickleMachine, off: int, codec: str) -> tuple[str, str] | None:
+    """The two lines of GLOBAL/INST, decoded; None when a name is too long to decode."""
+    names: list[str | None] = []
+    for _ in range(2):
+        line = m.readline(off)
+        if line is None:
+            m.assume(off, f"a name over {_MAX_NAME} bytes was not decoded")
+            names.append(None)
+            continue
+        if m.c and len(line) < 2:
+            if line == b"\n":
+                m.diverge(off, "an empty module or name line: pickle.py still calls find_class")
+            raise PickleError("pickle data was truncated", off)
+        try:
+            names.append(line[:-1].decode(codec))
+        except UnicodeDecodeError:
+            raise PickleError(f"GLOBAL names are not {codec}", off) from None
+    module, name = names
+    if module is None or name is None:
+        return None
     return module, name
 
 
 def _op_global(m: PickleMachine, off: int) -> None:
-    module, name = _global_lines(m, off)
-    m.push(m.make_global(module, name, off))
+    names = _global_names(m, off, "utf-8")
+    if names is None:
+        m.push(m.dynamic_global("GLOBAL with a name too long to analyse", off))
+    else:
+        m.push(m.make_global(names[0], names[1], off))
 
 
 def _op_stack_global(m: PickleMachine, off: int) -> None:
     name = m.pop(off)
     module = m.pop(off)
-    if isinstance(module, str) and isinstance(name, str):
-        m.push(m.make_global(module, name, off))
-    elif isinstance(module, (Call, Global, DynamicGlobal, Persistent)) or isinstance(
-        name, (Call, Global, DynamicGlobal, Persistent)
-    ):
-        value = DynamicGlobal(f"STACK_GLOBAL with computed names ({describe(module)}, {describe(name)})", off)
-        m.run_info.globals.append(value)
-        m.push(value)
-    else:
+    known = (is_str(module), is_str(name))
+    if False in known:
         raise PickleError("STACK_GLOBAL requires str", off)
+    if None in known:
+        m.assume(off, "STACK_GLOBAL names computed at load time")
+        what = f"STACK_GLOBAL with computed names ({describe(module)}, {describe(name)})"
+        m.push(m.dynamic_global(what, off))
+        return
+    module_text, name_text = _text(m, module), _text(m, name)
+    if module_text is None or name_text is None:
+        m.push(m.dynamic_global("STACK_GLOBAL with a name too long to analyse", off))
+    else:
+        m.push(m.make_global(module_text, name_text, off))
+
+
+def _text(m: PickleMachine, value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    assert isinstance(value, LongStr)
+    if value.end - value.start > _MAX_NAME:
+        return None
+    raw = bytes(m.data[value.start : value.end])
+    try:
+        if value.codec == "escape":
+            return _escape_decode(raw, value.start)
+        return raw.decode(value.codec, "surrogatepass")
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 def _ext(size: int) -> Callable[[PickleMachine, int], None]:
     def handler(m: PickleMachine, off: int) -> None:
-        code = m._uint(size, off)
+        raw = m.read(size, off)
+        code = int.from_bytes(raw, "little", signed=size == 4)
         if code <= 0:
             raise PickleError("EXT specifies code <= 0", off)
-        value = DynamicGlobal(f"extension registry code {code}", off)
-        m.run_info.globals.append(value)
-        m.push(value)
+        # No unpickler ships a registered extension (copyreg's registry starts empty, and
+        # neither torch nor numpy fills it): every loader stops here.
+        m.run_info.extensions.append(DynamicGlobal(f"extension registry code {code}", off))
+        raise PickleError(f"unregistered extension code {code}", off)
 
     return handler
 
@@ -709,42 +958,83 @@ def _ext(size: int) -> Callable[[PickleMachine, int], None]:
 def _op_reduce(m: PickleMachine, off: int) -> None:
     args = m.pop(off)
     func = m.pop(off)
-    m.push(m._record_call(Call(func, args, "reduce", off)))
+    m.require(is_callable(func), off, f"{describe(func)} is not callable", "REDUCE target is callable")
+    m.push(m.record_call(Call(func, _call_args(m, args, off, "REDUCE"), "reduce", off)))
+
+
+def _call_args(m: PickleMachine, args: object, off: int, op: str) -> object:
+    """The arguments of a REDUCE or NEWOBJ: _pickle.c requires a tuple; pickle.py unpacks
+    any iterable (`func(*args)`)."""
+    if isinstance(args, tuple):
+        return args
+    if isinstance(args, UNKNOWN):
+        m.assume(off, f"{op} arguments computed at load time")
+        return args
+    try:
+        items = iterated(args)
+    except TypeError:
+        raise PickleError(f"{op} arguments are not a tuple: {describe(args)}", off) from None
+    if m.c:
+        m.diverge(off, f"{op} arguments are a {type(args).__name__}: pickle.py unpacks them")
+        raise PickleError(f"{op} arguments are not a tuple: {describe(args)}", off)
+    return items
 
 
 def _op_newobj(m: PickleMachine, off: int) -> None:
     args = m.pop(off)
     cls = m.pop(off)
-    m.push(m._record_call(Call(cls, args, "new", off)))
+    _new(m, cls, args, None, off, "NEWOBJ")
 
 
 def _op_newobj_ex(m: PickleMachine, off: int) -> None:
     kwargs = m.pop(off)
     args = m.pop(off)
     cls = m.pop(off)
-    m.push(m._record_call(Call(cls, args, "new", off, kwargs)))
+    _new(m, cls, args, kwargs, off, "NEWOBJ_EX")
+
+
+def _new(m: PickleMachine, cls: object, args: object, kwargs: object, off: int, op: str) -> None:
+    m.require(is_callable(cls), off, f"{op} class argument must be a type", f"{op} class is a type")
+    args = _call_args(m, args, off, op)
+    if op == "NEWOBJ_EX":
+        m.require(is_dict(kwargs), off, f"{op} kwargs argument must be a dict", f"{op} kwargs is a dict")
+    m.push(m.record_call(Call(cls, args, "new", off, kwargs)))
 
 
 def _op_inst(m: PickleMachine, off: int) -> None:
-    module, name = _global_lines(m, off)
+    if m.c and not m.metastack:  # _pickle.c looks for the MARK before it reads the names
+        m.diverge(off, "INST without a MARK: pickle.py imports the class before it fails")
+        raise PickleError("could not find MARK", off)
+    names = _global_names(m, off, "ascii")
+    cls: Global | DynamicGlobal
+    if names is None:
+        cls = m.dynamic_global("INST with a name too long to analyse", off)
+    else:
+        cls = m.make_global(names[0], names[1], off)
+    if not m.metastack:
+        raise PickleError("could not find MARK", off)  # pickle.py: after find_class ran
     args = m.pop_mark(off)
-    cls = m.make_global(module, name, off)
-    m.push(m._record_call(Call(cls, tuple(args), "inst", off)))
+    m.push(m.record_call(Call(cls, tuple(args), "inst", off)))
 
 
 def _op_obj(m: PickleMachine, off: int) -> None:
     args = m.pop_mark(off)
     if not args:
         raise PickleError("OBJ without a class", off)
-    m.push(m._record_call(Call(args[0], tuple(args[1:]), "obj", off)))
+    cls = args[0]
+    m.require(is_callable(cls), off, f"{describe(cls)} is not callable", "OBJ class is callable")
+    m.push(m.record_call(Call(cls, tuple(args[1:]), "obj", off)))
 
 
 def _op_build(m: PickleMachine, off: int) -> None:
     state = m.pop(off)
     inst = m.top(off)
-    m._mutate("BUILD", inst, state, off)
-    if isinstance(inst, Call):
-        inst.state = state
+    if isinstance(inst, UNKNOWN):
+        m.mutate("BUILD", inst, state, off)  # calls its __setstate__, or sets its attributes
+        if isinstance(inst, Call):
+            inst.state = state
+    else:
+        _build_builtin(m, inst, state, off)
     if m.build_hook is not None:
         resume = m.build_hook(inst, state, m.pos)
         if resume is not None:
@@ -753,13 +1043,46 @@ def _op_build(m: PickleMachine, off: int) -> None:
             m.pos = resume
 
 
+def _build_builtin(m: PickleMachine, inst: object, state: object, off: int) -> None:
+    """BUILD on a constant or container: no __setstate__ and no __dict__, so only an empty
+    state works. _pickle.c accepts None (or (None, {})); pickle.py any falsy state."""
+    slot: object = None
+    split = isinstance(state, tuple) and len(state) == 2
+    if split:
+        state, slot = state  # type: ignore[misc]
+    c_ok = state is None and (not split or (isinstance(slot, PDict) and not slot.items))
+    py_ok = not _truthy(state) and not _truthy(slot)
+    if c_ok != py_ok:
+        m.diverge(off, "BUILD on a built-in value: the two unpicklers accept different empty states")
+    if not (c_ok if m.c else py_ok):
+        raise PickleError(f"BUILD cannot set state on {describe(inst)}", off)
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, (PDict, PList, PSet)):
+        return bool(value.items)
+    if isinstance(value, PByteArray):
+        return _truthy(value.data)
+    if isinstance(value, (BytesRef, LongStr, BigInt)):
+        return True
+    if isinstance(value, UNKNOWN):
+        return True
+    return bool(value)
+
+
 def _op_persid(m: PickleMachine, off: int) -> None:
-    pid = _parse_line(m, off, "PERSID")
-    m.push(Persistent(pid, off))
+    line = m.text_line(off)
+    if isinstance(line, tuple):
+        raise PickleError("persistent id too long", off)
+    try:
+        pid = line.decode("ascii")
+    except UnicodeDecodeError:
+        raise PickleError("persistent IDs in protocol 0 must be ASCII strings", off) from None
+    m.push(m.persistent(pid, off))
 
 
 def _op_binpersid(m: PickleMachine, off: int) -> None:
-    m.push(Persistent(m.pop(off), off))
+    m.push(m.persistent(m.pop(off), off))
 
 
 def _op_next_buffer(m: PickleMachine, off: int) -> None:
@@ -767,7 +1090,8 @@ def _op_next_buffer(m: PickleMachine, off: int) -> None:
 
 
 def _op_readonly_buffer(m: PickleMachine, off: int) -> None:
-    m.top(off)
+    value = m.top(off)
+    m.require(has_buffer(value), off, "READONLY_BUFFER on a value without a buffer", "READONLY_BUFFER")
 
 
 _DISPATCH: dict[int, Callable[[PickleMachine, int], object]] = {
@@ -852,43 +1176,79 @@ def run_pickle(
     max_opcodes: int = 50_000_000,
     deadline: float | None = None,
     build_hook: BuildHook | None = None,
+    reading: Reading = Reading.C_MEMORY,
 ) -> PickleRun:
-    """Symbolically run one pickle starting at `start`."""
-    return PickleMachine(data, start, max_opcodes=max_opcodes, deadline=deadline, build_hook=build_hook).run()
+    """Symbolically run one pickle starting at `start`, as `reading` reads it."""
+    machine = PickleMachine(
+        data, start, max_opcodes=max_opcodes, deadline=deadline, build_hook=build_hook, reading=reading
+    )
+    return machine.run()
 
 
-# --- sniffing protocol 0/1 pickles, which have no header -----------------------------------
+# --- recognising pickles that have no header (protocols 0 and 1 are printable text) ----------
 
-_IDENTIFIER_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_IDENTIFIER_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _SNIFF_WINDOW = 64 * 1024
+_SNIFF_OPCODES = 20_000
 
 
 def looks_like_pickle(data: Data) -> bool:
-    """True if `data` runs as a pickle: it reaches STOP cleanly, or it calls a well-formed
-    global before breaking (a truncated payload still runs). Text that merely starts with
-    an opcode letter ("cat\ndog\n" reads as GLOBAL at.dog) breaks before any call."""
+    """True if a pickle loader reading `data` from its first byte would act on it: it imports
+    a plausible name or calls something before it breaks, or it returns an object (a complete
+    pickle, or a stack of them, of a few opcodes), or it runs thousands of valid opcodes.
+    Text that merely starts with an opcode letter breaks before any of that ("cat dog" is
+    GLOBAL 'at dog'... broken at once)."""
     if not data or data[0] not in _DISPATCH:
         return False
     window = data[:_SNIFF_WINDOW] if len(data) > _SNIFF_WINDOW else data
-    run = run_pickle(window, max_opcodes=20_000)
-    if len(data) > len(window) and run.error and "truncated" in run.error and run.opcodes < 64:
+    stacked = _stacked_opcodes(window)
+    if stacked is True:
+        return True
+    if stacked is None and len(data) > len(window):
         # A constant longer than the window (protocol 0 keeps a string on one line of any
         # length) hides everything after it: read the whole file, still opcode-bounded.
-        window = data
-        run = run_pickle(data, max_opcodes=20_000)
-    if run.end is not None and run.error is None:
-        # pickle.load stops at STOP and ignores what follows, so trailing bytes prove nothing.
-        if run.globals or run.calls:
+        return _stacked_opcodes(data) is True
+    return False
+
+
+def _stacked_opcodes(data: Data) -> bool | None:
+    """True: a loader acts on it; False: it does not; None: the data ran out first."""
+    pos, complete = 0, 0
+    budget = _SNIFF_OPCODES
+    while budget > 0:
+        run = run_pickle(data, pos, max_opcodes=budget)
+        budget -= run.opcodes
+        if run.calls or any(_plausible(g) for g in run.globals):
             return True
-        return run.opcodes >= 8 or (run.opcodes >= 2 and not data[run.end : run.end + 16].strip())
-    if run.limit or (len(data) > len(window) and run.error and "truncated" in run.error):
-        return run.opcodes >= 64  # thousands of valid opcodes are no accident
-    return any(
-        isinstance(call.func, Global)
-        and _IDENTIFIER_PATH.match((call.func.raw or (call.func.module, call.func.name))[0])
-        and _IDENTIFIER_PATH.match((call.func.raw or (call.func.module, call.func.name))[1])
-        for call in run.calls
-    )
+        if run.end is None and run.divergences:  # where pickle.py reads on, it may act
+            other = run_pickle(data, pos, max_opcodes=budget, reading=Reading.PY)
+            if other.calls or any(_plausible(g) for g in other.globals):
+                return True
+        if run.limit:
+            return complete + run.opcodes >= 64  # thousands of valid opcodes are no accident
+        if run.end is None:
+            if run.error and "truncated" in run.error and complete + run.opcodes >= 64:
+                return True
+            if run.error and "truncated" in run.error and run.opcodes < 64:
+                return None if complete == 0 else complete >= 8
+            return complete >= 8
+        complete += run.opcodes
+        pos = run.end
+        rest = data[pos : pos + 16]
+        if not rest.strip():  # pickle.load stops at STOP; whitespace after it is nothing
+            return complete >= 2
+        if rest[0] not in _DISPATCH:
+            return complete >= 8
+    return True
+
+
+def _plausible(glob: Global | DynamicGlobal) -> bool:
+    """An import a loader could perform: a module name that is a dotted Python identifier (the
+    module is imported before the name is looked up; a name computed at load time counts too)."""
+    if isinstance(glob, DynamicGlobal):
+        return True
+    module, name = glob.raw or (glob.module, glob.name)
+    return bool(_IDENTIFIER_PATH.fullmatch(module) and (not name or _IDENTIFIER_PATH.fullmatch(name)))
 
 
 # --- human-readable rendering of values, for evidence ------------------------------------
@@ -916,16 +1276,18 @@ def describe(value: object, depth: int = 0, budget: list[int] | None = None) -> 
         return f"<persistent {describe(value.pid, depth + 1, budget)}>"
     if isinstance(value, BytesRef):
         return f"<{counted(value.length, 'byte')}>"
-    if isinstance(value, Opaque):
-        return f"<{value.what}>"
+    if isinstance(value, LongStr):
+        return f"<string of {counted(value.end - value.start, 'byte')} at offset {value.start}>"
+    if isinstance(value, BigInt):
+        return f"<integer of about {value.digits} digits>"
+    if isinstance(value, PByteArray):
+        return f"bytearray({describe(value.data, depth + 1, budget)})"
     if isinstance(value, PList):
-        return (
-            "["
-            + ", ".join(describe(v, depth + 1, budget) for v in value.items[:8])
-            + (", …]" if len(value.items) > 8 else "]")
-        )
+        return _items("[", value.items, "]", depth, budget)
     if isinstance(value, PSet):
-        return "{" + ", ".join(describe(v, depth + 1, budget) for v in value.items[:8]) + "}"
+        return _items(
+            "frozenset({" if value.frozen else "{", value.items, "})" if value.frozen else "}", depth, budget
+        )
     if isinstance(value, PDict):
         parts = [
             f"{describe(k, depth + 1, budget)}: {describe(v, depth + 1, budget)}" for k, v in value.items[:8]
@@ -936,3 +1298,8 @@ def describe(value: object, depth: int = 0, budget: list[int] | None = None) -> 
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     text = repr(value)
     return text if len(text) <= 120 else text[:117] + "…"
+
+
+def _items(open_: str, items: list[object], close: str, depth: int, budget: list[int]) -> str:
+    inner = ", ".join(describe(v, depth + 1, budget) for v in items[:8])
+    return open_ + inner + (", …" if len(items) > 8 else "") + close

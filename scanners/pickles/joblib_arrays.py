@@ -10,14 +10,18 @@ bytes and scans nested pickles, so the stream is read exactly as joblib.load rea
 from __future__ import annotations
 
 import math
-import re
+from dataclasses import replace
 
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.pickles.engine import Call, Global, PDict
+from aisbom.scanners.pickles.numpy_arrays import pickled_itemsize
 from aisbom.scanners.pickles.stream import scan_pickle_stream
 
-_WRAPPERS = {("joblib.numpy_pickle", "NumpyArrayWrapper")}
-_TYPESTR = re.compile(r"^[a-zA-Z?]+(\d+)$")
+# joblib's wrapper, and the copy scikit-learn < 0.23 bundled as sklearn.externals.joblib.
+_WRAPPERS = {
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper"),
+}
 
 
 class JoblibArrays:
@@ -27,6 +31,11 @@ class JoblibArrays:
         self.data = data
         self.ctx = ctx
         self.arrays = 0
+
+    def replay(self) -> JoblibArrays:
+        """The same hook for another reading of the stream: it skips the same array bytes
+        but reports nothing (the first reading already scanned the nested object arrays)."""
+        return JoblibArrays(self.data, replace(self.ctx, sink=[]))
 
     def __call__(self, instance: object, state: object, pos: int) -> int | None:
         if not (isinstance(instance, Call) and isinstance(instance.func, Global)):
@@ -82,12 +91,5 @@ def _array_bytes(dtype: object, shape: object) -> int | None:
     if not all(isinstance(d, int) and d >= 0 for d in shape):
         return None
     typestr, state = parts
-    elsize = state[5] if len(state) > 5 else -1
-    if isinstance(elsize, int) and elsize > 0:
-        itemsize = elsize
-    else:
-        match = _TYPESTR.match(typestr)
-        if not match:
-            return None
-        itemsize = int(match.group(1))
-    return math.prod(shape) * itemsize
+    itemsize = pickled_itemsize(typestr, state[5] if len(state) > 5 else -1)  # as numpy resolves it
+    return None if itemsize is None else math.prod(shape) * itemsize

@@ -22,6 +22,12 @@ def scan_pickle(data: Data, ctx: ScanContext) -> None:
             "pickle-format",
             "pickle serialization: loading it with pickle, torch or joblib can run code",
         )
+    elif ctx.members[-1].endswith("-content"):  # the content of a compressed stream
+        ctx.report(
+            "pickle-format",
+            f"compressed pickle ({ctx.members[-1].removesuffix('-content')}): loading it with "
+            "joblib or pickle can run code",
+        )
     arrays = JoblibArrays(data, ctx)
     scan_pickle_stream(data, ctx, build_hook=arrays)
     if arrays.arrays:

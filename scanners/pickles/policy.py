@@ -4,7 +4,9 @@ denylist only sharpens the severity and the message; it never makes anything saf
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 from aisbom.policy import Policy
 from aisbom.scanners.pickles.allowlist import (
@@ -19,9 +21,10 @@ from aisbom.scanners.pickles.allowlist import (
 class Use(enum.IntEnum):
     """How a pickle used a global, weakest first."""
 
-    IMPORTED = 1  # fetched (its module was imported), never called
+    IMPORTED = 1  # fetched (its module was imported) and at most referenced, never called
     CONSTRUCTED = 2  # an instance was created without calling the class (NEWOBJ, copyreg)
-    CALLED = 3  # called with arguments, or handed to a function that calls it
+    BUILT = 3  # constructed, then BUILD restored its state: the class's __setstate__ ran
+    CALLED = 4  # called with arguments, or handed to a function that calls it
 
 
 # torch.load's pickle loader renames this module before import (torch.serialization).
@@ -33,8 +36,6 @@ ARGUMENT_USE: dict[tuple[str, str], dict[int, Use]] = {
     ("copyreg", "_reconstructor"): {0: Use.CONSTRUCTED, 1: Use.CALLED},
     ("copyreg", "__newobj__"): {0: Use.CONSTRUCTED},
     ("copyreg", "__newobj_ex__"): {0: Use.CONSTRUCTED},
-    ("functools", "partial"): {0: Use.CALLED},
-    ("_functools", "partial"): {0: Use.CALLED},
 }
 for _key, _positions in CALLS_ARGUMENTS.items():
     for _position in _positions:
@@ -59,6 +60,18 @@ NESTED_LOADERS: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
+# Classes whose __setstate__ unpickles bytes held in its state (torch's datapipe wrappers keep
+# the wrapped datapipe as pickle.dumps() output): BUILD on one runs a nested loader, so the
+# bytes in the state are scanned as a nested pickle. The generated table adds what the
+# source walk of fixtures/denylist_walk.py finds.
+NESTED_SETSTATE: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("torch.utils.data.datapipes.datapipe", "_DataPipeSerializationWrapper"),
+        ("torch.utils.data.datapipes.datapipe", "_IterDataPipeSerializationWrapper"),
+        ("torch.utils.data.datapipes.datapipe", "_MapDataPipeSerializationWrapper"),
+    }
+)
+
 # numpy rebuilds ufuncs by importing a module and fetching a name given as arguments:
 # an import-by-name gadget, safe only when the resolved name is itself allowlisted.
 IMPORT_BY_NAME: frozenset[tuple[str, str]] = frozenset(
@@ -75,7 +88,14 @@ TRUSTED_NESTED_LOADERS: frozenset[tuple[str, str]] = frozenset({("torch.storage"
 CALLABLE_WRAPPERS: frozenset[tuple[str, str]] = frozenset(
     {("functools", "partial"), ("_functools", "partial")}
 )
-RESOLVED_BY_SCANNER = TRUSTED_NESTED_LOADERS | IMPORT_BY_NAME | CALLABLE_WRAPPERS
+# getattr(obj, name): what bound methods pickle as. The scanner resolves a constant, plain
+# name on a known global or instance to that attribute and judges it; any other getattr is
+# reported as the gadget it is.
+ATTRIBUTE_GETTERS: frozenset[tuple[str, str]] = frozenset({("builtins", "getattr")})
+# Allowlisted callables that return an argument unchanged: numpy.object_(f) is f. What they
+# pass through is judged where it ends up.
+PASS_THROUGH: frozenset[tuple[str, str]] = frozenset({("numpy", "object_")})
+RESOLVED_BY_SCANNER = TRUSTED_NESTED_LOADERS | IMPORT_BY_NAME | CALLABLE_WRAPPERS | ATTRIBUTE_GETTERS
 
 # Pure decoders that benign pickles use to build bytes (and attackers to hide them); the
 # scanner evaluates them on constants to find nested pickles.
@@ -174,8 +194,6 @@ _DANGEROUS_MODULES = frozenset(
         "inspect",
         "types",
         "gc",
-        "builtins",
-        "__builtin__",
         "glob",
         "fileinput",
         "mmap",
@@ -349,14 +367,17 @@ def is_allowed(
     use: Use = Use.CALLED,
     torchscript: bool = False,
     extra: frozenset[tuple[str, str]] = frozenset(),
+    resolved: bool = True,
 ) -> bool:
+    """`resolved`: False where the scanner could not resolve the arguments of a
+    RESOLVED_BY_SCANNER global (it is handed to another function that calls it)."""
     module, name = normalize(module, name)
     if name in ALLOWED.get(module, ()) or (module, name) in extra:
         return True
-    if (module, name) in CONSTRUCT_ONLY and use <= Use.CONSTRUCTED:
+    if (module, name) in CONSTRUCT_ONLY and use <= Use.BUILT:
         return True  # benign files only build these; calling them does I/O
     if (module, name) in RESOLVED_BY_SCANNER:
-        return True
+        return resolved
     if torchscript:
         if module == TORCHSCRIPT_CLASS_PREFIX or module.startswith(TORCHSCRIPT_CLASS_PREFIX + "."):
             return True  # TorchScript classes: resolved by the compilation unit, never imported
@@ -371,12 +392,53 @@ def judge(
     use: Use = Use.CALLED,
     torchscript: bool = False,
     extra: frozenset[tuple[str, str]] = frozenset(),
+    resolved: bool = True,
 ) -> Verdict:
-    if is_allowed(module, name, use=use, torchscript=torchscript, extra=extra):
+    if is_allowed(module, name, use=use, torchscript=torchscript, extra=extra, resolved=resolved):
         return Verdict(allowed=True)
     module, name = normalize(module, name)
     reason = _danger_reason(module, name)
     return Verdict(allowed=False, dangerous=bool(reason), reason=reason)
+
+
+# What fixtures/denylist_walk.py found in the source of the standard library and the common ML
+# packages: (module, name) -> the kinds of sink it reaches. Loaded on first use.
+_GENERATED = Path(__file__).with_name("denylist_generated.txt")
+_CATEGORIES = {
+    "exec": "runs code (exec/eval/compile)",
+    "process": "starts processes",
+    "native": "loads native code (ctypes)",
+    "import": "imports modules by name",
+    "network": "opens sockets",
+    "file-write": "writes or deletes files",
+    "unpickle": "unpickles further bytes",
+}
+
+
+@functools.cache
+def _generated_index() -> dict[str, list[tuple[str, str]]]:
+    """module -> [(category, " name name ... ")]: the table's lines, split only into modules
+    (tens of thousands of names; a lookup searches one module's few lines)."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for line in _GENERATED.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        module, category, names = line.split("\t")
+        index.setdefault(module, []).append((category, f" {names} "))
+    return index
+
+
+def generated_categories(module: str, name: str) -> frozenset[str]:
+    """The kinds of sink fixtures/denylist_walk.py found module.name to reach (empty if none)."""
+    needle = f" {name} "
+    return frozenset(c for c, names in _generated_index().get(module, ()) if needle in names)
+
+
+def setstate_unpickles(module: str, name: str) -> bool:
+    """Whether BUILD on an instance of module.name runs a __setstate__ that unpickles its state."""
+    return (module, name) in NESTED_SETSTATE or "unpickle" in generated_categories(
+        module, f"{name}.__setstate__"
+    )
 
 
 def silencing(verdict: Verdict, module: str, name: str, policy: Policy) -> tuple[str | None, str]:
@@ -395,6 +457,10 @@ def _danger_reason(module: str, name: str) -> str:
     head = name.split(".", 1)[0]
     if (module, name) in _DANGEROUS_GLOBALS or (module, head) in _DANGEROUS_GLOBALS:
         return "known code-execution, file or import gadget"
+    reached = generated_categories(module, name) or generated_categories(module, head)
+    if reached:
+        kinds = ", ".join(_CATEGORIES[c] for c in sorted(reached))
+        return f"its source {kinds} (found by walking the source of {module.split('.')[0]})"
     top = module.split(".", 1)[0]
     if any(module == p or module.startswith(p + ".") for p in _DANGEROUS_PACKAGES):
         return f"module {module!r} reads or writes files, compiles or runs code"

@@ -4,6 +4,8 @@
   live in `<prefix>/data/<key>` and are raw bytes that are never read here. torch reads the
   zip with miniz, which trusts the central directory and tolerates bad CRCs, local/central
   name mismatches and odd flag bits, so we do too (readers/zip_reader.py) and report them.
+  Its central directory is located as miniz locates it, and as zipfile does where the two
+  differ (readers/zip_directory.py): every member either lists is scanned.
   Every member that is a pickle is scanned, whatever its name; members are read within the
   same limits as any zip member (`zip_archive.read_zip_member`), decompression budget included.
 - TorchScript archives (torch.jit.save): `constants.pkl` and `data.pkl` are read by the
@@ -22,11 +24,11 @@ from __future__ import annotations
 
 import re
 
-from aisbom.scanners.archives.zip_archive import read_zip_member
+from aisbom.scanners.archives.zip_archive import read_zip_member, report_divergence
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.pickles.engine import looks_like_pickle
 from aisbom.scanners.pickles.stream import scan_pickle_stream
-from aisbom.scanners.readers import zip_reader
+from aisbom.scanners.readers import zip_directory, zip_reader
 
 # Raw tensor storages: `<prefix>/data/<key>` (keys are decimal), and TorchScript's
 # `<prefix>/constants/<key>`. They are bytes, not pickles, and are the bulk of the file.
@@ -66,22 +68,27 @@ def _scan_torch_zip(data: Data, ctx: ScanContext, *, torchscript: bool) -> None:
     kind = "TorchScript archive" if torchscript else "PyTorch checkpoint"
     if not ctx.members:
         ctx.report("pickle-format", f"{kind} (zip of pickles): loading it can run code")
-    try:
-        entries = zip_reader.read_central_directory(data, max_entries=ctx.limits.max_members)
-    except zip_reader.ZipError as exc:
-        ctx.report("scan-error", f"{kind} cannot be read as a zip: {exc}")
+    directories = zip_directory.read_directories(data, max_entries=ctx.limits.max_members)
+    if not directories.readable:
+        ctx.report("scan-error", f"{kind} cannot be read as a zip: {directories.first_failure()}")
         return
-    seen_names: set[str] = set()
+    report_divergence(ctx, directories)
+    entries = directories.entries()  # miniz's (torch.load's) and zipfile's, each once
+    if not directories.complete:
+        ctx.report(
+            "scan-limit",
+            f"{kind} lists more than {ctx.limits.max_members} members; the rest were not analysed",
+            evidence={"limit": "max_members"},
+        )
+    for name in directories.repeated_names():
+        ctx.report(
+            "archive-tampered",
+            f"member {name!r} appears more than once; loaders pick different copies",
+        )
     hints = ctx.hints | {"torchscript"} if torchscript else ctx.hints
     for entry in entries:
         if entry.is_dir:
             continue
-        if entry.name in seen_names:
-            ctx.report(
-                "archive-tampered",
-                f"member {entry.name!r} appears more than once; loaders pick different copies",
-            )
-        seen_names.add(entry.name)
         if _STORAGE.search(entry.name):
             continue
         if ctx.out_of_time():

@@ -1,10 +1,16 @@
 """Pickle streams: run them symbolically, judge every global against the allowlist,
-and report what the pickle loader would import, construct and call.
+and report what the pickle loader would import, construct, restore and call.
 
 Verdicts are per global: a denylisted one is critical wherever it appears; any other global
-outside the allowlist is high when called and medium when only imported or constructed.
-Calls of computed values (results of other calls, extension codes, computed names) and
-mutations of imported objects are high: their target cannot be known statically.
+outside the allowlist is high when called or when BUILD restores an instance of it (its
+__setstate__ runs), and medium when only imported, referenced or constructed. Calls of
+computed values (results of other calls, computed names), mutations of imported objects,
+computed BUILD states and callables planted where the loader calls them are high: their
+target cannot be known statically.
+
+A stream is read as `_pickle.c` reads bytes in memory; where that run found a place another
+CPython reading differs (pickle.py's grammar, a FRAME boundary), the stream is read those
+ways too, each reading is judged, and the divergence is reported.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import re
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.sniff import sniff
@@ -25,27 +32,39 @@ from aisbom.scanners.pickles.engine import (
     Global,
     Mutation,
     PDict,
+    Persistent,
     PickleRun,
+    Reading,
     describe,
-    looks_like_pickle,
     run_pickle,
 )
 from aisbom.scanners.pickles.policy import (
     ARGUMENT_USE,
+    ATTRIBUTE_GETTERS,
     CALLABLE_WRAPPERS,
     DECODERS,
     IMPORT_BY_NAME,
     NESTED_LOADERS,
+    PASS_THROUGH,
+    RESOLVED_BY_SCANNER,
     TRUSTED_NESTED_LOADERS,
     Use,
+    is_allowed,
     judge,
     normalize,
+    setstate_unpickles,
     silencing,
 )
 from aisbom.severity import Severity
 from aisbom.wording import counted
 
 _MAX_EMBEDDED = 64 * 1024 * 1024  # bytes of one nested blob we pull into memory
+_OTHER_READINGS = (Reading.C_STREAM, Reading.C_STRICT, Reading.PY)
+# Attribute names the unpickler itself looks up on an instance and calls: BUILD calls
+# __setstate__, APPENDS extend (or append), ADDITEMS add. Planting one in a state is a call.
+_LOADER_CALLED = frozenset({"__setstate__", "extend", "append", "add"})
+_PLAIN_ATTRIBUTE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_TEXT = re.compile(rb"[\t\n\r\x20-\x7e]*")
 
 
 @dataclass
@@ -54,6 +73,7 @@ class _GlobalUse:
     use: Use
     count: int = 1  # times it was fetched
     example: str = ""  # a rendering of one call, for evidence
+    resolved: bool = True  # False: a RESOLVED_BY_SCANNER global used where it cannot be resolved
 
 
 @dataclass
@@ -62,12 +82,14 @@ class _Analysis:
     dynamic: list[tuple[str, int]] = field(default_factory=list)  # (what, offset)
     nested: list[tuple[str, object, int]] = field(default_factory=list)  # (label, bytes, offset)
 
-    def use(self, glob: Global, how: Use, example: str = "") -> None:
+    def use(self, glob: Global, how: Use, example: str = "", *, resolved: bool = True) -> None:
         key = (glob.module, glob.name)
         seen = self.uses.get(key)
         if seen is None:
-            self.uses[key] = _GlobalUse(glob, how, 1 if how is Use.IMPORTED else 0, example)
+            count = 1 if how is Use.IMPORTED else 0
+            self.uses[key] = _GlobalUse(glob, how, count, example, resolved)
             return
+        seen.resolved = seen.resolved and resolved
         if how is Use.IMPORTED:
             seen.count += 1
         if how > seen.use:
@@ -75,6 +97,14 @@ class _Analysis:
             seen.example = example or seen.example
         elif not seen.example and example:
             seen.example = example
+
+    def flag(self, what: str, offset: int) -> None:
+        self.dynamic.append((what, offset))
+
+    @property
+    def acted(self) -> bool:
+        """Something ran: a call, a mutation, a computed fetch, or a dangerous import."""
+        return bool(self.dynamic or any(u.use > Use.IMPORTED for u in self.uses.values()))
 
 
 def scan_pickle_stream(
@@ -84,36 +114,98 @@ def scan_pickle_stream(
     start: int = 0,
     max_pickles: int | None = None,
     build_hook: BuildHook | None = None,
+    reading: Reading | None = None,
 ) -> int | None:
-    """Scan consecutive pickles from `start`. Returns the offset after the last complete
-    pickle, or None if the stream broke (which is reported)."""
+    """Scan consecutive pickles from `start`, as a loader that calls pickle.load in a loop reads
+    them (a pickle after a STOP is read when it does anything). Returns the offset after the last
+    complete pickle, or None if the stream broke (which is reported). `reading`: read only that
+    way (None: _pickle.c's, and the others wherever they differ)."""
     limit = ctx.limits.max_stacked_pickles if max_pickles is None else max_pickles
-    pos = start
-    for index in range(limit):
+    budget = ctx.limits.max_pickle_opcodes
+    pos, index = start, 0
+    while True:
         run = run_pickle(
             data,
             pos,
-            max_opcodes=ctx.limits.max_pickle_opcodes,
+            max_opcodes=budget,
             deadline=ctx.budget.deadline,
             build_hook=build_hook,
+            reading=reading or Reading.C_MEMORY,
         )
-        _report_run(data, run, ctx, index)
-        if run.end is None:
-            return None
-        pos = run.end
-        if pos >= len(data) or (max_pickles is not None and index + 1 >= max_pickles):
-            return pos
-        if not _another_pickle_follows(data, pos):
+        if index and not _acts(data, run):
             if max_pickles is None:
                 _scan_trailing(data, pos, ctx)
             return pos
+        budget -= run.opcodes
+        _report_run(data, run, ctx, index)
+        if reading is None and run.divergences:
+            _read_other_ways(data, run, ctx, index, build_hook)
+        if run.end is None:
+            return None
+        pos, index = run.end, index + 1
+        if pos >= len(data) or (max_pickles is not None and index >= max_pickles):
+            return pos
+        if index >= limit or budget <= 0:
+            ctx.report(
+                "scan-limit",
+                f"more than {index} pickles stacked in one stream; the rest was not analysed",
+                offset=pos,
+                evidence={"limit": "max_stacked_pickles" if index >= limit else "max_pickle_opcodes"},
+            )
+            return None
+
+
+def _acts(data: Data, run: PickleRun) -> bool:
+    """Whether a loader reading on after a STOP would do something with these bytes: return an
+    object, import or call, or at least start a new pickle (a PROTO opcode)."""
+    if run.end is not None or run.limit or run.calls or run.globals:
+        return True
+    return data[run.start : run.start + 1] == b"\x80" and run.opcodes >= 2
+
+
+def _read_other_ways(
+    data: Data, primary: PickleRun, ctx: ScanContext, index: int, build_hook: BuildHook | None
+) -> None:
+    """Read a pickle the other ways CPython reads it and report what only they see."""
+    replay = getattr(build_hook, "replay", None)
+    hook = replay() if callable(replay) else build_hook
+    offset, what = primary.divergences[0]
     ctx.report(
-        "scan-limit",
-        f"more than {limit} pickles stacked in one stream; the rest was not analysed",
-        offset=pos,
-        evidence={"limit": "max_stacked_pickles"},
+        "pickle-divergent-reading",
+        f"CPython's unpicklers read this pickle differently (offset {offset}: {what}); "
+        "each reading was analysed",
+        offset=offset,
+        evidence={"divergences": "; ".join(f"{o}: {w}" for o, w in primary.divergences[:8])},
     )
-    return None
+    seen = {_finding_key(f) for f in ctx.sink}
+    for reading in _OTHER_READINGS:
+        scratch = replace(ctx, sink=[])
+        run = run_pickle(
+            data,
+            primary.start,
+            max_opcodes=ctx.limits.max_pickle_opcodes,
+            deadline=ctx.budget.deadline,
+            build_hook=hook,
+            reading=reading,
+        )
+        _report_run(data, run, scratch, index)
+        if run.end is not None and run.end != primary.end and run.end < len(data):
+            # This reading ends elsewhere: a loop of pickle.load calls goes on from there.
+            scan_pickle_stream(data, scratch, start=run.end, build_hook=hook, reading=reading)
+        for finding in scratch.sink:
+            key = _finding_key(finding)
+            if key not in seen and finding.rule != "pickle-malformed":
+                seen.add(key)
+                ctx.sink.append(replace(finding, message=f"{finding.message} (as {reading.value} reads it)"))
+
+
+def _finding_key(finding: object) -> tuple[object, ...]:
+    return (
+        getattr(finding, "rule", None),
+        getattr(finding, "members", None),
+        dict(getattr(finding, "evidence", ())).get("global"),
+        getattr(finding, "message", "").split(" (as ")[0],
+    )
 
 
 def _scan_trailing(data: Data, pos: int, ctx: ScanContext) -> None:
@@ -132,24 +224,37 @@ def _scan_trailing(data: Data, pos: int, ctx: ScanContext) -> None:
         ctx.scan_nested(trailing, f"trailing-data@{pos}")
 
 
-def _another_pickle_follows(data: Data, pos: int) -> bool:
-    if data[pos : pos + 1] == b"\x80" and data[pos + 1 : pos + 2] in (
-        b"\x02",
-        b"\x03",
-        b"\x04",
-        b"\x05",
-    ):
-        return True
-    return looks_like_pickle(data[pos : pos + 65536])
-
-
 def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> None:
-    torchscript = "torchscript" in ctx.hints
-    analysis = _analyse(run)
+    analysis = _Analyser(run).analysis
     where = f" (pickle #{index + 1} in the stream)" if index else ""
+    _report_globals(analysis, ctx, where)
+    for what, offset in analysis.dynamic:
+        ctx.report("pickle-dynamic-call", what + where, offset=offset)
+    for ext in run.extensions:
+        ctx.report(
+            "pickle-extension-code",
+            f"fetches {ext.what}: loaders stop here unless the loading process registered that "
+            f"code with copyreg.add_extension{where}",
+            offset=ext.offset,
+        )
+    _scan_embedded(data, analysis, ctx)
+    if run.limit:
+        ctx.report(
+            "scan-limit",
+            f"pickle analysis stopped: {run.limit}; the rest of the stream was not analysed",
+            offset=run.start,
+            evidence={"limit": run.limit},
+        )
+    elif run.error and not run.extensions:
+        _report_break(data, run, analysis, ctx)
 
+
+def _report_globals(analysis: _Analysis, ctx: ScanContext, where: str) -> None:
+    torchscript = "torchscript" in ctx.hints
     for (module, name), seen in sorted(analysis.uses.items(), key=lambda kv: kv[1].glob.offset):
-        verdict = judge(module, name, use=seen.use, torchscript=torchscript)  # the allowlist alone
+        verdict = judge(  # the allowlist alone; the user's allow files are asked below
+            module, name, use=seen.use, torchscript=torchscript, resolved=seen.resolved
+        )
         if verdict.allowed:
             continue
         silenced_by, note = silencing(verdict, module, name, ctx.policy)  # the user's allow files
@@ -161,11 +266,11 @@ def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> Non
         if seen.count > 1:
             evidence["occurrences"] = str(seen.count)
         label = f"{module}.{name}"
-        if verdict.dangerous:
-            action = {Use.CALLED: "calls", Use.CONSTRUCTED: "constructs", Use.IMPORTED: "imports"}
+        if verdict.dangerous or (module, name) in RESOLVED_BY_SCANNER:
+            reason = verdict.reason or "its arguments could not be resolved, so it can reach anything"
             ctx.report(
                 "pickle-dangerous-global",
-                f"{action[seen.use]} {label}: {verdict.reason}{where}{note}",
+                f"{_VERBS[seen.use]} {label}: {reason}{where}{note}",
                 offset=seen.glob.offset,
                 evidence=evidence,
                 silenced_by=silenced_by,
@@ -178,19 +283,29 @@ def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> Non
                 evidence=evidence,
                 silenced_by=silenced_by,
             )
+        elif seen.use is Use.BUILT:
+            ctx.report(
+                "pickle-unknown-call",
+                f"restores the state of a {label} (its __setstate__ runs at load time), which is "
+                f"not on the allowlist{where}",
+                offset=seen.glob.offset,
+                evidence=evidence,
+                silenced_by=silenced_by,
+            )
         else:
-            verb = "constructs" if seen.use is Use.CONSTRUCTED else "imports"
             ctx.report(
                 "pickle-unknown-global",
-                f"{verb} {label}, which is not on the allowlist{where}",
+                f"{_VERBS[seen.use]} {label}, which is not on the allowlist{where}",
                 offset=seen.glob.offset,
                 evidence=evidence,
                 silenced_by=silenced_by,
             )
 
-    for what, offset in analysis.dynamic:
-        ctx.report("pickle-dynamic-call", what + where, offset=offset)
 
+_VERBS = {Use.CALLED: "calls", Use.BUILT: "builds", Use.CONSTRUCTED: "constructs", Use.IMPORTED: "imports"}
+
+
+def _scan_embedded(data: Data, analysis: _Analysis, ctx: ScanContext) -> None:
     for label, blob, offset in analysis.nested:
         payload = _materialize(data, blob)
         if payload is None:
@@ -202,134 +317,292 @@ def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> Non
             )
             continue
         ctx.report(
-            "pickle-embedded",
-            f"{label} at offset {offset}: scanned as a nested object",
-            offset=offset,
+            "pickle-embedded", f"{label} at offset {offset}: scanned as a nested object", offset=offset
         )
         ctx.scan_nested(payload, f"{label}@{offset}")
 
-    if run.limit:
-        ctx.report(
-            "scan-limit",
-            f"pickle analysis stopped: {run.limit}; the rest of the stream was not analysed",
-            offset=run.start,
-            evidence={"limit": run.limit},
-        )
-    elif run.error:
-        # Nothing runs without a global: a break before any import is a damaged file (or
-        # data that merely starts like a pickle), not a hidden payload.
-        executed = bool(analysis.uses or analysis.dynamic)
-        ctx.report(
-            "pickle-malformed",
-            f"malformed pickle at offset {run.error_offset}: {run.error}"
-            + (
-                "; everything before that point was analysed as executed"
-                if executed
-                else "; it imports nothing before that point"
-            ),
-            severity=None if executed else Severity.MEDIUM,
-            offset=run.error_offset,
-            evidence={"error": run.error},
-        )
+
+def _report_break(data: Data, run: PickleRun, analysis: _Analysis, ctx: ScanContext) -> None:
+    """A stream that breaks: everything before the break ran. Nothing runs without a global,
+    so a break before any import is a damaged file (or data that merely starts like a
+    pickle): medium. So is text whose only effect is importing a name it never uses (a
+    word list whose first lines read as GLOBAL 'at dog'): pickle.load would import that
+    module and fail. Any other break after an import is high."""
+    imported = bool(analysis.uses)
+    prefix = data[run.start : run.error_offset or run.start]
+    text_import_only = imported and not analysis.acted and bool(_TEXT.fullmatch(prefix))
+    if not imported:
+        detail = "; it imports nothing before that point"
+    elif text_import_only:
+        detail = "; before that point it only imports names it never uses (text that reads as a pickle)"
+    else:
+        detail = "; everything before that point was analysed as executed"
+    ctx.report(
+        "pickle-malformed",
+        f"malformed pickle at offset {run.error_offset}: {run.error}{detail}",
+        severity=None if imported and not text_import_only else Severity.MEDIUM,
+        offset=run.error_offset,
+        evidence={"error": run.error or ""},
+    )
 
 
-def _analyse(run: PickleRun) -> _Analysis:
-    analysis = _Analysis()
-    for glob in run.globals:
-        if isinstance(glob, Global):
-            analysis.use(glob, Use.IMPORTED)
-        else:
-            analysis.dynamic.append(
-                (f"fetches {glob.what}, whose target is only known at load time", glob.offset)
-            )
+class _Analyser:
+    """Turns a run's events into uses of globals (judged later) and dynamic findings."""
 
-    for call in run.calls:
-        _analyse_call(call, analysis)
-    for mutation in run.mutations:
-        _analyse_mutation(mutation, analysis)
-    return analysis
+    def __init__(self, run: PickleRun) -> None:
+        self.analysis = _Analysis()
+        for glob in run.globals:
+            if isinstance(glob, Global):
+                self.analysis.use(glob, Use.IMPORTED)
+            else:
+                self.analysis.flag(
+                    f"fetches {glob.what}, whose target is only known at load time", glob.offset
+                )
+        for call in run.calls:
+            self.call(call)
+        for mutation in run.mutations:
+            self.mutation(mutation)
 
+    # -- what a value is, when it is called --
 
-def _analyse_call(call: Call, analysis: _Analysis) -> None:
-    func = call.func
-    rendering = describe(call)
-    if not isinstance(func, Global):
-        if isinstance(func, DynamicGlobal):
-            what = f"calls {func.what}: {rendering}"
-        else:
-            what = f"calls a value computed at load time: {rendering}"
-        analysis.dynamic.append((what, call.offset))
-        return
-    key = normalize(func.module, func.name)
-    how = Use.CONSTRUCTED if call.kind == "new" else Use.CALLED
-    args = call.args if isinstance(call.args, tuple) else ()
+    def callees(self, value: object, depth: int = 0) -> list[Global | str]:
+        """What calling `value` calls: globals, or descriptions of values computed at load time."""
+        if isinstance(value, Global):
+            return [value]
+        if depth > 8:
+            return [f"{describe(value)} (too deeply wrapped to follow)"]
+        if isinstance(value, Call) and isinstance(value.func, Global):
+            key = normalize(value.func.module, value.func.name)
+            args = value.args if isinstance(value.args, tuple) else ()
+            if key in CALLABLE_WRAPPERS:
+                return [t for w in _partial_targets(value) for t in self.callees(w, depth + 1)]
+            if key in PASS_THROUGH and len(args) == 1:
+                return self.callees(args[0], depth + 1)
+            if key in ATTRIBUTE_GETTERS:
+                attribute = _attribute(value)
+                if attribute is not None:
+                    return [attribute]
+        if isinstance(value, DynamicGlobal):
+            return [value.what]
+        if isinstance(value, (Call, Persistent)):
+            return [f"{describe(value)}, a value computed at load time"]
+        return []  # a constant: calling it fails
 
-    if key in IMPORT_BY_NAME:
-        if len(args) == 2 and all(isinstance(a, str) for a in args):
-            # It imports args[0] and fetches args[1]: judge that name as if fetched directly.
-            analysis.use(Global(args[0], args[1], call.offset), Use.IMPORTED)
-        else:
-            analysis.dynamic.append((f"imports a name computed at load time: {rendering}", call.offset))
-    if key in NESTED_LOADERS:
-        blob = _constant_bytes(args[0]) if args else None
-        if blob is not None:
-            analysis.nested.append((f"{func.dotted} argument", blob, call.offset))
-        elif key in TRUSTED_NESTED_LOADERS:
-            analysis.dynamic.append((f"loads bytes computed at load time: {rendering}", call.offset))
-    analysis.use(func, how, rendering if how is Use.CALLED else "")
+    def at_call_position(self, value: object, use: Use, example: str, offset: int, via: str) -> None:
+        """`value` is called (or constructed) later by a function it was handed to, or by the
+        loader; whatever it resolves to is used that way, with arguments the scanner never sees.
+        What an allowlisted function returns (a bit generator, an array) is data the curation
+        of that function vouches for; the functions themselves are judged where they are called."""
+        func = value.func if isinstance(value, Call) else None
+        if (
+            isinstance(func, Global)
+            and not self.wrapper(func)
+            and is_allowed(func.module, func.name, resolved=False)
+        ):
+            return
+        for target in self.callees(value):
+            if isinstance(target, Global):
+                self.analysis.use(target, use, example, resolved=False)
+            else:
+                self.analysis.flag(f"{via} is handed {target}: {example}", offset)
 
-    for position, arg_use in ARGUMENT_USE.get(key, {}).items():
-        if position >= len(args):
-            continue
-        arg = args[position]
-        if isinstance(arg, Global):
-            analysis.use(arg, arg_use, rendering)
-        elif isinstance(arg, DynamicGlobal):
-            analysis.dynamic.append((f"{func.dotted} is handed {arg.what}: {rendering}", call.offset))
-        # A Call argument is an instance built by a global that is judged on its own.
+    def reference(self, value: object, offset: int, via: str) -> None:
+        """`value` is stored where later code may call it: a partial's wrapped function. Named
+        functions count as referenced (judged when imported); computed ones cannot be judged."""
+        for target in self.callees(value):
+            if isinstance(target, Global):
+                key = normalize(target.module, target.name)
+                if key in RESOLVED_BY_SCANNER:  # a deferred getattr / nested load: unresolvable
+                    self.analysis.use(target, Use.CALLED, via, resolved=False)
+            else:
+                self.analysis.flag(f"{via} wraps {target}", offset)
 
+    @staticmethod
+    def wrapper(func: Global) -> bool:
+        key = normalize(func.module, func.name)
+        return key in CALLABLE_WRAPPERS or key in PASS_THROUGH or key in ATTRIBUTE_GETTERS
 
-def _analyse_mutation(mutation: Mutation, analysis: _Analysis) -> None:
-    target = mutation.target
-    if isinstance(target, (Global, DynamicGlobal)):
-        name = target.dotted if isinstance(target, Global) else target.what
-        analysis.dynamic.append(
-            (
+    # -- events --
+
+    def call(self, call: Call) -> None:
+        func = call.func
+        rendering = describe(call)
+        if call.kind == "new":  # NEWOBJ: cls.__new__(cls, *args)
+            if isinstance(func, Global):
+                self.analysis.use(func, Use.CONSTRUCTED)
+            else:
+                self.analysis.flag(
+                    f"constructs an instance of a class computed at load time: {rendering}", call.offset
+                )
+            return
+        if not isinstance(func, Global):
+            self.called_value(call, rendering)
+            return
+        key = normalize(func.module, func.name)
+        args = call.args if isinstance(call.args, tuple) else ()
+        self.analysis.use(func, Use.CALLED, rendering)
+        if key in IMPORT_BY_NAME:
+            if len(args) == 2 and all(isinstance(a, str) for a in args):
+                # It imports args[0] and fetches args[1]: judge that name as if fetched directly.
+                self.analysis.use(Global(args[0], args[1], call.offset), Use.IMPORTED)  # type: ignore[arg-type]
+            else:
+                self.analysis.flag(f"imports a name computed at load time: {rendering}", call.offset)
+        if key in ATTRIBUTE_GETTERS:
+            attribute = _attribute(call)
+            if attribute is None:
+                self.analysis.use(func, Use.CALLED, rendering, resolved=False)
+            else:
+                self.analysis.use(attribute, Use.IMPORTED)
+        if key in CALLABLE_WRAPPERS and args:
+            self.reference(args[0], call.offset, f"{func.dotted}(…)")
+        if key in NESTED_LOADERS:
+            blob = _constant_bytes(args[0]) if args else None
+            if blob is not None:
+                self.analysis.nested.append((f"{func.dotted} argument", blob, call.offset))
+            elif key in TRUSTED_NESTED_LOADERS:
+                self.analysis.flag(f"loads bytes computed at load time: {rendering}", call.offset)
+        for position, arg_use in ARGUMENT_USE.get(key, {}).items():
+            if position < len(args) and args[position] is not None:
+                self.at_call_position(args[position], arg_use, rendering, call.offset, func.dotted)
+
+    def called_value(self, call: Call, rendering: str) -> None:
+        """REDUCE/INST/OBJ of something other than a plain global: resolved through wrappers
+        the scanner models (partial, numpy.object_, getattr), else a computed call."""
+        for target in self.callees(call.func):
+            if isinstance(target, Global):
+                self.analysis.use(target, Use.CALLED, rendering, resolved=False)
+            else:
+                self.analysis.flag(f"calls {target}: {rendering}", call.offset)
+
+    def mutation(self, mutation: Mutation) -> None:
+        target = mutation.target
+        if isinstance(target, (Global, DynamicGlobal)):
+            name = target.dotted if isinstance(target, Global) else target.what
+            self.analysis.flag(
                 f"{mutation.opcode} modifies the imported object {name} with {describe(mutation.argument)}",
                 mutation.offset,
             )
-        )
-        return
-    if mutation.opcode == "BUILD":
-        _wrapped_by_state(mutation, analysis)
-        # A state that plants __setstate__ makes the next BUILD call it.
-        for state in mutation.argument if isinstance(mutation.argument, tuple) else (mutation.argument,):
-            if isinstance(state, PDict):
-                planted = state.get("__setstate__")
-                if isinstance(planted, Global):
-                    analysis.use(planted, Use.CALLED, f"__setstate__ = {planted.dotted}")
-                elif planted is not None:
-                    analysis.dynamic.append(
-                        (f"BUILD plants __setstate__ = {describe(planted)}", mutation.offset)
-                    )
+        elif isinstance(target, Persistent):
+            argument = describe(mutation.argument)
+            self.analysis.flag(
+                f"{mutation.opcode} modifies what persistent_load returned with {argument}", mutation.offset
+            )
+        elif mutation.opcode == "BUILD" and isinstance(target, Call):
+            self.build(target, mutation.argument, mutation.offset)
+        # SETITEM / APPEND on an instance call its own methods: judged with its class.
+
+    def build(self, instance: Call, state: object, offset: int) -> None:
+        """BUILD runs the class's __setstate__ (or sets attributes): the class counts as built,
+        a computed state or one that plants what the loader calls next is flagged."""
+        cls = _class_of(instance)
+        if isinstance(cls, Global):
+            self.analysis.use(cls, Use.BUILT)
+            key = normalize(cls.module, cls.name)
+            if key in CALLABLE_WRAPPERS:  # partial.__setstate__((func, args, kwargs, dict))
+                wrapped = state[0] if isinstance(state, tuple) and state else None
+                if wrapped is not None:
+                    self.reference(wrapped, offset, f"{cls.dotted}'s restored state")
+            if setstate_unpickles(*key):
+                for blob in _state_bytes(state):
+                    self.analysis.nested.append((f"{cls.dotted} state", blob, offset))
+        elif cls is not None:
+            self.analysis.flag(f"BUILD restores the state of {cls}", offset)
+        self.state(state, offset)
+
+    def state(self, state: object, offset: int) -> None:
+        parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
+        for part in parts:
+            if part is None:
+                continue
+            if isinstance(part, PDict):
+                self.state_dict(part, offset)
+            elif isinstance(part, (DynamicGlobal, Persistent)) or (
+                isinstance(part, Call) and not isinstance(part.func, Global)
+            ):
+                self.analysis.flag(f"BUILD state is computed at load time: {describe(part)}", offset)
+
+    def state_dict(self, state: PDict, offset: int) -> None:
+        for key, value in state.items:
+            if isinstance(key, (Global, DynamicGlobal, Call, Persistent)):
+                self.analysis.flag(
+                    f"BUILD state sets an attribute whose name is computed at load time "
+                    f"({describe(key)} = {describe(value)})",
+                    offset,
+                )
+            elif key in _LOADER_CALLED:
+                self.at_call_position(
+                    value, Use.CALLED, f"{key} = {describe(value)}", offset, f"BUILD planting {key}"
+                )
+            elif _is_partial(value):
+                assert isinstance(value, Call) and isinstance(value.func, Global)
+                for wrapped in _partial_targets(value):
+                    self.reference(wrapped, offset, f"{value.func.dotted} in a restored state")
 
 
-def _wrapped_by_state(mutation: Mutation, analysis: _Analysis) -> None:
-    """partial's BUILD state is (func, args, kwargs, dict): its func replaces the one it was
-    built with, so it counts as called too."""
-    target = mutation.target
-    if not (isinstance(target, Call) and isinstance(target.func, Global)):
-        return
-    if normalize(target.func.module, target.func.name) not in CALLABLE_WRAPPERS:
-        return
-    state = mutation.argument
-    wrapped = state[0] if isinstance(state, tuple) and state else None
-    if isinstance(wrapped, Global):
-        analysis.use(wrapped, Use.CALLED, f"{target.func.dotted}({wrapped.dotted}, …)")
-    elif wrapped is not None:
-        analysis.dynamic.append(
-            (f"{target.func.dotted} wraps {describe(wrapped)}, computed at load time", mutation.offset)
-        )
+def _is_partial(value: object) -> bool:
+    return (
+        isinstance(value, Call)
+        and isinstance(value.func, Global)
+        and normalize(value.func.module, value.func.name) in CALLABLE_WRAPPERS
+    )
+
+
+def _partial_targets(partial: Call) -> list[object]:
+    """The callables a functools.partial calls: its first argument, and the function its
+    BUILD state swaps in."""
+    args = partial.args if isinstance(partial.args, tuple) else ()
+    targets = [args[0]] if args else []
+    state = partial.state
+    if isinstance(state, tuple) and state and state[0] is not None:
+        targets.append(state[0])
+    return targets
+
+
+def _class_of(instance: Call) -> Global | str | None:
+    """The class whose __setstate__ BUILD runs on `instance`: the class constructed, the
+    class a reconstructor instantiates (its first argument), or the function whose result it
+    is (trusted if that function is)."""
+    func = instance.func
+    if not isinstance(func, Global):
+        return describe(func) + ", computed at load time"
+    key = normalize(func.module, func.name)
+    args = instance.args if isinstance(instance.args, tuple) else ()
+    if (
+        instance.kind != "new"
+        and ARGUMENT_USE.get(key, {}).get(0) is Use.CONSTRUCTED
+        or (func.name.startswith("__pyx_unpickle_"))
+    ):
+        first = args[0] if args else None
+        if isinstance(first, Global):
+            return first
+        return None if first is None else describe(first) + ", computed at load time"
+    return func
+
+
+def _attribute(call: Call) -> Global | None:
+    """getattr(obj, "name") with a plain constant name, on a global or an instance of a known
+    class: that attribute (a bound method of the class, when obj is an instance)."""
+    args = call.args if isinstance(call.args, tuple) else ()
+    if len(args) not in (2, 3) or type(args[1]) is not str or not _PLAIN_ATTRIBUTE.fullmatch(args[1]):
+        return None
+    owner = args[0]
+    if isinstance(owner, Call):
+        owner = _class_of(owner)
+    if not isinstance(owner, Global):
+        return None
+    return Global(owner.module, f"{owner.name}.{args[1]}", call.offset)
+
+
+def _state_bytes(state: object) -> list[object]:
+    """Byte strings in a BUILD state (the state itself, or one level into a tuple or dict)."""
+    values = (
+        list(state)
+        if isinstance(state, tuple)
+        else [v for _, v in state.items]
+        if isinstance(state, PDict)
+        else [state]
+    )
+    return [v for v in values if isinstance(v, (bytes, BytesRef))]
 
 
 def _constant_bytes(value: object) -> object | None:

@@ -1,4 +1,5 @@
-"""Child process: read the Keras attributes of HDF5 files' root groups; answer in JSON.
+"""Child process: read the Keras attributes of HDF5 files' root groups, or where their datasets'
+bytes are (for `aisbom convert`); answer in JSON.
 
 Run by `model_files.scan_hdf5` through `child_process.ask`, never imported by the scanner:
 
@@ -9,6 +10,10 @@ A request is a JSON line {"max_text": N, "path": PATH, "size": BYTES} (a file on
 still be BYTES long) or {"max_text": N, "size": BYTES} followed by BYTES bytes of file. The answer
 is a JSON line {"attrs": {name: text}, "too_large": {name: bytes}, "odd": {name: why}} or
 {"error": why} (with "memory": true when the child ran out of memory; it then exits).
+
+A request with "datasets": true (always a file on disk) is answered with {"datasets": [[name,
+dtype, shape, offset, bytes], ...]}: every dataset, its NumPy type string, and where its raw bytes
+lie in the file (offset null when they are not stored in one contiguous, unfiltered block).
 
 Only the standard library and h5py are imported here, so a crash in libhdf5 costs nothing but
 this process.
@@ -85,7 +90,35 @@ def read(source: object, max_text: int) -> dict:
     return {"attrs": attrs, "too_large": too_large, "odd": odd}
 
 
+def datasets(source: object, limit: int) -> dict:
+    """Every dataset's name, type, shape and contiguous byte range; h5py reads no data."""
+    import h5py
+
+    try:
+        handle = h5py.File(source, "r")
+    except Exception as exc:
+        return {"error": f"not a readable HDF5 file: {exc}"}
+    found: list[list[object]] = []
+
+    def visit(name: str, obj: object) -> None:
+        if isinstance(obj, h5py.Dataset) and len(found) <= limit:
+            unfiltered = obj.chunks is None and not obj.id.get_create_plist().get_nfilters()
+            offset = obj.id.get_offset() if unfiltered else None
+            found.append([name, obj.dtype.str, list(obj.shape), offset, obj.id.get_storage_size()])
+
+    with handle:
+        handle.visititems(visit)
+    if len(found) > limit:
+        return {"error": f"more than {limit} datasets"}
+    return {"datasets": found}
+
+
 def answer(request: dict) -> dict:
+    if request.get("datasets"):
+        with open(request["path"], "rb") as source:
+            if os.fstat(source.fileno()).st_size != int(request["size"]):
+                return {"error": "the file changed size"}
+            return datasets(source, int(request["max_datasets"]))
     max_text = int(request["max_text"])
     size = int(request["size"])
     if "path" not in request:

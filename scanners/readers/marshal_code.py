@@ -65,6 +65,12 @@ def summarize(raw: bytes) -> CodeSummary:
     return CodeSummary(decoded=True, names=tuple(sorted(names)), strings=tuple(strings))
 
 
+def scrape(raw: bytes) -> CodeSummary:
+    """The names and strings of marshalled code without unmarshalling it (for data of unknown
+    origin, which marshal.loads is not safe against)."""
+    return _scraped(raw, "not unmarshalled")
+
+
 def _scraped(raw: bytes, problem: str) -> CodeSummary:
     """Strings found where marshal stores strings, without rebuilding anything: a scan for
     string records, so identifiers (co_names) and constants alike come out."""

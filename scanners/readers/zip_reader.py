@@ -4,7 +4,8 @@ Why not `zipfile`: PyTorch reads checkpoints with miniz, which trusts the centra
 ignores the local header's name, skips CRC checks and ignores most flag bits. `zipfile`
 refuses such archives ("File name in directory ... differ", "Bad CRC-32", encrypted flag),
 so a scanner built on it sees nothing where torch.load sees a pickle. Here we read what the
-lenient loaders read, and report every inconsistency instead of stopping on it.
+lenient loaders read, and report every inconsistency instead of stopping on it. Where the
+central directory is depends on the reader: `zip_directory` finds it as each one does.
 """
 
 from __future__ import annotations
@@ -20,24 +21,13 @@ from dataclasses import dataclass
 from aisbom.scanners.frame.context import Data
 
 _EOCD = b"PK\x05\x06"
-_EOCD64_LOCATOR = b"PK\x06\x07"
-_EOCD64 = b"PK\x06\x06"
-_CENTRAL = b"PK\x01\x02"
 _LOCAL = b"PK\x03\x04"
-_UNIX = 3  # "version made by" host system: Unix
+UNIX = 3  # "version made by" host system: Unix
 _MAX_COMMENT = 0xFFFF
 
 
 class ZipError(Exception):
     """The archive's structure cannot be read at all."""
-
-
-class TooManyEntries(ZipError):
-    """More central directory entries than allowed; `entries` holds the first ones."""
-
-    def __init__(self, message: str, entries: list[ZipEntry]) -> None:
-        super().__init__(message)
-        self.entries = entries
 
 
 @dataclass(frozen=True)
@@ -55,6 +45,12 @@ class ZipEntry:
     unix_mode: int = 0
 
     @property
+    def zipfile_name(self) -> str:
+        """The name as CPython's zipfile gives it (so numpy and Keras look it up): cut at the
+        first NUL. miniz, and so PyTorch, keeps the whole name."""
+        return self.name.split("\x00", 1)[0]
+
+    @property
     def is_symlink(self) -> bool:
         return stat.S_ISLNK(self.unix_mode)
 
@@ -67,67 +63,16 @@ class MemberData:
     truncated: bool  # stopped at the size limit
 
 
-def looks_like_zip(data: Data) -> bool:
-    if data[:4] == _LOCAL:
-        return True
-    tail_start = max(0, len(data) - (_MAX_COMMENT + 22))
+def starts_as_zip(data: Data) -> bool:
+    """A local file header at offset 0: what torch.load and most tools check for."""
+    return data[:4] == _LOCAL
+
+
+def has_end_record(data: Data) -> bool:
+    """An end-of-central-directory signature where readers search for one. Only a guess (random
+    data holds one about once in 65,000 files of 64 KiB): the directory must then be read."""
+    tail_start = max(0, len(data) - (_MAX_COMMENT + 4096 + 22))
     return data.rfind(_EOCD, tail_start) != -1 if len(data) >= 22 else False
-
-
-def read_central_directory(data: Data, *, max_entries: int) -> list[ZipEntry]:
-    """Entries as the central directory lists them. Raises ZipError if it cannot be found."""
-    size = len(data)
-    eocd = data.rfind(_EOCD, max(0, size - (_MAX_COMMENT + 22)))
-    if eocd < 0 or eocd + 22 > size:
-        raise ZipError("no end-of-central-directory record")
-    (_, _, _, _, count, cd_size, cd_offset, _) = struct.unpack("<4sHHHHIIH", data[eocd : eocd + 22])
-    cd_end = eocd
-    # Zip64: the real values live in the zip64 end record.
-    locator = eocd - 20
-    if locator >= 0 and data[locator : locator + 4] == _EOCD64_LOCATOR:
-        (_, _, eocd64_offset, _) = struct.unpack("<4sIQI", data[locator : locator + 20])
-        record = locator - 56
-        if record >= 0 and data[record : record + 4] == _EOCD64:
-            (_, _, _, _, _, _, _, count, cd_size, cd_offset) = struct.unpack(
-                "<4sQHHIIQQQQ", data[record : record + 56]
-            )
-            cd_end = record
-    # Data prepended to the archive shifts every offset (self-extractors, concatenation).
-    shift = cd_end - cd_size - cd_offset
-    if shift < 0:
-        raise ZipError("central directory offset points past its own end")
-    pos = cd_offset + shift
-    entries: list[ZipEntry] = []
-    while data[pos : pos + 4] == _CENTRAL:
-        if len(entries) >= max_entries:
-            raise TooManyEntries(f"more than {max_entries} entries", entries)
-        header = data[pos : pos + 46]
-        if len(header) < 46:
-            raise ZipError("truncated central directory")
-        (_, made_by, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, attrs, offset) = (
-            struct.unpack("<4sHHHHHHIIIHHHHHII", header)
-        )
-        raw_name = data[pos + 46 : pos + 46 + nlen]
-        extra = data[pos + 46 + nlen : pos + 46 + nlen + xlen]
-        usize, csize, offset = _apply_zip64(extra, usize, csize, offset)
-        name = _decode_name(raw_name, flags)
-        entries.append(
-            ZipEntry(
-                name=name,
-                method=method,
-                flags=flags,
-                crc=crc,
-                compressed_size=csize,
-                size=usize,
-                header_offset=offset + shift,
-                is_dir=name.endswith("/"),
-                unix_mode=attrs >> 16 if made_by >> 8 == _UNIX else 0,
-            )
-        )
-        pos += 46 + nlen + xlen + clen
-    if not entries and count:
-        raise ZipError("central directory records not found where the end record says")
-    return entries
 
 
 def read_member(data: Data, entry: ZipEntry, *, max_size: int) -> MemberData:
@@ -135,13 +80,7 @@ def read_member(data: Data, entry: ZipEntry, *, max_size: int) -> MemberData:
 
     Raises ZipError for an unknown compression method or an unreadable local header.
     """
-    start = entry.header_offset
-    header = data[start : start + 30]
-    if len(header) < 30 or header[:4] != _LOCAL:
-        raise ZipError(f"no local header at offset {start}")
-    (_, _, flags, _, _, _, _, _, _, nlen, xlen) = struct.unpack("<4sHHHHHIIIHH", header)
-    local_name = _decode_name(data[start + 30 : start + 30 + nlen], flags)
-    body = start + 30 + nlen + xlen
+    body, local_name = _local_header(data, entry)
     end = min(body + entry.compressed_size, len(data))
     out, truncated = _decompress(entry.method, data, body, end, max_size)
     crc_ok = truncated or (zlib.crc32(out) & 0xFFFFFFFF) == entry.crc
@@ -151,6 +90,20 @@ def read_member(data: Data, entry: ZipEntry, *, max_size: int) -> MemberData:
         crc_ok=crc_ok,
         truncated=truncated,
     )
+
+
+def data_offset(data: Data, entry: ZipEntry) -> int:
+    """Where the member's (compressed) bytes start, after its local header. Raises ZipError."""
+    return _local_header(data, entry)[0]
+
+
+def _local_header(data: Data, entry: ZipEntry) -> tuple[int, str]:
+    start = entry.header_offset
+    header = data[start : start + 30]
+    if len(header) < 30 or header[:4] != _LOCAL:
+        raise ZipError(f"no local header at offset {start}")
+    (_, _, flags, _, _, _, _, _, _, nlen, xlen) = struct.unpack("<4sHHHHHIIIHH", header)
+    return start + 30 + nlen + xlen, decode_name(data[start + 30 : start + 30 + nlen], flags)
 
 
 _CHUNK = 1024 * 1024  # compressed bytes copied out of the archive at a time
@@ -202,24 +155,11 @@ def _zip_lzma(head: bytes, start: int) -> tuple[lzma.LZMADecompressor, int]:
     return decompressor, start + 4 + props_size
 
 
-def _apply_zip64(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
-    pos = 0
-    while pos + 4 <= len(extra):
-        tag, length = struct.unpack("<HH", extra[pos : pos + 4])
-        if tag == 0x0001:
-            field = extra[pos + 4 : pos + 4 + length]
-            values = [struct.unpack("<Q", field[i : i + 8])[0] for i in range(0, len(field) - 7, 8)]
-            if usize == 0xFFFFFFFF and values:
-                usize = values.pop(0)
-            if csize == 0xFFFFFFFF and values:
-                csize = values.pop(0)
-            if offset == 0xFFFFFFFF and values:
-                offset = values.pop(0)
-            break
-        pos += 4 + length
-    return usize, csize, offset
-
-
-def _decode_name(raw: bytes, flags: int) -> str:
-    # Bit 11: UTF-8 names; otherwise cp437, as zipfile does.
-    return raw.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
+def decode_name(raw: bytes, flags: int, *, strict: bool = False) -> str:
+    """Bit 11: UTF-8 names; otherwise cp437, as zipfile does. `strict`: a name flagged UTF-8
+    that is not raises ZipError, as it makes zipfile fail to open the archive."""
+    encoding = "utf-8" if flags & 0x800 else "cp437"
+    try:
+        return raw.decode(encoding, errors="strict" if strict else "replace")
+    except UnicodeDecodeError:
+        raise ZipError(f"a file name flagged as UTF-8 is not UTF-8: {raw[:64]!r}") from None

@@ -38,6 +38,11 @@ DTYPE_BITS: dict[str, int] = {
     "I32": 32, "U32": 32, "F32": 32, "C64": 64, "F64": 64, "I64": 64, "U64": 64,
 }  # fmt: skip
 _FIELDS = ("dtype", "shape", "data_offsets")
+# What `aisbom convert` records in the __metadata__ of what it writes: the source file's name,
+# its SHA-256, and how it was read ("static" or "sandboxed").
+SOURCE_KEY = "aisbom.source"
+SOURCE_SHA256_KEY = "aisbom.source_sha256"
+METHOD_KEY = "aisbom.conversion"
 _JSON_SPACE = " \t\n\r"
 _MAX_LISTED = 8
 _U64 = 1 << 64
@@ -190,6 +195,21 @@ def _check_metadata(entry: object, ctx: ScanContext) -> None:
             f"__metadata__ values of {bad[:_MAX_LISTED]} are not strings",
             evidence={"keys": ",".join(bad[:_MAX_LISTED])},
         )
+    _report_conversion(entry.last(), ctx)
+
+
+def _report_conversion(metadata: dict, ctx: ScanContext) -> None:
+    """The conversion record `aisbom convert` writes, for the report and the BOM."""
+    digest, source, method = (metadata.get(k) for k in (SOURCE_SHA256_KEY, SOURCE_KEY, METHOD_KEY))
+    if not (isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)):
+        return
+    if not (isinstance(source, str) and isinstance(method, str)):
+        return
+    ctx.report(
+        "safetensors-converted",
+        f"converted by aisbom ({method[:20]}) from {source[:200]!r}, sha256:{digest}",
+        evidence={"source": source[:200], "source_sha256": digest, "method": method[:20]},
+    )
 
 
 def _kind(value: object) -> str:

@@ -1,9 +1,11 @@
 """Constant folding for the Jinja analysis: the values a template expression can take.
 
 Strings are folded where they are constant (`'__glo' ~ 'bals__'`, `"%c"|format(95)*2`, `|join`,
-`|reverse`, `[::-1]`); everything else is an `Opaque` value that remembers the attribute path it
-came from. Every operation keeps at most MAX_CANDIDATES values and MAX_FOLDED characters, so a
-hostile template cannot make the analysis grow without bound.
+`|reverse`, `[::-1]`, `|min`); everything else is an `Opaque` value that remembers the attribute
+path it came from, and whether the template computed it (from constants, macros, `caller()`,
+filters, string operations: it may spell any name) or read it from the data it is rendered with.
+Every operation keeps at most MAX_CANDIDATES values and MAX_FOLDED characters, so a hostile
+template cannot make the analysis grow without bound.
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ class Opaque:
     path: str
     escape_root: bool = False  # a Jinja global itself (cycler, lipsum ...), not its result
     escaped: bool = False  # the path already went through a dunder or a global's attributes
-    is_str: bool = False  # built by string operations from parts we could not fold
+    # Computed by the template from parts we could not fold (string operations, a macro's output,
+    # caller(), a filter over constants ...): as a key or attribute name it may spell anything.
+    # Otherwise the value comes from the render-time data (messages, tools, loop items).
+    is_str: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ def describe(value: object) -> str:
         return value.path
     if isinstance(value, (tuple, FoldedDict)):
         return "[...]" if isinstance(value, tuple) else "{...}"
+    if isinstance(value, Macro):
+        return f"macro {value.name}"
     return repr(value)
 
 
@@ -105,6 +112,13 @@ def product(left: list[object], right: list[object], op) -> list[object]:  # typ
 
 def stringish(value: object) -> bool:
     return isinstance(value, str) or (isinstance(value, Opaque) and value.is_str)
+
+
+def computed(value: object) -> bool:
+    """Made by the template itself: a constant (folded) or a value computed from constants."""
+    if isinstance(value, Opaque):
+        return value.is_str
+    return isinstance(value, (str, int, float, tuple, FoldedDict)) or value is None
 
 
 def concat(parts: list[list[object]]) -> list[object]:
@@ -202,6 +216,8 @@ def slice_value(target: object, bounds: tuple[object, ...]) -> object:
 def index_value(target: object, key: int) -> object:
     if isinstance(target, (str, tuple)) and -len(target) <= key < len(target):
         return target[key]
+    if computed(target):
+        return built(f"{describe(target)}[{key}]")
     return unknown(f"{describe(target)}[{key}]")
 
 
@@ -214,7 +230,8 @@ def elements(values: list[object]) -> list[object]:
         elif isinstance(value, FoldedDict):
             out += list(value.keys)
         else:
-            out.append(Opaque(f"item of {describe(value)}", escaped=dangerous_owner(value)))
+            item = f"item of {describe(value)}"
+            out.append(Opaque(item, escaped=dangerous_owner(value), is_str=computed(value)))
     return bounded(out)
 
 
@@ -249,9 +266,23 @@ def fold_filter(name: str, value: object, args: list[object], kwargs: dict[str, 
             return text if len(text) <= MAX_FOLDED else built()
     if name == "format" and isinstance(value, str):
         return printf(value, args)
-    if name in STRING_FILTERS or stringish(value):
+    if name in ("min", "max") and isinstance(value, tuple) and value and "attribute" not in kwargs:
+        return _extreme(name, value, kwargs.get("case_sensitive", False))
+    if name in STRING_FILTERS or stringish(value) or computed(value):
         return built(f"{describe(value)}|{name}")
     return unknown(f"{describe(value)}|{name}")
+
+
+def _extreme(name: str, items: tuple[object, ...], case_sensitive: object) -> object:
+    """|min and |max as Jinja computes them (strings compared lower-cased unless case_sensitive)."""
+    if all(isinstance(i, str) for i in items):
+        texts = cast("tuple[str, ...]", items)
+        key = (lambda t: t) if case_sensitive is True else str.lower
+        return min(texts, key=key) if name == "min" else max(texts, key=key)
+    if all(isinstance(i, int) and not isinstance(i, bool) for i in items):
+        numbers = cast("tuple[int, ...]", items)
+        return min(numbers) if name == "min" else max(numbers)
+    return built(f"[...]|{name}")
 
 
 _DUNDER = re.compile(r"__[A-Za-z][A-Za-z0-9_]*__")

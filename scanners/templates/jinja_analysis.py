@@ -11,7 +11,10 @@ path it came from.
 
 Benign templates read `messages`, `message['role']`, `loop.index0`, `tools|tojson`,
 `namespace(...)` holders and string methods; none of them ever touches a dunder, a private
-attribute or an attribute whose name is computed, which is what gets flagged.
+attribute or an attribute whose name is computed, which is what gets flagged. A name is computed
+when the template makes it: string operations, a macro's output, `caller()`, a filter or method
+over constants, an item of a container it built. Only names read from the render-time data
+(a message's role, a loop variable over tools) are not.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aisbom.scanners.frame.context import ScanContext
+from aisbom.scanners.readers.fresh_stack import retry_on_fresh_stack
 from aisbom.scanners.templates.folding import (
     ESCAPE_ATTRIBUTES,
     MAX_CANDIDATES,
@@ -34,6 +38,7 @@ from aisbom.scanners.templates.folding import (
     bounded,
     built,
     collapse,
+    computed,
     concat,
     dangerous_owner,
     describe,
@@ -64,6 +69,8 @@ _ESCAPE_GLOBALS = frozenset({
     "cycler", "joiner", "namespace", "lipsum", "range", "dict", "self", "config", "request",
     "session", "g", "url_for", "get_flashed_messages",
 })  # fmt: skip
+# Globals whose calls return values the template chose: cycler('a', 'b').next(), joiner(sep)(), lipsum().
+_VALUE_MAKERS = frozenset({"cycler", "joiner", "lipsum"})
 # Filters that take an attribute name (possibly dotted) as an argument.
 _ATTRIBUTE_KWARG_FILTERS = frozenset({"map", "sort", "groupby", "sum", "unique", "min", "max"})
 _ATTRIBUTE_ARG_FILTERS = frozenset({"selectattr", "rejectattr", "groupby"})
@@ -192,6 +199,9 @@ class TemplateAnalysis:
             if index >= first_default:
                 values += self._eval(defaults[index - first_default])
             self._bind(arg.name, values or [unknown(arg.name)])
+        # Extra positional and keyword arguments: whatever the call sites computed.
+        self._bind("varargs", [built("varargs")])
+        self._bind("kwargs", [built("kwargs")])
         for child in macro.body:  # type: ignore[attr-defined]
             self._walk(child)
 
@@ -208,7 +218,8 @@ class TemplateAnalysis:
         elif isinstance(target, nodes.Tuple):
             for index, item in enumerate(target.items):
                 parts = [v[index] for v in values if isinstance(v, tuple) and len(v) == len(target.items)]
-                self._assign(item, parts or [unknown()])
+                made = any(computed(v) for v in values)  # pairs of a container the template built
+                self._assign(item, parts or [built() if made else unknown()])
 
     def _bind(self, name: str, values: list[object]) -> None:
         # Flow-insensitive: a name holds every value any branch gave it, so a dunder set in
@@ -310,6 +321,8 @@ class TemplateAnalysis:
         if is_dunder(name):
             self._flag(Severity.HIGH, f"template reads the variable {name!r}, which only escapes use", node)
             return [Opaque(name, escaped=True)]
+        if name == "caller":  # a call block's body, rendered: a string the template makes
+            return [built("caller")]
         return [Opaque(name, escape_root=name in _ESCAPE_GLOBALS)]
 
     def _getitem(self, node: object) -> list[object]:
@@ -349,15 +362,19 @@ class TemplateAnalysis:
             # fold): benign templates index dicts with loop variables, which is fine, but
             # attribute lookups by computed name (|attr, '{0.x}'.format) and string-built
             # item keys are how escapes hide their dunders.
-            built = isinstance(name, Opaque) and name.is_str
-            if how == "attribute" or built or dangerous_owner(target):
-                self._flag(
+            made = isinstance(name, Opaque) and name.is_str
+            step = f"{owner}[{describe(name)}]"
+            if how == "attribute" or made or dangerous_owner(target):
+                # One finding per chain: each further computed step replaces the last one.
+                self._flag_chain(
                     Severity.HIGH,
+                    target.path if isinstance(target, Opaque) else None,
+                    step,
                     f"{owner} is accessed by a name computed at render time "
                     f"({describe(name)}); obfuscated lookups are how escapes hide dunders",
                     node,
                 )
-            return Opaque(f"{owner}[{describe(name)}]", escaped=dangerous_owner(target))
+            return Opaque(step, escaped=dangerous_owner(target))
         step = f"{owner}.{name}" if how == "attribute" else f"{owner}[{name!r}]"
         owner_path = target.path if isinstance(target, Opaque) else None
         self.used_names.add(name)
@@ -402,6 +419,8 @@ class TemplateAnalysis:
             return Opaque(step)
         if isinstance(target, (str, tuple)) and how == "attribute":
             return Method(target, name)
+        if computed(target):  # an item or method of something the template made
+            return built(step)
         if isinstance(target, Opaque):
             ns_value = self.env.get(f"{target.path}.{name}")
             if ns_value is not None:  # namespace attribute set with {% set ns.x = ... %}
@@ -477,6 +496,8 @@ class TemplateAnalysis:
             "dictsort",
             "items",
         ):
+            if inputs and all(computed(i) for i in inputs):
+                return [built(f"{describe(inputs[0])}|{name}")]
             return [unknown(f"{describe(inputs[0])}|{name}")] if inputs else [unknown()]
         folded = [
             fold_filter(
@@ -499,20 +520,21 @@ class TemplateAnalysis:
         for func in funcs:
             if isinstance(func, Macro):
                 self.macro_args.setdefault(func.name, []).append(args)
-                out.append(unknown(f"{func.name}()"))
+                out.append(built(f"{func.name}()"))  # a macro returns its rendered output
             elif isinstance(func, Method):
                 out.append(_fold_method(self, func, args, kwargs, node))
             elif isinstance(func, Opaque) and func.escape_root and isinstance(func_node, nodes.Name):
                 if func.path == "dict":
                     out.append(FoldedDict(tuple(kwargs)))
                 else:
-                    # namespace(x=1), cycler(...), joiner(), range(3): a fresh object holding data.
-                    result = Opaque(f"{func.path}()")
+                    # namespace(x=1), cycler(...), joiner(), range(3): a fresh object holding data;
+                    # cycler, joiner and lipsum hand back what the template gave them (or text).
+                    result = Opaque(f"{func.path}()", is_str=func.path in _VALUE_MAKERS)
                     for key, value in kwargs.items():
                         self._bind(f"{result.path}.{key}", value)
                     out.append(result)
             elif isinstance(func, Opaque):
-                result = Opaque(f"{func.path}()", escaped=func.escaped)
+                result = Opaque(f"{func.path}()", escaped=func.escaped, is_str=func.is_str)
                 if func.path in self.chains:
                     self.chains[result.path] = self.chains[func.path]
                 out.append(result)
@@ -588,6 +610,25 @@ def _environment():  # type: ignore[no-untyped-def]
 _ENV = None
 
 
+def _parse(source: str) -> object:
+    """jinja2's syntax tree of `source` (never rendered); a template too deep for the stack left
+    here is parsed again on a fresh stack, as a loader would parse it."""
+    global _ENV
+    if _ENV is None:
+        _ENV = _environment()
+    environment = _ENV
+
+    def parse() -> object:
+        with warnings.catch_warnings():  # odd escapes in string literals warn from jinja's lexer
+            warnings.simplefilter("ignore")
+            return environment.parse(source)  # safe: parses to an AST, never renders
+
+    try:
+        return parse()
+    except RecursionError:
+        return retry_on_fresh_stack(parse)
+
+
 def count_nodes(tree: object, limit: int) -> int:
     """Nodes in the tree, counted iteratively up to `limit` (+1 when over)."""
     stack = [tree]
@@ -624,15 +665,10 @@ def check_template(
             evidence={**evidence, "limit": "max_template_chars"},
         )
         return
-    global _ENV
-    if _ENV is None:
-        _ENV = _environment()
     try:
-        with warnings.catch_warnings():  # odd escapes in string literals warn from jinja's lexer
-            warnings.simplefilter("ignore")
-            tree = _ENV.parse(source)  # safe: parses to an AST, never renders
+        tree = _parse(source)
     except jinja2.TemplateSyntaxError as exc:
-        if not lenient:
+        if not lenient:  # Jinja refuses it, so renders nothing: medium, not an escape
             ctx.report(
                 "template-unparseable",
                 f"chat template {key!r} is not valid Jinja (line {exc.lineno}: {exc.message}); "
@@ -645,8 +681,9 @@ def check_template(
         if lenient:
             return
         ctx.report(
-            "template-unparseable",
-            f"chat template {key!r} nests too deeply to parse; not analysed",
+            "scan-limit",
+            f"chat template {key!r} nests too deeply for Jinja's parser here; a loader with more "
+            "stack may parse and render it, so it was not analysed",
             offset=offset,
             evidence={**evidence, "limit": "nesting"},
         )
@@ -662,7 +699,10 @@ def check_template(
         )
         return
     try:
-        issues = TemplateAnalysis().run(tree)
+        try:
+            issues = TemplateAnalysis().run(tree)
+        except RecursionError:  # deep in the scan's stack: once more from a fresh one
+            issues = retry_on_fresh_stack(lambda: TemplateAnalysis().run(tree))
     except RecursionError:
         ctx.report(
             "scan-limit",

@@ -13,7 +13,7 @@ from aisbom.scanners.readers import json_document
 from aisbom.scanners.templates.jinja_analysis import check_template, looks_like_jinja
 from aisbom.wording import counted
 
-_KEY = b'"chat_template"'
+_KEY = "chat_template"
 # Names transformers loads templates from. Only decides whether a parse error is reported:
 # the content is what gets scanned, whatever the name.
 _TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
@@ -33,21 +33,22 @@ def scan_json(data: Data, ctx: ScanContext) -> None:
 
 
 def _wants_document(data: Data, ctx: ScanContext) -> bool:
-    """Whether the JSON file in `data` may hold a chat_template key, so needs parsing; a file
-    too large to parse is reported (when the key is literal) and not wanted."""
-    literal_key = data.find(_KEY) >= 0
-    if not literal_key and data.find(b"\\u") < 0:  # json.loads decodes "chat\u005ftemplate"
-        return False
-    if len(data) > ctx.limits.max_json_bytes:
-        if literal_key:  # large data files are full of \u escapes; only a literal key is reported
-            ctx.report(
-                "scan-limit",
-                f"JSON file with a chat_template key is {counted(len(data), 'byte')}, over the "
-                f"limit of {ctx.limits.max_json_bytes}; its templates were not analysed",
-                evidence={"limit": "max_json_bytes"},
-            )
-        return False
-    return True
+    """Whether the JSON file in `data` may hold a chat_template key, so needs parsing (a key may
+    be spelled with \\u escapes). A file too large to parse is reported when the key is one of
+    its own (top-level) keys, and is not wanted."""
+    text = json_document.utf8(data, ctx)
+    if len(data) <= ctx.limits.max_json_bytes:
+        return json_document.names_key(text, _KEY)
+    if not text or (
+        json_document.names_key(text, _KEY) and json_document.has_top_level_key(text, _KEY, ctx)
+    ):  # (no text: a UTF-16 or UTF-32 document too large to decode)
+        ctx.report(
+            "scan-limit",
+            f"JSON file with a chat_template key is {counted(len(data), 'byte')}, over the "
+            f"limit of {ctx.limits.max_json_bytes}; its templates were not analysed",
+            evidence={"limit": "max_json_bytes"},
+        )
+    return False
 
 
 def _check_templates(values: tuple[object, ...], ctx: ScanContext) -> None:

@@ -1,5 +1,6 @@
-"""TensorFlow SavedModel (`saved_model.pb`), frozen GraphDef (`.pb`) and Keras SavedModel
-metadata (`keras_metadata.pb`), read without TensorFlow.
+"""TensorFlow SavedModel (`saved_model.pb`), frozen GraphDef (`.pb`), TF1 checkpoint graph
+(`model.ckpt.meta`, a bare MetaGraphDef that tf.compat.v1.train.import_meta_graph reads) and
+Keras SavedModel metadata (`keras_metadata.pb`), read without TensorFlow.
 
 A TF graph cannot import Python, but some of its ops reach outside the graph when the model
 runs: PyFunc calls back into the loading process's Python, ReadFile/WriteFile/MatchingFiles
@@ -42,6 +43,7 @@ from aisbom.scanners.tensorflow.ops import (
     read_attrs,
     strings_at,
 )
+from aisbom.scanners.tensorflow.sniffing import meta_graph_conforms
 from aisbom.severity import Severity
 
 _EVIDENCE_INPUTS = {"ReadFile": (0,), "WriteFile": (0,), "MatchingFiles": (0,)}
@@ -122,6 +124,25 @@ def scan_saved_model_as_graph_def(data: Data, ctx: ScanContext) -> None:
     _report_ops(scan)
 
 
+def scan_meta_graph(data: Data, ctx: ScanContext) -> None:
+    """model.ckpt.meta: a bare MetaGraphDef{meta_info_def(1), graph_def(2), saver_def(3) ...}."""
+    _run(data, ctx, "MetaGraphDef", lambda root, scan: _read_meta_graph(root, scan, 0, "meta graph"))
+
+
+def scan_as_meta_graph(data: Data, ctx: ScanContext) -> None:
+    """import_meta_graph reads any file as a MetaGraphDef: a TF protobuf of another kind that is
+    also a well-formed MetaGraphDef is read that way too (errors are not reported: the reading
+    as its own kind reported what is malformed)."""
+    if not meta_graph_conforms(data):
+        return
+    scan = _Scan(ctx)
+    with contextlib.suppress(WireError, _OutOfTime):
+        root = Message.parse(data, max_fields=ctx.limits.max_proto_fields)
+        _read_meta_graph(root, scan, 0, "file read as a MetaGraphDef")
+    _report_ops(scan)
+    _check_keras(scan)
+
+
 def scan_graph_def(data: Data, ctx: ScanContext) -> None:
     """A frozen graph: a bare GraphDef."""
     _run(data, ctx, "GraphDef", lambda root, scan: _read_graph(root, scan, "graph"))
@@ -172,8 +193,8 @@ def _read_saved_model(root: Message, scan: _Scan) -> None:
             index += 1
 
 
-def _read_meta_graph(meta: Message, scan: _Scan, index: int) -> None:
-    prefix = f"meta graph {index}"
+def _read_meta_graph(meta: Message, scan: _Scan, index: int, prefix: str = "") -> None:
+    prefix = prefix or f"meta graph {index}"
     for f in meta:
         if f.wire_type != LEN:
             continue

@@ -1,6 +1,7 @@
-"""Which protobuf files are TensorFlow's: SavedModel, frozen GraphDef and Keras SavedModel metadata,
-recognised by their structure (they share their first bytes with ONNX and with every other
-message whose field 1 is a message)."""
+"""Which protobuf files are TensorFlow's: SavedModel, frozen GraphDef, TF1 checkpoint graph
+(MetaGraphDef, `model.ckpt.meta`) and Keras SavedModel metadata, recognised by their structure
+(they share their first bytes with ONNX and with every other message whose field 1 is a
+message)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ _SNIFF_WINDOW = 4096
 
 
 def sniff_tensorflow(data: Data) -> str | None:
-    """'tf-saved-model', 'tf-graph-def', 'keras-metadata' or None, from the first bytes.
+    """'tf-saved-model', 'tf-graph-def', 'tf-meta-graph', 'keras-metadata' or None, from the
+    first bytes.
 
     Structural, because these protos share their first bytes with ONNX (`08 01 12`) and with
     every other message whose field 1 is a message (`0a`). Only the head is checked, so a
@@ -69,7 +71,8 @@ def _conforms(data: Data, start: int, end: int, schema: dict[int, int], budget: 
 
 
 def sniff_tensorflow_structural(data: Data) -> str | None:
-    """'tf-saved-model' or 'tf-graph-def' for a protobuf whose fields come in any order.
+    """'tf-saved-model', 'tf-graph-def' or 'tf-meta-graph' for a protobuf whose fields come in
+    any order.
 
     Protobuf parsers accept fields in any order, and a hand-written SavedModel can put its
     saver_def before its graph_def, or a GraphDef its versions before its nodes: TensorFlow
@@ -94,7 +97,19 @@ def sniff_tensorflow_structural(data: Data) -> str | None:
                 return "tf-saved-model"
     if _graph_def_conforms(data, 0, end):
         return "tf-graph-def"
+    if meta_graph_conforms(data):
+        return "tf-meta-graph"
     return None
+
+
+def meta_graph_conforms(data: Data) -> bool:
+    """A MetaGraphDef over the whole message (fields of its schema only, in any order) whose
+    graph_def(2) is a conforming GraphDef: what tf.compat.v1.train.import_meta_graph reads."""
+    if len(data) < 4 or data[0] not in (0x0A, 0x12, 0x1A, 0x22, 0x2A, 0x32, 0x3A, 0x42):
+        return False
+    fields = _conforms(data, 0, len(data), _META_GRAPH_FIELDS, _STRUCTURAL_FIELDS)
+    graphs = [f for f in fields or () if f.number == 2]
+    return bool(graphs) and all(_graph_def_conforms(data, g.start, g.end) for g in graphs[:4])
 
 
 def _graph_def_conforms(data: Data, start: int, end: int) -> bool:

@@ -47,7 +47,10 @@ def test_model_card_comes_from_the_readme_front_matter_and_sections(minilm_boms)
     assert model["description"].startswith("This is a sentence-transformers model: It maps sentences")
     uses = card["considerations"]["useCases"]
     assert uses[0].startswith("Our model is intended to be used as a sentence and short paragraph encoder.")
-    assert "By default, input text longer than 256 word pieces is truncated." in uses
+    # A limitation stated under "Intended uses" is a limitation, not a use case.
+    limitation = "By default, input text longer than 256 word pieces is truncated."
+    assert limitation not in uses
+    assert card["considerations"]["technicalLimitations"] == [limitation]
     assert props(model)["aisbom:card_title"] == "all-MiniLM-L6-v2"
     assert props(model)["aisbom:library_name"] == "sentence-transformers"
 
@@ -155,13 +158,32 @@ def test_declarations_evidence_hashes_and_never_claim_what_is_not_shown(minilm_b
     weights = hashlib.sha256((minilm / "model.safetensors").read_bytes()).hexdigest()
     assert f"{weights}  model.safetensors\n" in manifest
 
-    for rid in ("5.2.1-4", "5.2.1-4.2", "5.2.3-2.1", "5.2.3-3", "5.2.4-1", "5.2.4-2.1"):
+    for rid in (
+        "5.2.1-3",
+        "5.2.1-4",
+        "5.2.1-4.1",
+        "5.2.1-4.2",
+        "5.2.3-2.1",
+        "5.2.3-3",
+        "5.2.4-1",
+        "5.2.4-2.1",
+    ):
         entry = entries[rid]
         assert "claims" not in entry, rid
-        assert "score" not in entry["conformance"]
+        assert entry["conformance"]["score"] == 0
         assert entry["conformance"]["rationale"].startswith("Not evidenced.")
-    assert entries["5.2.4-1.1"]["conformance"]["rationale"].startswith("Partly evidenced.")
-    assert "limitations" in entries["5.2.4-1.1"]["conformance"]["rationale"]  # the card has none
+    documentation = entries["5.2.4-1.1"]["conformance"]
+    assert documentation["score"] == 0.5 and documentation["rationale"].startswith("Partly evidenced.")
+    # The card states its limitation (input truncated above 256 word pieces) and its scope.
+    not_stated = documentation["rationale"].split("Not stated: ", 1)[1]
+    assert "limitations" not in not_stated and "intended scope" not in not_stated
+    assert "guardrails" in not_stated
+    # Every file is inventoried, but whether the card lists all training data is unknown: partly.
+    inventory = entries["5.2.1-1"]["conformance"]
+    assert inventory["score"] == 0.5 and "compositions: unknown" in inventory["rationale"]
+    assert {"aggregate": "unknown", "dependencies": [model_of(minilm_boms["1.6"])["bom-ref"]]} in (
+        minilm_boms["1.6"]["compositions"]
+    )
 
 
 def test_not_well_documented_without_justification_is_said_so(minilm_boms):

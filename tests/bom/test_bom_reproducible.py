@@ -1,4 +1,5 @@
-"""Same input, same bytes: --reproducible leaves out the serial number and every timestamp."""
+"""Same input, same bytes: --reproducible leaves out the serial number and every timestamp
+(or takes them all from SOURCE_DATE_EPOCH), and keeps everything else."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from _bom_helpers import FIXTURES, make_bom, props
+from _bom_helpers import FIXTURES, make_bom, props, run
 
 from aisbom.bom.check import BomError
 
@@ -21,8 +22,12 @@ def test_two_reproducible_runs_give_identical_bytes(minilm: Path, tmp_path: Path
     assert first.read_bytes() == second.read_bytes()
     text = first.read_text()
     assert "serialNumber" not in doc and "timestamp" not in doc["metadata"]
-    assert "citations" not in doc  # a citation requires a timestamp
     assert '"created"' not in text and "aisbom:scanned_at" not in text
+    if version == "1.7":  # citations are kept; they need a time, and carry the epoch for "none"
+        assert doc["citations"] and {c["timestamp"] for c in doc["citations"]} == {
+            "1970-01-01T00:00:00+00:00"
+        }
+        assert all("No date" in c["note"] for c in doc["citations"])
     assert props(doc["metadata"])["cdx:reproducible"] == "true"
 
 
@@ -53,8 +58,6 @@ def test_output_is_stable_json_with_sorted_collections(tmp_path: Path):
 
 
 def test_an_invalid_bom_is_never_written(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    from _bom_helpers import run
-
     import aisbom.bom.build as build
 
     def broken(doc, text):  # type: ignore[no-untyped-def]
@@ -65,3 +68,19 @@ def test_an_invalid_bom_is_never_written(monkeypatch: pytest.MonkeyPatch, tmp_pa
     code, _, err = run("bom", str(FIXTURES / "demo"), "-o", str(out))
     assert code == 2 and "broken on purpose" in err
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_source_date_epoch_dates_a_reproducible_bom(
+    monkeypatch: pytest.MonkeyPatch, minilm: Path, tmp_path: Path
+):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    doc = make_bom(minilm, tmp_path / "a.json", "--reproducible", "--spec-version", "1.7", expect=0)
+    again = make_bom(minilm, tmp_path / "b.json", "--reproducible", "--spec-version", "1.7", expect=0)
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes() and doc == again
+    stamp = "2023-11-14T22:13:20+00:00"
+    assert "serialNumber" not in doc and doc["metadata"]["timestamp"] == stamp
+    assert {c["timestamp"] for c in doc["citations"]} == {stamp}
+    assert {e["created"] for e in doc["declarations"]["evidence"]} == {stamp}
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    code, _, err = run("bom", str(minilm), "-o", str(tmp_path / "c.json"), "--reproducible")
+    assert code == 2 and "SOURCE_DATE_EPOCH" in err

@@ -117,11 +117,17 @@ def test_bom_of_a_cached_repository_with_the_hub_unreachable(
     code, _, err = run("bom", "hf://acme/tiny@main", "-o", str(out))
 
     assert code == 0, err
-    note, where, wrote = err.splitlines()
+    note, where, wrote, unjustified = err.splitlines()
     assert note.startswith("aisbom: note: hf://acme/tiny@main: cannot reach http://127.0.0.1:")
     assert ": connection refused; using commit " in note
     assert where.startswith(f"aisbom: hf://acme/tiny@main: commit {TINY_COMMIT} (from the cache) at ")
     assert wrote.startswith(f"aisbom: wrote {out} ")
     model = json.loads(out.read_text())["components"][0]
     assert props(model)["aisbom:acquired_by"] == "cache-mtime"
+    # The revision and upstream hashes are the cache's word, labelled so; alone they do not make
+    # the model well documented (EN 304 223 5.2.3-2).
+    assert props(model)["aisbom:upstream_facts_from"] == "hf-cache"
+    assert {props(f).get("aisbom:upstream_sha256_from") for f in model["components"]} <= {"hf-cache", None}
+    assert "upstream-from-cache" in props(model)["aisbom:documentation_gaps"]
+    assert "read from the local Hugging Face cache only" in unjustified
     assert {props(f)["aisbom:acquired_by"] for f in model["components"]} == {"cache-mtime"}

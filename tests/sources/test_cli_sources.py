@@ -156,6 +156,15 @@ def test_bom_of_a_hub_model_offline_from_the_cache(
     mprops = props(model)
     assert (mprops["aisbom:revision"], mprops["aisbom:requested_revision"]) == (MINILM_COMMIT, "main")
     assert mprops["aisbom:acquired_by"] == "cache-mtime"  # honest: a file time, not a witnessed download
+    assert model["supplier"] == {
+        "name": "sentence-transformers",
+        "url": ["https://huggingface.co/sentence-transformers"],
+    }
+    assert mprops["aisbom:supplier_from"] == "source"
+    # Offline, the revision and the upstream hashes are the cache's word: said so, and not enough
+    # alone to count as an upstream hash (EN 304 223 5.2.3-2).
+    assert mprops["aisbom:upstream_facts_from"] == "hf-cache"
+    assert "upstream-from-cache" in mprops["aisbom:documentation_gaps"]
     assert "no-upstream-hash" not in mprops.get("aisbom:documentation_gaps", "")
     assert "no-source-url" not in mprops.get("aisbom:documentation_gaps", "")
 
@@ -194,6 +203,9 @@ def test_scan_as_cyclonedx_carries_the_provenance(hub: Hub):
     assert code == 0, err
     model = json.loads(stdout)["components"][0]
     assert model["version"] == TINY_COMMIT and model["purl"] == f"pkg:huggingface/acme/tiny@{TINY_COMMIT}"
+    assert model["supplier"]["name"] == "acme"  # the Hub organisation, as `bom` says it
+    assert props(model)["aisbom:upstream_facts_from"] == "hub"  # asked of the Hub, online
+    assert "upstream-from-cache" not in props(model).get("aisbom:documentation_gaps", "")
 
 
 def test_bom_of_a_dataset_repository_offline_is_a_data_component(

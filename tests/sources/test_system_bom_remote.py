@@ -134,3 +134,38 @@ def test_the_cache_dir_option_names_where_to_look(project: Path, hf_env: Path, t
     )
     assert code == 0, err
     assert "licenses" in by_ref(json.loads((tmp_path / "s.json").read_text()))["model:tiny"]
+
+
+def test_a_system_bom_in_1_7_cites_each_assets_own_files(project: Path, hf_env: Path, tmp_path: Path):
+    """Citations name the file component the card came from (file:tiny/README.md in an inventory),
+    so the 1.7 BOM validates; --reproducible keeps them."""
+    from aisbom.bom.check import reference_errors
+
+    for extra in ((), ("--reproducible",)):
+        out = tmp_path / "system-1.7.json"
+        code, _, err = run("bom", "--project", str(project), "-o", str(out), "--spec-version", "1.7", *extra)
+        assert code == 0, err
+        doc = json.loads(out.read_text())
+        assert strict_schema_errors(doc) == [] and reference_errors(doc) == []
+        cited = {c["attributedTo"] for c in doc["citations"]}
+        assert {"file:tiny/README.md", "file:tiny/config.json"} <= cited
+
+
+def test_a_system_bom_in_spdx(project: Path, hf_env: Path, tmp_path: Path):
+    import io
+
+    from spdx_python_model import v3_0_1 as spdx
+
+    out = tmp_path / "system.spdx.json"
+    code, _, err = run("bom", "--project", str(project), "-o", str(out), "--format", "spdx")
+    assert code == 0, err
+    objects = spdx.SHACLObjectSet()
+    spdx.JSONLDDeserializer().read(io.BytesIO(out.read_bytes()), objects)
+    (sbom,) = objects.foreach_type(spdx.software_Sbom)
+    (system,) = sbom.rootElement
+    assert system.software_primaryPurpose == spdx.software_SoftwarePurpose.application
+    (model,) = objects.foreach_type(spdx.ai_AIPackage)
+    (dataset,) = objects.foreach_type(spdx.dataset_DatasetPackage)
+    uses = [t for r in objects.foreach_type(spdx.Relationship) if r.from_ is system for t in r.to]
+    assert {model, dataset} <= set(uses)
+    assert model.suppliedBy.name == "acme"  # the Hub organisation the model came from

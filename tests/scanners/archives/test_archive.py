@@ -221,7 +221,7 @@ def zip_bomb() -> bytes:
 
 def test_zip_bomb_stops_at_the_ratio_limit(zip_bomb: bytes) -> None:
     started = time.monotonic()
-    _, findings = scan(zip_bomb, Limits(max_ratio=20))
+    _, findings = scan(zip_bomb, Limits(max_ratio=20, ratio_floor=MiB))
     assert time.monotonic() - started < 5
     limit = [f for f in findings if f.rule == "scan-limit"]
     assert [f.members for f in limit] == [("zeros.bin",)]
@@ -241,7 +241,7 @@ def test_zip_total_budget_is_shared_by_members() -> None:
 
 def test_zip_small_members_are_not_judged_by_ratio() -> None:
     # 512 KiB of zeros compresses ~1000:1, but stays under the ratio floor.
-    _, findings = scan(make_zip({"zeros.bin": bytes(512 * 1024)}), Limits(max_ratio=2))
+    _, findings = scan(make_zip({"zeros.bin": bytes(512 * 1024)}), Limits(max_ratio=2, ratio_floor=MiB))
     assert "scan-limit" not in rules(findings)
 
 
@@ -576,7 +576,7 @@ def test_7z_over_limit_member_is_refused_before_decompression() -> None:
 
 def test_7z_ratio_limit() -> None:
     data = make_7z({"before.pkl": EVIL, "zeros.bin": bytes(8 * MiB)})
-    _, findings = scan(data, Limits(max_ratio=10))
+    _, findings = scan(data, Limits(max_ratio=10, ratio_floor=MiB))
     limit = [f for f in findings if f.rule == "scan-limit"]
     assert [f.members for f in limit] == [("zeros.bin",)]
     assert evidence(limit[0])["limit"] == "max_ratio"
@@ -588,7 +588,7 @@ def test_7z_solid_block_bomb_stops_extraction() -> None:
     # Reaching 'after.pkl' means decoding the refused 8 MiB first: py7zr's own bound stops it.
     data = make_7z({"zeros.bin": bytes(8 * MiB), "after.pkl": EVIL})
     started = time.monotonic()
-    _, findings = scan(data, Limits(max_ratio=10))
+    _, findings = scan(data, Limits(max_ratio=10, ratio_floor=MiB))
     assert time.monotonic() - started < 2
     assert where(findings, "scan-limit") == [("zeros.bin",)]
     assert where(findings, "scan-error") == [()]

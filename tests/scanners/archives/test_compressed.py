@@ -93,7 +93,7 @@ def test_corrupt_stream_reports_error_and_scans_the_good_part() -> None:
 
 def test_trailing_garbage_is_noted_and_zero_padding_is_not() -> None:
     _, findings = scan(gzip.compress(EVIL) + b"\x00" * 1000)
-    assert [f.rule for f in findings] == ["pickle-dangerous-global"]
+    assert [f.rule for f in findings] == ["pickle-format", "pickle-dangerous-global"]
     _, findings = scan(gzip.compress(EVIL) + b"not gzip at all")
     notes = [f for f in findings if f.rule == "archive-tampered"]
     assert len(notes) == 1 and notes[0].severity == Severity.LOW
@@ -113,7 +113,7 @@ def gzip_bomb() -> bytes:
 
 def test_gzip_bomb_stops_at_the_ratio_limit(gzip_bomb: bytes) -> None:
     started = time.monotonic()
-    _, findings = scan(gzip_bomb, Limits(max_ratio=20))
+    _, findings = scan(gzip_bomb, Limits(max_ratio=20, ratio_floor=MiB))
     assert time.monotonic() - started < 3
     limit = [f for f in findings if f.rule == "scan-limit"]
     assert len(limit) == 1 and evidence(limit[0])["limit"] == "max_ratio"
@@ -165,10 +165,40 @@ def test_tar_gz() -> None:
     assert where(findings, "pickle-dangerous-global") == [("gzip-content", "model/evil.pkl")]
 
 
-def test_malformed_joblib_header() -> None:
-    fmt, findings = scan(b"ZF0xzz" + zlib.compress(EVIL))
+def test_malformed_joblib_header_is_not_a_joblib_file() -> None:
+    # joblib parses the 19 characters after "ZF" with int(text, 16); these fail, so joblib
+    # refuses the file and nothing unpickles it.
+    fmt, findings = scan(b"ZF0xzz" + b" " * 20 + zlib.compress(EVIL))
+    assert fmt != "zlib"
+    assert not [f for f in findings if f.rule == "pickle-dangerous-global"]
+
+
+def test_joblib_zfile_length_without_0x() -> None:
+    data = b"ZF" + f"{len(EVIL):x}".encode().ljust(19) + zlib.compress(EVIL)
+    fmt, findings = scan(data)
     assert fmt == "zlib"
-    assert [f.rule for f in findings] == ["scan-error"]
+    assert where(findings, "pickle-dangerous-global") == [("zlib-content",)]
+
+
+def test_zlib_stream_starting_with_empty_stored_blocks() -> None:
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    raw = deflate.compress(EVIL) + deflate.flush()
+    data = b"\x78\x9c" + b"\x00\x00\x00\xff\xff" * 200 + raw + zlib.adler32(EVIL).to_bytes(4, "big")
+    assert zlib.decompress(data) == EVIL
+    fmt, findings = scan(data)
+    assert fmt == "zlib"
+    assert where(findings, "pickle-dangerous-global") == [("zlib-content",)]
+
+
+def test_every_stream_of_a_concatenated_lzma_file_is_read() -> None:
+    # lzma.LZMAFile (joblib, lzma.open) reads each stream as .xz or .lzma, whatever came first.
+    half = len(EVIL) // 2
+    for first, second in ((lzma.FORMAT_ALONE, lzma.FORMAT_XZ), (lzma.FORMAT_XZ, lzma.FORMAT_ALONE)):
+        data = lzma.compress(EVIL[:half], format=first) + lzma.compress(EVIL[half:], format=second)
+        with lzma.LZMAFile(io.BytesIO(data)) as reader:
+            assert reader.read() == EVIL
+        _, findings = scan(data)
+        assert "pickle-dangerous-global" in {f.rule for f in findings}, (first, second)
 
 
 def test_joblib_zfile_with_extra_space() -> None:
@@ -191,6 +221,7 @@ def test_mmap_input(tmp_path: object) -> None:
         scan_blob(view, ctx)
     assert [f.rule for f in ctx.sink] == [
         "archive-tampered",
+        "pickle-format",
         "pickle-dangerous-global",
         "pickle-trailing-data",
     ]

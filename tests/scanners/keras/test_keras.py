@@ -538,8 +538,19 @@ def test_other_json_files_are_left_alone(tmp_path):
     (tmp_path / "big.json").write_text(json.dumps({"rows": ["x" * 100] * 200, "class_name": "y"}))
     report = scan_target(tmp_path)
     assert report.findings == () or list(report.findings) == []
-    limited = scan_target(tmp_path / "data.json", limits=Limits(max_keras_config=1000))
-    assert evidence(only(list(limited.findings), "scan-limit"))["limit"] == "max_keras_config"
+    # Over the limit, an array of records holds class_name only as data: no model config.
+    assert list(scan_target(tmp_path / "data.json", limits=Limits(max_keras_config=1000)).findings) == []
+
+
+def test_a_config_over_the_limit_is_reported_wherever_its_class_name_sits(tmp_path):
+    """The top-level class_name after 100 KB of other values, or spelled with escapes: not analysed,
+    and said so."""
+    late = {"rows": ["x" * 100] * 1000, "class_name": "Sequential", "config": {}}
+    (tmp_path / "late.json").write_text(json.dumps(late))
+    (tmp_path / "escaped.json").write_text(json.dumps(late).replace('"class_name"', '"class\\u005fname"'))
+    for name in ("late.json", "escaped.json"):
+        limited = scan_target(tmp_path / name, limits=Limits(max_keras_config=1000))
+        assert evidence(only(list(limited.findings), "scan-limit"))["limit"] == "max_keras_config", name
 
 
 # --- HDF5 -----------------------------------------------------------------------------------------

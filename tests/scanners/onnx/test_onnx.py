@@ -234,11 +234,39 @@ def test_inconsistent_external_entries(extra, expected):
     assert any(expected in f.message and f.severity is Severity.HIGH for f in hits), [f.message for f in hits]
 
 
-def test_external_tensor_with_inline_data_is_ambiguous():
+def test_external_tensor_with_inline_data_is_ambiguous_and_medium():
+    """onnx reads the file's bytes over the inline ones: nothing runs, so below the fail threshold."""
     tensor = external("W", "w.bin")
     tensor.raw_data = bytes(16)
     _, findings = scan(model_bytes([identity()], initializers=[tensor]))
-    assert any("also carries inline data" in f.message for f in by_rule(findings, "onnx-tensor-inconsistent"))
+    (hit,) = [
+        f for f in by_rule(findings, "onnx-tensor-inconsistent") if "also carries inline data" in f.message
+    ]
+    assert hit.severity is Severity.MEDIUM and max(f.severity for f in findings) is Severity.MEDIUM
+
+
+def test_onnx_reads_a_dotdot_that_stays_inside_from_the_model_directory(tmp_path):
+    """The natural loader, in a subprocess: sub/../w.bin is the directory's own w.bin."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "w.bin").write_bytes(np.arange(4, dtype=np.float32).tobytes())
+    (tmp_path / "w.bin").write_bytes(np.full(4, 7, dtype=np.float32).tobytes())  # outside: never read
+    path = tmp_path / "model" / "m.onnx"
+    path.write_bytes(model_bytes([identity()], initializers=[external("W", "sub/../w.bin")]))
+    load = (
+        "import onnx, sys\nm = onnx.load(sys.argv[1])\n"
+        "print(onnx.numpy_helper.to_array(m.graph.initializer[0]).tolist())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", load, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "[0.0, 1.0, 2.0, 3.0]", result.stderr
+
+
+@pytest.mark.parametrize("location", ["sub/../w.bin", "a/b/../../w.bin", "./x/../w.bin"])
+def test_a_dotdot_that_stays_inside_the_directory_is_medium(location):
+    _, findings = scan(model_bytes([identity()], initializers=[external("W", location)]))
+    (hit,) = by_rule(findings, "onnx-external-data-traversal")
+    assert hit.severity is Severity.MEDIUM and "inside the model directory" in hit.message
 
 
 def test_unknown_external_keys_are_low():
@@ -477,8 +505,15 @@ def test_a_file_cannot_forge_the_stripped_sizes():
 
 
 def test_truncated_and_corrupt_models_give_scan_errors():
-    data = model_bytes([identity(), if_node(big_tensor("t"))], initializers=[big_tensor(), COND])
-    for cut in (5, 40, len(data) // 3, len(data) // 2, len(data) - 1):
+    model = onnx.ModelProto.FromString(
+        model_bytes([identity(), if_node(big_tensor("t"))], initializers=[big_tensor(), COND])
+    )
+    model.producer_name, model.producer_version = "pytorch", "2.13.0"  # as exporters write them
+    data = model.SerializeToString()
+    # Cut inside the first two fields, only three bytes look like ONNX: not claimed, no finding.
+    fmt, findings = scan(data[:5])
+    assert fmt != "onnx" and findings == []
+    for cut in (40, len(data) // 3, len(data) // 2, len(data) - 1):
         fmt, findings = scan(data[:cut])
         assert fmt == "onnx"
         assert [f.rule for f in findings] == ["scan-error"], (cut, findings)

@@ -35,7 +35,9 @@ def test_compressed_members_count_against_the_decompression_budget(scan_bytes):
 
 def test_compression_ratio_limits_a_member(scan_bytes):
     bomb = pickle.dumps(b"\0" * (3 * MiB), protocol=4)  # ~1000:1, over the 1 MiB floor
-    fmt, findings = scan_bytes(_checkpoint({"archive/data.pkl": bomb}), limits=Limits(max_ratio=10))
+    fmt, findings = scan_bytes(
+        _checkpoint({"archive/data.pkl": bomb}), limits=Limits(max_ratio=10, ratio_floor=MiB)
+    )
     assert fmt == "pytorch-zip"
     [cut] = [f for f in findings if f.rule == "scan-limit"]
     assert dict(cut.evidence)["limit"] == "max_ratio" and cut.members == ("archive/data.pkl",)

@@ -201,9 +201,27 @@ def test_include_is_medium():
 # --- parse errors, limits -------------------------------------------------------------------
 
 
-def test_unparseable_template_is_high():
+def test_unparseable_template_is_medium():
+    """jinja2 refuses it, so a jinja2 renderer runs nothing: reported, below the fail threshold."""
+    import jinja2
+
     (finding,) = check("{{ messages[0] ")
-    assert finding.rule == "template-unparseable" and finding.severity is Severity.HIGH
+    assert finding.rule == "template-unparseable" and finding.severity is Severity.MEDIUM
+    with pytest.raises(jinja2.TemplateSyntaxError):  # the plain Environment of the CVE refuses it
+        jinja2.Environment().from_string("{{ messages[0] ")
+
+
+def test_nesting_a_loader_parses_from_its_own_stack_is_analysed():
+    """Nested deeper than the stack left in a scan allows, but not deeper than Jinja's parser
+    reaches from a fresh stack: parsed and analysed, as the loader would parse and render it."""
+    depth = 150
+    source = "{% if x %}" * depth + "{{ lipsum.__globals__.os }}" + "{% endif %}" * depth
+
+    def nested(levels: int):
+        return nested(levels - 1) if levels else check(source)
+
+    findings = nested(850)  # a scan already deep in its stack
+    assert worst(findings) is Severity.CRITICAL, findings
 
 
 def test_lenient_mode_reports_only_resolved_escapes():

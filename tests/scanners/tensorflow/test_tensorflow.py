@@ -126,9 +126,13 @@ SavedModel, SavedMetadata = _message_classes()
 def parse_with_protobuf(fixture_path: str):
     data = fixture_bytes(fixture_path)
     fmt = sniff(data)
-    cls = {"tf-saved-model": SavedModel, "tf-graph-def": graph_pb2.GraphDef, "keras-metadata": SavedMetadata}[
-        fmt
-    ]
+    kinds = {
+        "tf-saved-model": SavedModel,
+        "tf-graph-def": graph_pb2.GraphDef,
+        "keras-metadata": SavedMetadata,
+    }
+    # A checkpoint graph is what import_meta_graph reads, whatever its first bytes resemble.
+    cls = meta_graph_pb2.MetaGraphDef if fixture_path.endswith(".meta") else kinds[fmt]
     message = cls.FromString(data)
     # Nothing unknown to the schema, nothing lost: the file is exactly this message.
     assert message.SerializeToString(deterministic=True) == data
@@ -138,6 +142,8 @@ def parse_with_protobuf(fixture_path: str):
 def graphs_of(message) -> list:
     if isinstance(message, graph_pb2.GraphDef):
         return [message]
+    if isinstance(message, meta_graph_pb2.MetaGraphDef):
+        return [message.graph_def]
     return [meta.graph_def for meta in getattr(message, "meta_graphs", [])]
 
 
@@ -388,17 +394,21 @@ def test_fixtures_are_what_tensorflow_would_read(fixture):
         expected += [("", n.name, n.op) for n in graph.node]
         for function in graph.library.function:
             expected += [(function.signature.name, n.name, n.op) for n in function.node_def]
-    assert sorted(expected) == sorted(wire_nodes(fixture_bytes(fixture.path)))
+    assert sorted(expected) == sorted(
+        wire_nodes(fixture_bytes(fixture.path), meta=fixture.path.endswith(".meta"))
+    )
 
 
-def wire_nodes(data: bytes) -> list[tuple[str, str, str]]:
+def wire_nodes(data: bytes, *, meta: bool = False) -> list[tuple[str, str, str]]:
     """(function or "", node name, op) of every node, read with the wire reader alone."""
     root = Message.parse(data, max_fields=100_000)
     fmt = sniff(data)
     if fmt == "keras-metadata":
         return []
     graphs = (
-        [root]
+        [root.sub(f) for f in root if f.number == 2]
+        if meta
+        else [root]
         if fmt == "tf-graph-def"
         else [
             meta.sub(f)
@@ -688,3 +698,29 @@ def test_a_saved_model_that_is_also_an_onnx_model_gets_the_onnx_checks():
 )
 def test_text_and_data_do_not_conform_as_tensorflow_by_chance(data):
     assert sniff_tensorflow_structural(data) is None
+
+
+# --- TF1 checkpoint graphs (model.ckpt.meta) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["malicious/tensorflow/checkpoint/model.ckpt.meta", "malicious/tensorflow/tiny.meta"]
+)
+def test_a_checkpoint_graph_is_read_as_import_meta_graph_reads_it(path):
+    """A bare MetaGraphDef is what import_meta_graph rebuilds: its PyFunc is found, whatever the
+    file's first bytes resemble (the 20-byte one starts like a SavedModel)."""
+    data = fixture_bytes(path)
+    fmt, findings = scan(data)
+    assert fmt in ("tf-meta-graph", "tf-saved-model")
+    (hit,) = [f for f in findings if f.rule == "tf-python-op"]
+    assert hit.severity is Severity.CRITICAL and dict(hit.evidence)["op"] == "PyFunc"
+    # the same graph as a frozen GraphDef is critical the same way
+    graph = meta_graph_pb2.MetaGraphDef.FromString(data).graph_def.SerializeToString(deterministic=True)
+    assert any(f.rule == "tf-python-op" for f in scan(graph)[1])
+
+
+def test_real_graph_defs_are_not_also_read_as_meta_graphs():
+    """A frozen graph or a SavedModel is no MetaGraphDef: one reading, one finding per op."""
+    for path in ("malicious/tensorflow/matching_files.pb", "malicious/tensorflow/pyfunc/saved_model.pb"):
+        _, findings = scan(fixture_bytes(path))
+        assert not any("read as a MetaGraphDef" in f.message for f in findings), path
