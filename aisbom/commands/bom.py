@@ -277,7 +277,10 @@ def bom(
             model_signature = _default_model_signature(target, resolved)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
         report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
-        report = _without_output(report, resolved.path, (output, bom_signature, model_signature))
+        # A signature --sign-model is about to write is not part of the model; one given to be
+        # referenced is, like any file of the model (inventoried, not signed).
+        written = model_signature if sign_model else None
+        report = _without_output(report, resolved.path, (output, bom_signature, written))
         if sign_model:
             assert signer is not None and model_signature is not None
             _sign_model(report, resolved.path, signer, model_signature, (output, bom_signature))
