@@ -174,9 +174,10 @@ def scan_resolved(
     limits: Limits | None = None,
     selection: Selection | None = None,
     progress: pipeline.Progress | None = None,
+    hashed: bool = True,
 ) -> ScanReport:
     """Scan what a source made local; the report names `target` as the user gave it (a URL as
-    recorded: no credentials, no fragment)."""
+    recorded: no credentials, no fragment). Without `hashed`, nothing is hashed (`--no-hash`)."""
     scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
     report = pipeline.scan_resolved(
         resolved,
@@ -184,6 +185,7 @@ def scan_resolved(
         limits=limits,
         progress=progress,
         select=selection.keeps if selection else None,
+        hashed=hashed,
     )
     prov = resolved.provenance
     shown_target = report.target if prov is None else target if prov.hf_repo else prov.source_url

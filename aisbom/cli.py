@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -95,4 +96,11 @@ _register()
 
 
 def main() -> None:
+    # SIGTERM ends a run as SIGINT does, through every `finally`: no temporary file or worker
+    # process is left behind, and what was being written keeps its old content.
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="aisbom")
+
+
+def _terminated(signal_number: int, _frame: object) -> None:
+    raise SystemExit(128 + signal_number)

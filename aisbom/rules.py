@@ -605,6 +605,17 @@ _RULES = [
         "Fix the permissions or the storage and scan again.",
     ),
     Rule(
+        "file-changed",
+        Severity.HIGH,
+        "File changed while it was scanned",
+        "The file was written, truncated or replaced between the moment it was opened and the "
+        "end of its scan (its size, modification or change time moved), twice in a row; or it "
+        "shrank under the scan. No hash or verdict is recorded for it.",
+        "The bytes judged and the bytes hashed must be the same: otherwise a report can pair a "
+        "clean verdict with the hash of other content, and a BOM, lock or signature trusts it.",
+        "Scan again once nothing writes to the file; find out what changed it.",
+    ),
+    Rule(
         "symlink-outside-target",
         Severity.HIGH,
         "Symbolic link leaves the scanned directory",
@@ -751,20 +762,20 @@ _BRIEF: dict[str, tuple[str, str]] = {
         "check its origin; download it again (git lfs pull)",
     ),
     "model-ships-code": (
-        "the loader imports this model's own Python when you opt in (trust_remote_code=True ...)",
-        "read the code before you opt in, or use a model whose architecture your library ships",
+        "trust_remote_code=True (or the like) runs this Python",
+        "read it before you opt in, or use a built-in architecture",
     ),
     "model-code-elsewhere": (
         "the loader fetches and runs code from another repository",
-        "pin that repository's revision and scan it, or copy the code in and review it",
+        "pin that repository's revision and scan it",
     ),
     "model-code-reference-invalid": (
-        "a code reference points outside the model or is not a module.Class name",
-        "fix the reference; do not load the model until it is fixed",
+        "a code reference leaves the model or is malformed",
+        "do not load the model until it is fixed",
     ),
     "code-dangerous-call": (
-        "the shipped code runs processes, code, native libraries or network calls",
-        "do not load it with remote code enabled; remove the call",
+        "the shipped code runs processes, code, libraries or network",
+        "do not enable remote code; remove the call",
     ),
     "code-obfuscated": (
         "the shipped code decodes something and runs it",
@@ -775,8 +786,12 @@ _BRIEF: dict[str, tuple[str, str]] = {
         "review the line before you opt in to running the code",
     ),
     "code-unanalysable": (
-        "the shipped code could not be read, so it is not shown safe",
+        "the shipped code could not be read: not shown safe",
         "review it by hand before you opt in to running it",
+    ),
+    "file-changed": (
+        "the file changed under the scan: the verdict is for no bytes",
+        "scan again once nothing writes to it",
     ),
     "format-not-analysed": (
         "aisbom does not read this format, so it is not shown safe",

@@ -156,6 +156,8 @@ def scan_resolved(
     allow_dangerous: bool = False,
     selection: Selection | None = None,
     limits: Limits | None = None,
+    *,
+    hashed: bool = True,
 ) -> ScanReport:
     """Scan what `resolve_target` made local, with the policy the options describe, through the
     Python API (aisbom.api); the report names TARGET as the user gave it. Raises AisbomError
@@ -164,7 +166,9 @@ def scan_resolved(
 
     policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
     with progress_bar(progress) as advance:
-        return scan(target, resolved, policy, selection=selection, progress=advance, limits=limits)
+        return scan(
+            target, resolved, policy, selection=selection, progress=advance, limits=limits, hashed=hashed
+        )
 
 
 def settings_in_force(ctx: click.Context) -> Limits | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from aisbom.atomic_file import write_atomically
 from aisbom.commands._scanning import (
     policy_options,
     resolve_target,
@@ -50,6 +51,12 @@ Examples:
 @click.option(
     "--show-clean", is_flag=True, help="List every clean file (above 200 files they are counted, not listed)."
 )
+@click.option(
+    "--no-hash",
+    is_flag=True,
+    help="Judge without hashing: the tensor data of large files is never read (pre-commit hooks, CI "
+    "jobs on every change). The report says no hash was taken; no BOM, lock or signature rests on it.",
+)
 @source_options
 def scan(
     targets: tuple[str, ...],
@@ -64,6 +71,7 @@ def scan(
     verbose: bool,
     quiet: bool,
     show_clean: bool,
+    no_hash: bool,
     progress: bool | None,
     sha256: str | None,
     allow_http: bool,
@@ -86,6 +94,10 @@ def scan(
     and what to do (`aisbom rules RULE` says more). Colours only on a terminal, never with
     NO_COLOR set; the progress bar only when stderr is a terminal.
     """
+    if no_hash and output_format == "cyclonedx":
+        raise click.UsageError("--no-hash takes no hash, and a CycloneDX BOM gives every file's")
+    if no_hash and sha256:
+        raise click.UsageError("--sha256 checks the hash the scan takes; --no-hash takes none")
     if len(targets) > 1 and output_format != "text":
         raise click.UsageError(f"--format {output_format} takes one TARGET; run aisbom once per target")
     color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -97,7 +109,16 @@ def scan(
         try:
             resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
             report = scan_resolved(
-                target, resolved, fail_on, strict, allow_files, progress, allow_dangerous, selection, limits
+                target,
+                resolved,
+                fail_on,
+                strict,
+                allow_files,
+                progress,
+                allow_dangerous,
+                selection,
+                limits,
+                hashed=not no_hash,
             )
             # an invalid BOM is an error: exit 2
             documents.append(
@@ -121,7 +142,7 @@ def scan(
         click.echo(rendered, nl=False)
     else:
         try:
-            output.write_text(rendered, encoding="utf-8")
+            write_atomically(output, rendered)
         except OSError as exc:
             click.echo(shown(f"aisbom: error: cannot write {output}: {exc.strerror or exc}"), err=True)
             sys.exit(ExitCode.ERROR)

@@ -94,6 +94,10 @@ def _render(report: ScanReport, style: Style, *, verbose: bool, show_clean: bool
     lines += _allow_files(report, style)
     if report.files:
         lines.append("")
+        if not report.hashed:
+            lines.append(
+                "No file was hashed (--no-hash): nothing here may stand for a BOM, lock or signature."
+            )
         if report.incomplete and report.error is None:
             lines.append("Some content could not be fully analysed: the scan cannot be called clean.")
         lines.append(_result_line(report, style))  # the verdict last, as first

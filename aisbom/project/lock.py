@@ -26,6 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from aisbom.atomic_file import write_atomically
 from aisbom.errors import AisbomError
 from aisbom.findings import Finding
 from aisbom.pipeline import FileResult, ScanReport
@@ -33,7 +34,6 @@ from aisbom.policy import Policy
 from aisbom.project import values
 from aisbom.project.audit import LogHead
 from aisbom.project.clock import parse, stamp
-from aisbom.project.manifest import write_atomically
 from aisbom.project.tree import TreeFile
 from aisbom.provenance import Provenance
 from aisbom.rules import RULES
