@@ -22,6 +22,7 @@ from aisbom.formats import FORMATS
 from aisbom.selection import Selection
 from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
+from aisbom.wording import counted
 
 EXAMPLES = """\b
 Examples:
@@ -136,7 +137,7 @@ def scan(
     rendered = ("\n" if not quiet else "").join(documents)
     if len(targets) > 1:
         verdict = {ExitCode.CLEAN: "CLEAN", ExitCode.UNSAFE: "UNSAFE", ExitCode.ERROR: "ERROR"}[worst]
-        rendered += f"{'' if quiet else chr(10)}All {len(targets)} targets: {verdict}\n"
+        rendered += f"{'' if quiet else chr(10)}All {counted(len(targets), 'target')}: {verdict}\n"
 
     if output is None:
         click.echo(rendered, nl=False)
