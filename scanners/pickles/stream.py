@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
+import encodings.aliases
 import functools
 import re
 import time
@@ -682,22 +682,28 @@ def _constant_bytes(value: object) -> object | None:
     return None
 
 
+def _codec_key(name: str) -> str:
+    """An encoding name as the encodings package normalises it before its alias table."""
+    return "_".join(name.lower().replace("-", " ").split())
+
+
+# The encodings whose result the scanner works out (their aliases as the encodings package
+# lists them), looked up without codecs.lookup: that imports encodings.<name> for a name the
+# file chose, and scanning must import nothing a file names.
+_TEXT_CODECS = {
+    alias: {"latin_1": "latin-1", "utf_8": "utf-8", "ascii": "ascii"}[target]
+    for alias, target in [*encodings.aliases.aliases.items(), ("latin_1", "latin_1"), ("utf_8", "utf_8")]
+    if target in ("latin_1", "utf_8", "ascii")
+} | {"ascii": "ascii"}
+
+
 def _decode(key: tuple[str, str], args: tuple[object, ...]) -> bytes | None:
     try:
         if key in (("_codecs", "encode"), ("codecs", "encode")):
             text, encoding = args[0], (args[1] if len(args) > 1 else "utf-8")
-            if (
-                isinstance(text, str)
-                and isinstance(encoding, str)
-                and codecs.lookup(encoding).name
-                in (
-                    "latin-1",
-                    "iso8859-1",
-                    "utf-8",
-                    "ascii",
-                )
-            ):
-                return text.encode(encoding)
+            codec = _TEXT_CODECS.get(_codec_key(encoding)) if isinstance(encoding, str) else None
+            if isinstance(text, str) and codec is not None:
+                return text.encode(codec)
             return None
         raw = args[0]
         if isinstance(raw, str):
