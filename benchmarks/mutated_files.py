@@ -98,7 +98,7 @@ def main() -> int:
     if done.returncode not in (0, 1):
         problems.append(f"exit {done.returncode}: {done.stderr.strip()[-500:]}")
     if "Traceback" in done.stderr:
-        problems.append("a traceback on stderr")
+        problems.append("a traceback on stderr:\n" + done.stderr[done.stderr.index("Traceback") :][-3000:])
     if missing:
         problems.append(f"{len(missing)} files missing from the report, e.g. {missing[:3]}")
     if peak >= GiB:

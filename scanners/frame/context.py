@@ -92,7 +92,7 @@ class ScanContext:
                 path=self.path,
                 members=self.members,
                 offset=offset,
-                evidence=tuple(sorted((evidence or {}).items())),
+                evidence=tuple(sorted((k, _as_text(v)) for k, v in (evidence or {}).items())),
                 silenced_by=silenced_by,
             )
         )
@@ -154,3 +154,11 @@ class ScanContext:
         value = compute()
         self.memo[key] = (data, value)
         return value
+
+
+def _as_text(value: object) -> str:
+    """Evidence is text in every report; bytes a parser handed back (a protobuf string field
+    that is not UTF-8) are decoded with escapes rather than break the JSON report."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return value if isinstance(value, str) else str(value)
