@@ -9,6 +9,7 @@ Seeds: the fixtures whose content is sniffed as one of the target's formats (see
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -21,6 +22,7 @@ from aisbom.bom.diff import parse_bom  # noqa: E402
 from aisbom.errors import AisbomError  # noqa: E402
 from aisbom.limits import Limits  # noqa: E402
 from aisbom.policy import Policy  # noqa: E402
+from aisbom.scanners.frame.context import ScanContext  # noqa: E402
 from aisbom.scanners.frame.dispatch import context_for_file, scan_blob  # noqa: E402
 from aisbom.scanners.frame.registry import checks_for  # noqa: E402
 from aisbom.scanners.frame.sniff import sniff  # noqa: E402
@@ -57,12 +59,20 @@ def _checks(formats: tuple[str, ...]) -> Callable[[bytes], None]:
         ctx = context_for_file("fuzzed", LIMITS, Policy())
         for check in unique:
             check(data, ctx)
+        _as_json(ctx)
 
     return target
 
 
 def _any(data: bytes) -> None:
-    scan_blob(data, context_for_file("fuzzed", LIMITS, Policy()))
+    ctx = context_for_file("fuzzed", LIMITS, Policy())
+    scan_blob(data, ctx)
+    _as_json(ctx)
+
+
+def _as_json(ctx: ScanContext) -> None:
+    """What the JSON report writes of each finding must serialise (bytes in evidence did not)."""
+    json.dumps([[f.rule, f.message, dict(f.evidence), list(f.members)] for f in ctx.sink])
 
 
 def _engine(data: bytes) -> None:
