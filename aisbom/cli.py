@@ -16,6 +16,7 @@ def cli() -> None:
 def _register() -> None:
     from aisbom.commands.add import add
     from aisbom.commands.audit import audit
+    from aisbom.commands.batch import batch
     from aisbom.commands.bom import bom
     from aisbom.commands.convert import convert
     from aisbom.commands.diff import diff
@@ -37,6 +38,7 @@ def _register() -> None:
     cli.add_command(lock)
     cli.add_command(remove)
     cli.add_command(audit)
+    cli.add_command(batch)
 
 
 _register()

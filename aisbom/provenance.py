@@ -1,4 +1,4 @@
-"""Where an asset came from, when known. Recorded by aisbom.sources (hf:// and https:// targets),
+"""Where an asset came from, when known. Recorded by aisbom.sources (hf://, https:// and s3:// targets),
 read by the BOM (aisbom.bom) and the lock (aisbom.project): below all three, it imports none.
 
 A local target has no provenance record: the BOM then names the path it was read from and the
@@ -36,6 +36,7 @@ class FileSource:
     final_url: str | None = None
     acquired_at: datetime | None = None
     acquired_by: str | None = None  # ACQUIRED_BY_DOWNLOAD or ACQUIRED_FROM_CACHE_MTIME
+    version_id: str | None = None  # an object store's version of the object (S3 VersionId)
 
 
 @dataclass(frozen=True)

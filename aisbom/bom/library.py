@@ -306,6 +306,8 @@ def _source_properties(source: FileSource | None) -> list[tuple[str, str]]:
         out.append(("aisbom:last_modified", source.last_modified))
     if source.final_url:
         out.append(("aisbom:final_url", source.final_url))
+    if source.version_id:
+        out.append(("aisbom:version_id", source.version_id))
     if source.acquired_at is not None:
         out.append(("aisbom:acquired_at", iso(source.acquired_at)))
     if source.acquired_by:

@@ -1,5 +1,5 @@
-"""Sources: turn a target (local path, `hf://ORG/NAME[@REV]`, `https://...`) into local bytes to
-scan, and say where they came from.
+"""Sources: turn a target (local path, `hf://ORG/NAME[@REV]`, `https://...`, `s3://BUCKET/KEY`) into
+local bytes to scan, and say where they came from.
 
 Network is used only when the target names a remote source. Nothing here loads or runs what it
 fetches; the caller scans `Resolved.path` before anything else uses it, then calls
@@ -46,6 +46,8 @@ def resolve(
     - `https://...` (`http://` to this machine, or anywhere with `allow_http`): streamed into
       `cache_dir` (else $AISBOM_CACHE, else the user cache directory), hashed on the way, checked
       against `expected_sha256` or a `#sha256=HEX` fragment.
+    - `s3://BUCKET/KEY-OR-PREFIX`: the object, or every object under the prefix, copied into
+      `cache_dir` (as for URLs) with its ETag, version id and last-modified time (s3.py).
 
     `progress(received, total)` is called as bytes of a URL arrive; for hf:// the Hugging Face
     client draws its own progress bars when `progress` is given, and none otherwise.
@@ -98,10 +100,16 @@ def _resolve(
             allow_http=allow_http,
             progress=progress,
         )
+    if scheme == "s3":
+        if expected_sha256 is not None:
+            raise BadSpecError("--sha256 applies to https:// targets only")
+        from aisbom.sources.s3 import resolve_s3
+
+        return resolve_s3(spec, cache_dir=cache_dir)
     if Path(spec).exists():  # an odd but real local name such as 'x://y'
         return Resolved(Path(spec), None, None)
     raise UnknownSchemeError(
-        f"unknown scheme {scheme}:// in {spec!r} (use a local path, hf://ORG/NAME or https://...)"
+        f"unknown scheme {scheme}:// in {spec!r} (use a local path, hf://ORG/NAME, https://... or s3://BUCKET/KEY)"
     )
 
 

@@ -14,6 +14,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "bom"))
 
+from _s3 import Bucket, aws_environment, new_bucket, s3_server  # noqa: E402
 from _servers import Hub, HubRepo, Site, serve, serve_hub  # noqa: E402
 from _sources_helpers import (  # noqa: E402
     DATASET_COMMIT,
@@ -112,3 +113,17 @@ def site() -> Iterator[tuple[Site, str]]:
     the_site = Site()
     with serve(the_site) as base:
         yield the_site, base
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 on a loopback port, for the session."""
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Bucket:
+    """A new versioned bucket, with the AWS environment (and aisbom's cache) pointed at it."""
+    aws_environment(monkeypatch, tmp_path, s3_endpoint)
+    return new_bucket(s3_endpoint, versioned=True)

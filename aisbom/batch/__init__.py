@@ -1,0 +1,7 @@
+"""`aisbom batch`: scan many targets into one index.
+
+targets.py reads the list, identity.py says cheaply which revision of a target is there now,
+job.py is what one worker does for one target (resolve, scan, render: the same pipeline as
+`aisbom scan`), index.py keeps DIR/index.jsonl and the per-target files, run.py drives an engine
+(engines/: a local process pool, or Ray) and writes each result as it arrives.
+"""
