@@ -2,15 +2,58 @@
 
 from __future__ import annotations
 
+import signal
+from pathlib import Path
+
 import click
 
-from aisbom import __version__
+from aisbom.version import __version__
+
+EXAMPLES = """\b
+Examples:
+  aisbom scan ./model                      # before loading third-party weights
+  aisbom bom ./model -o model.cdx.json     # the AI-BOM of a release
+  aisbom sign ./model --key release.pem    # and its signature
+  aisbom verify ./model --key release.pub  # before deploying it
+  aisbom rules pickle-dangerous-global     # what a finding means
+"""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
 @click.version_option(__version__, prog_name="aisbom")
-def cli() -> None:
-    """Protect the ML supply chain: scan, hash, sign and inventory AI assets."""
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read scan settings from FILE (default: the nearest aisbom.toml [scan] or pyproject.toml "
+    "[tool.aisbom] at or above the current directory).",
+)
+@click.option("--no-config", is_flag=True, help="Use no settings file.")
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None, no_config: bool) -> None:
+    """Protect the ML supply chain: scan, hash, sign and inventory AI assets.
+
+    Scan settings (fail_on, allow files, include/exclude globs, limits, format) may live in
+    pyproject.toml [tool.aisbom] or aisbom.toml [scan]; options on the command line override
+    them, and `aisbom config` shows what is in force and where each value came from.
+    """
+    from aisbom.config import find_settings, load_settings
+    from aisbom.errors import AisbomError
+
+    if config_file is not None and no_config:
+        raise click.UsageError("--config and --no-config exclude each other")
+    try:
+        if no_config:
+            settings = None
+        elif config_file is not None:
+            settings = load_settings(config_file)
+        else:
+            settings = find_settings(Path.cwd())
+    except AisbomError as exc:
+        raise click.UsageError(str(exc)) from None
+    ctx.obj = settings
+    if settings is not None:
+        ctx.default_map = settings.default_map()
 
 
 def _register() -> None:
@@ -18,10 +61,14 @@ def _register() -> None:
     from aisbom.commands.audit import audit
     from aisbom.commands.batch import batch
     from aisbom.commands.bom import bom
+    from aisbom.commands.config import config
     from aisbom.commands.convert import convert
     from aisbom.commands.diff import diff
+    from aisbom.commands.explain import explain
+    from aisbom.commands.integrations import integrations
     from aisbom.commands.lock import lock
     from aisbom.commands.remove import remove
+    from aisbom.commands.rules import rules
     from aisbom.commands.scan import scan
     from aisbom.commands.sign import sign
     from aisbom.commands.status import status
@@ -39,10 +86,21 @@ def _register() -> None:
     cli.add_command(remove)
     cli.add_command(audit)
     cli.add_command(batch)
+    cli.add_command(rules)
+    cli.add_command(config)
+    cli.add_command(explain)
+    cli.add_command(integrations)
 
 
 _register()
 
 
 def main() -> None:
+    # SIGTERM ends a run as SIGINT does, through every `finally`: no temporary file or worker
+    # process is left behind, and what was being written keeps its old content.
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="aisbom")
+
+
+def _terminated(signal_number: int, _frame: object) -> None:
+    raise SystemExit(128 + signal_number)

@@ -6,6 +6,11 @@ a link that leaves the target, is broken or loops is reported and not read, exce
 of a Hugging Face cache snapshot into its repository's blobs (aisbom.hf_snapshot), which are
 its files. Nothing else (FIFOs, sockets, devices) is opened, since reading them can block
 forever.
+
+The target may change while it is walked. Each directory is opened without following a link
+and must be the one its parent listed (same device and inode) before it is listed, so a
+directory swapped for a link out of the target is never entered; each file's identity is
+recorded, and the scan refuses a file that is no longer that one when it opens it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ class Entry:
     problem: str | None = None  # why it will not be read (symlink out of target, special file ...)
     problem_rule: str | None = None
     size: int = 0  # as seen by the walk; the scan re-reads it from the open file
+    # (device, inode) the walk saw: the file the scan opens must be this one.
+    identity: tuple[int, int] | None = None
 
 
 def walk(target: Path) -> tuple[Path, list[Entry]]:
@@ -38,34 +45,31 @@ def walk(target: Path) -> tuple[Path, list[Entry]]:
         raise TargetError(f"cannot access: {exc.strerror or exc}", path=str(target)) from None
     if stat.S_ISREG(info.st_mode):
         # The user named this file: a link to it is followed once, here, on purpose.
-        return target.parent, [Entry(path=target.name, absolute=str(target.resolve()), size=info.st_size)]
+        only = Entry(target.name, str(target.resolve()), size=info.st_size, identity=_identity(info))
+        return target.parent, [only]
     if not stat.S_ISDIR(info.st_mode):
         raise TargetError("not a regular file or directory", path=str(target))
     root = target.resolve()
     blobs = snapshot_blobs(root)
     entries: list[Entry] = []
-    pending = [(str(root), "")]
+    pending = [(str(root), "", _identity(info))]
     while pending:
-        directory, prefix = pending.pop()
+        directory, prefix, seen = pending.pop()
         try:
-            with os.scandir(directory) as it:
-                children = sorted(it, key=lambda e: e.name)
+            children = _list(directory, seen)
         except OSError as exc:
+            why = exc.strerror or str(exc)
             entries.append(
-                Entry(
-                    prefix.rstrip("/") or ".",
-                    directory,
-                    f"cannot list directory: {exc.strerror}",
-                    "file-unreadable",
-                )
+                Entry(prefix.rstrip("/") or ".", directory, f"cannot list directory: {why}", _UNREAD)
             )
             continue
         subdirs = []
-        for child in children:
-            rel = prefix + child.name
-            entry = _classify(child, rel, root, blobs)
-            if entry is None:
-                subdirs.append((child.path, rel + "/"))
+        for name, listed in children:
+            rel = prefix + name
+            absolute = os.path.join(directory, name)
+            entry = _classify(listed, absolute, rel, root, blobs)
+            if isinstance(entry, tuple):
+                subdirs.append((absolute, rel + "/", entry))
             elif entry.path:
                 entries.append(entry)
         pending.extend(reversed(subdirs))
@@ -73,32 +77,69 @@ def walk(target: Path) -> tuple[Path, list[Entry]]:
     return root, entries
 
 
-def _classify(child: os.DirEntry[str], rel: str, root: Path, blobs: Path | None) -> Entry | None:
-    """An Entry for a file (or a problem), None for a real directory to descend into,
-    or an Entry with an empty path for things to skip silently."""
+_UNREAD = "file-unreadable"
+_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _identity(info: os.stat_result) -> tuple[int, int]:
+    return (info.st_dev, info.st_ino)
+
+
+Listed = tuple[str, "os.stat_result | OSError"]  # a name, and its lstat or why there is none
+
+
+def _list(directory: str, seen: tuple[int, int]) -> list[Listed]:
+    """The entries of `directory`, which must still be the directory its parent listed (not a
+    link put in its place since, nor another directory), each with its lstat. Raises OSError."""
+    if os.scandir not in os.supports_fd:  # no directory descriptors (Windows): by path
+        with os.scandir(directory) as it:
+            return sorted((e.name, _lstat(e.path, None)) for e in it)
+    fd = os.open(directory, _DIRECTORY_FLAGS)
     try:
-        if child.is_symlink():
-            return _classify_symlink(child, rel, root, blobs)
-        info = child.stat(follow_symlinks=False)
+        if _identity(os.fstat(fd)) != seen:
+            raise OSError(0, "replaced while the target was walked; not listed")
+        return sorted((name, _lstat(name, fd)) for name in os.listdir(fd))
+    finally:
+        os.close(fd)
+
+
+def _lstat(name: str, directory_fd: int | None) -> os.stat_result | OSError:
+    try:
+        return os.stat(name, dir_fd=directory_fd, follow_symlinks=False)
     except OSError as exc:
-        return Entry(rel, child.path, f"cannot stat: {exc.strerror}", "file-unreadable")
+        return exc
+
+
+def _classify(
+    info: os.stat_result | OSError, absolute: str, rel: str, root: Path, blobs: Path | None
+) -> Entry | tuple[int, int]:
+    """An Entry for a file (or a problem), the identity of a real directory to descend into,
+    or an Entry with an empty path for things to skip silently."""
+    if isinstance(info, OSError):
+        return Entry(rel, absolute, f"cannot stat: {info.strerror}", _UNREAD)
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            return _classify_symlink(absolute, rel, root, blobs)
+        except OSError as exc:
+            return Entry(rel, absolute, f"cannot stat: {exc.strerror}", _UNREAD)
     if stat.S_ISDIR(info.st_mode):
-        return None
+        return _identity(info)
     if stat.S_ISREG(info.st_mode):
-        return Entry(rel, child.path, size=info.st_size)
-    return Entry(rel, child.path, "not a regular file (device, FIFO or socket); not read", "file-unreadable")
+        return Entry(rel, absolute, size=info.st_size, identity=_identity(info))
+    return Entry(rel, absolute, "not a regular file (device, FIFO or socket); not read", _UNREAD)
 
 
-def _classify_symlink(child: os.DirEntry[str], rel: str, root: Path, blobs: Path | None) -> Entry:
-    link = os.readlink(child.path)
+def _classify_symlink(absolute: str, rel: str, root: Path, blobs: Path | None) -> Entry:
+    link = os.readlink(absolute)
     try:
-        resolved = Path(child.path).resolve(strict=True)
+        resolved = Path(absolute).resolve(strict=True)
     except (OSError, RuntimeError):  # broken link or a loop
-        return Entry(rel, child.path, f"symlink to {link!r} is broken or loops", "symlink-outside-target")
+        return Entry(rel, absolute, f"symlink to {link!r} is broken or loops", "symlink-outside-target")
     if not resolved.is_relative_to(root) and not is_snapshot_link(resolved, blobs):
-        return Entry(rel, child.path, f"symlink to {link!r} leaves the target", "symlink-outside-target")
+        return Entry(rel, absolute, f"symlink to {link!r} leaves the target", "symlink-outside-target")
     if resolved.is_dir():
-        return Entry("", child.path)  # files inside are reached through their real path
+        return Entry("", absolute)  # files inside are reached through their real path
     if not resolved.is_file():
-        return Entry(rel, child.path, f"symlink to {link!r} is not a regular file", "file-unreadable")
-    return Entry(rel, str(resolved), size=resolved.stat().st_size)
+        return Entry(rel, absolute, f"symlink to {link!r} is not a regular file", _UNREAD)
+    info = resolved.stat()
+    return Entry(rel, str(resolved), size=info.st_size, identity=_identity(info))

@@ -93,3 +93,9 @@ class Limits:
     # aisbom convert: tensor bytes written per byte of input (plus 1 MiB). Views that repeat one
     # storage's bytes (stride 0, overlapping) could otherwise fill the disk from a small file.
     max_conversion_growth: int = 4
+    # Python code shipped with a model (modeling_*.py, handler.py ...): bytes of one file, syntax
+    # tree nodes, and nesting depth (bandit walks the tree recursively). The largest real
+    # modeling files are a few hundred KB.
+    max_code_bytes: int = 16 * MiB
+    max_code_nodes: int = 2_000_000
+    max_code_depth: int = 200

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import mmap
 import os
+import signal
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from aisbom import __version__, hashing
+import aisbom.forked as forked
+import aisbom.hashing as hashing
 from aisbom.findings import Finding
 from aisbom.inventory import Entry, walk
 from aisbom.limits import Limits
@@ -19,16 +20,18 @@ from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import ExitCode, Severity
 from aisbom.sources.base import Resolved, check_scanned_hashes
+from aisbom.version import __version__
 from aisbom.wording import counted
 
 # A file that could not be read: the scan is an error (exit 2) whatever --fail-on says, since
 # nothing can be said of bytes never seen.
-UNREAD_RULES = frozenset({"file-unreadable"})
+# A file that changed while it was scanned is the same: what was judged is not what is there.
+UNREAD_RULES = frozenset({"file-unreadable", "file-changed"})
 # Findings that mean part of the target was not analysed: such a scan never exits 0.
 INCOMPLETE_RULES = UNREAD_RULES | frozenset(
-    {"scan-limit", "scan-error", "symlink-outside-target", "format-not-analysed"}
+    {"scan-limit", "scan-error", "symlink-outside-target", "format-not-analysed", "code-unanalysable"}
 )
-# Files up to this size are read into memory; larger ones are memory-mapped.
+# Files up to this size are read into memory; larger ones are memory-mapped (in a child).
 _READ_WHOLE = 1024 * 1024
 
 
@@ -44,7 +47,8 @@ class FileResult:
 
     @property
     def readable(self) -> bool:
-        return self.sha256 is not None
+        """Its bytes were read (and hashed, unless the scan took no hash)."""
+        return self.format not in _UNREAD_FORMATS and not any(f.rule in UNREAD_RULES for f in self.findings)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,10 @@ class ScanReport:
     tool_version: str
     policy: Policy
     files: tuple[FileResult, ...]
+    # Files of the target that --include/--exclude left out, by path: named, never scanned.
+    excluded: tuple[str, ...] = ()
+    # False for `scan --no-hash`: no file was hashed, so no BOM, lock or signature may rest on it.
+    hashed: bool = True
 
     @property
     def findings(self) -> list[Finding]:
@@ -105,6 +113,12 @@ class ScanReport:
         return ExitCode.CLEAN
 
     @property
+    def unsafe(self) -> bool:
+        """True unless the scan is clean: something failed the policy, was not fully analysed, or
+        could not be read. What a loader guard asks before it loads anything."""
+        return self.exit_code != ExitCode.CLEAN
+
+    @property
     def verdict(self) -> str:
         """clean | unsafe | error: the exit code in words, as every output and the lock say it."""
         return _VERDICTS[self.exit_code]
@@ -113,6 +127,11 @@ class ScanReport:
 _VERDICTS = {ExitCode.CLEAN: "clean", ExitCode.UNSAFE: "unsafe", ExitCode.ERROR: "error"}
 
 Progress = Callable[[int], None]  # called with the bytes of each file as it finishes
+Select = Callable[[str], bool]  # whether to scan a file, by its path relative to the target
+
+# Tests drive the race of a file changed under its scan through this hook: called with the
+# file's path once its bytes are hashed (or, without hashing, mapped) and before they are judged.
+between_passes: Callable[[str], None] | None = None
 
 
 def scan_target(
@@ -122,72 +141,166 @@ def scan_target(
     limits: Limits | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    select: Select | None = None,
+    hashed: bool = True,
 ) -> ScanReport:
     """Scan a file or directory. Raises TargetError only if the target itself is unusable;
-    every problem with a file inside it becomes a finding on that file."""
+    every problem with a file inside it becomes a finding on that file. `select` leaves files
+    out (--include/--exclude): the report names them as excluded. Without `hashed`, no file is
+    hashed and the tensor data of large files is never read (`scan --no-hash`)."""
     policy = policy or Policy()
     limits = limits or Limits()
     _root, entries = walk(target)
-    workers = workers or min(4, os.cpu_count() or 1)
+    excluded: tuple[str, ...] = ()
+    if select is not None:
+        excluded = tuple(e.path for e in entries if not select(e.path))
+        entries = [e for e in entries if select(e.path)]
+    workers = workers or _cores()
+    results: list[FileResult | None] = [None] * len(entries)
 
-    def one(entry: Entry) -> FileResult:
-        result = scan_entry(entry, policy, limits)
+    def finish(i: int, result: FileResult) -> None:
+        results[i] = result
         if progress is not None:
             progress(result.size or 0)
-        return result
 
-    # Hashing releases the GIL, so large files go to a thread pool; small files are cheaper
-    # on this thread than the pool's hand-off (measured: 24 vs 48 us per 1 KiB file).
-    large = [i for i, e in enumerate(entries) if workers > 1 and e.size > _READ_WHOLE]
-    results: list[FileResult | None] = [None] * len(entries)
-    with ThreadPoolExecutor(max_workers=workers) if large else nullcontext() as pool:
-        futures = {i: pool.submit(one, entries[i]) for i in large} if pool else {}
-        for i, entry in enumerate(entries):
-            if i not in futures:
-                results[i] = one(entry)
-        for i, future in futures.items():
-            results[i] = future.result()
+    # Large files are hashed and scanned in child processes, on every core at once, and a file
+    # truncated under its mapping ends only its child (aisbom.forked); small files are cheaper
+    # here than a child's start, and this process scans them while the children run.
+    large = [i for i, e in enumerate(entries) if e.size > _READ_WHOLE and not e.problem]
+    if not forked.can_fork():
+        large = []
+    large_set = set(large)
+    small = iter([i for i in range(len(entries)) if i not in large_set])
+
+    def scan_small() -> bool:
+        i = next(small, None)
+        if i is None:
+            return False
+        finish(i, scan_entry(entries[i], policy, limits, hashed=hashed))
+        return True
+
+    def in_child(i: int) -> dict[str, object]:
+        return _result_json(scan_entry(entries[i], policy, limits, hashed=hashed))
+
+    for i, answer in forked.run_all(large, in_child, workers=workers, between=scan_small):
+        finish(i, _child_result(entries[i], answer, policy, limits))
     files = tuple(r for r in results if r is not None)
-    return ScanReport(target=str(target), tool_version=__version__, policy=policy, files=files)
+    return ScanReport(
+        target=str(target),
+        tool_version=__version__,
+        policy=policy,
+        files=files,
+        excluded=excluded,
+        hashed=hashed,
+    )
 
 
 def scan_resolved(
-    resolved: Resolved, *, policy: Policy | None = None, progress: Progress | None = None
+    resolved: Resolved,
+    *,
+    policy: Policy | None = None,
+    progress: Progress | None = None,
+    limits: Limits | None = None,
+    select: Select | None = None,
+    hashed: bool = True,
 ) -> ScanReport:
     """Scan what a source made local (`aisbom.sources.resolve`). For a remote source, the SHA-256
     the scan computed of each file must then match the one the source published: the sources do
     not hash large files themselves, so that each byte is read once, by the scan. Raises
     HashMismatchError, or TargetError when the target itself is unusable."""
-    report = scan_target(resolved.path, policy=policy, progress=progress)
-    check_scanned_hashes(resolved.provenance, {f.path: f.sha256 for f in report.files})
+    report = scan_target(
+        resolved.path, policy=policy, limits=limits, progress=progress, select=select, hashed=hashed
+    )
+    if hashed:
+        check_scanned_hashes(resolved.provenance, {f.path: f.sha256 for f in report.files})
     return report
 
 
-def scan_entry(entry: Entry, policy: Policy, limits: Limits) -> FileResult:
-    ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
+def scan_entry(entry: Entry, policy: Policy, limits: Limits, *, hashed: bool = True) -> FileResult:
+    """Hash and scan one file from one read of it. The file must not change meanwhile (same
+    inode, size, modification and change time from open to the end of the scan): a file that
+    did is scanned once more, and if it changes again it is judged by nobody (`file-changed`)."""
     if entry.problem:
-        ctx.report(entry.problem_rule or "file-unreadable", entry.problem)
-        return _result(entry, None, None, "symlink" if "symlink" in entry.problem else "special", ctx)
+        fmt = "symlink" if "symlink" in entry.problem else "special"
+        return _not_read(entry, policy, limits, entry.problem_rule or "file-unreadable", entry.problem, fmt)
     try:
-        # The walk saw a regular file; should it have been swapped for a link or a FIFO since,
-        # refuse the link and do not block on the FIFO.
-        with hashing.open_regular(entry.absolute) as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size <= _READ_WHOLE:
-                data: Data = handle.read()
-                return _scan_data(entry, data, hashing.hash_bytes(data), ctx)
-            # One pass from disk: hashing reads every page (through a small buffer, so the
-            # process does not grow with the file), and the scanners then touch only the
-            # pages they parse, from the cache: tensor storages are never read twice.
-            digest = hashing.hash_handle(handle).hexdigest
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                return _scan_data(entry, mapped, digest, ctx)
+        for _attempt in range(2):
+            result = _scan_unchanged(entry, policy, limits, hashed)
+            if result is not None:
+                return result
+    except _Replaced:
+        why = "another file took its place after the target was walked; not read"
+        return _not_read(entry, policy, limits, "file-changed", why, "changed")
     except OSError as exc:
-        ctx.report("file-unreadable", f"cannot read file: {exc.strerror or exc}")
-        return _result(entry, None, None, "unreadable", ctx)
+        why = f"cannot read file: {exc.strerror or exc}"
+        return _not_read(entry, policy, limits, "file-unreadable", why, "unreadable")
+    why = "file changed while it was scanned, twice in a row; not judged"
+    return _not_read(entry, policy, limits, "file-changed", why, "changed")
 
 
-def _scan_data(entry: Entry, data: Data, digest: str, ctx: ScanContext) -> FileResult:
+def _not_read(entry: Entry, policy: Policy, limits: Limits, rule: str, why: str, kind: str) -> FileResult:
+    ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
+    ctx.report(rule, why)
+    return _result(entry, None, None, kind, ctx)
+
+
+def _scan_unchanged(entry: Entry, policy: Policy, limits: Limits, hashed: bool) -> FileResult | None:
+    """The file's result, or None if it changed between its open and the end of its scan."""
+    ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
+    # The walk saw a regular file; should it have been swapped for a link or a FIFO since,
+    # refuse the link and do not block on the FIFO.
+    with hashing.open_regular(entry.absolute) as handle:
+        before = _identity(os.fstat(handle.fileno()))
+        if entry.identity is not None and before[:2] != entry.identity:
+            raise _Replaced  # a link or a rename put another file at this path: maybe outside
+        if before[2] <= _READ_WHOLE:
+            data: Data = handle.read()
+            result = _hash_and_scan(entry, data, hashed, ctx)
+        else:
+            # Hashing reads every page of the mapping (dropping each from the process once
+            # hashed, so it does not grow with the file), and the scanners then touch only the
+            # pages they parse, from the cache: the bytes judged are the bytes hashed.
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                result = _hash_and_scan(entry, mapped, hashed, ctx)
+        after = _identity(os.fstat(handle.fileno()))
+    try:  # a parser that reopens the file by its path (HDF5's) must have read this same file
+        on_path = os.stat(entry.absolute, follow_symlinks=False)
+    except OSError:
+        return None
+    if after != before or (on_path.st_dev, on_path.st_ino) != before[:2]:
+        return None
+    return result
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit), else all of them."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+class _Replaced(Exception):
+    """The file at an entry's path is not the one the walk saw there."""
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def _hash_and_scan(entry: Entry, data: Data, hashed: bool, ctx: ScanContext) -> FileResult:
+    digest = None
+    if hashed:
+        digest = hashing.hash_bytes(data) if isinstance(data, bytes) else hashing.hash_mapping(data)
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_RANDOM"):
+        # The scanners jump about (a zip's directory at the end, HDF5 superblocks at 512, 1024
+        # ... 32 MiB): without this each jump reads the device's read-ahead (MBs) from disk.
+        data.madvise(mmap.MADV_RANDOM)
+    if between_passes is not None:
+        between_passes(entry.path)
+    return _scan_data(entry, data, digest, ctx)
+
+
+def _scan_data(entry: Entry, data: Data, digest: str | None, ctx: ScanContext) -> FileResult:
     try:
         fmt = scan_blob(data, ctx)
     except (MemoryError, RecursionError) as exc:
@@ -213,3 +326,65 @@ def _result(entry: Entry, size: int | None, digest: str | None, fmt: str, ctx: S
     found = tuple(f for f in ctx.sink if f.silenced_by is None)
     silenced = tuple(f for f in ctx.sink if f.silenced_by is not None)
     return FileResult(entry.path, size, digest, fmt, found, silenced)
+
+
+# The format of a file whose bytes were not read (a link left alone, a special file ...).
+_UNREAD_FORMATS = frozenset({"symlink", "special", "unreadable", "changed"})
+
+
+def _result_json(result: FileResult) -> dict[str, object]:
+    """A child's answer (aisbom.forked): the result as JSON, read back by `_child_result`."""
+    return {
+        "size": result.size,
+        "sha256": result.sha256,
+        "format": result.format,
+        "findings": [_finding_json(f) for f in result.findings],
+        "silenced": [_finding_json(f) for f in result.silenced],
+    }
+
+
+def _finding_json(finding: Finding) -> list[object]:
+    return [
+        finding.rule,
+        int(finding.severity),
+        finding.message,
+        list(finding.members),
+        finding.offset,
+        [list(pair) for pair in finding.evidence],
+        finding.silenced_by,
+    ]
+
+
+def _finding_from_json(path: str, value: list[Any]) -> Finding:
+    rule, severity, message, members, offset, evidence, silenced_by = value
+    return Finding(
+        rule,
+        Severity(severity),
+        message,
+        path,
+        tuple(members),
+        offset,
+        tuple((str(k), str(v)) for k, v in evidence),
+        silenced_by,
+    )
+
+
+def _child_result(
+    entry: Entry, answer: dict[str, Any] | forked.ChildDied, policy: Policy, limits: Limits
+) -> FileResult:
+    if not isinstance(answer, forked.ChildDied):
+        sniffed = answer["format"]  # what the child's scan_entry found
+        return FileResult(
+            entry.path,
+            answer["size"],
+            answer["sha256"],
+            sniffed,
+            tuple(_finding_from_json(entry.path, f) for f in answer["findings"]),
+            tuple(_finding_from_json(entry.path, f) for f in answer["silenced"]),
+        )
+    ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
+    if answer.signal == signal.SIGBUS:  # a page past the file's new end: it shrank under the scan
+        ctx.report("file-changed", f"file shrank while it was scanned ({answer}); not judged")
+        return _result(entry, None, None, "changed", ctx)
+    ctx.report("scan-error", f"not analysed: {answer}")
+    return _result(entry, None, None, "unreadable", ctx)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from aisbom import hashing
+import aisbom.hashing as hashing
 from aisbom.errors import UsageError
 from aisbom.severity import Severity
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aisbom.severity import Severity
 
@@ -20,6 +20,9 @@ class Rule:
     trigger: str  # what makes it fire
     why: str  # why it matters
     fix: str  # what to do
+    # One line each, for the terminal report under every finding (from _BRIEF below).
+    brief_why: str = ""
+    remedy: str = ""
 
 
 _RULES = [
@@ -451,6 +454,91 @@ _RULES = [
         "loading. Use --strict to fail on these.",
     ),
     Rule(
+        "model-ships-code",
+        Severity.MEDIUM,
+        "Model ships code that its loader imports",
+        "A model file makes its loader import Python code from the model itself: an auto_map in "
+        "config.json, tokenizer_config.json, processor_config.json, preprocessor_config.json or "
+        "generation_config.json and custom_pipelines (transformers, trust_remote_code=True); "
+        "sentence-transformers modules.json entries that are not library classes; diffusers "
+        "model_index.json custom pipeline or component classes; an Inference Endpoints handler.py; "
+        "a TorchServe .mar handler; MLflow MLmodel flavors with loader modules or code paths. The "
+        "finding names the loader, the option that enables it and the files.",
+        "Loading the model runs that code with the loader's privileges. The code itself is "
+        "analysed (code-* rules); this finding says only that the user must opt in to run it.",
+        "Read the named files, or load a revision whose code you reviewed (pin code_revision). "
+        "Prefer models whose architecture is part of the library.",
+    ),
+    Rule(
+        "model-code-elsewhere",
+        Severity.HIGH,
+        "Model loads code from another repository",
+        "An auto_map value names a class in another repository ('org/repo--module.Class'), or a "
+        "diffusers custom_pipeline names a Hub repository: the loader downloads and imports that "
+        "repository's code.",
+        "The code that runs is not part of what was scanned, signed or pinned: its repository can "
+        "change it at any time. This is a supply-chain edge of the model.",
+        "Scan the other repository at the revision the loader would fetch, or vendor its code into "
+        "the model and pin it.",
+    ),
+    Rule(
+        "model-code-reference-invalid",
+        Severity.HIGH,
+        "Model's code reference is malformed or leaves the model",
+        "A code reference (auto_map, modules.json, model_index.json, a TorchServe manifest, MLflow "
+        "code paths) is not a string, is not of the form the loader expects, or points outside "
+        "the model: an absolute path, '..', a drive letter.",
+        "A loader that joins the model's path with an absolute or '..' path imports a file that "
+        "was never part of the model, nor of this scan.",
+        "Do not load the model; references must name modules inside it.",
+    ),
+    Rule(
+        "code-dangerous-call",
+        Severity.HIGH,
+        "Shipped code runs processes, evaluates code, loads native code or reaches the network",
+        "Python code shipped with a model calls or refers to a process or shell launcher, "
+        "eval/exec/compile, an import of a computed name, ctypes or another native loader, sockets "
+        "or HTTP, a download, or writes outside the model. Critical when it runs while the model "
+        "loads (at import, in a constructor or in a function they call) and executes code or "
+        "reaches the network; high otherwise.",
+        "Model code has no need for any of these; they are how shipped code takes over the "
+        "machine of whoever loads the model.",
+        "Do not load the model with trust_remote_code=True (or its loader's equivalent) until "
+        "the named line is understood.",
+    ),
+    Rule(
+        "code-obfuscated",
+        Severity.CRITICAL,
+        "Shipped code decodes and executes, or hides what it calls",
+        "Python code shipped with a model executes what it decodes (base64, zlib, marshal, codecs, "
+        "hex, character codes ...) or reaches a callable through a computed attribute of a module "
+        "or of the builtins.",
+        "Legitimate model code has nothing to hide; obfuscation exists to slip past review.",
+        "Do not load the model.",
+    ),
+    Rule(
+        "code-bandit",
+        Severity.MEDIUM,
+        "Bandit reports a security issue in shipped code",
+        "PyCQA's bandit, run as a library on Python code shipped with a model (its '# nosec' "
+        "comments ignored), reports an issue of medium or high severity that aisbom's own checks "
+        "did not already report on that line. The finding carries bandit's test id and severity.",
+        "Bandit's checks cover unsafe deserialisation, weak TLS, temporary files and more; in "
+        "code the loader runs, each is the model author's to explain.",
+        "Read the named line; see bandit's documentation for the test id.",
+    ),
+    Rule(
+        "code-unanalysable",
+        Severity.HIGH,
+        "Shipped Python code could not be analysed",
+        "A Python file shipped with a model does not parse (a syntax error, source for another "
+        "Python version, null bytes, an encoding declared wrongly) or is too large or too deeply "
+        "nested to analyse.",
+        "A file aisbom cannot parse can still be run by some interpreter; its behaviour is unknown, "
+        "so the scan is incomplete and never exits 0.",
+        "Read the file by hand; remove it from the model if nothing loads it.",
+    ),
+    Rule(
         "parser-disagreement",
         Severity.HIGH,
         "The format's own library reads the file differently",
@@ -518,6 +606,17 @@ _RULES = [
         "Fix the permissions or the storage and scan again.",
     ),
     Rule(
+        "file-changed",
+        Severity.HIGH,
+        "File changed while it was scanned",
+        "The file was written, truncated or replaced between the moment it was opened and the "
+        "end of its scan (its size, modification or change time moved), twice in a row; or it "
+        "shrank under the scan. No hash or verdict is recorded for it.",
+        "The bytes judged and the bytes hashed must be the same: otherwise a report can pair a "
+        "clean verdict with the hash of other content, and a BOM, lock or signature trusts it.",
+        "Scan again once nothing writes to the file; find out what changed it.",
+    ),
+    Rule(
         "symlink-outside-target",
         Severity.HIGH,
         "Symbolic link leaves the scanned directory",
@@ -527,7 +626,193 @@ _RULES = [
     ),
 ]
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+# rule id -> (why it matters, what to do), one short line each: what the terminal and HTML reports
+# print under a finding. The full text is in the table above, and `aisbom rules RULE` prints it.
+_BRIEF: dict[str, tuple[str, str]] = {
+    "pickle-dangerous-global": (
+        "loading it runs this code",
+        "do not load it; convert the weights to safetensors",
+    ),
+    "pickle-unknown-call": (
+        "loading it calls code the allowlist does not know",
+        "check the callable; trust it with --allow FILE, or convert to safetensors",
+    ),
+    "pickle-dynamic-call": (
+        "what loading it calls is computed at load time",
+        "do not load it; convert the weights to safetensors",
+    ),
+    "pickle-unknown-global": (
+        "loading it imports or builds a class the allowlist does not know",
+        "check the class is yours; trust it with --allow FILE",
+    ),
+    "torchscript-unsafe-op": (
+        "the TorchScript code reads, writes or loads files when it runs",
+        "do not load it; export the weights to safetensors",
+    ),
+    "pickle-malformed": (
+        "calls made before the break still run when it loads",
+        "re-download it and verify its hash; do not load it",
+    ),
+    "pickle-trailing-data": (
+        "bytes after the pickle that another loader may read",
+        "re-export the file with its original tool",
+    ),
+    "pickle-embedded": ("a pickle hidden inside the data", "treat it as the file's own findings"),
+    "pickle-format": (
+        "pickle can run code by design",
+        "prefer safetensors; with torch, load with weights_only=True",
+    ),
+    "numpy-object-array": (
+        "np.load with allow_pickle enabled runs pickle code",
+        "store numeric arrays only, or use safetensors",
+    ),
+    "archive-path-traversal": (
+        "extracting it writes outside the target",
+        "do not extract it; rebuild the archive with safe names",
+    ),
+    "archive-tampered": (
+        "loaders and scanners may see different content",
+        "re-create the archive with standard tools",
+    ),
+    "template-injection": (
+        "rendering the chat template can run Python",
+        "do not render it; use the model family's published template",
+    ),
+    "template-unparseable": (
+        "a template that cannot be parsed cannot be checked",
+        "replace it with the published chat template",
+    ),
+    "gguf-header-invalid": (
+        "GGUF loaders have overflowed on such headers",
+        "re-download it and verify its hash",
+    ),
+    "tf-python-op": ("the graph calls Python functions when it runs", "do not run the graph"),
+    "tf-file-op": ("the graph reads or writes files when it runs", "do not run the graph"),
+    "tf-network-op": ("the graph can reach the network when it runs", "do not run it on a networked host"),
+    "tflite-custom-op": (
+        "it needs a native kernel you register, which runs as your process",
+        "register only a kernel build you trust",
+    ),
+    "onnx-external-data-traversal": (
+        "loading it reads a file outside the model into a tensor",
+        "do not load it; keep external data beside the model",
+    ),
+    "onnx-python-op": ("running it calls Python chosen by the file", "do not enable Python operators"),
+    "onnx-custom-op": (
+        "it needs a native operator library, which runs as your process",
+        "load only an operator library you trust",
+    ),
+    "onnx-tensor-inconsistent": (
+        "runtimes disagree on such tensors, or read out of bounds",
+        "re-export the model, or re-download it and verify its hash",
+    ),
+    "safetensors-header-invalid": (
+        "readers disagree on an invalid header",
+        "re-download it and verify its hash",
+    ),
+    "safetensors-duplicate-key": (
+        "parsers keep different copies of a duplicated tensor",
+        "re-save it with the safetensors library",
+    ),
+    "safetensors-offsets-invalid": (
+        "tensors overlap or leave the file",
+        "re-save it with the safetensors library",
+    ),
+    "safetensors-hidden-data": (
+        "bytes no tensor claims can hide a payload",
+        "re-save it with the safetensors library",
+    ),
+    "safetensors-header-unusual": (
+        "the header holds what the library never writes",
+        "re-save it with the safetensors library",
+    ),
+    "keras-lambda": (
+        "a Lambda layer runs its bytecode when the model is built",
+        "remove the Lambda layer; never load with safe_mode=False",
+    ),
+    "keras-unsafe-reference": (
+        "older Keras imports the module the config names",
+        "load only with Keras 3.9 or later, safe_mode=True",
+    ),
+    "keras-custom-object": (
+        "loading runs custom code your program supplies",
+        "register only custom objects you trust",
+    ),
+    "pickle-divergent-reading": (
+        "CPython's unpicklers would run different things",
+        "do not load it; convert the weights to safetensors",
+    ),
+    "pickle-extension-code": (
+        "a process with registered codes would import them",
+        "re-download it and verify its hash",
+    ),
+    "marshal-code": (
+        "compiled Python code runs when imported or executed",
+        "remove compiled code, or review its source",
+    ),
+    "safetensors-converted": (
+        "the file says which checkpoint it was converted from",
+        "check that source hash against the checkpoint you trust",
+    ),
+    "parser-disagreement": (
+        "the loader's own library reads the file differently",
+        "do not load it; report it",
+    ),
+    "format-name-mismatch": (
+        "its name announces another format than it holds",
+        "check its origin; download it again (git lfs pull)",
+    ),
+    "model-ships-code": (
+        "trust_remote_code=True (or the like) runs this Python",
+        "read it before you opt in, or use a built-in architecture",
+    ),
+    "model-code-elsewhere": (
+        "the loader fetches and runs code from another repository",
+        "pin that repository's revision and scan it",
+    ),
+    "model-code-reference-invalid": (
+        "a code reference leaves the model or is malformed",
+        "do not load the model until it is fixed",
+    ),
+    "code-dangerous-call": (
+        "the shipped code runs processes, code, libraries or network",
+        "do not enable remote code; remove the call",
+    ),
+    "code-obfuscated": (
+        "the shipped code decodes something and runs it",
+        "do not load it; ask the publisher for the plain source",
+    ),
+    "code-bandit": (
+        "bandit flags a risky construct in the shipped code",
+        "review the line before you opt in to running the code",
+    ),
+    "code-unanalysable": (
+        "the shipped code could not be read: not shown safe",
+        "review it by hand before you opt in to running it",
+    ),
+    "file-changed": (
+        "the file changed under the scan: the verdict is for no bytes",
+        "scan again once nothing writes to it",
+    ),
+    "format-not-analysed": (
+        "aisbom does not read this format, so it is not shown safe",
+        "ship a format aisbom analyses, or review it by hand",
+    ),
+    "scan-limit": ("part of it was not analysed", "inspect it by hand, or raise the limit if trusted"),
+    "scan-error": ("it could not be parsed, so it is not shown safe", "re-download it and verify its hash"),
+    "file-unreadable": ("an unread file cannot be shown safe", "fix the permissions or storage, scan again"),
+    "symlink-outside-target": (
+        "a loader would read a file that was not scanned",
+        "replace the link with its file, or scan its target",
+    ),
+}
+
+RULES: dict[str, Rule] = {
+    rule.id: replace(
+        rule, brief_why=_BRIEF.get(rule.id, ("", ""))[0], remedy=_BRIEF.get(rule.id, ("", ""))[1]
+    )
+    for rule in _RULES
+}
 
 
 # Prose appended to docs/rules.md: what the pickle allowlist admits beyond plain data, and the
@@ -593,13 +878,14 @@ def rules_markdown() -> str:
         "| rule | severity | title |",
         "|---|---|---|",
     ]
-    lines += [f"| `{r.id}` | {r.severity.label} | {r.title} |" for r in _RULES]
-    for r in _RULES:
+    lines += [f"| `{r.id}` | {r.severity.label} | {r.title} |" for r in RULES.values()]
+    for r in RULES.values():
         lines += [
             "",
             f"## `{r.id}`",
             "",
             f"- **Severity:** {r.severity.label}",
+            f"- **In short** (the report's line under each finding): {r.brief_why} — fix: {r.remedy}",
             f"- **Triggered by:** {r.trigger}",
             f"- **Why it matters:** {r.why}",
             f"- **How to fix:** {r.fix}",

@@ -87,6 +87,8 @@ def sign_model(
     ignore_git_paths: bool = True,
     shard_size: int | None = None,
     check: Callable[[Manifest], None] | None = None,
+    hash_type: str = "sha256",
+    known: Mapping[str, str] | None = None,
 ) -> SignResult:
     """Hash `target`, sign its OMS statement, write the bundle to `signature`.
 
@@ -94,6 +96,8 @@ def sign_model(
     1.1.1 writes and requires) instead of its basename (what OMS v1.0 specifies).
     `ignore_git_paths`: leave out .git, .gitattributes, .github and .gitignore (the default).
     `shard_size`: sign byte ranges of that many bytes instead of whole files (OMS `shards`).
+    `hash_type`: each file's (or shard's) digest, sha256, blake2b or blake3 (OMS allows all three).
+    `known`: digests of `hash_type` by name that were already taken (a scan's), not taken again.
     A model with nothing to sign (no file after the exclusions; for shards, no non-empty file)
     is refused: OMS v1.0 §6.1 requires at least one, and such a signature vouches for nothing.
     `check(manifest)` runs before anything is signed, and may raise to stop it.
@@ -111,6 +115,8 @@ def sign_model(
         single_file_name=SINGLE_FILE_COMPAT_NAME if single_file_dot_name else None,
         ignore_git_paths=ignore_git_paths,
         shard_size=shard_size,
+        hash_type=hash_type,
+        known=known,
     )
     if not manifest.resources:
         what = "no non-empty file" if shard_size is not None else "no file"

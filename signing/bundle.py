@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aisbom.atomic_file import write_atomically
 from aisbom.signing.errors import BundleError
 
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -73,20 +71,9 @@ def dumps(bundle: dict[str, Any]) -> bytes:
 
 def write_bundle(path: Path, data: bytes) -> None:
     """Write atomically: a reader never sees half a signature, a failure leaves no file."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        write_atomically(Path(path), data, mode=0o644)
     except OSError as exc:
-        raise BundleError(f"cannot write signature: {exc.strerror or exc}", path=str(path)) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise BundleError(f"cannot write signature: {exc.strerror or exc}", path=str(path)) from None
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from aisbom import hashing
+import aisbom.hashing as hashing
 from aisbom.signing.errors import TargetReadError
 
 

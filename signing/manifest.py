@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aisbom import hashing
+import aisbom.hashing as hashing
 from aisbom.hf_snapshot import is_snapshot_link, snapshot_blobs
 from aisbom.signing.errors import TargetReadError, UnsafePathError
 from aisbom.signing.hashers import new_hasher, open_file
@@ -225,29 +225,40 @@ def build_manifest(
     single_file_name: str | None = None,
     ignore_git_paths: bool = True,
     shard_size: int | None = None,
+    hash_type: str = "sha256",
+    known: Mapping[str, str] | None = None,
 ) -> Manifest:
-    """Hash a model for signing. `ignore_paths` are names relative to the target.
+    """Hash a model for signing, each file with `hash_type` (sha256, blake2b or blake3).
+    `ignore_paths` are names relative to the target.
 
     For a directory the default exclusions are added (unless not `ignore_git_paths`) and every
     exclusion is recorded; a single file has nothing to exclude, and is named by its basename
     (OMS v1.0) unless `single_file_name` says otherwise (model_signing 1.1.1 writes and expects
     "."). With `shard_size`, every file is hashed in byte ranges of that size (shards.py).
+    `known`: digests of `hash_type` by name already taken of these files (by the scan that
+    judged them, for `bom --sign-model`): those files are not read again.
     """
     target = Path(target)
     ignores = sorted((set(DEFAULT_IGNORES) if ignore_git_paths else set()) | set(ignore_paths))
     fileset = walk(target, ignores=ignores, allow_symlinks=allow_symlinks)
     files = fileset.files
+    reused = {name: known[name] for name in files if known and shard_size is None and name in known}
     if fileset.single_file and single_file_name is not None:
         (path,) = files.values()
         files = {single_file_name: path}
+        reused = dict.fromkeys([single_file_name], *reused.values()) if reused else {}
     if shard_size is None:
-        digests = hash_files(files, "sha256", follow_symlinks=allow_symlinks, max_workers=max_workers)
+        pending = {name: path for name, path in files.items() if name not in reused}
+        hashed = hash_files(pending, hash_type, follow_symlinks=allow_symlinks, max_workers=max_workers)
+        digests = reused | hashed
     else:
-        digests = shard_resources(files, shard_size, follow_symlinks=allow_symlinks, max_workers=max_workers)
+        digests = shard_resources(
+            files, shard_size, hash_type, follow_symlinks=allow_symlinks, max_workers=max_workers
+        )
     return Manifest(
         model_name=model_name(target),
         resources=digests,
-        hash_type="sha256",
+        hash_type=hash_type,
         allow_symlinks=allow_symlinks,
         ignore_paths=() if fileset.single_file else tuple(ignores),
         single_file=fileset.single_file,

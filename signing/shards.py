@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from aisbom import hashing
+import aisbom.hashing as hashing
 from aisbom.signing.errors import StatementError, TargetReadError
 from aisbom.signing.hashers import new_hasher, open_file
 from aisbom.signing.verify import ManifestDiff, Modified

@@ -13,7 +13,7 @@ import posixpath
 import re
 from typing import Any
 
-from aisbom import hashing
+import aisbom.hashing as hashing
 from aisbom.signing.compat_v0_2 import PREDICATE_TYPE_V0_1, decode_digests_v0_1
 from aisbom.signing.errors import StatementError
 from aisbom.signing.manifest import Manifest

@@ -34,6 +34,9 @@ def emitted_formats() -> set[str]:
         # sha256, format, ctx) that builds it
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("FileResult", "_result"):
             names |= _strings_in(node.args[3]) if len(node.args) > 3 else set()
+        # _not_read(entry, policy, limits, rule, why, format): a file the pipeline did not read
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_not_read" and node.args:
+            names |= _strings_in(node.args[-1])
         if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["fmt"]:
             names |= _strings_in(node.value)
     return names

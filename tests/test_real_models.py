@@ -25,9 +25,13 @@ def package_dir(name: str) -> Path:
 
 
 def scan_clean(target: Path, *, nothing_at: Severity = Severity.MEDIUM) -> ScanReport:
-    """Scan once; exit 0 and no finding at `nothing_at` or above. Returns the report."""
+    """Scan once; exit 0 and no finding at `nothing_at` or above, but for the compiled Python
+    that installing a package leaves beside its data (`__pycache__/*.pyc`, reported as the code
+    it is: marshal-code, medium). Returns the report."""
     report = scan_target(target)
-    serious = [f for f in report.findings if f.severity >= nothing_at]
+    compiled = [f for f in report.findings if f.rule == "marshal-code" and "__pycache__/" in (f.path or "")]
+    assert all(f.severity is Severity.MEDIUM for f in compiled)
+    serious = [f for f in report.findings if f.severity >= nothing_at and f not in compiled]
     assert not serious, "\n".join(f"{f.path} {f.member} {f.rule}: {f.message}" for f in serious)
     assert report.exit_code is ExitCode.CLEAN
     return report

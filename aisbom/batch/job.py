@@ -16,11 +16,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from aisbom import __version__
 from aisbom.batch.identity import identity_after, identity_before
 from aisbom.errors import AisbomError
 from aisbom.policy import Policy
 from aisbom.sources import Resolved, resolve
+from aisbom.version import __version__
 
 # Verdicts of a target in the index: the scan's (clean, unsafe, error) or `failed` when no scan
 # could be made (unknown scheme, unreachable source, a hash that did not match ...).

@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from aisbom import __version__
 from aisbom.batch.engines.interface import Engine
 from aisbom.batch.index import append_record, read_index, report_names, write_atomically
 from aisbom.batch.job import FAILED, Job, Outcome, Settings
 from aisbom.severity import ExitCode
+from aisbom.version import __version__
 
 
 @dataclass

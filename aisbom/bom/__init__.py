@@ -7,3 +7,21 @@ Layers, each importing only those before it: `card` (facts; where the bytes came
 cyclonedx-python-lib models) and `extensions` (what it does not) -> `check` -> `build`.
 `diff` reads finished BOMs as plain JSON.
 """
+
+import importlib
+import sys
+import types
+from typing import Any
+
+
+class _CallableBomPackage(types.ModuleType):
+    """`aisbom.bom` is both this package and the API function that writes a BOM: once a module
+    of the package is imported, Python sets the attribute `aisbom.bom` to the package, so the
+    package itself answers the call (aisbom.api.bom)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        api = importlib.import_module("aisbom.api")  # safe: our own module, by name (it imports us)
+        return api.bom(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableBomPackage

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from aisbom.bom.card import CardFacts, card_from_directory
+from aisbom.findings import Finding
 from aisbom.pipeline import INCOMPLETE_RULES, FileResult, ScanReport
 from aisbom.provenance import FileSource, Provenance
 from aisbom.severity import Severity
@@ -38,7 +39,11 @@ GAPS = {
     "upstream-from-cache": "upstream hash and revision read from the local Hugging Face cache only",
     "unsafe-serialization": "unsafe serialization format",
     "scan-findings": "scan findings",
+    "ships-code": "ships code its loader imports (remote code)",
 }
+# Findings that say the model makes its loader import code it ships, or another repository's.
+CODE_RULES = frozenset({"model-ships-code", "model-code-elsewhere"})
+CODE_SUFFIX = ".py"  # loaders import shipped modules by this name
 
 _HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
@@ -53,6 +58,7 @@ class FileAsset:
     upstream_sha256: str | None = None
     source: FileSource | None = None  # ETag, declared size, final URL, acquisition, from the record
     upstream_from_cache: bool = False  # upstream_sha256 is the cache's blob name, not the Hub's answer
+    code: bool = False  # Python code shipped with the model (a loader may import it)
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,10 @@ class ModelAsset:
     single_file: bool = False
     signature: SignatureRef | None = None
     name_from: str = "target"  # operator | hub | model card | target
+    # How loading runs code the model ships ("transformers: ... trust_remote_code=True"), and the
+    # repositories whose code it imports: empty when it needs no remote code.
+    remote_code: tuple[str, ...] = ()
+    code_from: tuple[str, ...] = ()
 
     @property
     def hf_repo(self) -> str | None:
@@ -179,7 +189,22 @@ def model_from_report(
         single_file=not target.is_dir(),
         signature=signature,
         name_from=name_from,
+        remote_code=tuple(
+            sorted(
+                {
+                    f"{dict(f.evidence)['loader']}: {dict(f.evidence)['option']}"
+                    for f in _code_findings(report)
+                }
+            )
+        ),
+        code_from=tuple(
+            sorted({dict(f.evidence)["repository"] for f in _code_findings(report, "repository")})
+        ),
     )
+
+
+def _code_findings(report: ScanReport, key: str = "option") -> list[Finding]:
+    return [f for f in report.findings if f.rule in CODE_RULES and key in dict(f.evidence)]
 
 
 def _model_name(identity: Identity, hf_repo: str | None, card: CardFacts, target: Path) -> tuple[str, str]:
@@ -241,6 +266,7 @@ def _file_asset(result: FileResult, report: ScanReport, provenance: Provenance |
         upstream_sha256=provenance.upstream_sha256.get(result.path) if provenance else None,
         source=provenance.files.get(result.path) if provenance else None,
         upstream_from_cache=bool(provenance and provenance.facts_from_cache),
+        code=result.path.endswith(CODE_SUFFIX),
     )
 
 
@@ -270,4 +296,6 @@ def _gaps(
         gaps.append("unsafe-serialization")
     if any(f.rule not in FORMAT_RULES and f.severity > Severity.INFO for f in report.findings):
         gaps.append("scan-findings")
+    if any(f.rule in CODE_RULES for f in report.findings):
+        gaps.append("ships-code")
     return tuple(gaps)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import aisbom.json_text as json_text
 from aisbom.bom.assets import Identity, ModelAsset, SignatureRef, model_from_report
 from aisbom.bom.check import SUPPORTED, BomError, validate
 from aisbom.bom.etsi import assess
@@ -68,6 +68,8 @@ def build_bom(report: ScanReport, target: Path, options: BomOptions | None = Non
     """The checked BOM of one model or, with kind "dataset", one dataset. Raises BomError if it
     does not validate, and JustificationRequired when asked to."""
     options = options or BomOptions()
+    if not report.hashed:
+        raise UsageError("a scan that took no hash (--no-hash) cannot make a BOM: it must give every hash")
     _check_spec_version(options)
     if options.kind not in TARGET_KINDS:
         raise UsageError(f"unknown target kind {options.kind} (supported: {', '.join(TARGET_KINDS)})")
@@ -215,7 +217,7 @@ def render_bom(report: ScanReport, target: Path, options: BomOptions | None = No
 
 
 def dumps(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_text.dumps(doc)
 
 
 def without_acquisition_times(provenance: Provenance) -> Provenance:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from aisbom.bom import iri_syntax
 from aisbom.errors import AisbomError
 
 SUPPORTED = ("1.6", "1.7")
@@ -42,6 +43,7 @@ def validate(doc: dict[str, Any], text: str) -> None:
 
 
 def schema_errors(text: str, spec_version: str, *, strict: bool) -> list[str]:
+    iri_syntax.use_for_jsonschema()  # before cyclonedx imports jsonschema: 3 s of CPU less
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator, JsonValidator
 

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aisbom import __version__
 from aisbom.bom.assets import DatasetAsset, FileAsset, ModelAsset, Supplier, iso
 from aisbom.bom.etsi_catalogue import (
     CATALOGUE,
@@ -29,6 +28,7 @@ from aisbom.bom.project_assets import DataAsset, SystemAsset
 from aisbom.findings import Finding
 from aisbom.provenance import FileSource, Provenance
 from aisbom.rules import RULES
+from aisbom.version import __version__
 
 if TYPE_CHECKING:  # the library is imported lazily: it is slow to import and only the BOM needs it
     from cyclonedx.model.component import Component
@@ -231,6 +231,10 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
     if card.base_model_relation:
         props.append(("aisbom:base_model_relation", card.base_model_relation))
     props += [("aisbom:note", note) for note in card.notes]
+    if model.remote_code:  # loading it imports code it ships (the files marked aisbom:code)
+        props.append(("aisbom:requires_remote_code", "true"))
+        props += [("aisbom:remote_code_loader", how) for how in model.remote_code]
+    props += [("aisbom:code_from_repository", repo) for repo in model.code_from]
 
     refs = []
     if model.provenance is not None:
@@ -398,6 +402,8 @@ def _file_component(file: FileAsset) -> Component:
         props.append(("aisbom:upstream_sha256", file.upstream_sha256))
         if file.upstream_from_cache:
             props.append(("aisbom:upstream_sha256_from", "hf-cache"))
+    if file.code:
+        props.append(("aisbom:code", "python"))
     props += _source_properties(file.source)
     refs = []
     if file.url:

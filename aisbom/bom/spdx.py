@@ -23,13 +23,13 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from aisbom import __version__
 from aisbom.bom.assets import DatasetAsset, FileAsset, ModelAsset
 from aisbom.bom.build import BuiltBom
 from aisbom.bom.check import BomError
 from aisbom.bom.extensions import walk_components
 from aisbom.bom.project_assets import DataAsset, SystemAsset
 from aisbom.rules import RULES
+from aisbom.version import __version__
 
 if TYPE_CHECKING:
     from spdx_python_model.bindings.v3_0_1 import model as spdx

@@ -3,14 +3,13 @@ exit with the scan's status. Shared by `bom TARGET` and the project's system BOM
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from aisbom.atomic_file import write_atomically
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
@@ -54,7 +53,7 @@ def emit(
         click.echo(built.text, nl=False)
     else:
         try:
-            _write_atomically(output, built.text)
+            write_atomically(output, built.text)
         except OSError as exc:
             click.echo(shown(f"aisbom: error: cannot write {output}: {exc.strerror or exc}"), err=True)
             sys.exit(ExitCode.ERROR)
@@ -97,18 +96,3 @@ def _sign(output: Path, signer: Signer, signature: Path) -> None:
 
 def describe_error(exc: Exception) -> str:
     return str(exc) if isinstance(exc, AisbomError) else f"{type(exc).__name__}: {exc}"
-
-
-def _write_atomically(output: Path, text: str) -> None:
-    directory = output.parent if str(output.parent) else Path(".")
-    fd, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; a BOM is meant to be shared
-        os.replace(temporary, output)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -34,24 +34,34 @@ class _Bar:
 
 
 class ByteProgress(_Bar):
+    """Files and bytes scanned so far, and the throughput."""
+
     def __init__(self) -> None:
-        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            FileSizeColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TransferSpeedColumn,
+        )
 
         super().__init__(
             "scan",
             TextColumn("scanning"),
             BarColumn(),
-            TextColumn("{task.completed} files, {task.fields[mib]:.0f} MiB"),
+            TextColumn("{task.fields[files]} files,"),
+            FileSizeColumn(),
+            TransferSpeedColumn(),
             TimeElapsedColumn(),
-            mib=0.0,
+            files=0,
         )
         self._lock = threading.Lock()
-        self._bytes = 0
+        self._files = 0
 
     def advance(self, size: int) -> None:
         with self._lock:
-            self._bytes += size
-            self._progress.update(self._task, advance=1, mib=self._bytes / 2**20)
+            self._files += 1
+            self._progress.update(self._task, advance=size, files=self._files)
 
 
 class DownloadProgressBar(_Bar):

@@ -16,7 +16,9 @@ from aisbom.severity import Severity
 from aisbom.terminal_text import shown
 
 if TYPE_CHECKING:
-    from aisbom.pipeline import ScanReport
+    from aisbom.api import ScanReport
+    from aisbom.limits import Limits
+    from aisbom.selection import Selection
     from aisbom.sources import Resolved
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,6 +66,28 @@ def policy_options(fail_on_help: str) -> Callable[[F], F]:
         return command
 
     return decorate
+
+
+def selection_options(command: F) -> F:
+    """--include and --exclude: which files of a target to scan (aisbom.selection)."""
+    for option in reversed(
+        (
+            click.option(
+                "--include",
+                multiple=True,
+                metavar="GLOB",
+                help="Scan only files whose path or name matches GLOB. Repeatable.",
+            ),
+            click.option(
+                "--exclude",
+                multiple=True,
+                metavar="GLOB",
+                help="Leave out files whose path or name matches GLOB (named in the report). Repeatable.",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 def source_options(command: F) -> F:
@@ -130,20 +154,47 @@ def scan_resolved(
     allow_files: tuple[Path, ...],
     progress: bool | None,
     allow_dangerous: bool = False,
+    selection: Selection | None = None,
+    limits: Limits | None = None,
+    *,
+    hashed: bool = True,
 ) -> ScanReport:
-    """Scan what `resolve_target` made local, with the policy the options describe; the report
-    names TARGET as the user gave it. Raises AisbomError (bad allowlist, bad target, a file
-    whose hash is not the one its source published)."""
-    import dataclasses
-
-    from aisbom.pipeline import scan_resolved as scan
+    """Scan what `resolve_target` made local, with the policy the options describe, through the
+    Python API (aisbom.api); the report names TARGET as the user gave it. Raises AisbomError
+    (bad allowlist, bad target, a file whose hash is not the one its source published)."""
+    from aisbom.api import scan_resolved as scan
 
     policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
     with progress_bar(progress) as advance:
-        report = scan(resolved, policy=policy, progress=advance)
-    if resolved.provenance is None:
-        return report
-    return dataclasses.replace(report, target=_shown(target, resolved))
+        return scan(
+            target, resolved, policy, selection=selection, progress=advance, limits=limits, hashed=hashed
+        )
+
+
+def settings_in_force(ctx: click.Context) -> Limits | None:
+    """The settings file's part in this command: say on stderr which of its values apply (the
+    command line overrides the others), and return its limits."""
+    from click.core import ParameterSource
+
+    settings = ctx.find_root().obj
+    if settings is None:
+        return None
+    used = [
+        f"{name}={_value(value)}"
+        for name, value in ctx.params.items()
+        if ctx.get_parameter_source(name) == ParameterSource.DEFAULT_MAP
+    ]
+    limits = settings.values.get("limits", {})
+    used += [f"limits.{name}={value}" for name, value in limits.items()]
+    if used:
+        click.echo(shown(f"aisbom: settings from {settings.origin}: {', '.join(used)}"), err=True)
+    return settings.limits()  # type: ignore[no-any-return]
+
+
+def _value(value: object) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value)
+    return str(value)
 
 
 def _shown(target: str, resolved: Resolved) -> str:

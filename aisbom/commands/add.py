@@ -21,8 +21,16 @@ from aisbom.commands._scanning import build_policy, policy_options, progress_bar
 from aisbom.errors import AisbomError
 from aisbom.terminal_text import shown
 
+EXAMPLES = """\b
+Examples:
+  aisbom add model hf://org/name@main --license apache-2.0
+  aisbom add dataset ./data/train.jsonl --name train
+  aisbom add prompt prompts/system.txt
+  aisbom add model ./finetuned --trained-on train --fine-tuned-from base
+"""
 
-@click.command()
+
+@click.command(epilog=EXAMPLES)
 @click.argument("kind", type=click.Choice(["model", "dataset", "prompt", "config"]))
 @click.argument("source")
 @click.option("--name", help="The asset's name in aisbom.toml (default: derived from SOURCE).")

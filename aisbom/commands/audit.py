@@ -13,8 +13,15 @@ from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
 
+EXAMPLES = """\b
+Examples:
+  aisbom audit                             # every recorded change of the project
+  aisbom audit --asset system-prompt --diff
+  aisbom audit --format json
+"""
 
-@click.command()
+
+@click.command(epilog=EXAMPLES)
 @project_option
 @format_option
 @click.option(

@@ -17,8 +17,14 @@ from aisbom.severity import ExitCode, Severity
 from aisbom.terminal_text import shown
 from aisbom.wording import counted
 
+EXAMPLES = """\b
+Examples:
+  aisbom batch targets.txt --out reports/            # one report per target, and index.jsonl
+  aisbom batch targets.txt --out reports/ --engine ray
+"""
 
-@click.command()
+
+@click.command(epilog=EXAMPLES)
 @click.argument("target_list", metavar="LIST")
 @click.option(
     "--out",

@@ -4,6 +4,7 @@ evidence."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,15 +19,27 @@ from aisbom.commands._system_bom import is_project_target, write_system_bom
 from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
+from aisbom.wording import counted
 
 if TYPE_CHECKING:
+    from aisbom.bom.assets import SignatureRef
     from aisbom.pipeline import ScanReport
     from aisbom.signing.base import Signer
+    from aisbom.sources import Resolved
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
 
-@click.command()
+EXAMPLES = """\b
+Examples:
+  aisbom bom ./model -o model.cdx.json
+  aisbom bom ./model -o model.cdx.json --reproducible --sign-key release.pem
+  aisbom bom hf://datasets/org/name --kind dataset -o data.cdx.json
+  aisbom bom -o system.cdx.json             # the whole AI system of ./aisbom.toml
+"""
+
+
+@click.command(epilog=EXAMPLES)
 @click.argument("target", required=False)
 @click.option(
     "-o",
@@ -77,9 +90,17 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
 )
 @click.option(
     "--model-signature",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     help="The model's OMS signature bundle (aisbom sign / model_signing): referenced from the model "
-    "component, after checking that it signs exactly the files the BOM describes (exit 2 if not).",
+    "component, after checking that it signs exactly the files the BOM describes (exit 2 if not). "
+    "With --sign-model: where the model's signature is written (default TARGET/model.sig).",
+)
+@click.option(
+    "--sign-model",
+    is_flag=True,
+    help="Sign the model itself first, with the BOM's signing method, from the hashes the scan took "
+    "(an OMS / model_signing bundle at --model-signature), and reference it from the BOM: a whole "
+    "release (scan, model signature, BOM, BOM signature) reads each file once.",
 )
 @click.option(
     "--spec-version",
@@ -156,6 +177,7 @@ def bom(
     model_version: str | None,
     supplier: str | None,
     model_signature: Path | None,
+    sign_model: bool,
     spec_version: str,
     reproducible: bool,
     justification: str | None,
@@ -224,6 +246,7 @@ def bom(
         password_file=sign_password_file,
         staging=sign_staging,
     )
+    _check_model_signing(sign_model, model_signature, method.given)
     signer, bom_signature = _bom_signer(method, output, bom_signature)
 
     identity = Identity(name=model_name, version=model_version, supplier=supplier)
@@ -260,14 +283,15 @@ def bom(
 
     try:
         resolved = resolve_target(target, sha256, allow_http, cache_dir, progress)
+        if sign_model and model_signature is None:
+            model_signature = _default_model_signature(target, resolved)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        report = scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous)
-        report = _without_output(report, resolved.path, (output, bom_signature))
-        signature = None
-        if model_signature is not None:
-            from aisbom.bom.model_signature import signature_ref
-
-            signature = signature_ref(model_signature, resolved.path)
+        report: ScanReport = scan_resolved(
+            target, resolved, fail_on, strict, allow_files, progress, allow_dangerous
+        )
+        report, signature = _model_signature(
+            report, resolved.path, sign_model, model_signature, signer, (output, bom_signature)
+        )
         options = BomOptions(
             spec_version=spec_version,
             reproducible=reproducible,
@@ -286,6 +310,66 @@ def bom(
         click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     emit(built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT")
+
+
+def _model_signature(
+    report: ScanReport,
+    root: Path,
+    sign_model: bool,
+    model_signature: Path | None,
+    signer: Signer | None,
+    outputs: tuple[Path | None, Path | None],
+) -> tuple[ScanReport, SignatureRef | None]:
+    """The report without this command's outputs, and the model signature the BOM references:
+    signed now from the scan's hashes (--sign-model), or one given. A signature --sign-model is
+    about to write is not part of the model; one given to be referenced is, like any file of the
+    model (inventoried, not signed)."""
+    written = model_signature if sign_model else None
+    report = _without_output(report, root, (*outputs, written))
+    if sign_model:
+        assert signer is not None and model_signature is not None
+        _sign_model(report, root, signer, model_signature, outputs)
+    if model_signature is None:
+        return report, None
+    from aisbom.bom.model_signature import signature_ref
+
+    return report, signature_ref(model_signature, root)
+
+
+def _check_model_signing(sign_model: bool, model_signature: Path | None, signing: bool) -> None:
+    if sign_model and not signing:
+        raise click.UsageError("--sign-model signs with the BOM's method: give --sign-key (or another) too")
+    if model_signature is not None and not sign_model and not model_signature.is_file():
+        raise click.UsageError(f"--model-signature: {model_signature} does not exist")
+
+
+def _default_model_signature(target: str, resolved: Resolved) -> Path:
+    if resolved.provenance is not None:
+        raise click.UsageError(f"{target} is remote: give --model-signature FILE")
+    from aisbom.signing.api import default_signature_path
+
+    return default_signature_path(resolved.path)
+
+
+def _sign_model(
+    report: ScanReport, target: Path, signer: Signer, signature: Path, outputs: tuple[Path | None, ...]
+) -> None:
+    """Sign the model from the hashes the scan took (the bytes signed are the bytes judged),
+    leaving out the BOM and its signature when they are written inside it."""
+    from aisbom.signing.api import sign_model
+
+    root = str(target.resolve()) + os.sep
+    inside = [str(p.resolve()) for p in outputs if p is not None and target.is_dir()]
+    known = {f.path: f.sha256 for f in report.files if f.sha256 is not None}
+    try:
+        result = sign_model(
+            target, signer, signature=signature, ignore=[p for p in inside if p.startswith(root)], known=known
+        )
+    except Exception as exc:  # AisbomError or not: one line, exit 2
+        click.echo(shown(f"aisbom: error: the model was not signed: {describe_error(exc)}"), err=True)
+        sys.exit(ExitCode.ERROR)
+    files = counted(len(result.manifest.file_names()), "file")
+    click.echo(shown(f"aisbom: signed the model ({files}): {result.signature}"), err=True)
 
 
 def _bom_signer(

@@ -12,8 +12,15 @@ from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
 from aisbom.wording import counted
 
+EXAMPLES = """\b
+Examples:
+  aisbom convert model.pt -o model.safetensors   # read statically: nothing is unpickled
+  aisbom convert ./checkpoint -o ./converted     # a directory of shards
+  aisbom convert legacy.bin -o out.safetensors --sandbox
+"""
 
-@click.command()
+
+@click.command(epilog=EXAMPLES)
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
     "-o",

@@ -11,8 +11,14 @@ from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
 
+EXAMPLES = """\b
+Examples:
+  aisbom diff v1.cdx.json v2.cdx.json
+  aisbom diff v1.cdx.json v2.cdx.json --format json
+"""
 
-@click.command()
+
+@click.command(epilog=EXAMPLES)
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(

@@ -21,8 +21,14 @@ from aisbom.commands._project import (
 from aisbom.commands._scanning import build_policy, policy_options, progress_bar
 from aisbom.errors import AisbomError
 
+EXAMPLES = """\b
+Examples:
+  aisbom lock                              # accept every new or modified asset
+  aisbom lock system-prompt                # only this one
+"""
 
-@click.command()
+
+@click.command(epilog=EXAMPLES)
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("--rescan", is_flag=True, help="Scan every asset again, not only new and modified ones.")
 @click.option(

@@ -12,8 +12,13 @@ from aisbom.errors import AisbomError
 from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
 
+EXAMPLES = """\b
+Examples:
+  aisbom remove old-model
+"""
 
-@click.command()
+
+@click.command(epilog=EXAMPLES)
 @click.argument("name")
 @project_option
 def remove(name: str, project_dir: Path | None) -> None:

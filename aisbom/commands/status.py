@@ -23,8 +23,14 @@ from aisbom.severity import ExitCode
 from aisbom.terminal_text import shown
 from aisbom.wording import counted
 
+EXAMPLES = """\b
+Examples:
+  aisbom status                            # what changed since aisbom.lock
+  aisbom status --format json
+"""
 
-@click.command()
+
+@click.command(epilog=EXAMPLES)
 @project_option
 @format_option
 @click.option(

@@ -25,7 +25,15 @@ if TYPE_CHECKING:
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
 
-@click.command()
+EXAMPLES = """\b
+Examples:
+  aisbom verify ./model --key release.pub
+  aisbom verify ./model --bom model.cdx.json --bom-signature model.cdx.json.sig --key release.pub
+  aisbom verify ./model --identity you@example.com --issuer https://github.com/login/oauth
+"""
+
+
+@click.command(epilog=EXAMPLES)
 @click.argument("target")
 @click.option(
     "--signature",

@@ -15,6 +15,7 @@ tied under two names) becomes the same TensorView.
 
 from __future__ import annotations
 
+import codecs
 import math
 import struct
 from collections.abc import Callable
@@ -30,7 +31,6 @@ from aisbom.scanners.pickles.engine import (
     DynamicGlobal,
     Global,
     Mutation,
-    Opaque,
     PDict,
     Persistent,
     PickleRun,
@@ -38,7 +38,9 @@ from aisbom.scanners.pickles.engine import (
     PSet,
     describe,
 )
+from aisbom.scanners.pickles.grammar import BigInt
 from aisbom.scanners.pickles.policy import normalize
+from aisbom.scanners.pickles.values import LongStr, PByteArray
 
 _MAX_DEPTH = 200
 _NUMPY_CORE = ("numpy.core.multiarray", "numpy._core.multiarray")
@@ -145,7 +147,14 @@ class Rebuilder:
             return self._call(v, depth)
         if isinstance(v, Persistent):
             raise ConversionError(f"a storage ({describe(v.pid)}) is used outside a tensor")
-        if isinstance(v, (DynamicGlobal, Opaque)):
+        if isinstance(v, LongStr):
+            return _long_str(self.data, v)
+        if isinstance(v, PByteArray):
+            inner = v.data
+            return bytearray(self._value(inner, depth) if isinstance(inner, BytesRef) else inner)  # type: ignore[arg-type]
+        if isinstance(v, BigInt):
+            raise ConversionError(f"an integer literal of {v.digits} digits, which Python refuses to read")
+        if isinstance(v, DynamicGlobal):
             raise NeedsCode(f"the value {describe(v)} is only known by running the pickle")
         raise NeedsCode(f"the value {describe(v)} is not plain data")
 
@@ -230,9 +239,7 @@ class Rebuilder:
             else:
                 raise NeedsCode(f"builds a dict from {describe(initial)}")
         for mutation in self.mutations.get(id(call), []):
-            if mutation.opcode == "SETITEM":
-                pairs.append(mutation.argument)  # type: ignore[arg-type]
-            elif mutation.opcode == "SETITEMS":
+            if mutation.opcode in ("SETITEM", "SETITEMS"):  # the engine records both as pairs
                 pairs.extend(mutation.argument)  # type: ignore[arg-type]
             elif mutation.opcode != "BUILD":  # BUILD: instance attributes (state_dict's _metadata)
                 raise NeedsCode(f"{mutation.opcode} on a dict runs code")
@@ -378,3 +385,15 @@ def _numpy_scalar(raw: object, dtype: object, call: Call) -> object:
     if code is None or len(raw) != element.itemsize:
         raise NeedsCode(f"a NumPy scalar of dtype {element.name} is not a plain number")
     return struct.unpack((">" if big else "<") + code, raw)[0]
+
+
+def _long_str(data: Data, value: LongStr) -> str:
+    """A string the engine left in the file (too long to copy while scanning), decoded as the
+    unpickler decodes it; STRING's Python 2 escapes as pickle's default ASCII encoding reads them."""
+    raw = bytes(data[value.start : value.end])
+    try:
+        if value.codec == "escape":
+            return codecs.escape_decode(raw)[0].decode("ascii")  # type: ignore[attr-defined]
+        return raw.decode(value.codec)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ConversionError(f"a string that the unpickler cannot decode ({exc})") from None

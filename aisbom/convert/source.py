@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from aisbom import hashing
+import aisbom.hashing as hashing
 from aisbom.convert.errors import ConversionError, UnsafeInput
 from aisbom.limits import Limits
 from aisbom.pipeline import FileResult, ScanReport, scan_target

@@ -19,6 +19,7 @@ FORMATS: dict[str, str] = {
     "json": "aisbom.formats.json_report:JsonFormat",
     "sarif": "aisbom.formats.sarif:SarifFormat",
     "cyclonedx": "aisbom.formats.cyclonedx:CycloneDxFormat",
+    "html": "aisbom.formats.html:HtmlFormat",
 }
 
 

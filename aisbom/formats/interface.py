@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 class FormatOptions:
     color: bool = False  # text: ANSI colours, for a terminal
     verbose: bool = False  # text: informational findings too
+    quiet: bool = False  # text: only the verdict and the failing findings
+    show_clean: bool = False  # text: list every clean file, however many there are
     # cyclonedx: the scanned files on this machine (model card, config), when and where they came
     # from, and what the target is ("model" or "dataset").
     target: Path | None = None

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+import aisbom.json_text as json_text
 from aisbom.formats.interface import FormatOptions, ReportFormat
 from aisbom.pipeline import ScanReport
 
@@ -12,7 +11,7 @@ SCHEMA_VERSION = "1.0"
 
 class JsonFormat(ReportFormat):
     def format(self, report: ScanReport, options: FormatOptions) -> str:
-        return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+        return json_text.dumps(report_dict(report))
 
 
 def report_dict(report: ScanReport) -> dict[str, object]:
@@ -48,6 +47,7 @@ def report_dict(report: ScanReport) -> dict[str, object]:
             "allow_dangerous": report.policy.allow_dangerous,
         },
         "summary": {
+            "hashed": report.hashed,
             "files": len(report.files),
             "bytes": sum(f.size or 0 for f in report.files),
             "findings": report.counts(),
@@ -59,4 +59,5 @@ def report_dict(report: ScanReport) -> dict[str, object]:
             "exit_code": int(report.exit_code),
         },
         "files": files,
+        "excluded": list(report.excluded),
     }

@@ -9,18 +9,18 @@ the same dicts, so the document is built by hand, checked by tests/test_sarif.py
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from aisbom import __version__
+import aisbom.json_text as json_text
 from aisbom.findings import Finding
 from aisbom.formats.interface import FormatOptions, ReportFormat
 from aisbom.pipeline import ScanReport
 from aisbom.rules import RULES, Rule
 from aisbom.severity import Severity
+from aisbom.version import __version__
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
@@ -44,7 +44,7 @@ _RULE_INDEX = {rule_id: i for i, rule_id in enumerate(RULES)}
 
 class SarifFormat(ReportFormat):
     def format(self, report: ScanReport, options: FormatOptions) -> str:
-        return json.dumps(sarif_dict(report), indent=2, ensure_ascii=False) + "\n"
+        return json_text.dumps(sarif_dict(report))
 
 
 def sarif_dict(report: ScanReport) -> dict[str, Any]:

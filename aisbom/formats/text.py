@@ -1,16 +1,26 @@
-"""The human report: one line per file, details only where something was found.
+"""The human report: the verdict first and last, one line per file, and under each finding what
+it means and what to do (the rule's one-line why and remedy, aisbom/rules.py).
 
-Every name and message in it comes from the files scanned: each goes through
-`terminal_text.shown`, so none can move the cursor or add a line.
+Above `LIST_CLEAN_UP_TO` files, clean files are counted, not listed (`--show-clean` lists them);
+`--quiet` prints only the verdict and the failing findings. Every name and message in it comes
+from the files scanned: each goes through `terminal_text.shown`, so none can move the cursor or
+add a line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from aisbom.findings import Finding
 from aisbom.formats.interface import FormatOptions, ReportFormat
 from aisbom.pipeline import FileResult, ScanReport
+from aisbom.rules import RULES
 from aisbom.severity import Severity
 from aisbom.terminal_text import shown
 from aisbom.wording import counted
+
+# Up to this many files, every file has its line; above it, clean files are one line in all.
+LIST_CLEAN_UP_TO = 200
 
 _COLORS = {
     Severity.CRITICAL: "red",
@@ -19,6 +29,9 @@ _COLORS = {
     Severity.LOW: "cyan",
     Severity.INFO: "bright_black",
 }
+_VERDICT_COLORS = {"CLEAN": "green", "UNSAFE": "red", "ERROR": "yellow"}
+
+Style = Callable[..., str]
 
 
 def _size(n: int | None) -> str:
@@ -34,46 +47,70 @@ def _size(n: int | None) -> str:
 
 class TextFormat(ReportFormat):
     def format(self, report: ScanReport, options: FormatOptions) -> str:
-        return _render(report, color=options.color, verbose=options.verbose)
+        import click  # already imported by the CLI; keeps this module usable without a terminal
+
+        def style(text: str, fg: str, bold: bool = False) -> str:
+            return click.style(text, fg=fg, bold=bold) if options.color else text
+
+        if options.quiet:
+            return _quiet(report, style)
+        return _render(report, style, verbose=options.verbose, show_clean=options.show_clean)
 
 
-def _render(report: ScanReport, *, color: bool, verbose: bool) -> str:
-    import click  # already imported by the CLI; keeps this module usable without a terminal
+def _quiet(report: ScanReport, style: Style) -> str:
+    lines = [f"{shown(report.target)}: {_result_line(report, style)}"]
+    for finding in report.failing():
+        lines += _finding_lines(finding, style, with_path=True)
+    for file in report.unread:
+        lines.append(f"  {style('ERROR   ', 'yellow', bold=True)} {shown(file.path)}: could not be read")
+    return "\n".join(lines) + "\n"
 
-    def style(text: str, fg: str, bold: bool = False) -> str:
-        return click.style(text, fg=fg, bold=bold) if color else text
 
+def _render(report: ScanReport, style: Style, *, verbose: bool, show_clean: bool) -> str:
     total = sum(f.size or 0 for f in report.files)
+    excluded = f"; {len(report.excluded)} excluded by --include/--exclude" if report.excluded else ""
     lines = [
         f"aisbom {report.tool_version}: {shown(report.target)} "
-        f"({counted(len(report.files), 'file')}, {_size(total)})",
-        "",
+        f"({counted(len(report.files), 'file')}, {_size(total)}{excluded})",
+        _result_line(report, style),
     ]
+    if report.files:
+        lines.append("")
     shown_floor = Severity.INFO if verbose else Severity.LOW
+    collapse = not show_clean and len(report.files) > LIST_CLEAN_UP_TO
+    collapsed = 0
     for file in report.files:
+        findings = [f for f in file.findings if f.severity >= shown_floor]
+        if collapse and file.readable and not findings and not file.silenced:
+            collapsed += 1
+            continue
         lines.append(_file_line(file, report, style))
-        for finding in sorted(file.findings, key=lambda f: (-f.severity, f.offset or 0)):
-            if finding.severity < shown_floor:
-                continue
-            where = []
-            if finding.member:
-                where.append(f"in {shown(finding.member)}")
-            if finding.offset is not None:
-                where.append(f"at offset {finding.offset}")
-            suffix = f" ({', '.join(where)})" if where else ""
-            label = style(f"{finding.severity.label.upper():8}", _COLORS[finding.severity], bold=True)
-            lines.append(f"    {label} {finding.rule}: {shown(finding.message)}{suffix}")
-            evidence = dict(finding.evidence)
-            if "call" in evidence:
-                lines.append(f"             call: {shown(evidence['call'])}")
+        for finding in sorted(findings, key=lambda f: (-f.severity, f.offset or 0)):
+            lines += _finding_lines(finding, style, with_path=False)
+    if collapsed:
+        lines.append(
+            f"  {style('ok    ', 'green')} {counted(collapsed, 'clean file')} not listed (--show-clean)"
+        )
     lines += _allow_files(report, style)
+    if report.files:
+        lines.append("")
+        if not report.hashed:
+            lines.append(
+                "No file was hashed (--no-hash): nothing here may stand for a BOM, lock or signature."
+            )
+        if report.incomplete and report.error is None:
+            lines.append("Some content could not be fully analysed: the scan cannot be called clean.")
+        lines.append(_result_line(report, style))  # the verdict last, as first
+    return "\n".join(lines) + "\n"
+
+
+def _result_line(report: ScanReport, style: Style) -> str:
     counts = report.counts()
     summary = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
     if report.silenced:
         summary += f"{'; ' if summary else ''}{len(report.silenced)} silenced by --allow"
     outcome = report.verdict.upper()
-    outcome_color = {"CLEAN": "green", "UNSAFE": "red", "ERROR": "yellow"}[outcome]
-    result = f"Result: {style(outcome, outcome_color, bold=True)}"
+    result = f"Result: {style(outcome, _VERDICT_COLORS[outcome], bold=True)}"
     if report.error is not None:
         result += f": {report.error}"
     if any(f.readable for f in report.files):
@@ -82,13 +119,28 @@ def _render(report: ScanReport, *, color: bool, verbose: bool) -> str:
             + f"; failing at {report.policy.fail_on.label} or above"
             + ("; --strict" if report.policy.strict else "")
         )
-    lines += ["", result] if report.files else [result]
-    if report.incomplete and report.error is None:
-        lines.append("Some content could not be fully analysed: the scan cannot be called clean.")
-    return "\n".join(lines) + "\n"
+    return result
 
 
-def _allow_files(report: ScanReport, style) -> list[str]:  # type: ignore[no-untyped-def]
+def _finding_lines(finding: Finding, style: Style, *, with_path: bool) -> list[str]:
+    where = []
+    if finding.member:
+        where.append(f"in {shown(finding.member)}")
+    if finding.offset is not None:
+        where.append(f"at offset {finding.offset}")
+    suffix = f" ({', '.join(where)})" if where else ""
+    label = style(f"{finding.severity.label.upper():8}", _COLORS[finding.severity], bold=True)
+    path = f"{shown(finding.path)}: " if with_path else ""
+    lines = [f"    {label} {path}{finding.rule}: {shown(finding.message)}{suffix}"]
+    evidence = dict(finding.evidence)
+    if "call" in evidence:
+        lines.append(f"             call: {shown(evidence['call'])}")
+    rule = RULES[finding.rule]
+    lines.append(f"             why: {rule.brief_why} — fix: {rule.remedy}")
+    return lines
+
+
+def _allow_files(report: ScanReport, style: Style) -> list[str]:
     """Every allow file in force, and each finding it silenced: an allow file never hides a
     finding unseen."""
     policy = report.policy
@@ -113,7 +165,7 @@ def _allow_files(report: ScanReport, style) -> list[str]:  # type: ignore[no-unt
     return lines
 
 
-def _file_line(file: FileResult, report: ScanReport, style) -> str:  # type: ignore[no-untyped-def]
+def _file_line(file: FileResult, report: ScanReport, style: Style) -> str:
     failing = [f for f in file.findings if report.policy.fails(f.severity, f.rule)]
     if not file.readable:
         mark = style("ERROR ", "yellow", bold=True)

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aisbom import hashing
+import aisbom.hashing as hashing
 from aisbom.errors import AisbomError
 from aisbom.project import values
 from aisbom.project.clock import parse

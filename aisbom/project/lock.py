@@ -26,7 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from aisbom import __version__
+from aisbom.atomic_file import write_atomically
 from aisbom.errors import AisbomError
 from aisbom.findings import Finding
 from aisbom.pipeline import FileResult, ScanReport
@@ -34,11 +34,11 @@ from aisbom.policy import Policy
 from aisbom.project import values
 from aisbom.project.audit import LogHead
 from aisbom.project.clock import parse, stamp
-from aisbom.project.manifest import write_atomically
 from aisbom.project.tree import TreeFile
 from aisbom.provenance import Provenance
 from aisbom.rules import RULES
 from aisbom.severity import Severity
+from aisbom.version import __version__
 
 LOCK_NAME = "aisbom.lock"
 LOCK_VERSION = 1
@@ -336,7 +336,7 @@ def _provenance_from_json(data: Any) -> Provenance:
 def _typed(cls: Any, data: Any) -> Any:
     """`cls` (a dataclass) from what `_plain` wrote: times by their `_at` names, mappings of
     per-file records by the record class the field's default names."""
-    from aisbom import provenance
+    import aisbom.provenance as provenance
 
     if not isinstance(data, dict):
         raise ValueError(f"expected an object for {cls.__name__}")

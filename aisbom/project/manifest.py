@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from aisbom.atomic_file import write_atomically
 from aisbom.errors import AisbomError
 from aisbom.project.values import ASSET_NAME
 
@@ -38,7 +38,7 @@ _REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _ASSET_KEYS = ("kind", "source", "license", "description", "justification", "trained_on", "fine_tuned_from")
 _SYSTEM_KEYS = ("name", "version", "description", "uses")
 _AUDIT_KEYS = ("diffs",)
-_TOP_KEYS = ("system", "assets", "audit")
+_TOP_KEYS = ("system", "assets", "audit", "scan")  # [scan]: read by aisbom.config
 
 TEMPLATE = """\
 # The AI assets of this system: models, datasets, prompts and configs, and how they relate
@@ -226,27 +226,6 @@ def default_name(source: str) -> str:
     stem = last.split(".", 1)[0] if not last.startswith(".") else last.lstrip(".")
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", stem or last).strip("-.") or "asset"
     return name[:128]
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` whole or not at all, keeping its permissions (a new file gets the umask's)."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            mode = path.stat().st_mode & 0o777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _parse(document: Any, where: str) -> tuple[System, dict[str, Asset], bool]:

@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from aisbom import __version__
 from aisbom.bom.assets import ModelAsset, model_from_report
 from aisbom.bom.build import BomOptions, BuiltBom, build_system_bom
 from aisbom.bom.card import card_from_directory
@@ -33,6 +32,7 @@ from aisbom.project.lock import LockedAsset
 from aisbom.project.manifest import Asset
 from aisbom.project.status import compute_status
 from aisbom.project.workspace import Project
+from aisbom.version import __version__
 from aisbom.wording import counted
 
 SUBJECT_REF = "subject"  # aisbom.bom.library.SUBJECT_REF: the system is the BOM's subject

@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from aisbom import hashing
+import aisbom.hashing as hashing
 from aisbom.hf_snapshot import is_snapshot_link, snapshot_blobs
 from aisbom.inventory import walk
 

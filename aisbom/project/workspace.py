@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aisbom import __version__
 from aisbom.errors import AisbomError, UsageError
 from aisbom.pipeline import ScanReport
 from aisbom.policy import Policy
@@ -38,6 +37,7 @@ from aisbom.project.texts import TextStore
 from aisbom.project.tree import TreeFile, hash_tree, project_files, symlinks
 from aisbom.severity import ExitCode
 from aisbom.sources import Resolved
+from aisbom.version import __version__
 
 Progress = Callable[[int], None]
 TOOL = f"aisbom {__version__}"

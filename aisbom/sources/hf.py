@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import quote
 
-from aisbom import hashing
+import aisbom.hashing as hashing
 from aisbom.provenance import ACQUIRED_BY_DOWNLOAD, ACQUIRED_FROM_CACHE_MTIME, FileSource, Provenance
 from aisbom.sources.base import (
     BadSpecError,

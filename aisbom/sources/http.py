@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-from aisbom import __version__, hashing
+import aisbom.hashing as hashing
 from aisbom.limits import Limits
 from aisbom.provenance import ACQUIRED_BY_DOWNLOAD, FileSource, Provenance
 from aisbom.sources.base import (
@@ -44,6 +44,7 @@ from aisbom.sources.base import (
 )
 from aisbom.sources.network import RETRY_STATUSES, NetworkError, Timeouts, failure, retry_after, through
 from aisbom.sources.partial import ProvenPart, Validators, proven_part, resume_key, state_json
+from aisbom.version import __version__
 from aisbom.wording import counted
 
 # urllib3 2 fills a whole read before returning it, and drops it if the connection breaks

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aisbom import hashing
+import aisbom.hashing as hashing
 
 _KEY_SIZE = 32
 _DOMAIN = b"aisbom partial download v1\0"

@@ -9,7 +9,7 @@ from aisbom.limits import Limits
 from aisbom.policy import Policy
 from aisbom.scanners.frame.context import Budget, Data, ScanContext
 from aisbom.scanners.frame.expected_formats import check_name
-from aisbom.scanners.frame.registry import also_checks, checks_for
+from aisbom.scanners.frame.registry import also_checks, checks_for, checks_for_name
 from aisbom.scanners.frame.sniff import sniff
 
 
@@ -25,7 +25,7 @@ def scan_blob(data: Data, ctx: ScanContext) -> str:
     """Sniff `data`, run the checks of its format, and return the format's name."""
     fmt = sniff(data)
     check_name(fmt, data, ctx)  # the name decides nothing; a model-format name on other content is reported
-    checks = checks_for(fmt) + also_checks(fmt, data)
+    checks = checks_for(fmt) + also_checks(fmt, data) + checks_for_name(ctx.name)
     if checks:
         if ctx.out_of_time():
             ctx.report(

@@ -47,6 +47,9 @@ _JSON = ("aisbom.scanners.templates.template_files:scan_json", "aisbom.scanners.
 _TEXT = ("aisbom.scanners.templates.template_files:scan_text",)
 # Formats recognised and not analysed: one finding each, which makes the scan incomplete.
 _U = "aisbom.scanners.unanalysed"
+# Code shipped with a model: the files that make a loader import it (auto_map, modules.json,
+# model_index.json, TorchServe manifests, MLmodel), read by name, and the Python files themselves.
+_CODE = "aisbom.scanners.code"
 
 FORMATS: dict[str, Format] = {
     # Formats with a magic number, tried in this order (the first that matches wins).
@@ -118,8 +121,8 @@ FORMATS: dict[str, Format] = {
     ),
     # Chat templates (tokenizer_config.json, chat_template.json) and Keras model configs
     # (config.json of unpacked .keras directories, model.json); template files.
-    "json": Format(_JSON),
-    "text": Format(_TEXT),
+    "json": Format((*_JSON, f"{_CODE}.references:scan_json")),
+    "text": Format((*_TEXT, f"{_CODE}.references:scan_text")),
 }
 
 # pickle.load, numpy.load, joblib.load and legacy torch.load unpickle any file that is not
@@ -134,6 +137,12 @@ ALSO: tuple[tuple[str, str, frozenset[str]], ...] = (
         frozenset({"pickle", "joblib", "pytorch-legacy"}),
     ),
 )
+
+# Checks a file gets because of its name, whatever its bytes sniff as, because its loader finds
+# it by name: Python modules shipped with a model are imported as `<name>.py` (auto_map,
+# handler.py, custom pipelines), and a file that sniffs as data, a pickle or a zip is still
+# imported, or run, by that name.
+BY_NAME_SUFFIX: dict[str, tuple[str, ...]] = {".py": (f"{_CODE}.python_source:scan_python",)}
 
 _loaded: dict[str, Callable[..., Any]] = {}
 
@@ -157,3 +166,13 @@ def checks_for(fmt: str) -> tuple[Check, ...]:
 def also_checks(fmt: str, data: Data) -> tuple[Check, ...]:
     """Checks of formats that a loader would also take `data` for (see ALSO)."""
     return tuple(load(check) for recognise, check, read in ALSO if fmt not in read and load(recognise)(data))
+
+
+def checks_for_name(name: str) -> tuple[Check, ...]:
+    """The checks an object gets by its file name (BY_NAME_SUFFIX), after its format's."""
+    return tuple(
+        load(target)
+        for suffix, targets in BY_NAME_SUFFIX.items()
+        if name.endswith(suffix)
+        for target in targets
+    )

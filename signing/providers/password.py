@@ -15,13 +15,17 @@ MAX_PASSWORD_FILE = 64 << 10
 
 @dataclass(frozen=True)
 class Password:
-    """In this order: `file` (its first line), $AISBOM_KEY_PASSWORD, then `prompt(what)` (the CLI
-    asks on a terminal). None of them is read until a key turns out to need it."""
+    """In this order: `value` (given in code, through the Python API), `file` (its first line),
+    $AISBOM_KEY_PASSWORD, then `prompt(what)` (the CLI asks on a terminal). None of them is read
+    until a key turns out to need it."""
 
     file: Path | None = None
     prompt: Callable[[str], bytes] | None = None
+    value: bytes | None = None
 
     def get(self, what: str) -> bytes | None:
+        if self.value is not None:
+            return self.value
         if self.file is not None:
             return _first_line(self.file)
         if os.environ.get(PASSWORD_ENV):

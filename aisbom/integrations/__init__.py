@@ -1,0 +1,1 @@
+"""Where aisbom meets other tools: the GitHub Action's scan step (`github_action`)."""
