@@ -31,6 +31,18 @@ class Limits:
     max_members: int = 100_000
     # Opcodes interpreted in one pickle stream.
     max_pickle_opcodes: int = 50_000_000
+    # The pickle engine's own data for one stream (stack, memo, marks, containers and the
+    # events it keeps), as an estimate in bytes: at most pickle_memory_per_byte times the
+    # stream's size plus pickle_memory_floor, and never over max_pickle_memory. Every opcode
+    # keeps a bounded amount, so only values copied over and over (and the hard cap) reach it.
+    max_pickle_memory: int = 512 * MiB
+    pickle_memory_per_byte: int = 256
+    pickle_memory_floor: int = 64 * MiB
+    # MARKs open at once. pickle.dumps recurses once per nesting level (Python's recursion
+    # limit, ~1,000), so real pickles nest a few hundred deep at most.
+    max_pickle_marks: int = 100_000
+    # Findings kept for one top-level file; past it one scan-limit finding says how many more.
+    max_findings_per_file: int = 10_000
     # Pickles stacked one after another in one stream (a loop of pickle.load calls reads them
     # all; the opcode limit and the time limit bound them too).
     max_stacked_pickles: int = 1_000_000

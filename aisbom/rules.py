@@ -582,7 +582,8 @@ _RULES = [
         "scan-limit",
         Severity.HIGH,
         "Not fully analysed: a resource limit was hit",
-        "Decompressed size, compression ratio, nesting depth, opcode count, member count or "
+        "Decompressed size, compression ratio, nesting depth, opcode count, member count, "
+        "the memory an analysis keeps (pickle stack, memo, marks), findings per file or "
         "time exceeded a limit; the rest of the object was not analysed.",
         "An unanalysed part can hide anything; zip bombs and deep nesting are attacks in themselves.",
         "Inspect the file by hand, or raise the limit if the file is trusted and simply large.",

@@ -8,7 +8,7 @@ from aisbom.convert.flatten import Flat, flatten
 from aisbom.convert.rebuild import JoblibSpans, Rebuilder
 from aisbom.convert.source import ScannedFile
 from aisbom.limits import Limits
-from aisbom.scanners.pickles.engine import run_pickle
+from aisbom.scanners.pickles.engine import memory_budget, run_pickle
 
 # safetensors' "format" metadata, which transformers checks, for the formats that have one.
 FRAMEWORKS = {"pytorch-zip": "pt", "pytorch-legacy": "pt"}
@@ -46,7 +46,13 @@ def read_static(source: ScannedFile, limits: Limits) -> Flat:
 
 def _read_pickle(data, limits: Limits) -> object:  # type: ignore[no-untyped-def]
     spans = JoblibSpans(data)
-    run = run_pickle(data, max_opcodes=limits.max_pickle_opcodes, build_hook=spans)
+    run = run_pickle(
+        data,
+        max_opcodes=limits.max_pickle_opcodes,
+        build_hook=spans,
+        max_memory=memory_budget(limits, len(data)),
+        max_marks=limits.max_pickle_marks,
+    )
     if spans.problem:
         raise NeedsCode(spans.problem)
     if run.end is None:

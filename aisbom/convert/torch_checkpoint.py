@@ -26,7 +26,7 @@ from aisbom.convert.layout import Storage
 from aisbom.convert.rebuild import Rebuilder
 from aisbom.limits import Limits
 from aisbom.scanners.frame.context import Data
-from aisbom.scanners.pickles.engine import Global, PickleRun, PList, describe, run_pickle
+from aisbom.scanners.pickles.engine import Global, PickleRun, PList, describe, memory_budget, run_pickle
 from aisbom.scanners.readers import zip_directory, zip_reader
 from aisbom.wording import counted
 
@@ -118,7 +118,13 @@ def read_legacy(data: Data, limits: Limits) -> object:
 
 
 def _run(data: Data, start: int, limits: Limits, what: str) -> PickleRun:
-    run = run_pickle(data, start, max_opcodes=limits.max_pickle_opcodes)
+    run = run_pickle(
+        data,
+        start,
+        max_opcodes=limits.max_pickle_opcodes,
+        max_memory=memory_budget(limits, len(data) - start),
+        max_marks=limits.max_pickle_marks,
+    )
     if run.end is None:
         raise ConversionError(f"{what} is malformed: {run.limit or run.error}")
     return run

@@ -19,6 +19,7 @@ from aisbom.limits import Limits
 from aisbom.policy import Policy
 from aisbom.rules import RULES
 from aisbom.severity import Severity
+from aisbom.wording import counted
 
 # Scanners read `bytes` (small files, container members) or a read-only `mmap` (large files).
 # Both support len(), indexing to int, slicing to bytes and .find().
@@ -83,7 +84,7 @@ class ScanContext:
     ) -> None:
         """Report a finding; `silenced_by` names the allow file that silences it (it is then
         shown apart, with that file, and does not count)."""
-        self.sink.append(
+        self.keep(
             Finding(
                 rule=rule,
                 severity=RULES[rule].severity if severity is None else severity,
@@ -91,10 +92,29 @@ class ScanContext:
                 path=self.path,
                 members=self.members,
                 offset=offset,
-                evidence=tuple(sorted((evidence or {}).items())),
+                evidence=tuple(sorted((k, _as_text(v)) for k, v in (evidence or {}).items())),
                 silenced_by=silenced_by,
             )
         )
+
+    def keep(self, finding: Finding) -> None:
+        """Add a finding to the file's list, up to `max_findings_per_file`: the finding that
+        reaches the cap is replaced by a scan-limit finding, later ones are dropped (a stream
+        of a million small pickles would otherwise keep a finding or more for each)."""
+        cap = self.limits.max_findings_per_file
+        if len(self.sink) < cap:
+            self.sink.append(finding)
+        elif len(self.sink) == cap:
+            self.sink.append(
+                Finding(
+                    rule="scan-limit",
+                    severity=RULES["scan-limit"].severity,
+                    message=f"more than {counted(cap, 'finding')} in this file; the rest are not listed",
+                    path=self.path,
+                    members=self.members,
+                    evidence=(("limit", "max_findings_per_file"),),
+                )
+            )
 
     def child(self, member: str, *, hints: frozenset[str] | None = None) -> ScanContext:
         """Context for a member of this object (an archive entry, an embedded pickle ...)."""
@@ -134,3 +154,11 @@ class ScanContext:
         value = compute()
         self.memo[key] = (data, value)
         return value
+
+
+def _as_text(value: object) -> str:
+    """Evidence is text in every report; bytes a parser handed back (a protobuf string field
+    that is not UTF-8) are decoded with escapes rather than break the JSON report."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return value if isinstance(value, str) else str(value)

@@ -353,7 +353,7 @@ class _ModelCheck:
     # -- operators
 
     def _operator(self, node, where: str) -> None:
-        domain, op = node.domain, node.op_type
+        domain, op = _text(node.domain), _text(node.op_type)
         if (domain, op, node.overload) in self.local_functions:
             return  # a function defined in the model itself, made of other nodes
         if op in PYTHON_OPS:

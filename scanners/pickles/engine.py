@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from aisbom.limits import Limits
 from aisbom.scanners.frame.context import Data
 from aisbom.scanners.pickles import grammar
 from aisbom.scanners.pickles.grammar import BadArgument, BigInt
@@ -71,6 +72,7 @@ __all__ = [
     "Reading",
     "describe",
     "looks_like_pickle",
+    "memory_budget",
     "run_pickle",
 ]
 
@@ -79,8 +81,19 @@ _INLINE_BYTES = 64 * 1024
 _INLINE_STR = 1024 * 1024
 _MAX_NAME = 64 * 1024 * 1024  # a module or attribute name longer than this is not decoded
 _MAX_NUMBER_LINE = 64 * 1024 * 1024  # nor an INT/LONG/FLOAT literal
-_CHECK_EVERY = 1 << 16  # opcodes between time checks
+_CHECK_EVERY = 1 << 16  # opcodes between time and memory checks
 _MAX_NOTES = 64  # divergences and assumptions kept per run
+# What the machine keeps, estimated in bytes (CPython 3.11, 64-bit): a value pushed (a small
+# object and its stack slot), a MARK (an empty list), a container (its object and item list),
+# a memo entry, a recorded event (import, call, mutation, persistent id), an item copied.
+_VALUE_COST = 64
+_MARK_COST = 64
+_CONTAINER_COST = 160
+_MEMO_COST = 80
+_EVENT_COST = 160
+_ITEM_COST = 8
+_NO_MEMORY_LIMIT = 1 << 62
+_NO_MARK_LIMIT = 1 << 62
 
 
 class Reading(enum.Enum):
@@ -122,7 +135,8 @@ class PickleRun:
     result: object = None
     error: str | None = None
     error_offset: int | None = None
-    limit: str | None = None  # which limit stopped the run
+    limit: str | None = None  # why a limit stopped the run
+    limit_name: str | None = None  # which `Limits` field it was
     globals: list[Global | DynamicGlobal] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     mutations: list[Mutation] = field(default_factory=list)
@@ -143,7 +157,9 @@ class PickleError(Exception):
 
 
 class _Limit(Exception):
-    pass
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 # BUILD hook: (instance, state, position after the BUILD opcode) -> where to continue, or None.
@@ -161,6 +177,8 @@ class PickleMachine:
         deadline: float | None = None,
         build_hook: BuildHook | None = None,
         reading: Reading = Reading.C_MEMORY,
+        max_memory: int = _NO_MEMORY_LIMIT,
+        max_marks: int = _NO_MARK_LIMIT,
     ) -> None:
         self.data = data
         self.size = len(data)
@@ -174,6 +192,15 @@ class PickleMachine:
         self.stack: list[object] = []
         self.metastack: list[list[object]] = []
         self.memo: dict[int, object] = {}
+        # Estimated bytes of what the machine keeps, against its budget (checked with the
+        # time; at once for a charge that copies many items).
+        self.kept = 0
+        self.max_memory = max_memory
+        self.max_marks = max_marks
+        # Tuples built by the machine that hold an unhashable value (a list, a dict ...), kept
+        # so their ids stay theirs: hashing a tuple is then one lookup, however large or
+        # deeply shared it is (tuples of a memoized tuple, repeated, would be exponential).
+        self.unhashable_tuples: dict[int, tuple[object, ...]] = {}
         self.proto = 0
         # End of the current FRAME (or of _pickle.c's stream buffer); None outside frames.
         self.frame_end: int | None = None
@@ -208,15 +235,30 @@ class PickleMachine:
             info.error_offset = exc.offset
         except _Limit as exc:
             info.limit = str(exc)
+            info.limit_name = exc.name
         info.opcodes = count
         info.proto = self.proto
         return info
 
     def _check_limits(self, count: int) -> None:
         if count > self.max_opcodes:
-            raise _Limit(f"more than {self.max_opcodes} opcodes")
+            raise _Limit(f"more than {self.max_opcodes} opcodes", "max_pickle_opcodes")
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise _Limit("time limit reached")
+            raise _Limit("time limit reached", "max_seconds_per_file")
+        self._check_memory()
+
+    def _check_memory(self) -> None:
+        if self.kept > self.max_memory:
+            raise _Limit(
+                f"the analysis would keep more than {counted(self.max_memory, 'byte')} of values",
+                "max_pickle_memory",
+            )
+
+    def charge(self, cost: int) -> None:
+        """Count `cost` more bytes kept; a large charge (a copy) is checked at once."""
+        self.kept += cost
+        if cost > _CONTAINER_COST:
+            self._check_memory()
 
     # -- notes --
 
@@ -322,6 +364,7 @@ class PickleMachine:
     # -- stack --
 
     def push(self, value: object) -> None:
+        self.kept += _VALUE_COST
         self.stack.append(value)
 
     def pop(self, offset: int) -> object:
@@ -344,6 +387,7 @@ class PickleMachine:
     # -- globals --
 
     def make_global(self, module: str, name: str, offset: int) -> Global:
+        self.kept += _EVENT_COST
         raw = (module, name)
         if self.proto < 3:  # fix_imports, on by default in every loader we know
             if raw in _compat_pickle.NAME_MAPPING:
@@ -355,20 +399,24 @@ class PickleMachine:
         return value
 
     def dynamic_global(self, what: str, offset: int) -> DynamicGlobal:
+        self.kept += _EVENT_COST
         value = DynamicGlobal(what, offset)
         self.run_info.globals.append(value)
         return value
 
     def persistent(self, pid: object, offset: int) -> Persistent:
+        self.kept += _EVENT_COST
         value = Persistent(pid, offset)
         self.run_info.persistents.append(value)
         return value
 
     def record_call(self, call: Call) -> Call:
+        self.kept += _EVENT_COST
         self.run_info.calls.append(call)
         return call
 
     def mutate(self, opcode: str, target: object, argument: object, offset: int) -> None:
+        self.kept += _EVENT_COST
         self.run_info.mutations.append(Mutation(opcode, target, argument, offset))
 
     # -- checks on values, as CPython makes them --
@@ -382,14 +430,30 @@ class PickleMachine:
 
     def require_hashable(self, values: list[object] | tuple[object, ...], offset: int) -> None:
         for value in values:
-            if not is_hashable(value):
+            if not self.hashable(value):
                 raise PickleError(f"unhashable type: {describe(value)}", offset)
+
+    def hashable(self, value: object) -> bool:
+        """What hash(value) would do (unknown values are assumed hashable); a tuple is looked
+        up, its items were judged when it was built."""
+        if type(value) is tuple:
+            return id(value) not in self.unhashable_tuples
+        return is_hashable(value)
+
+    def push_tuple(self, items: tuple[object, ...]) -> None:
+        if not all(self.hashable(item) for item in items):
+            self.unhashable_tuples[id(items)] = items
+            self.kept += _MEMO_COST
+        self.push(items)
 
 
 # --- opcode handlers: each takes (machine, opcode offset) and returns True only on STOP ---
 
 
 def _op_mark(m: PickleMachine, off: int) -> None:
+    if len(m.metastack) >= m.max_marks:
+        raise _Limit(f"more than {m.max_marks} MARKs open at once", "max_pickle_marks")
+    m.kept += _MARK_COST
     m.metastack.append(m.stack)
     m.stack = []
 
@@ -661,35 +725,38 @@ def _op_empty_tuple(m: PickleMachine, off: int) -> None:
 
 
 def _op_tuple(m: PickleMachine, off: int) -> None:
-    m.push(tuple(m.pop_mark(off)))
+    m.push_tuple(tuple(m.pop_mark(off)))
 
 
 def _op_tuple1(m: PickleMachine, off: int) -> None:
-    m.push((m.pop(off),))
+    m.push_tuple((m.pop(off),))
 
 
 def _op_tuple2(m: PickleMachine, off: int) -> None:
     b = m.pop(off)
     a = m.pop(off)
-    m.push((a, b))
+    m.push_tuple((a, b))
 
 
 def _op_tuple3(m: PickleMachine, off: int) -> None:
     c = m.pop(off)
     b = m.pop(off)
     a = m.pop(off)
-    m.push((a, b, c))
+    m.push_tuple((a, b, c))
 
 
 def _op_empty_list(m: PickleMachine, off: int) -> None:
+    m.kept += _CONTAINER_COST
     m.push(PList())
 
 
 def _op_list(m: PickleMachine, off: int) -> None:
+    m.kept += _CONTAINER_COST
     m.push(PList(m.pop_mark(off)))
 
 
 def _op_empty_dict(m: PickleMachine, off: int) -> None:
+    m.kept += _CONTAINER_COST
     m.push(PDict())
 
 
@@ -698,16 +765,19 @@ def _op_dict(m: PickleMachine, off: int) -> None:
     if len(items) % 2:
         raise PickleError("odd number of items for DICT", off)
     m.require_hashable(items[::2], off)
+    m.kept += _CONTAINER_COST
     m.push(PDict(list(zip(items[::2], items[1::2], strict=True))))
 
 
 def _op_empty_set(m: PickleMachine, off: int) -> None:
+    m.kept += _CONTAINER_COST
     m.push(PSet())
 
 
 def _op_frozenset(m: PickleMachine, off: int) -> None:
     items = m.pop_mark(off)
     m.require_hashable(items, off)
+    m.kept += _CONTAINER_COST
     m.push(PSet(items, frozen=True))
 
 
@@ -820,6 +890,7 @@ def _put(kind: str) -> Callable[[PickleMachine, int], None]:
             raise PickleError("negative PUT argument", off)
         if key >= 1 << 24:
             m.assume(off, f"memo index {key}: _pickle.c allocates a table that large")
+        m.kept += _MEMO_COST
         m.memo[key] = m.top(off)
 
     return handler
@@ -843,6 +914,7 @@ def _memo_key(m: PickleMachine, off: int, kind: str) -> int:
 
 
 def _op_memoize(m: PickleMachine, off: int) -> None:
+    m.kept += _MEMO_COST
     m.memo[len(m.memo)] = m.top(off)
 
 
@@ -971,12 +1043,14 @@ def _call_args(m: PickleMachine, args: object, off: int, op: str) -> object:
         m.assume(off, f"{op} arguments computed at load time")
         return args
     try:
-        items = iterated(args)
+        items = iterated(args)  # a copy: a memoized list unpacked again and again adds up
     except TypeError:
         raise PickleError(f"{op} arguments are not a tuple: {describe(args)}", off) from None
     if m.c:
         m.diverge(off, f"{op} arguments are a {type(args).__name__}: pickle.py unpacks them")
         raise PickleError(f"{op} arguments are not a tuple: {describe(args)}", off)
+    if items:
+        m.charge(len(items) * _ITEM_COST)
     return items
 
 
@@ -1169,6 +1243,11 @@ _DISPATCH: dict[int, Callable[[PickleMachine, int], object]] = {
 }
 
 
+def memory_budget(limits: Limits, size: int) -> int:
+    """Estimated bytes the machine may keep while reading `size` bytes of pickle."""
+    return min(limits.max_pickle_memory, limits.pickle_memory_floor + limits.pickle_memory_per_byte * size)
+
+
 def run_pickle(
     data: Data,
     start: int = 0,
@@ -1177,10 +1256,20 @@ def run_pickle(
     deadline: float | None = None,
     build_hook: BuildHook | None = None,
     reading: Reading = Reading.C_MEMORY,
+    max_memory: int = _NO_MEMORY_LIMIT,
+    max_marks: int = _NO_MARK_LIMIT,
 ) -> PickleRun:
-    """Symbolically run one pickle starting at `start`, as `reading` reads it."""
+    """Symbolically run one pickle starting at `start`, as `reading` reads it, keeping at most
+    `max_memory` estimated bytes of values and `max_marks` open MARKs."""
     machine = PickleMachine(
-        data, start, max_opcodes=max_opcodes, deadline=deadline, build_hook=build_hook, reading=reading
+        data,
+        start,
+        max_opcodes=max_opcodes,
+        deadline=deadline,
+        build_hook=build_hook,
+        reading=reading,
+        max_memory=max_memory,
+        max_marks=max_marks,
     )
     return machine.run()
 
@@ -1266,8 +1355,8 @@ def describe(value: object, depth: int = 0, budget: list[int] | None = None) -> 
         return f"<{value.what}>"
     if isinstance(value, Call):
         args = value.args
-        inner = (
-            ", ".join(describe(a, depth + 1, budget) for a in args)
+        inner = (  # at most 8 arguments: a call's arguments can be a list of millions unpacked
+            ", ".join(describe(a, depth + 1, budget) for a in args[:8]) + (", …" if len(args) > 8 else "")
             if isinstance(args, tuple)
             else f"*{describe(args, depth + 1, budget)}"
         )

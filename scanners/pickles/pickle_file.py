@@ -47,4 +47,4 @@ def _scan_plain_view(data: Data, ctx: ScanContext) -> None:
         if finding.rule not in ("pickle-dangerous-global", "pickle-unknown-call"):
             continue
         if (finding.rule, finding.offset, finding.members) not in seen:
-            ctx.sink.append(finding)
+            ctx.keep(finding)

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
+import encodings.aliases
+import functools
 import re
+import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from aisbom.scanners.frame.context import Data, ScanContext
@@ -36,6 +39,7 @@ from aisbom.scanners.pickles.engine import (
     PickleRun,
     Reading,
     describe,
+    memory_budget,
     run_pickle,
 )
 from aisbom.scanners.pickles.policy import (
@@ -65,6 +69,7 @@ _OTHER_READINGS = (Reading.C_STREAM, Reading.C_STRICT, Reading.PY)
 _LOADER_CALLED = frozenset({"__setstate__", "extend", "append", "add"})
 _PLAIN_ATTRIBUTE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _TEXT = re.compile(rb"[\t\n\r\x20-\x7e]*")
+_TIME_CHECK_EVERY = 4096  # events judged between deadline checks
 
 
 @dataclass
@@ -124,22 +129,25 @@ def scan_pickle_stream(
     budget = ctx.limits.max_pickle_opcodes
     pos, index = start, 0
     while True:
-        run = run_pickle(
-            data,
-            pos,
-            max_opcodes=budget,
-            deadline=ctx.budget.deadline,
-            build_hook=build_hook,
-            reading=reading or Reading.C_MEMORY,
-        )
+        if index and ctx.out_of_time():  # short pickles never reach the engine's own check
+            ctx.report(
+                "scan-limit",
+                f"time limit reached after {counted(index, 'pickle')} stacked in one stream; "
+                "the rest was not analysed",
+                offset=pos,
+                evidence={"limit": "max_seconds_per_file"},
+            )
+            return None
+        run = _run(data, pos, ctx, budget, build_hook, reading or Reading.C_MEMORY)
         if index and not _acts(data, run):
             if max_pickles is None:
                 _scan_trailing(data, pos, ctx)
             return pos
         budget -= run.opcodes
+        first_finding = len(ctx.sink)
         _report_run(data, run, ctx, index)
         if reading is None and run.divergences:
-            _read_other_ways(data, run, ctx, index, build_hook)
+            _read_other_ways(data, run, ctx, index, build_hook, first_finding)
         if run.end is None:
             return None
         pos, index = run.end, index + 1
@@ -155,6 +163,21 @@ def scan_pickle_stream(
             return None
 
 
+def _run(
+    data: Data, pos: int, ctx: ScanContext, opcodes: int, build_hook: BuildHook | None, reading: Reading
+) -> PickleRun:
+    return run_pickle(
+        data,
+        pos,
+        max_opcodes=opcodes,
+        deadline=ctx.budget.deadline,
+        build_hook=build_hook,
+        reading=reading,
+        max_memory=memory_budget(ctx.limits, len(data) - pos),
+        max_marks=ctx.limits.max_pickle_marks,
+    )
+
+
 def _acts(data: Data, run: PickleRun) -> bool:
     """Whether a loader reading on after a STOP would do something with these bytes: return an
     object, import or call, or at least start a new pickle (a PROTO opcode)."""
@@ -164,7 +187,12 @@ def _acts(data: Data, run: PickleRun) -> bool:
 
 
 def _read_other_ways(
-    data: Data, primary: PickleRun, ctx: ScanContext, index: int, build_hook: BuildHook | None
+    data: Data,
+    primary: PickleRun,
+    ctx: ScanContext,
+    index: int,
+    build_hook: BuildHook | None,
+    first_finding: int,
 ) -> None:
     """Read a pickle the other ways CPython reads it and report what only they see."""
     replay = getattr(build_hook, "replay", None)
@@ -177,17 +205,12 @@ def _read_other_ways(
         offset=offset,
         evidence={"divergences": "; ".join(f"{o}: {w}" for o, w in primary.divergences[:8])},
     )
-    seen = {_finding_key(f) for f in ctx.sink}
+    # What this pickle's first reading reported (a stream of many pickles would make a set of
+    # every earlier finding quadratic; other pickles' findings name their pickle anyway).
+    seen = {_finding_key(f) for f in ctx.sink[first_finding:]}
     for reading in _OTHER_READINGS:
         scratch = replace(ctx, sink=[])
-        run = run_pickle(
-            data,
-            primary.start,
-            max_opcodes=ctx.limits.max_pickle_opcodes,
-            deadline=ctx.budget.deadline,
-            build_hook=hook,
-            reading=reading,
-        )
+        run = _run(data, primary.start, ctx, ctx.limits.max_pickle_opcodes, hook, reading)
         _report_run(data, run, scratch, index)
         if run.end is not None and run.end != primary.end and run.end < len(data):
             # This reading ends elsewhere: a loop of pickle.load calls goes on from there.
@@ -196,7 +219,7 @@ def _read_other_ways(
             key = _finding_key(finding)
             if key not in seen and finding.rule != "pickle-malformed":
                 seen.add(key)
-                ctx.sink.append(replace(finding, message=f"{finding.message} (as {reading.value} reads it)"))
+                ctx.keep(replace(finding, message=f"{finding.message} (as {reading.value} reads it)"))
 
 
 def _finding_key(finding: object) -> tuple[object, ...]:
@@ -225,7 +248,8 @@ def _scan_trailing(data: Data, pos: int, ctx: ScanContext) -> None:
 
 
 def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> None:
-    analysis = _Analyser(run).analysis
+    analyser = _Analyser(run, ctx.budget.deadline)
+    analysis = analyser.analysis
     where = f" (pickle #{index + 1} in the stream)" if index else ""
     _report_globals(analysis, ctx, where)
     for what, offset in analysis.dynamic:
@@ -238,12 +262,20 @@ def _report_run(data: Data, run: PickleRun, ctx: ScanContext, index: int) -> Non
             offset=ext.offset,
         )
     _scan_embedded(data, analysis, ctx)
+    if not analyser.complete:
+        ctx.report(
+            "scan-limit",
+            f"time limit reached while judging what the pickle imports and calls "
+            f"({counted(analyser.judged, 'event')} judged); the rest was not analysed",
+            offset=run.start,
+            evidence={"limit": "max_seconds_per_file"},
+        )
     if run.limit:
         ctx.report(
             "scan-limit",
             f"pickle analysis stopped: {run.limit}; the rest of the stream was not analysed",
             offset=run.start,
-            evidence={"limit": run.limit},
+            evidence={"limit": run.limit_name or run.limit},
         )
     elif run.error and not run.extensions:
         _report_break(data, run, analysis, ctx)
@@ -306,7 +338,11 @@ _VERBS = {Use.CALLED: "calls", Use.BUILT: "builds", Use.CONSTRUCTED: "constructs
 
 
 def _scan_embedded(data: Data, analysis: _Analysis, ctx: ScanContext) -> None:
+    scanned: dict[int, object] = {}  # the same object handed over many times is scanned once
     for label, blob, offset in analysis.nested:
+        if id(blob) in scanned:
+            continue
+        scanned[id(blob)] = blob
         payload = _materialize(data, blob)
         if payload is None:
             ctx.report(
@@ -347,21 +383,36 @@ def _report_break(data: Data, run: PickleRun, analysis: _Analysis, ctx: ScanCont
 
 
 class _Analyser:
-    """Turns a run's events into uses of globals (judged later) and dynamic findings."""
+    """Turns a run's events into uses of globals (judged later) and dynamic findings.
 
-    def __init__(self, run: PickleRun) -> None:
+    Linear in the events: each event does bounded work, except a BUILD state, whose items are
+    read once per state object (150,000 BUILDs sharing one memoized dict of 150,000 items
+    would otherwise take hours). The deadline is checked every few thousand events."""
+
+    def __init__(self, run: PickleRun, deadline: float | None = None) -> None:
         self.analysis = _Analysis()
+        self.states_read: dict[tuple[object, int], object] = {}  # (why, id) -> the state: ids stay unique
+        self.judged = 0  # events judged
+        self.complete = True  # False: the deadline stopped the judging
+        events: list[Callable[[], None]] = []
         for glob in run.globals:
-            if isinstance(glob, Global):
-                self.analysis.use(glob, Use.IMPORTED)
-            else:
-                self.analysis.flag(
-                    f"fetches {glob.what}, whose target is only known at load time", glob.offset
-                )
+            events.append(functools.partial(self.fetched, glob))
         for call in run.calls:
-            self.call(call)
+            events.append(functools.partial(self.call, call))
         for mutation in run.mutations:
-            self.mutation(mutation)
+            events.append(functools.partial(self.mutation, mutation))
+        for done, event in enumerate(events):
+            if done % _TIME_CHECK_EVERY == 0 and deadline is not None and time.monotonic() > deadline:
+                self.complete = False
+                return
+            event()
+            self.judged = done + 1
+
+    def fetched(self, glob: Global | DynamicGlobal) -> None:
+        if isinstance(glob, Global):
+            self.analysis.use(glob, Use.IMPORTED)
+        else:
+            self.analysis.flag(f"fetches {glob.what}, whose target is only known at load time", glob.offset)
 
     # -- what a value is, when it is called --
 
@@ -502,12 +553,24 @@ class _Analyser:
                 wrapped = state[0] if isinstance(state, tuple) and state else None
                 if wrapped is not None:
                     self.reference(wrapped, offset, f"{cls.dotted}'s restored state")
-            if setstate_unpickles(*key):
+            if setstate_unpickles(*key) and self.first_reading(("bytes", key), state):
                 for blob in _state_bytes(state):
                     self.analysis.nested.append((f"{cls.dotted} state", blob, offset))
         elif cls is not None:
             self.analysis.flag(f"BUILD restores the state of {cls}", offset)
-        self.state(state, offset)
+        if self.first_reading("state", state):
+            self.state(state, offset)
+
+    def first_reading(self, why: object, state: object) -> bool:
+        """True the first time a state object is read for `why`: the analysis sees the final
+        value of every object, so reading a shared state again finds nothing new."""
+        if not isinstance(state, (PDict, tuple)):
+            return True
+        key = (why, id(state))
+        if key in self.states_read:
+            return False
+        self.states_read[key] = state
+        return True
 
     def state(self, state: object, offset: int) -> None:
         parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
@@ -619,22 +682,28 @@ def _constant_bytes(value: object) -> object | None:
     return None
 
 
+def _codec_key(name: str) -> str:
+    """An encoding name as the encodings package normalises it before its alias table."""
+    return "_".join(name.lower().replace("-", " ").split())
+
+
+# The encodings whose result the scanner works out (their aliases as the encodings package
+# lists them), looked up without codecs.lookup: that imports encodings.<name> for a name the
+# file chose, and scanning must import nothing a file names.
+_TEXT_CODECS = {
+    alias: {"latin_1": "latin-1", "utf_8": "utf-8", "ascii": "ascii"}[target]
+    for alias, target in [*encodings.aliases.aliases.items(), ("latin_1", "latin_1"), ("utf_8", "utf_8")]
+    if target in ("latin_1", "utf_8", "ascii")
+} | {"ascii": "ascii"}
+
+
 def _decode(key: tuple[str, str], args: tuple[object, ...]) -> bytes | None:
     try:
         if key in (("_codecs", "encode"), ("codecs", "encode")):
             text, encoding = args[0], (args[1] if len(args) > 1 else "utf-8")
-            if (
-                isinstance(text, str)
-                and isinstance(encoding, str)
-                and codecs.lookup(encoding).name
-                in (
-                    "latin-1",
-                    "iso8859-1",
-                    "utf-8",
-                    "ascii",
-                )
-            ):
-                return text.encode(encoding)
+            codec = _TEXT_CODECS.get(_codec_key(encoding)) if isinstance(encoding, str) else None
+            if isinstance(text, str) and codec is not None:
+                return text.encode(codec)
             return None
         raw = args[0]
         if isinstance(raw, str):

@@ -10,6 +10,7 @@ CPython would raise on a known value and notes an assumption where it cannot kno
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from aisbom.scanners.pickles.grammar import BigInt
@@ -85,13 +86,20 @@ class PByteArray:
 @dataclass(eq=False)
 class PDict:
     items: list[tuple[object, object]] = field(default_factory=list)
+    # str keys -> their last value, over items[:_indexed]: items are only ever appended, so a
+    # lookup reads each new item once (a BUILD hook asking a shared state of 150,000 items
+    # for its "dtype" at every BUILD would otherwise be quadratic).
+    _index: dict[str, object] = field(default_factory=dict, repr=False)
+    _indexed: int = field(default=0, repr=False)
 
     def get(self, key: str) -> object:
         """The value a real dict would hold for `key`: the last one assigned."""
-        for k, v in reversed(self.items):
-            if type(k) is str and k == key:
-                return v
-        return None
+        items, index = self.items, self._index
+        for k, v in itertools.islice(items, self._indexed, None):
+            if type(k) is str:
+                index[k] = v
+        self._indexed = len(items)
+        return index.get(key)
 
 
 @dataclass(eq=False)

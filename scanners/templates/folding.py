@@ -101,7 +101,9 @@ def bounded(values: list[object]) -> list[object]:
     for value in values:
         if value not in unique:
             unique.append(value)
-    return unique if len(unique) <= MAX_CANDIDATES else [collapse(unique)]
+            if len(unique) > MAX_CANDIDATES:  # stop here: the search is quadratic in `unique`
+                return [collapse(values)]
+    return unique
 
 
 def product(left: list[object], right: list[object], op) -> list[object]:  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ over constants, an item of a container it built. Only names read from the render
 from __future__ import annotations
 
 import itertools
+import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -93,10 +94,19 @@ class _Issue:
     line: int | None
 
 
+_TIME_CHECK_EVERY = 4096  # statements walked between deadline checks
+
+
+class OutOfTime(Exception):
+    """The file's deadline passed during the analysis."""
+
+
 class TemplateAnalysis:
     """Abstract evaluation of one parsed template; collects issues, runs nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float | None = None) -> None:
+        self.deadline = deadline
+        self.walked = 0  # statements walked, for the deadline checks
         self.env: dict[str, list[object]] = {}
         self.issues: dict[tuple[Severity, str], _Issue] = {}
         self.macros: dict[str, object] = {}  # name -> nodes.Macro
@@ -148,6 +158,10 @@ class TemplateAnalysis:
     def _walk(self, node: object) -> None:
         from jinja2 import nodes
 
+        self.walked += 1
+        if self.walked % _TIME_CHECK_EVERY == 0 and self.deadline and time.monotonic() > self.deadline:
+            raise OutOfTime
+
         if isinstance(node, nodes.Expr):
             self._eval(node)
             return
@@ -191,11 +205,14 @@ class TemplateAnalysis:
         args = macro.args  # type: ignore[attr-defined]
         defaults = macro.defaults  # type: ignore[attr-defined]
         first_default = len(args) - len(defaults)
+        # What each call site passed, gathered per argument in one pass over the calls (one
+        # pass per argument would be arguments x call sites: hours for a 1 MiB template).
+        passed: list[list[object]] = [[] for _ in args]
+        for call in calls:
+            for index, value in enumerate(call[: len(args)]):
+                passed[index] += value
         for index, arg in enumerate(args):
-            values: list[object] = []
-            for call in calls:
-                if index < len(call):
-                    values += call[index]
+            values = passed[index]
             if index >= first_default:
                 values += self._eval(defaults[index - first_default])
             self._bind(arg.name, values or [unknown(arg.name)])
@@ -228,8 +245,9 @@ class TemplateAnalysis:
         for value in values:
             if value not in merged:
                 merged.append(value)
-        if len(merged) > MAX_CANDIDATES:
-            self.env[name] = [collapse(merged)]
+                if len(merged) > MAX_CANDIDATES:  # at once: the search is quadratic in `merged`
+                    self.env[name] = [collapse(merged + values)]
+                    return
 
     def _fold_block(self, body: Iterable[object]) -> list[object]:
         """`{% set x %}...{% endset %}`: the body's output as a string."""
@@ -698,11 +716,20 @@ def check_template(
             evidence={**evidence, "limit": "max_template_nodes"},
         )
         return
+    deadline = ctx.budget.deadline
     try:
         try:
-            issues = TemplateAnalysis().run(tree)
+            issues = TemplateAnalysis(deadline).run(tree)
         except RecursionError:  # deep in the scan's stack: once more from a fresh one
-            issues = retry_on_fresh_stack(lambda: TemplateAnalysis().run(tree))
+            issues = retry_on_fresh_stack(lambda: TemplateAnalysis(deadline).run(tree))
+    except OutOfTime:
+        ctx.report(
+            "scan-limit",
+            f"time limit reached while analysing chat template {key!r}; not fully analysed",
+            offset=offset,
+            evidence={**evidence, "limit": "max_seconds_per_file"},
+        )
+        return
     except RecursionError:
         ctx.report(
             "scan-limit",

@@ -17,10 +17,16 @@ DARKNET = Unanalysed(
     "code and reads the weights from a .weights file; no layer runs code of the file's choosing",
 )
 # The first section, after blank lines and # or ; comments, is the network's.
-_FIRST_SECTION = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s*[#;][^\n]*\n|\s*\n)*\s*\[(?:net|network)\]\s*$", re.M)
+# One line per repetition (horizontal space, maybe a comment, a newline): nested \s* over
+# newlines backtracked exponentially on a run of blank lines.
+_FIRST_SECTION = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?(?:[ \t\r\f\v]*(?:[#;][^\n]*)?\n)*"
+    rb"[ \t\r\f\v]*\[(?:net|network)\][ \t\r\f\v]*$",
+    re.M,
+)
 _LAYER_SECTION = re.compile(
-    rb"^\s*\[(convolutional|connected|maxpool|avgpool|route|shortcut|upsample|yolo|region|dropout|"
-    rb"softmax|deconvolutional|local|crnn|rnn|gru|lstm|reorg|batchnorm|cost|detection)\]\s*$",
+    rb"^[ \t\r\f\v]*\[(convolutional|connected|maxpool|avgpool|route|shortcut|upsample|yolo|region|dropout|"
+    rb"softmax|deconvolutional|local|crnn|rnn|gru|lstm|reorg|batchnorm|cost|detection)\][ \t\r\f\v]*$",
     re.MULTILINE,
 )
 _HEAD = 64 * 1024
