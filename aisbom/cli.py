@@ -19,7 +19,10 @@ Examples:
 """
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
+_HELP_OPTIONS = ["-h", "--help"]
+
+
+@click.group(context_settings={"help_option_names": _HELP_OPTIONS}, epilog=EXAMPLES)
 @click.version_option(__version__, prog_name="aisbom")
 @click.option(
     "--config",
@@ -74,22 +77,34 @@ def _register() -> None:
     from aisbom.commands.status import status
     from aisbom.commands.verify import verify
 
-    cli.add_command(scan)
-    cli.add_command(sign)
-    cli.add_command(verify)
-    cli.add_command(bom)
-    cli.add_command(convert)
-    cli.add_command(diff)
-    cli.add_command(add)
-    cli.add_command(status)
-    cli.add_command(lock)
-    cli.add_command(remove)
-    cli.add_command(audit)
-    cli.add_command(batch)
-    cli.add_command(rules)
-    cli.add_command(config)
-    cli.add_command(explain)
-    cli.add_command(integrations)
+    for command in (
+        scan,
+        sign,
+        verify,
+        bom,
+        convert,
+        diff,
+        add,
+        status,
+        lock,
+        remove,
+        audit,
+        batch,
+        rules,
+        config,
+        explain,
+        integrations,
+    ):
+        _same_help_options(command)
+        cli.add_command(command)
+
+
+def _same_help_options(command: click.Command) -> None:
+    """-h and --help on every command however it is invoked: click builds a command's help
+    option once, from the names of the first context that asks, and keeps it."""
+    command.context_settings.setdefault("help_option_names", _HELP_OPTIONS)
+    for sub in getattr(command, "commands", {}).values():
+        _same_help_options(sub)
 
 
 _register()
