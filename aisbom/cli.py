@@ -103,6 +103,8 @@ def _same_help_options(command: click.Command) -> None:
     """-h and --help on every command however it is invoked: click builds a command's help
     option once, from the names of the first context that asks, and keeps it."""
     command.context_settings.setdefault("help_option_names", _HELP_OPTIONS)
+    if getattr(command, "_help_option", None) is not None:  # built by an invocation before this one
+        command._help_option = None  # type: ignore[attr-defined]
     for sub in getattr(command, "commands", {}).values():
         _same_help_options(sub)
 
