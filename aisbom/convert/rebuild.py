@@ -389,11 +389,11 @@ def _numpy_scalar(raw: object, dtype: object, call: Call) -> object:
 
 def _long_str(data: Data, value: LongStr) -> str:
     """A string the engine left in the file (too long to copy while scanning), decoded as the
-    unpickler decodes it; STRING's Python 2 escapes as pickle's default ASCII encoding reads them."""
+    pickle module decodes it; STRING's Python 2 escapes as pickle's default ASCII encoding reads them."""
     raw = bytes(data[value.start : value.end])
     try:
         if value.codec == "escape":
             return codecs.escape_decode(raw)[0].decode("ascii")  # type: ignore[attr-defined]
         return raw.decode(value.codec)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ConversionError(f"a string that the unpickler cannot decode ({exc})") from None
+        raise ConversionError(f"a string that pickle cannot decode ({exc})") from None

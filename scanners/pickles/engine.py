@@ -10,7 +10,7 @@ This machine is iterative (no recursion on deep nesting) and bounded (opcodes, t
 It mirrors `_pickle.c` (CPython 3.9-3.14) by default and `pickle.py` on request (`Reading`):
 the grammar of text arguments (`grammar`), which checks on a value's type make the loader
 raise (a REDUCE whose arguments are a list, a dict key that is a list ...; see `values`), and
-how FRAMEs delimit reads. Where the other unpickler, or the same C code reading from a stream
+how FRAMEs delimit reads. Where the other pickle reader, or the same C code reading from a stream
 instead of from memory, would read the stream differently, the run records a divergence; the
 scanner then reads it the other ways too. Everything before an error has been executed, so
 events up to the error are kept.
@@ -97,7 +97,7 @@ _NO_MARK_LIMIT = 1 << 62
 
 
 class Reading(enum.Enum):
-    """One way a CPython unpickler reads a stream.
+    """One way a CPython pickle reader reads a stream.
 
     C_MEMORY: `_pickle.c` on bytes in memory (pickle.loads), or on a file whose read-ahead
     buffer covers every frame: FRAME only checks that its bytes exist.
@@ -502,7 +502,7 @@ def _parse(
     py_parse: Callable[[bytes], object],
     what: str,
 ) -> object:
-    """Parse `line` as this reading's unpickler does; note where the other one would not."""
+    """Parse `line` as this reading of CPython does; note where the other one would not."""
     mine, other = (c_parse, py_parse) if m.c else (py_parse, c_parse)
     try:
         value = mine(line)
@@ -514,7 +514,7 @@ def _parse(
         try:
             other(line)
         except BadArgument:
-            m.diverge(off, f"{what} argument {line[:40]!r} is refused by the other unpickler")
+            m.diverge(off, f"{what} argument {line[:40]!r} is refused by the other reading")
     if isinstance(value, BigInt):
         m.assume(off, f"{what} literal of {value.digits} digits: over the default int_max_str_digits")
     return value
@@ -527,7 +527,7 @@ def _diverges_if_accepted(
         other(line)
     except BadArgument:
         return
-    m.diverge(off, f"{what} argument {line[:40]!r} is accepted by the other unpickler")
+    m.diverge(off, f"{what} argument {line[:40]!r} is accepted by the other reading")
 
 
 def _op_int(m: PickleMachine, off: int) -> None:

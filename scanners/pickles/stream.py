@@ -64,7 +64,7 @@ from aisbom.wording import counted
 
 _MAX_EMBEDDED = 64 * 1024 * 1024  # bytes of one nested blob we pull into memory
 _OTHER_READINGS = (Reading.C_STREAM, Reading.C_STRICT, Reading.PY)
-# Attribute names the unpickler itself looks up on an instance and calls: BUILD calls
+# Attribute names the pickle module itself looks up on an instance and calls: BUILD calls
 # __setstate__, APPENDS extend (or append), ADDITEMS add. Planting one in a state is a call.
 _LOADER_CALLED = frozenset({"__setstate__", "extend", "append", "add"})
 _PLAIN_ATTRIBUTE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")

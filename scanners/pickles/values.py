@@ -2,7 +2,7 @@
 
 Constants built by opcodes are plain Python values (None, bool, int, float, str, bytes, tuple)
 or the containers below, whose contents the machine tracks. What a global, a call or
-persistent_load produces is unknown: it could be anything, so a check the unpickler makes on
+persistent_load produces is unknown: it could be anything, so a check the pickle module makes on
 its type ("argument list must be a tuple", "STACK_GLOBAL requires str") cannot be decided.
 The predicates here answer True, False, or None for "unknown"; the machine stops where
 CPython would raise on a known value and notes an assumption where it cannot know.
