@@ -57,12 +57,12 @@ BENIGN = {
     "hf-custom-architecture": ("config.json", "transformers", "configuration_tiny.py, modeling_tiny.py"),
     "hf-custom-tokenizer": ("tokenizer_config.json", "transformers", "tokenization_tiny.py"),
     "sentence-transformers": ("modules.json", "sentence-transformers", "custom_pooling.py"),
-    "diffusers-custom-component": ("model_index.json", "diffusers", "unet/unet_tiny.py"),
+    "diffusers-custom-component": ("model_index.json", "diffusers", "pipeline_tiny.py, unet/unet_tiny.py"),
     "inference-endpoints-handler": ("handler.py", "Inference Endpoints", "handler.py"),
     "mlflow-pyfunc": (
         "MLmodel",
         "MLflow",
-        "code (code of python_function), python_model.pkl (python_model of python_function)",
+        "tiny_flavor (loader_module of python_function), code (code of python_function)",
     ),
 }
 
