@@ -6,12 +6,14 @@ import mmap
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import aisbom.code_elsewhere as code_elsewhere
 import aisbom.forked as forked
 import aisbom.hashing as hashing
+from aisbom.errors import TargetError
 from aisbom.findings import Finding
 from aisbom.inventory import Entry, walk
 from aisbom.limits import Limits
@@ -20,6 +22,7 @@ from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import ExitCode, Severity
 from aisbom.sources.base import Resolved, check_scanned_hashes
+from aisbom.sources.hf import hub_cache_dir
 from aisbom.version import __version__
 from aisbom.wording import counted
 
@@ -29,7 +32,14 @@ from aisbom.wording import counted
 UNREAD_RULES = frozenset({"file-unreadable", "file-changed"})
 # Findings that mean part of the target was not analysed: such a scan never exits 0.
 INCOMPLETE_RULES = UNREAD_RULES | frozenset(
-    {"scan-limit", "scan-error", "symlink-outside-target", "format-not-analysed", "code-unanalysable"}
+    {
+        "scan-limit",
+        "scan-error",
+        "symlink-outside-target",
+        "format-not-analysed",
+        "code-unanalysable",
+        "model-code-elsewhere-unchecked",
+    }
 )
 # Files up to this size are read into memory; larger ones are memory-mapped (in a child).
 _READ_WHOLE = 1024 * 1024
@@ -213,7 +223,38 @@ def scan_resolved(
     )
     if hashed:
         check_scanned_hashes(resolved.provenance, {f.path: f.sha256 for f in report.files})
-    return report
+    return with_code_elsewhere(report, policy=policy, limits=limits, hashed=hashed)
+
+
+def with_code_elsewhere(
+    report: ScanReport,
+    *,
+    policy: Policy | None = None,
+    limits: Limits | None = None,
+    hashed: bool = True,
+    cache: Path | None = None,
+) -> ScanReport:
+    """The report with the code of the other repositories its model imports from (auto_map
+    `org/repo--module.Class`) scanned from the Hugging Face cache, offline, and restated on the
+    file that names them; a repository the cache does not hold makes the scan incomplete."""
+    limits = limits or Limits()
+    added: dict[str, list[Finding]] = {}
+    for lookup in code_elsewhere.lookups(report.findings, cache or hub_cache_dir(), limits):
+        if lookup.snapshot is not None:
+            try:
+                code = code_elsewhere.is_code
+                other = scan_target(lookup.snapshot, policy=policy, limits=limits, select=code, hashed=hashed)
+            except TargetError as exc:
+                lookup = replace(lookup, snapshot=None, why_not=str(exc))
+        if lookup.snapshot is None:
+            found = [code_elsewhere.unchecked(lookup)]
+        else:
+            found = code_elsewhere.restated(lookup, other.findings, {f.path: f.sha256 for f in other.files})
+        added.setdefault(lookup.referred_by.path, []).extend(found)
+    if not added:
+        return report
+    files = tuple(replace(f, findings=f.findings + tuple(added.get(f.path, ()))) for f in report.files)
+    return replace(report, files=files)
 
 
 def scan_entry(entry: Entry, policy: Policy, limits: Limits, *, hashed: bool = True) -> FileResult:

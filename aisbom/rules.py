@@ -482,6 +482,28 @@ _RULES = [
         "the model and pin it.",
     ),
     Rule(
+        "model-code-elsewhere-scanned",
+        Severity.INFO,
+        "Another repository's code, scanned from the Hugging Face cache",
+        "A model-code-elsewhere repository is in the local Hugging Face cache at refs/main, the "
+        "revision the loader fetches: its Python files were scanned offline, and what they hold "
+        "is reported on the file that names the repository. The finding records the commit and "
+        "each file's SHA-256: the supply-chain edge.",
+        "The code the loader would run today is the Hub's latest main, which may differ from the "
+        "cached commit: the model-code-elsewhere finding stands.",
+        "Pin the other repository's revision (code_revision) to the commit scanned, or vendor its code.",
+    ),
+    Rule(
+        "model-code-elsewhere-unchecked",
+        Severity.HIGH,
+        "Another repository's code could not be checked",
+        "A model-code-elsewhere repository is not in the local Hugging Face cache at refs/main, "
+        "its cached commit lacks the module the reference names, or the scan's limit on other "
+        "repositories was reached. aisbom does not fetch it: the scan is incomplete.",
+        "Code the loader imports was not analysed.",
+        "Scan that repository (aisbom scan hf://ORG/NAME), or fill the cache and scan again.",
+    ),
+    Rule(
         "model-code-reference-invalid",
         Severity.HIGH,
         "Model's code reference is malformed or leaves the model",
@@ -769,6 +791,14 @@ _BRIEF: dict[str, tuple[str, str]] = {
     "model-code-elsewhere": (
         "the loader fetches and runs code from another repository",
         "pin that repository's revision and scan it",
+    ),
+    "model-code-elsewhere-scanned": (
+        "the other repository's cached code was scanned: findings below",
+        "pin its revision (code_revision) to the commit scanned",
+    ),
+    "model-code-elsewhere-unchecked": (
+        "code the loader imports from another repository was not analysed",
+        "scan that repository: aisbom scan hf://ORG/NAME",
     ),
     "model-code-reference-invalid": (
         "a code reference leaves the model or is malformed",
