@@ -274,6 +274,19 @@ def test_a_latin1_module_that_declares_it_is_analysed(tmp_path):
     assert [(f.rule, f.severity) for f in report.findings] == [("code-dangerous-call", Severity.CRITICAL)]
 
 
+def test_constants_and_exceptions_of_hazardous_modules_run_nothing(tmp_path):
+    """subprocess.PIPE or `except subprocess.CalledProcessError` is not a process; the call is,
+    and so is a reference to a loader whose name is in capitals (ctypes.CDLL)."""
+    (tmp_path / "modeling_x.py").write_text(
+        "import ctypes\nimport socket\nimport subprocess\n\n\ndef run():\n    try:\n"
+        "        subprocess.run(['ls'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)\n"
+        "    except (subprocess.CalledProcessError, socket.timeout):\n        pass\n"
+        "    family = socket.AF_INET\n    loader = ctypes.CDLL\n    return family, loader\n"
+    )
+    report = scan_target(tmp_path)
+    assert {dict(f.evidence)["call"] for f in report.findings} == {"ctypes.CDLL", "subprocess.run"}
+
+
 def test_nosec_comments_of_shipped_code_are_ignored(tmp_path):
     (tmp_path / "modeling_x.py").write_bytes(
         b"import torch\n\n\ndef load(path):\n    return torch.load(path)  # nosec\n"
