@@ -106,6 +106,46 @@ def test_real_modeling_code_from_the_transformers_package_raises_nothing(tmp_pat
     assert len([f for f in report.files if f.path.endswith(".py")]) >= 15
 
 
+def _package_file(package: str, relative: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        pytest.skip(f"{package} is not installed (pip install aisbom[test])")
+    return Path(spec.origin).parent / relative
+
+
+def test_real_code_of_the_other_loaders_shipped_as_custom_code_raises_only_ships_code(tmp_path):
+    """Real module, pipeline and handler code from the loaders' own PyPI packages, laid out as
+    models that ship it (as Hub repositories copy such files): only the medium finding each."""
+    st = tmp_path / "sentence-transformers"
+    st.mkdir()
+    pooling = _package_file("sentence_transformers", "sentence_transformer/modules/pooling.py")
+    (st / "custom_pooling.py").write_bytes(pooling.read_bytes())
+    (st / "modules.json").write_text(
+        json.dumps([{"idx": 0, "name": "0", "path": "", "type": "custom_pooling.Pooling"}])
+    )
+    pipeline = tmp_path / "diffusers"
+    pipeline.mkdir()
+    ddpm = _package_file("diffusers", "pipelines/ddpm/pipeline_ddpm.py")
+    (pipeline / "pipeline_ddpm.py").write_bytes(ddpm.read_bytes())
+    (pipeline / "model_index.json").write_text(json.dumps({"_class_name": ["pipeline_ddpm", "DDPMPipeline"]}))
+    mar = tmp_path / "torchserve"
+    handler = _package_file("ts", "torch_handler/image_classifier.py")
+    model = _package_file("ts", "torch_handler/unit_tests/models/base_model.py")
+    _package_file("model_archiver", "model_packaging.py")  # torch-model-archiver writes the .mar
+    subprocess.run(
+        [sys.executable, "-m", "model_archiver.model_packaging", "--model-name", "real",
+         "--version", "1.0", "--model-file", str(model), "--handler", str(handler),
+         "--export-path", str(mar.parent)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    mar.mkdir()
+    (mar.parent / "real.mar").rename(mar / "real.mar")
+    for target, where in ((st, "modules.json"), (pipeline, "model_index.json"), (mar, "real.mar")):
+        report = scan_target(target)
+        assert findings(report) == [(where, "model-ships-code", "medium")], target.name
+        assert report.exit_code is ExitCode.CLEAN
+
+
 # --- malicious: high or critical, with the line and the call ---------------------------------
 MALICIOUS = {
     # fixture: (file, rule, severity, call, when)
