@@ -13,6 +13,7 @@ from typing import Any
 import aisbom.code_elsewhere as code_elsewhere
 import aisbom.forked as forked
 import aisbom.hashing as hashing
+import aisbom.keras_code as keras_code
 from aisbom.errors import TargetError
 from aisbom.findings import Finding
 from aisbom.inventory import Entry, walk
@@ -194,7 +195,10 @@ def scan_target(
 
     for i, answer in forked.run_all(large, in_child, workers=workers, between=scan_small):
         finish(i, _child_result(entries[i], answer, policy, limits))
-    files = tuple(r for r in results if r is not None)
+    files = _with_findings(
+        tuple(r for r in results if r is not None),
+        keras_code.shipped_modules([f for r in results if r for f in r.findings], [e.path for e in entries]),
+    )
     return ScanReport(
         target=str(target),
         tool_version=__version__,
@@ -238,7 +242,7 @@ def with_code_elsewhere(
     `org/repo--module.Class`) scanned from the Hugging Face cache, offline, and restated on the
     file that names them; a repository the cache does not hold makes the scan incomplete."""
     limits = limits or Limits()
-    added: dict[str, list[Finding]] = {}
+    added: list[Finding] = []
     for lookup in code_elsewhere.lookups(report.findings, cache or hub_cache_dir(), limits):
         if lookup.snapshot is not None:
             try:
@@ -247,14 +251,20 @@ def with_code_elsewhere(
             except TargetError as exc:
                 lookup = replace(lookup, snapshot=None, why_not=str(exc))
         if lookup.snapshot is None:
-            found = [code_elsewhere.unchecked(lookup)]
+            added.append(code_elsewhere.unchecked(lookup))
         else:
-            found = code_elsewhere.restated(lookup, other.findings, {f.path: f.sha256 for f in other.files})
-        added.setdefault(lookup.referred_by.path, []).extend(found)
-    if not added:
-        return report
-    files = tuple(replace(f, findings=f.findings + tuple(added.get(f.path, ()))) for f in report.files)
-    return replace(report, files=files)
+            added += code_elsewhere.restated(lookup, other.findings, {f.path: f.sha256 for f in other.files})
+    return replace(report, files=_with_findings(report.files, added)) if added else report
+
+
+def _with_findings(files: tuple[FileResult, ...], findings: list[Finding]) -> tuple[FileResult, ...]:
+    """The files, each with the findings on its path added after its own."""
+    if not findings:
+        return files
+    added: dict[str, list[Finding]] = {}
+    for finding in findings:
+        added.setdefault(finding.path, []).append(finding)
+    return tuple(replace(f, findings=f.findings + tuple(added.get(f.path, ()))) for f in files)
 
 
 def scan_entry(entry: Entry, policy: Policy, limits: Limits, *, hashed: bool = True) -> FileResult:

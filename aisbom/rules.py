@@ -462,8 +462,9 @@ _RULES = [
         "generation_config.json and custom_pipelines (transformers, trust_remote_code=True); "
         "sentence-transformers modules.json entries that are not library classes; diffusers "
         "model_index.json custom pipeline or component classes; an Inference Endpoints handler.py; "
-        "a TorchServe .mar handler; MLflow MLmodel flavors with loader modules or code paths. The "
-        "finding names the loader, the option that enables it and the files.",
+        "a TorchServe .mar handler; MLflow MLmodel flavors with loader modules or code paths; a "
+        "Keras custom object whose module is a file of the target. The finding names the loader, "
+        "the option that enables it and the files.",
         "Loading the model runs that code with the loader's privileges. The code itself is "
         "analysed (code-* rules); this finding says only that the user must opt in to run it.",
         "Read the named files, or load a revision whose code you reviewed (pin code_revision). "

@@ -1,5 +1,6 @@
 """The other loaders of shipped code run the fixtures' payloads, and aisbom flags exactly those:
-sentence-transformers and diffusers with trust_remote_code=True, MLflow's pyfunc loader, and
+sentence-transformers and diffusers with trust_remote_code=True, MLflow's pyfunc loader, Keras
+with the custom objects' module the config names, and
 TorchServe's model loader on a .mar that torch-model-archiver would write byte for byte but the
 date. Each loader runs in a child process in a fresh directory; the payloads only create
 `aisbom-marker` there. A loader that is not installed skips its test, saying which."""
@@ -54,6 +55,16 @@ LOADERS = {
     "mlflow": """\
         import mlflow.pyfunc
         assert mlflow.pyfunc.load_model(model).predict([1, 2]) == [2, 4]""",
+    # Keras 3.9 and later import no custom module themselves: the program imports the module the
+    # config names (as a model's instructions say), then loads; Keras < 3.9 imports it itself.
+    "keras": """\
+        import importlib, zipfile
+        import keras
+        sys.path.insert(0, model)
+        config = json.loads(zipfile.ZipFile(os.path.join(model, "tiny.keras")).read("config.json"))
+        importlib.import_module(config["config"]["layers"][1]["module"])
+        loaded = keras.saving.load_model(os.path.join(model, "tiny.keras"))
+        assert keras.ops.convert_to_numpy(loaded(keras.ops.ones((1, 4)))).tolist() == [[2.0] * 4]""",
     # What TorchServe's frontend and its Python worker do on registering a .mar: unpack it into
     # the model's directory, put that on sys.path and load the manifest's handler.
     "ts": """\
@@ -78,6 +89,7 @@ PROOFS = {
         "malicious/diffusers-component-payload": True,
     },
     "mlflow": {"benign/mlflow-pyfunc": False, "malicious/mlflow-loader-payload": True},
+    "keras": {"benign/keras-custom-objects": False, "malicious/keras-custom-objects-payload": True},
     "ts": {"benign/torchserve/tiny.mar": False, "malicious/torchserve-handler-payload/tiny.mar": True},
 }
 
@@ -90,6 +102,7 @@ def _load_in_child(package: str, models: list[Path], work: Path) -> dict[str, li
         "HF_MODULES_CACHE": str(work / "modules"),
         "TRANSFORMERS_VERBOSITY": "error",
         "MLFLOW_TRACKING_URI": (work / "mlruns").as_uri(),
+        "KERAS_BACKEND": "torch",
     }
     script = _RUNNER.format(load=LOADERS[package])
     result = subprocess.run(

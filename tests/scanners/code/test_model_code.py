@@ -77,6 +77,24 @@ def test_benign_custom_code_is_only_the_medium_ships_code_finding(name):
     assert report.exit_code is ExitCode.CLEAN  # medium: the user must opt in to run it
 
 
+def test_a_keras_custom_objects_module_shipped_beside_the_model_is_shipped_code():
+    """The config's custom object names the module custom_layers; custom_layers.py is a file of
+    the target: the model ships code, judged like the rest (the payload variant: critical)."""
+    report = scan_target(FIXTURES / "benign" / "keras-custom-objects")
+    assert findings(report) == [
+        ("tiny.keras", "keras-custom-object", "medium"),
+        ("tiny.keras", "model-ships-code", "medium"),
+    ]
+    found = evidence(report, "model-ships-code")
+    assert (found["loader"], found["files"]) == ("Keras", "custom_layers.py")
+    assert report.exit_code is ExitCode.CLEAN
+    evil = scan_target(FIXTURES / "malicious" / "keras-custom-objects-payload")
+    assert ("custom_layers.py", "code-dangerous-call", "critical") in findings(evil)
+    # Without the module in the target, only the reference remains.
+    alone = scan_target(FIXTURES / "benign" / "keras-custom-objects" / "tiny.keras")
+    assert findings(alone) == [("tiny.keras", "keras-custom-object", "medium")]
+
+
 def test_transformers_finding_names_the_option_and_the_classes():
     report = scan_target(FIXTURES / "benign" / "hf-custom-architecture")
     [finding] = report.findings
