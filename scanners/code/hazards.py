@@ -58,8 +58,8 @@ _MODULES = {
 }
 # Constants of those modules, and exception classes whose names do not say so.
 _CONSTANTS = frozenset({"PIPE", "STDOUT", "DEVNULL"})
-_CONSTANT_PREFIXES = ("AF_", "SOCK_", "SOL_", "SO_", "IPPROTO_", "TCP_", "MSG_", "SHUT_", "CERT_")
-_CONSTANT_PREFIXES += ("PROTOCOL_",)
+_CONSTANT_PREFIXES: tuple[str, ...] = ("AF_", "SOCK_", "SOL_", "SO_", "IPPROTO_", "TCP_", "MSG_")
+_CONSTANT_PREFIXES += ("SHUT_", "CERT_", "PROTOCOL_")
 _EXCEPTIONS = frozenset({"timeout", "error", "gaierror", "herror"})
 _EXACT = {
     **{
