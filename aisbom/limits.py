@@ -99,3 +99,6 @@ class Limits:
     max_code_bytes: int = 16 * MiB
     max_code_nodes: int = 2_000_000
     max_code_depth: int = 200
+    # Other Hugging Face repositories whose code a model imports (auto_map `org/repo--module.Class`)
+    # looked up in the cache and scanned per scan; real models name one or two.
+    max_code_repositories: int = 16

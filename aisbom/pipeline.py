@@ -6,12 +6,15 @@ import mmap
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import aisbom.code_elsewhere as code_elsewhere
 import aisbom.forked as forked
 import aisbom.hashing as hashing
+import aisbom.keras_code as keras_code
+from aisbom.errors import TargetError
 from aisbom.findings import Finding
 from aisbom.inventory import Entry, walk
 from aisbom.limits import Limits
@@ -20,6 +23,7 @@ from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import ExitCode, Severity
 from aisbom.sources.base import Resolved, check_scanned_hashes
+from aisbom.sources.hf import hub_cache_dir
 from aisbom.version import __version__
 from aisbom.wording import counted
 
@@ -29,7 +33,14 @@ from aisbom.wording import counted
 UNREAD_RULES = frozenset({"file-unreadable", "file-changed"})
 # Findings that mean part of the target was not analysed: such a scan never exits 0.
 INCOMPLETE_RULES = UNREAD_RULES | frozenset(
-    {"scan-limit", "scan-error", "symlink-outside-target", "format-not-analysed", "code-unanalysable"}
+    {
+        "scan-limit",
+        "scan-error",
+        "symlink-outside-target",
+        "format-not-analysed",
+        "code-unanalysable",
+        "model-code-elsewhere-unchecked",
+    }
 )
 # Files up to this size are read into memory; larger ones are memory-mapped (in a child).
 _READ_WHOLE = 1024 * 1024
@@ -184,7 +195,10 @@ def scan_target(
 
     for i, answer in forked.run_all(large, in_child, workers=workers, between=scan_small):
         finish(i, _child_result(entries[i], answer, policy, limits))
-    files = tuple(r for r in results if r is not None)
+    files = _with_findings(
+        tuple(r for r in results if r is not None),
+        keras_code.shipped_modules([f for r in results if r for f in r.findings], [e.path for e in entries]),
+    )
     return ScanReport(
         target=str(target),
         tool_version=__version__,
@@ -213,7 +227,44 @@ def scan_resolved(
     )
     if hashed:
         check_scanned_hashes(resolved.provenance, {f.path: f.sha256 for f in report.files})
-    return report
+    return with_code_elsewhere(report, policy=policy, limits=limits, hashed=hashed)
+
+
+def with_code_elsewhere(
+    report: ScanReport,
+    *,
+    policy: Policy | None = None,
+    limits: Limits | None = None,
+    hashed: bool = True,
+    cache: Path | None = None,
+) -> ScanReport:
+    """The report with the code of the other repositories its model imports from (auto_map
+    `org/repo--module.Class`) scanned from the Hugging Face cache, offline, and restated on the
+    file that names them; a repository the cache does not hold makes the scan incomplete."""
+    limits = limits or Limits()
+    added: list[Finding] = []
+    for lookup in code_elsewhere.lookups(report.findings, cache or hub_cache_dir(), limits):
+        if lookup.snapshot is not None:
+            try:
+                code = code_elsewhere.is_code
+                other = scan_target(lookup.snapshot, policy=policy, limits=limits, select=code, hashed=hashed)
+            except TargetError as exc:
+                lookup = replace(lookup, snapshot=None, why_not=str(exc))
+        if lookup.snapshot is None:
+            added.append(code_elsewhere.unchecked(lookup))
+        else:
+            added += code_elsewhere.restated(lookup, other.findings, {f.path: f.sha256 for f in other.files})
+    return replace(report, files=_with_findings(report.files, added)) if added else report
+
+
+def _with_findings(files: tuple[FileResult, ...], findings: list[Finding]) -> tuple[FileResult, ...]:
+    """The files, each with the findings on its path added after its own."""
+    if not findings:
+        return files
+    added: dict[str, list[Finding]] = {}
+    for finding in findings:
+        added.setdefault(finding.path, []).append(finding)
+    return tuple(replace(f, findings=f.findings + tuple(added.get(f.path, ()))) for f in files)
 
 
 def scan_entry(entry: Entry, policy: Policy, limits: Limits, *, hashed: bool = True) -> FileResult:

@@ -462,8 +462,9 @@ _RULES = [
         "generation_config.json and custom_pipelines (transformers, trust_remote_code=True); "
         "sentence-transformers modules.json entries that are not library classes; diffusers "
         "model_index.json custom pipeline or component classes; an Inference Endpoints handler.py; "
-        "a TorchServe .mar handler; MLflow MLmodel flavors with loader modules or code paths. The "
-        "finding names the loader, the option that enables it and the files.",
+        "a TorchServe .mar handler; MLflow MLmodel flavors with loader modules or code paths; a "
+        "Keras custom object whose module is a file of the target. The finding names the loader, "
+        "the option that enables it and the files.",
         "Loading the model runs that code with the loader's privileges. The code itself is "
         "analysed (code-* rules); this finding says only that the user must opt in to run it.",
         "Read the named files, or load a revision whose code you reviewed (pin code_revision). "
@@ -480,6 +481,28 @@ _RULES = [
         "change it at any time. This is a supply-chain edge of the model.",
         "Scan the other repository at the revision the loader would fetch, or vendor its code into "
         "the model and pin it.",
+    ),
+    Rule(
+        "model-code-elsewhere-scanned",
+        Severity.INFO,
+        "Another repository's code, scanned from the Hugging Face cache",
+        "A model-code-elsewhere repository is in the local Hugging Face cache at refs/main, the "
+        "revision the loader fetches: its Python files were scanned offline, and what they hold "
+        "is reported on the file that names the repository. The finding records the commit and "
+        "each file's SHA-256: the supply-chain edge.",
+        "The code the loader would run today is the Hub's latest main, which may differ from the "
+        "cached commit: the model-code-elsewhere finding stands.",
+        "Pin the other repository's revision (code_revision) to the commit scanned, or vendor its code.",
+    ),
+    Rule(
+        "model-code-elsewhere-unchecked",
+        Severity.HIGH,
+        "Another repository's code could not be checked",
+        "A model-code-elsewhere repository is not in the local Hugging Face cache at refs/main, "
+        "its cached commit lacks the module the reference names, or the scan's limit on other "
+        "repositories was reached. aisbom does not fetch it: the scan is incomplete.",
+        "Code the loader imports was not analysed.",
+        "Scan that repository (aisbom scan hf://ORG/NAME), or fill the cache and scan again.",
     ),
     Rule(
         "model-code-reference-invalid",
@@ -769,6 +792,14 @@ _BRIEF: dict[str, tuple[str, str]] = {
     "model-code-elsewhere": (
         "the loader fetches and runs code from another repository",
         "pin that repository's revision and scan it",
+    ),
+    "model-code-elsewhere-scanned": (
+        "the other repository's cached code was scanned: findings below",
+        "pin its revision (code_revision) to the commit scanned",
+    ),
+    "model-code-elsewhere-unchecked": (
+        "code the loader imports from another repository was not analysed",
+        "scan that repository: aisbom scan hf://ORG/NAME",
     ),
     "model-code-reference-invalid": (
         "a code reference leaves the model or is malformed",

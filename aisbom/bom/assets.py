@@ -121,6 +121,8 @@ class ModelAsset:
     # repositories whose code it imports: empty when it needs no remote code.
     remote_code: tuple[str, ...] = ()
     code_from: tuple[str, ...] = ()
+    # Those found in the Hugging Face cache and scanned: "org/repo@commit".
+    code_scanned: tuple[str, ...] = ()
 
     @property
     def hf_repo(self) -> str | None:
@@ -199,6 +201,13 @@ def model_from_report(
         ),
         code_from=tuple(
             sorted({dict(f.evidence)["repository"] for f in _code_findings(report, "repository")})
+        ),
+        code_scanned=tuple(
+            sorted(
+                f"{dict(f.evidence)['repository']}@{dict(f.evidence)['revision']}"
+                for f in report.findings
+                if f.rule == "model-code-elsewhere-scanned"
+            )
         ),
     )
 

@@ -235,6 +235,7 @@ def _model(model: ModelAsset) -> tuple[Component, list[Component]]:
         props.append(("aisbom:requires_remote_code", "true"))
         props += [("aisbom:remote_code_loader", how) for how in model.remote_code]
     props += [("aisbom:code_from_repository", repo) for repo in model.code_from]
+    props += [("aisbom:code_from_commit", at) for at in model.code_scanned]  # scanned from the cache
 
     refs = []
     if model.provenance is not None:

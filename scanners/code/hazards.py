@@ -56,6 +56,11 @@ _MODULES = {
     "runpy": "code",
     "code": "code",
 }
+# Constants of those modules, and exception classes whose names do not say so.
+_CONSTANTS = frozenset({"PIPE", "STDOUT", "DEVNULL"})
+_CONSTANT_PREFIXES: tuple[str, ...] = ("AF_", "SOCK_", "SOL_", "SO_", "IPPROTO_", "TCP_", "MSG_")
+_CONSTANT_PREFIXES += ("SHUT_", "CERT_", "PROTOCOL_")
+_EXCEPTIONS = frozenset({"timeout", "error", "gaierror", "herror"})
 _EXACT = {
     **{
         f"os.{name}": "process"
@@ -368,6 +373,8 @@ class _Names:
         if name is None or kind is None:
             return
         called = isinstance(parent, ast.Call) and parent.func is node
+        if not called and name not in _EXACT and _is_data(name):
+            return  # subprocess.PIPE, socket.AF_INET, except subprocess.CalledProcessError: runs nothing
         if called and kind in ("code", "process") and self._runs_decoded(parent):
             kind = "decode-exec"
         yield name, kind
@@ -414,6 +421,19 @@ def _assembled_from_literals(node: ast.expr) -> bool:
     names = [n for n in ast.walk(node) if isinstance(n, ast.Name)]
     return any(isinstance(n, ast.Constant) for n in ast.walk(node)) and all(
         n.id in ("chr", "str") for n in names
+    )
+
+
+def _is_data(name: str) -> bool:
+    """A whole module's member that is a constant (PIPE, AF_INET, CERT_NONE) or an exception
+    class (CalledProcessError, socket.timeout): referring to one runs nothing. Called, it is
+    judged like every member. (Not every capitalised name: ctypes.CDLL and cffi.FFI load code.)"""
+    last = name.rsplit(".", 1)[-1]
+    return (
+        last in _CONSTANTS
+        or last.startswith(_CONSTANT_PREFIXES)
+        or last.endswith(("Error", "Exception", "Expired"))
+        or last in _EXCEPTIONS
     )
 
 

@@ -57,12 +57,12 @@ BENIGN = {
     "hf-custom-architecture": ("config.json", "transformers", "configuration_tiny.py, modeling_tiny.py"),
     "hf-custom-tokenizer": ("tokenizer_config.json", "transformers", "tokenization_tiny.py"),
     "sentence-transformers": ("modules.json", "sentence-transformers", "custom_pooling.py"),
-    "diffusers-custom-component": ("model_index.json", "diffusers", "unet/unet_tiny.py"),
+    "diffusers-custom-component": ("model_index.json", "diffusers", "pipeline_tiny.py, unet/unet_tiny.py"),
     "inference-endpoints-handler": ("handler.py", "Inference Endpoints", "handler.py"),
     "mlflow-pyfunc": (
         "MLmodel",
         "MLflow",
-        "code (code of python_function), python_model.pkl (python_model of python_function)",
+        "tiny_flavor (loader_module of python_function), code (code of python_function)",
     ),
 }
 
@@ -75,6 +75,24 @@ def test_benign_custom_code_is_only_the_medium_ships_code_finding(name):
     found = evidence(report, "model-ships-code")
     assert (found["loader"], found["files"]) == (loader, files)
     assert report.exit_code is ExitCode.CLEAN  # medium: the user must opt in to run it
+
+
+def test_a_keras_custom_objects_module_shipped_beside_the_model_is_shipped_code():
+    """The config's custom object names the module custom_layers; custom_layers.py is a file of
+    the target: the model ships code, judged like the rest (the payload variant: critical)."""
+    report = scan_target(FIXTURES / "benign" / "keras-custom-objects")
+    assert findings(report) == [
+        ("tiny.keras", "keras-custom-object", "medium"),
+        ("tiny.keras", "model-ships-code", "medium"),
+    ]
+    found = evidence(report, "model-ships-code")
+    assert (found["loader"], found["files"]) == ("Keras", "custom_layers.py")
+    assert report.exit_code is ExitCode.CLEAN
+    evil = scan_target(FIXTURES / "malicious" / "keras-custom-objects-payload")
+    assert ("custom_layers.py", "code-dangerous-call", "critical") in findings(evil)
+    # Without the module in the target, only the reference remains.
+    alone = scan_target(FIXTURES / "benign" / "keras-custom-objects" / "tiny.keras")
+    assert findings(alone) == [("tiny.keras", "keras-custom-object", "medium")]
 
 
 def test_transformers_finding_names_the_option_and_the_classes():
@@ -104,6 +122,46 @@ def test_real_modeling_code_from_the_transformers_package_raises_nothing(tmp_pat
     report = scan_target(tmp_path)
     assert findings(report) == [("config.json", "model-ships-code", "medium")]
     assert len([f for f in report.files if f.path.endswith(".py")]) >= 15
+
+
+def _package_file(package: str, relative: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        pytest.skip(f"{package} is not installed (pip install aisbom[test])")
+    return Path(spec.origin).parent / relative
+
+
+def test_real_code_of_the_other_loaders_shipped_as_custom_code_raises_only_ships_code(tmp_path):
+    """Real module, pipeline and handler code from the loaders' own PyPI packages, laid out as
+    models that ship it (as Hub repositories copy such files): only the medium finding each."""
+    st = tmp_path / "sentence-transformers"
+    st.mkdir()
+    pooling = _package_file("sentence_transformers", "sentence_transformer/modules/pooling.py")
+    (st / "custom_pooling.py").write_bytes(pooling.read_bytes())
+    (st / "modules.json").write_text(
+        json.dumps([{"idx": 0, "name": "0", "path": "", "type": "custom_pooling.Pooling"}])
+    )
+    pipeline = tmp_path / "diffusers"
+    pipeline.mkdir()
+    ddpm = _package_file("diffusers", "pipelines/ddpm/pipeline_ddpm.py")
+    (pipeline / "pipeline_ddpm.py").write_bytes(ddpm.read_bytes())
+    (pipeline / "model_index.json").write_text(json.dumps({"_class_name": ["pipeline_ddpm", "DDPMPipeline"]}))
+    mar = tmp_path / "torchserve"
+    handler = _package_file("ts", "torch_handler/image_classifier.py")
+    model = _package_file("ts", "torch_handler/unit_tests/models/base_model.py")
+    _package_file("model_archiver", "model_packaging.py")  # torch-model-archiver writes the .mar
+    subprocess.run(
+        [sys.executable, "-m", "model_archiver.model_packaging", "--model-name", "real",
+         "--version", "1.0", "--model-file", str(model), "--handler", str(handler),
+         "--export-path", str(mar.parent)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    mar.mkdir()
+    (mar.parent / "real.mar").rename(mar / "real.mar")
+    for target, where in ((st, "modules.json"), (pipeline, "model_index.json"), (mar, "real.mar")):
+        report = scan_target(target)
+        assert findings(report) == [(where, "model-ships-code", "medium")], target.name
+        assert report.exit_code is ExitCode.CLEAN
 
 
 # --- malicious: high or critical, with the line and the call ---------------------------------
@@ -272,6 +330,19 @@ def test_a_latin1_module_that_declares_it_is_analysed(tmp_path):
     )
     report = scan_target(tmp_path)
     assert [(f.rule, f.severity) for f in report.findings] == [("code-dangerous-call", Severity.CRITICAL)]
+
+
+def test_constants_and_exceptions_of_hazardous_modules_run_nothing(tmp_path):
+    """subprocess.PIPE or `except subprocess.CalledProcessError` is not a process; the call is,
+    and so is a reference to a loader whose name is in capitals (ctypes.CDLL)."""
+    (tmp_path / "modeling_x.py").write_text(
+        "import ctypes\nimport socket\nimport subprocess\n\n\ndef run():\n    try:\n"
+        "        subprocess.run(['ls'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)\n"
+        "    except (subprocess.CalledProcessError, socket.timeout):\n        pass\n"
+        "    family = socket.AF_INET\n    loader = ctypes.CDLL\n    return family, loader\n"
+    )
+    report = scan_target(tmp_path)
+    assert {dict(f.evidence)["call"] for f in report.findings} == {"ctypes.CDLL", "subprocess.run"}
 
 
 def test_nosec_comments_of_shipped_code_are_ignored(tmp_path):
