@@ -16,6 +16,7 @@ from aisbom.findings import Finding
 from aisbom.inventory import Entry, walk
 from aisbom.limits import Limits
 from aisbom.policy import Policy
+from aisbom.scanners.frame import registry
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import ExitCode, Severity
@@ -33,6 +34,8 @@ INCOMPLETE_RULES = UNREAD_RULES | frozenset(
 )
 # Files up to this size are read into memory; larger ones are memory-mapped (in a child).
 _READ_WHOLE = 1024 * 1024
+# The formats of most model weights and of the text files inside their containers.
+_COMMON_FORMATS = ("pytorch-zip", "pickle", "safetensors", "json", "text")
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,9 @@ def scan_target(
         reading = inside.writer(i) if inside is not None else None
         return _result_json(scan_entry(entries[i], policy, limits, hashed=hashed, reading=reading))
 
+    if len(large) > 1 and workers > 1:
+        # What most model files need, imported once here rather than in every child.
+        registry.preload(_COMMON_FORMATS)
     for i, answer in forked.run_all(large, in_child, workers=workers, between=scan_small):
         finish(i, _child_result(entries[i], answer, policy, limits))
     files = tuple(r for r in results if r is not None)
