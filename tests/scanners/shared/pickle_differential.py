@@ -149,10 +149,12 @@ def _label(value: object, labels: dict[int, str]) -> str:
 
 def _collapse(events: list[list[object]]) -> list[list[object]]:
     """Consecutive method calls on one object are one event (SETITEMS calls __setitem__ per
-    pair, the engine records the opcode once)."""
+    pair, the engine records the opcode once). The engine's assumption notes ("?") sit between
+    events without separating them: the loader records none."""
     out: list[list[object]] = []
     for event in events:
-        if event[0] == "m" and out and out[-1] == event:
+        last = next((e for e in reversed(out) if e[0] != "?"), None)
+        if event[0] == "m" and last == event:
             continue
         out.append(event)
     return out
