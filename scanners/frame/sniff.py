@@ -34,9 +34,7 @@ _TORCH_LEGACY_TEXT = b"L" + str(_TORCH_LEGACY_MAGIC).encode() + b"L\n."  # proto
 # (offset, magic, format) of every format with a magic number, in the registry's order.
 _MAGIC = [(offset, magic, name) for name, fmt in FORMATS.items() for offset, magic in fmt.magic]
 # The same magic numbers by offset: most files match none, which one startswith per offset says.
-_MAGIC_AT = {
-    offset: tuple(magic for at, magic, _name in _MAGIC if at == offset) for offset, _m, _n in _MAGIC
-}
+_MAGIC_AT = {offset: tuple(magic for at, magic, _name in _MAGIC if at == offset) for offset, _m, _n in _MAGIC}
 # Formats that recognise themselves, asked after the containers and pickles, before the guesses
 # by first bytes (TensorFlow, ONNX) and before "text" or "data".
 _RECOGNISERS = [(name, fmt.recognise) for name, fmt in FORMATS.items() if fmt.recognise]
