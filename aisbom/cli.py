@@ -52,7 +52,8 @@ class _LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in _COMMANDS:
-            command = getattr(importlib.import_module(f"aisbom.commands.{cmd_name}"), cmd_name)
+            module = importlib.import_module(f"aisbom.commands.{cmd_name}")  # safe: a name of _COMMANDS
+            command = getattr(module, cmd_name)
             _same_help_options(command)
             self.add_command(command, cmd_name)
         return self.commands.get(cmd_name)
