@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aisbom.pipeline as pipeline
 from aisbom.errors import AisbomError, UsageError
@@ -25,9 +25,11 @@ from aisbom.limits import Limits
 from aisbom.policy import Policy, load_allow_file, with_allow_files
 from aisbom.selection import Selection
 from aisbom.severity import Severity
-from aisbom.signing.api import SignResult, VerifyResult, sign_model, verify_model
-from aisbom.signing.base import Signer, Verifier
 from aisbom.sources import Resolved, resolve
+
+if TYPE_CHECKING:  # signing is imported by sign and verify: a scan does not pay for it
+    from aisbom.signing.api import SignResult, VerifyResult
+    from aisbom.signing.base import Signer, Verifier
 
 PathLike = str | os.PathLike[str]
 
@@ -284,6 +286,8 @@ def sign(
     (an ECDSA private key PEM, with `password` if it is encrypted, optionally `certificate` and
     `chain`), `sigstore=True` (keyless; `identity_token` or ambient CI credentials), or a
     `signer` object. Raises SigningError subclasses."""
+    from aisbom.signing.api import sign_model
+
     chosen = signer or _signer(key, password, certificate, tuple(chain), sigstore, identity_token)
     return sign_model(
         Path(target),
@@ -312,6 +316,8 @@ def verify(
     `issuer` (keyless Sigstore), or a `verifier` object. A signature that does not verify
     raises VerificationFailure; files that differ are in the result (`.ok` is False, `.diff`
     names each modified, missing and extra file)."""
+    from aisbom.signing.api import verify_model
+
     chosen = verifier or _verifier(key, tuple(certificate_chain), identity, issuer, offline)
     return verify_model(
         Path(target),

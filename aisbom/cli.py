@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import signal
 from pathlib import Path
 
@@ -21,8 +22,49 @@ Examples:
 
 _HELP_OPTIONS = ["-h", "--help"]
 
+# Every command, in the module of aisbom.commands that defines it under its own name.
+_COMMANDS = (
+    "scan",
+    "sign",
+    "verify",
+    "bom",
+    "convert",
+    "diff",
+    "add",
+    "status",
+    "lock",
+    "remove",
+    "audit",
+    "batch",
+    "rules",
+    "config",
+    "explain",
+    "integrations",
+)
 
-@click.group(context_settings={"help_option_names": _HELP_OPTIONS}, epilog=EXAMPLES)
+
+class _LazyGroup(click.Group):
+    """Imports a command's module only when that command runs or a help lists it: `aisbom
+    --version` and `aisbom scan` do not pay for the imports of every other command."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            module = importlib.import_module(f"aisbom.commands.{cmd_name}")  # safe: a name of _COMMANDS
+            command = getattr(module, cmd_name)
+            _same_help_options(command)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def all_commands(self) -> dict[str, click.Command]:
+        """Every command, by name, each imported (the CLI reference, tests)."""
+        ctx = click.Context(self)
+        return {name: command for name in self.list_commands(ctx) if (command := self.get_command(ctx, name))}
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": _HELP_OPTIONS}, epilog=EXAMPLES)
 @click.version_option(__version__, prog_name="aisbom")
 @click.option(
     "--config",
@@ -59,46 +101,6 @@ def cli(ctx: click.Context, config_file: Path | None, no_config: bool) -> None:
         ctx.default_map = settings.default_map()
 
 
-def _register() -> None:
-    from aisbom.commands.add import add
-    from aisbom.commands.audit import audit
-    from aisbom.commands.batch import batch
-    from aisbom.commands.bom import bom
-    from aisbom.commands.config import config
-    from aisbom.commands.convert import convert
-    from aisbom.commands.diff import diff
-    from aisbom.commands.explain import explain
-    from aisbom.commands.integrations import integrations
-    from aisbom.commands.lock import lock
-    from aisbom.commands.remove import remove
-    from aisbom.commands.rules import rules
-    from aisbom.commands.scan import scan
-    from aisbom.commands.sign import sign
-    from aisbom.commands.status import status
-    from aisbom.commands.verify import verify
-
-    for command in (
-        scan,
-        sign,
-        verify,
-        bom,
-        convert,
-        diff,
-        add,
-        status,
-        lock,
-        remove,
-        audit,
-        batch,
-        rules,
-        config,
-        explain,
-        integrations,
-    ):
-        _same_help_options(command)
-        cli.add_command(command)
-
-
 def _same_help_options(command: click.Command) -> None:
     """-h and --help on every command however it is invoked: click builds a command's help
     option once, from the names of the first context that asks, and keeps it."""
@@ -107,9 +109,6 @@ def _same_help_options(command: click.Command) -> None:
         command._help_option = None  # type: ignore[attr-defined]
     for sub in getattr(command, "commands", {}).values():
         _same_help_options(sub)
-
-
-_register()
 
 
 def main() -> None:

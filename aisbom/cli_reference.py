@@ -34,8 +34,8 @@ def reference() -> str:
         cli.get_help(root),
         "```",
     ]
-    for name in sorted(cli.commands):
-        lines += ["", f"## aisbom {name}", "", "```", _help(cli.commands[name], name, root), "```"]
+    for name, command in cli.all_commands().items():
+        lines += ["", f"## aisbom {name}", "", "```", _help(command, name, root), "```"]
     return "\n".join(lines) + "\n"
 
 

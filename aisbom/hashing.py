@@ -78,10 +78,13 @@ def hash_bytes(data: bytes, algorithm: str = "sha256") -> str:
     return str(hasher.hexdigest())
 
 
-def hash_mapping(mapped: mmap.mmap, algorithm: str = "sha256") -> str:
+def hash_mapping(
+    mapped: mmap.mmap, algorithm: str = "sha256", reading: Callable[[int], None] | None = None
+) -> str:
     """Hex digest of a memory-mapped file: the very bytes the scanners then read through the same
     mapping. Each hashed stretch is dropped from the process (madvise DONTNEED: the pages stay in
-    the page cache, for the scanners to find again), so a multi-GB file does not grow the process."""
+    the page cache, for the scanners to find again), so a multi-GB file does not grow the process.
+    `reading`, when given, is told the bytes hashed so far after each 8 MiB (a progress display)."""
     hasher = new_hasher(algorithm)
     view = memoryview(mapped)
     step = 8 * CHUNK_SIZE  # a multiple of every page size
@@ -92,6 +95,8 @@ def hash_mapping(mapped: mmap.mmap, algorithm: str = "sha256") -> str:
             hasher.update(view[start : start + step])
             if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
                 mapped.madvise(mmap.MADV_DONTNEED, start, min(step, len(mapped) - start))
+            if reading is not None:
+                reading(min(start + step, len(mapped)))
     finally:
         view.release()
     return str(hasher.hexdigest())

@@ -8,7 +8,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aisbom.code_elsewhere as code_elsewhere
 import aisbom.forked as forked
@@ -19,6 +19,7 @@ from aisbom.findings import Finding
 from aisbom.inventory import Entry, walk
 from aisbom.limits import Limits
 from aisbom.policy import Policy
+from aisbom.scanners.frame import registry
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import ExitCode, Severity
@@ -44,6 +45,8 @@ INCOMPLETE_RULES = UNREAD_RULES | frozenset(
 )
 # Files up to this size are read into memory; larger ones are memory-mapped (in a child).
 _READ_WHOLE = 1024 * 1024
+# The formats of most model weights and of the text files inside their containers.
+_COMMON_FORMATS = ("pytorch-zip", "pickle", "safetensors", "json", "text")
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,19 @@ class ScanReport:
 _VERDICTS = {ExitCode.CLEAN: "clean", ExitCode.UNSAFE: "unsafe", ExitCode.ERROR: "error"}
 
 Progress = Callable[[int], None]  # called with the bytes of each file as it finishes
+
+
+class ByteWatcher(Protocol):
+    """A progress display that also follows the bytes read inside files not yet finished (a
+    large file takes seconds): given as `progress`, it is told the total first."""
+
+    def __call__(self, size: int) -> None: ...  # a file of `size` bytes finished
+
+    def expect(self, total: int, inside: Callable[[], int]) -> None:
+        """`total` bytes to scan; `inside()` gives the bytes read so far of unfinished files,
+        cheap enough to ask at each redraw."""
+
+
 Select = Callable[[str], bool]  # whether to scan a file, by its path relative to the target
 
 # Tests drive the race of a file changed under its scan through this hook: called with the
@@ -168,18 +184,24 @@ def scan_target(
         entries = [e for e in entries if select(e.path)]
     workers = workers or _cores()
     results: list[FileResult | None] = [None] * len(entries)
-
-    def finish(i: int, result: FileResult) -> None:
-        results[i] = result
-        if progress is not None:
-            progress(result.size or 0)
-
     # Large files are hashed and scanned in child processes, on every core at once, and a file
     # truncated under its mapping ends only its child (aisbom.forked); small files are cheaper
     # here than a child's start, and this process scans them while the children run.
     large = [i for i, e in enumerate(entries) if e.size > _READ_WHOLE and not e.problem]
     if not forked.can_fork():
         large = []
+    expect = getattr(progress, "expect", None)
+    inside = _BytesInside(large) if expect is not None else None
+    if expect is not None and inside is not None:
+        expect(sum(e.size for e in entries if not e.problem), inside.total)
+
+    def finish(i: int, result: FileResult) -> None:
+        results[i] = result
+        if inside is not None:
+            inside.finished(i)
+        if progress is not None:
+            progress(result.size or 0)
+
     large_set = set(large)
     small = iter([i for i in range(len(entries)) if i not in large_set])
 
@@ -191,8 +213,12 @@ def scan_target(
         return True
 
     def in_child(i: int) -> dict[str, object]:
-        return _result_json(scan_entry(entries[i], policy, limits, hashed=hashed))
+        reading = inside.writer(i) if inside is not None else None
+        return _result_json(scan_entry(entries[i], policy, limits, hashed=hashed, reading=reading))
 
+    if len(large) > 1 and workers > 1:
+        # What most model files need, imported once here rather than in every child.
+        registry.preload(_COMMON_FORMATS)
     for i, answer in forked.run_all(large, in_child, workers=workers, between=scan_small):
         finish(i, _child_result(entries[i], answer, policy, limits))
     files = _with_findings(
@@ -267,16 +293,24 @@ def _with_findings(files: tuple[FileResult, ...], findings: list[Finding]) -> tu
     return tuple(replace(f, findings=f.findings + tuple(added.get(f.path, ()))) for f in files)
 
 
-def scan_entry(entry: Entry, policy: Policy, limits: Limits, *, hashed: bool = True) -> FileResult:
+def scan_entry(
+    entry: Entry,
+    policy: Policy,
+    limits: Limits,
+    *,
+    hashed: bool = True,
+    reading: Callable[[int], None] | None = None,
+) -> FileResult:
     """Hash and scan one file from one read of it. The file must not change meanwhile (same
     inode, size, modification and change time from open to the end of the scan): a file that
-    did is scanned once more, and if it changes again it is judged by nobody (`file-changed`)."""
+    did is scanned once more, and if it changes again it is judged by nobody (`file-changed`).
+    `reading` is told the bytes of a large file hashed so far, as they are (progress)."""
     if entry.problem:
         fmt = "symlink" if "symlink" in entry.problem else "special"
         return _not_read(entry, policy, limits, entry.problem_rule or "file-unreadable", entry.problem, fmt)
     try:
         for _attempt in range(2):
-            result = _scan_unchanged(entry, policy, limits, hashed)
+            result = _scan_unchanged(entry, policy, limits, hashed, reading)
             if result is not None:
                 return result
     except _Replaced:
@@ -295,7 +329,9 @@ def _not_read(entry: Entry, policy: Policy, limits: Limits, rule: str, why: str,
     return _result(entry, None, None, kind, ctx)
 
 
-def _scan_unchanged(entry: Entry, policy: Policy, limits: Limits, hashed: bool) -> FileResult | None:
+def _scan_unchanged(
+    entry: Entry, policy: Policy, limits: Limits, hashed: bool, reading: Callable[[int], None] | None
+) -> FileResult | None:
     """The file's result, or None if it changed between its open and the end of its scan."""
     ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
     # The walk saw a regular file; should it have been swapped for a link or a FIFO since,
@@ -312,7 +348,7 @@ def _scan_unchanged(entry: Entry, policy: Policy, limits: Limits, hashed: bool) 
             # hashed, so it does not grow with the file), and the scanners then touch only the
             # pages they parse, from the cache: the bytes judged are the bytes hashed.
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                result = _hash_and_scan(entry, mapped, hashed, ctx)
+                result = _hash_and_scan(entry, mapped, hashed, ctx, reading)
         after = _identity(os.fstat(handle.fileno()))
     try:  # a parser that reopens the file by its path (HDF5's) must have read this same file
         on_path = os.stat(entry.absolute, follow_symlinks=False)
@@ -330,6 +366,34 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
+class _BytesInside:
+    """The bytes hashed so far of each large file, written by the child that hashes it into
+    memory shared with this process, and read by a progress display when it redraws: no pipe,
+    no system call and no flush per chunk. A slot is zeroed once its file is finished."""
+
+    def __init__(self, jobs: list[int]) -> None:
+        self._slots = {job: n for n, job in enumerate(jobs)}
+        # Anonymous and shared: the children forked later write into this same memory.
+        self._memory = mmap.mmap(-1, 8 * max(1, len(jobs)))
+        self._counts = memoryview(self._memory).cast("Q")
+
+    def writer(self, job: int) -> Callable[[int], None]:
+        slot = self._slots[job]
+
+        def write(done: int) -> None:
+            self._counts[slot] = done
+
+        return write
+
+    def finished(self, job: int) -> None:
+        slot = self._slots.get(job)
+        if slot is not None:
+            self._counts[slot] = 0
+
+    def total(self) -> int:
+        return sum(self._counts)
+
+
 class _Replaced(Exception):
     """The file at an entry's path is not the one the walk saw there."""
 
@@ -338,10 +402,15 @@ def _identity(info: os.stat_result) -> tuple[int, int, int, int, int]:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
-def _hash_and_scan(entry: Entry, data: Data, hashed: bool, ctx: ScanContext) -> FileResult:
+def _hash_and_scan(
+    entry: Entry, data: Data, hashed: bool, ctx: ScanContext, reading: Callable[[int], None] | None = None
+) -> FileResult:
     digest = None
     if hashed:
-        digest = hashing.hash_bytes(data) if isinstance(data, bytes) else hashing.hash_mapping(data)
+        if isinstance(data, bytes):
+            digest = hashing.hash_bytes(data)
+        else:
+            digest = hashing.hash_mapping(data, reading=reading)
     if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_RANDOM"):
         # The scanners jump about (a zip's directory at the end, HDF5 superblocks at 512, 1024
         # ... 32 MiB): without this each jump reads the device's read-ahead (MBs) from disk.

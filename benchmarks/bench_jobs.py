@@ -10,7 +10,8 @@ Workloads, generated in a temporary directory (removed afterwards) with torch.sa
 
 Each command runs in a process of its own, alternately with its reference (A B A B ...), after
 one warm-up run of each (the page cache holds the files: the figures are CPU-bound, as on a
-machine that just downloaded the model). For every pair: the median wall and CPU time of each,
+machine that just downloaded the model; and the bytecode of every module is written, as an
+install does, even with PYTHONDONTWRITEBYTECODE set). For every pair: the median wall and CPU time of each,
 the median of the pairwise ratios A/B (wall and CPU: on a loaded machine the CPU ratio is the
 steadier one), and A's peak RSS (ru_maxrss of the process, from wait4). Peers (picklescan,
 modelscan, model_signing's CLI) are run from --peers, a virtual environment of their own, so
@@ -42,6 +43,9 @@ for path in paths:
 """
 
 AISBOM = [sys.executable, "-m", "aisbom"]
+# As an installed aisbom runs: from bytecode (pip compiles it; the warm-up run writes it here).
+# With PYTHONDONTWRITEBYTECODE set, every run would compile every module it imports again.
+ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 @dataclass
@@ -53,7 +57,7 @@ class Run:
 
 def run_once(command: list[str]) -> Run:
     start = os.times().elapsed
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENVIRONMENT)
     _, status, usage = os.wait4(child.pid, 0)
     wall = os.times().elapsed - start
     if os.waitstatus_to_exitcode(status) not in (0, 1):

@@ -76,6 +76,6 @@ def test_scan_bom_sign_verify_upload_in_that_order(job: dict[str, Any]) -> None:
 
 def test_every_aisbom_command_line_parses(job: dict[str, Any]) -> None:
     for args in aisbom_commands(job):
-        command = cli.commands[args[0]]
+        command = cli.all_commands()[args[0]]
         with command.make_context(args[0], args[1:]) as ctx:  # raises on an unknown option
             assert isinstance(ctx, click.Context)

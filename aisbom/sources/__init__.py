@@ -18,13 +18,13 @@ from aisbom.sources.base import (
     DownloadProgress,
     HashMismatchError,
     InsecureURLError,
+    NetworkError,
     NotInCacheError,
     Resolved,
     SizeLimitError,
     UnknownSchemeError,
     check_scanned_hashes,
 )
-from aisbom.sources.network import NetworkError
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 

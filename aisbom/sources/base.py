@@ -46,6 +46,11 @@ class DownloadError(TargetError):
     """The source answered with an error, could not be reached, or the transfer broke off."""
 
 
+class NetworkError(DownloadError):
+    """The source could not be reached or kept failing: unknown host, refused or reset connection,
+    TLS failure, timeout, unreachable proxy, or 5xx/429 after the retries (network.py)."""
+
+
 class SizeLimitError(DownloadError):
     """The file is larger than Limits.max_download_size."""
 

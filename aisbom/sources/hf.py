@@ -53,12 +53,12 @@ from aisbom.sources.base import (
     DownloadError,
     DownloadProgress,
     HashMismatchError,
+    NetworkError,
     NotInCacheError,
     Resolved,
 )
 from aisbom.sources.network import (
     RETRY_STATUSES,
-    NetworkError,
     Timeouts,
     failure,
     retry_after,

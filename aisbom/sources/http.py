@@ -39,10 +39,11 @@ from aisbom.sources.base import (
     DownloadProgress,
     HashMismatchError,
     InsecureURLError,
+    NetworkError,
     Resolved,
     SizeLimitError,
 )
-from aisbom.sources.network import RETRY_STATUSES, NetworkError, Timeouts, failure, retry_after, through
+from aisbom.sources.network import RETRY_STATUSES, Timeouts, failure, retry_after, through
 from aisbom.sources.partial import ProvenPart, Validators, proven_part, resume_key, state_json
 from aisbom.version import __version__
 from aisbom.wording import counted

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from aisbom.sources.base import BadSpecError, DownloadError
+from aisbom.sources.base import BadSpecError
 
 CONNECT_TIMEOUT_ENV = "AISBOM_CONNECT_TIMEOUT"
 READ_TIMEOUT_ENV = "AISBOM_READ_TIMEOUT"
@@ -32,11 +32,6 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_ATTEMPTS = 3
 MAX_RETRY_WAIT = 30.0
 _BACKOFF = 1.0  # the first wait without Retry-After; doubled each time
-
-
-class NetworkError(DownloadError):
-    """The source could not be reached or kept failing: unknown host, refused or reset connection,
-    TLS failure, timeout, unreachable proxy, or 5xx/429 after the retries."""
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from typing import Any
 
 from aisbom.limits import Limits
 from aisbom.provenance import ACQUIRED_BY_DOWNLOAD, FileSource, Provenance
-from aisbom.sources.base import BadSpecError, DownloadError, Resolved, SizeLimitError
-from aisbom.sources.network import NetworkError, Timeouts, failure
+from aisbom.sources.base import BadSpecError, DownloadError, NetworkError, Resolved, SizeLimitError
+from aisbom.sources.network import Timeouts, failure
 
 _CHUNK = 16 << 20
 

@@ -21,8 +21,6 @@ import json
 import re
 from dataclasses import dataclass
 
-import yaml
-
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.readers import json_document
 from aisbom.wording import counted
@@ -100,6 +98,8 @@ def scan_text(data: Data, ctx: ScanContext) -> None:
     """MLflow's MLmodel (YAML), read by name."""
     if ctx.name != "MLmodel" or len(data) > ctx.limits.max_json_bytes:
         return
+    import yaml  # here: only a file named MLmodel needs it, and every text file comes this way
+
     try:
         document = yaml.safe_load(bytes(data))  # safe: plain YAML data, no Python tags
     except (yaml.YAMLError, RecursionError, UnicodeError):

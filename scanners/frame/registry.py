@@ -157,6 +157,13 @@ def load(target: str) -> Callable[..., Any]:
     return function
 
 
+def preload(formats: tuple[str, ...]) -> None:
+    """Import the checks of `formats` now: processes forked afterwards (aisbom.forked) find them
+    imported, rather than each importing them again."""
+    for fmt in formats:
+        checks_for(fmt)
+
+
 def checks_for(fmt: str) -> tuple[Check, ...]:
     """The checks of a sniffed format, in order (none for text-less data, empty files ...)."""
     entry = FORMATS.get(fmt)

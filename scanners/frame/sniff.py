@@ -33,6 +33,8 @@ _TORCH_LEGACY_TEXT = b"L" + str(_TORCH_LEGACY_MAGIC).encode() + b"L\n."  # proto
 
 # (offset, magic, format) of every format with a magic number, in the registry's order.
 _MAGIC = [(offset, magic, name) for name, fmt in FORMATS.items() for offset, magic in fmt.magic]
+# The same magic numbers by offset: most files match none, which one startswith per offset says.
+_MAGIC_AT = {offset: tuple(magic for at, magic, _name in _MAGIC if at == offset) for offset, _m, _n in _MAGIC}
 # Formats that recognise themselves, asked after the containers and pickles, before the guesses
 # by first bytes (TensorFlow, ONNX) and before "text" or "data".
 _RECOGNISERS = [(name, fmt.recognise) for name, fmt in FORMATS.items() if fmt.recognise]
@@ -40,9 +42,10 @@ _RECOGNISERS = [(name, fmt.recognise) for name, fmt in FORMATS.items() if fmt.re
 
 def sniff(data: Data) -> str:
     head = data[:512]
-    for offset, magic, name in _MAGIC:
-        if head[offset : offset + len(magic)] == magic:
-            return name
+    if any(head.startswith(magics, offset) for offset, magics in _MAGIC_AT.items()):
+        for offset, magic, name in _MAGIC:  # the first in the registry's order
+            if head[offset : offset + len(magic)] == magic:
+                return name
     if hdf5_superblock(data) is not None:  # after a user block (h5py, Keras and libhdf5 read it)
         return "hdf5"
     if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] in _BZIP2_BLOCKS:

@@ -75,6 +75,10 @@ def scan_caffe(data: Data, ctx: ScanContext) -> None:
 
 def is_prototxt(data: Data) -> bool:
     head = bytes(data[:_TEXT_HEAD])
+    # The words every pattern needs, found at C speed first: the line-anchored searches cost a
+    # step per byte, and almost no file (binary data above all) has these words.
+    if b"layer" not in head or b"type" not in head or (b"top" not in head and b"bottom" not in head):
+        return False
     return all(pattern.search(head) for pattern in (_TEXT_LAYER, _TEXT_TYPE, _TEXT_BLOB))
 
 
