@@ -7,6 +7,11 @@ failed index line. This module only keeps a bounded number of tasks in flight (b
 finishes, so the driver writes DIR as the run goes. A job comes back as text (batch/job.py): the
 workers need no access to DIR, only to the targets.
 
+A target's task may answer with a Plan instead (a local directory above `--split-mb`): its parts
+are then scanned as tasks of their own, before any new target, within the same bound, and a join
+task that takes their results (Ray hands them over, and runs it once they are all there) renders
+the target's report as one task would have. Parts and joins are retried like targets.
+
 `address` None starts a local Ray instance for the run (with `workers` CPUs, listening on loopback
 only) and stops it at the end; "auto", HOST:PORT or ray://HOST:PORT joins a cluster that already
 runs. A driver that has already
@@ -16,11 +21,13 @@ called ray.init (a notebook, a test) is used as it is. Ray is an optional extra.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from aisbom.batch.engines.interface import OnDone
-from aisbom.batch.job import Job, failed, run_job
+from aisbom.batch.job import Job, Plan, failed, join_parts, run_job
+from aisbom.batch.parts import scan_part
 from aisbom.errors import UsageError
 
 MAX_RETRIES = 3
@@ -32,6 +39,8 @@ class RayEngine:
         self.address = address
         self.in_flight = in_flight
         self.startup_seconds: float | None = None  # starting or joining Ray, for the summary
+        self.split_targets = 0  # targets scanned in parts, and how many parts, for the summary
+        self.split_parts = 0
 
     def run(self, jobs: Iterable[Job], on_done: OnDone) -> None:
         ray = _import_ray()
@@ -48,26 +57,48 @@ class RayEngine:
                 ray.shutdown()
 
     def _run(self, ray: Any, pending: Iterator[Job], on_done: OnDone) -> None:
-        task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(run_job)
+        retried = {"num_cpus": 1, "max_retries": MAX_RETRIES, "retry_exceptions": False}
+        scan, part, join = (ray.remote(**retried)(work) for work in (run_job, scan_part, join_parts))
         limit = self.in_flight or max(2, 4 * int(ray.cluster_resources().get("CPU", self.workers)))
-        in_flight: dict[Any, Job] = {}
+        # Tasks whose answer is an Outcome (a target's, a join's) map to their job; a part maps to
+        # None: only its join reads its answer.
+        in_flight: dict[Any, Job | None] = {}
+        parts_to_submit: deque[tuple[Plan, int, list[Any]]] = deque()
         while True:
             while len(in_flight) < limit:
+                if parts_to_submit:  # a started target's parts before any new target
+                    plan, number, refs = parts_to_submit.popleft()
+                    label = f"{number + 1}/{len(plan.parts)}:{plan.job.target[:200]}"
+                    ref = part.options(name=f"aisbom-part:{label}")
+                    refs.append(ref.remote(plan.resolved.path, plan.parts[number], plan.job.settings.policy))
+                    in_flight[refs[-1]] = None
+                    if len(refs) == len(plan.parts):
+                        joined = join.options(name=f"aisbom-join:{plan.job.target[:200]}").remote(plan, *refs)
+                        in_flight[joined] = plan.job
+                    continue
                 job = next(pending, None)
                 if job is None:
                     break
-                in_flight[task.options(name=f"aisbom-scan:{job.target[:200]}").remote(job)] = job
+                in_flight[scan.options(name=f"aisbom-scan:{job.target[:200]}").remote(job)] = job
             if not in_flight:
                 return
             ready, _ = ray.wait(list(in_flight), num_returns=1)
             for ref in ready:
                 job = in_flight.pop(ref)
+                if job is None:
+                    continue  # a part: its join takes its answer (or its failure)
                 try:
                     outcome = ray.get(ref)
                 except ray.exceptions.RayError as exc:  # retries spent: the worker or node kept dying
                     outcome = failed(
-                        job, f"the Ray task scanning it failed {MAX_RETRIES + 1} times: {_why(exc)}"
+                        job, f"a Ray task scanning it failed {MAX_RETRIES + 1} times: {_why(exc)}"
                     )
+                if outcome.plan is not None:
+                    self.split_targets += 1
+                    self.split_parts += len(outcome.plan.parts)
+                    answers: list[Any] = []  # the parts' refs, filled as they are submitted
+                    parts_to_submit.extend((outcome.plan, n, answers) for n in range(len(outcome.plan.parts)))
+                    continue
                 on_done(outcome)
 
 
