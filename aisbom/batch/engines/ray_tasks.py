@@ -113,8 +113,14 @@ def _import_ray() -> Any:
 def _start(ray: Any, address: str | None, workers: int) -> None:
     options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
     try:
-        if address is None:  # nobody else needs to reach a local instance: loopback only
-            ray.init(num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1", **options)
+        if address is None:  # "local": a new instance, even where RAY_ADDRESS or `ray start` says another
+            ray.init(
+                address="local",
+                num_cpus=workers,
+                include_dashboard=False,
+                _node_ip_address="127.0.0.1",
+                **options,
+            )
         else:
             ray.init(address=address, **options)
     except Exception as exc:  # Ray says what went wrong in many ways: one line, exit 2
