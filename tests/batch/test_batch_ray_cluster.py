@@ -128,3 +128,17 @@ def test_without_address_a_local_instance_is_started_even_where_ray_address_is_s
     own = batch(listed, "--out", tmp_path / "out", "--engine", "ray", "--workers", "1", env=env)
     assert own.returncode == 0, own.stderr
     assert cluster.drivers() == before
+
+
+def test_an_address_where_nothing_answers_is_one_line_at_once(tmp_path: Path) -> None:
+    """Ray itself would try for minutes; nothing listens on this port."""
+    listed, targets = model_list(tmp_path)
+    address = f"127.0.0.1:{_free_port()}"
+    for args, env in (((address,), {}), (("auto",), {"RAY_ADDRESS": address})):
+        began = time.monotonic()
+        result = batch(listed, "--out", tmp_path / "out", "--engine", "ray", "--address", *args, env=env)
+        assert result.returncode == 2 and time.monotonic() - began < 60
+        assert result.stderr.strip().splitlines() == [
+            f"aisbom: error: cannot join the Ray cluster at {args[0]}: nothing answers at {address} "
+            "(Connection refused)"
+        ]

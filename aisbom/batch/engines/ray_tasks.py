@@ -20,6 +20,8 @@ called ray.init (a notebook, a test) is used as it is. Ray is an optional extra.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -112,6 +114,8 @@ def _import_ray() -> Any:
 
 def _start(ray: Any, address: str | None, workers: int) -> None:
     options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+    if address is not None:
+        _check_reachable(address)
     try:
         if address is None:  # "local": a new instance, even where RAY_ADDRESS or `ray start` says another
             ray.init(
@@ -126,6 +130,23 @@ def _start(ray: Any, address: str | None, workers: int) -> None:
     except Exception as exc:  # Ray says what went wrong in many ways: one line, exit 2
         where = f"join the Ray cluster at {address}" if address else "start a local Ray instance"
         raise UsageError(f"cannot {where}: {_why(exc)}") from None
+
+
+def _check_reachable(address: str) -> None:
+    """Ray tries an address where nothing answers for minutes (20 times, 30 s each) before it
+    gives up: one connection attempt says it at once. `auto` is checked when RAY_ADDRESS names
+    the cluster (else Ray finds it, or says there is none, quickly); ray:// is Ray's to check."""
+    named = os.environ.get("RAY_ADDRESS") if address == "auto" else address
+    if not named or "://" in named or named == "auto":
+        return
+    host, _, port = named.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=10).close()
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise UsageError(
+            f"cannot join the Ray cluster at {address}: nothing answers at {named} ({why})"
+        ) from None
 
 
 def _why(exc: BaseException) -> str:
