@@ -51,8 +51,9 @@ Examples:
 @click.option(
     "--address",
     metavar="ADDRESS",
-    help="With --engine ray: the cluster to join ('auto': the one this machine belongs to). "
-    "Default: start a local Ray instance for this run.",
+    help="With --engine ray: the cluster to join, HOST:PORT of its head, ray://HOST:PORT, or 'auto' "
+    "(the one RAY_ADDRESS names, else the one `ray start` started on this machine). "
+    "Default: start a Ray instance for this run only.",
 )
 @click.option(
     "--split-mb",

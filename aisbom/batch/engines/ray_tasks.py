@@ -12,10 +12,11 @@ are then scanned as tasks of their own, before any new target, within the same b
 task that takes their results (Ray hands them over, and runs it once they are all there) renders
 the target's report as one task would have. Parts and joins are retried like targets.
 
-`address` None starts a local Ray instance for the run (with `workers` CPUs, listening on loopback
-only) and stops it at the end; "auto", HOST:PORT or ray://HOST:PORT joins a cluster that already
-runs. A driver that has already
-called ray.init (a notebook, a test) is used as it is. Ray is an optional extra.
+`address` None starts a Ray instance of the run's own (with `workers` CPUs, at 127.0.0.1; Ray's
+processes still listen on every interface, behind Ray's token authentication) and stops it at the
+end, even where RAY_ADDRESS or `ray start` name another cluster; "auto", HOST:PORT or
+ray://HOST:PORT joins a cluster that already runs. A driver that has already called ray.init (a
+notebook, a test) is used as it is. Ray is an optional extra.
 """
 
 from __future__ import annotations
