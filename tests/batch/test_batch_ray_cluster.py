@@ -93,7 +93,10 @@ def _stop(head: subprocess.Popen[bytes], temp_dir: Path) -> None:
             process.kill()
 
 
-def test_batch_joins_a_cluster_at_its_address(cluster: Cluster, tmp_path: Path) -> None:
+def test_batch_joins_a_separate_cluster_at_its_address_or_auto_and_never_unasked(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """One test, so that the cluster starts once whichever worker of pytest-xdist runs it."""
     listed, targets = model_list(tmp_path)
     before = cluster.drivers()
     joined = batch(
@@ -105,27 +108,18 @@ def test_batch_joins_a_cluster_at_its_address(cluster: Cluster, tmp_path: Path) 
     batch(listed, "--out", tmp_path / "local", "--workers", "1")
     assert verdicts(tmp_path / "ray") == verdicts(tmp_path / "local") and len(verdicts(tmp_path / "ray")) == 5
 
-
-def test_address_auto_joins_the_cluster_ray_address_names(cluster: Cluster, tmp_path: Path) -> None:
-    listed, targets = model_list(tmp_path)
-    listed.write_text(targets[0] + "\n")
+    # --address auto: the cluster RAY_ADDRESS names.
+    one = tmp_path / "one.txt"
+    one.write_text(targets[0] + "\n")
     before = cluster.drivers()
-    env = {**cluster.env, "RAY_ADDRESS": cluster.address}
-    auto = batch(listed, "--out", tmp_path / "out", "--engine", "ray", "--address", "auto", env=env)
+    named = {**cluster.env, "RAY_ADDRESS": cluster.address}
+    auto = batch(one, "--out", tmp_path / "auto", "--engine", "ray", "--address", "auto", env=named)
     assert auto.returncode == 0, auto.stderr
     assert cluster.drivers() > before
 
-
-def test_without_address_a_local_instance_is_started_even_where_ray_address_is_set(
-    cluster: Cluster, tmp_path: Path
-) -> None:
-    """The documented default: a Ray instance of the run's own, whatever RAY_ADDRESS says (Ray
-    itself would join that cluster)."""
-    listed, targets = model_list(tmp_path)
-    listed.write_text(targets[0] + "\n")
+    # No --address: an instance of the run's own, whatever RAY_ADDRESS says (Ray would join it).
     before = cluster.drivers()
-    env = {**cluster.env, "RAY_ADDRESS": cluster.address}
-    own = batch(listed, "--out", tmp_path / "out", "--engine", "ray", "--workers", "1", env=env)
+    own = batch(one, "--out", tmp_path / "own", "--engine", "ray", "--workers", "1", env=named)
     assert own.returncode == 0, own.stderr
     assert cluster.drivers() == before
 

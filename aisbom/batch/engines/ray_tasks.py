@@ -46,6 +46,8 @@ class RayEngine:
         self.split_parts = 0
 
     def run(self, jobs: Iterable[Job], on_done: OnDone) -> None:
+        if self.address is not None:
+            _check_reachable(self.address)  # before importing Ray, which takes seconds
         ray = _import_ray()
         started_here = False
         if not ray.is_initialized():
@@ -115,8 +117,6 @@ def _import_ray() -> Any:
 
 def _start(ray: Any, address: str | None, workers: int) -> None:
     options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
-    if address is not None:
-        _check_reachable(address)
     try:
         if address is None:  # "local": a new instance, even where RAY_ADDRESS or `ray start` says another
             ray.init(
