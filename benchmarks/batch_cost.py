@@ -15,6 +15,9 @@ bounded queue does about this). A task takes target_s (resolve, walk, report, in
 bytes / rate, where rate is the smaller of the worker's own scan rate (--worker-mb-s) and its
 share of its node's network (--node-gbit / --nodes-per workers on a node). Downloads and scans
 are not overlapped (a worker downloads, then scans), which is how `aisbom batch` works.
+With --split-gb, a repository larger than that is as many tasks of at most that size, each with
+its own target_s, in its place in the list (as `--split-mb` on Ray: parts go first). Splitting
+applies to local paths only (a mirror on a file system every node mounts).
 """
 
 from __future__ import annotations
@@ -30,6 +33,17 @@ def synthetic_sizes(count: int, seed: int) -> list[int]:
     rng = random.Random(seed)
     median, sigma = 300e6, 2.2
     return [int(min(max(rng.lognormvariate(math.log(median), sigma), 1e3), 2e12)) for _ in range(count)]
+
+
+def split(sizes: list[int], part_bytes: float | None) -> list[int]:
+    """Each size above part_bytes as parts of at most part_bytes, in its place."""
+    if not part_bytes:
+        return sizes
+    tasks: list[int] = []
+    for size in sizes:
+        parts = max(1, math.ceil(size / part_bytes))
+        tasks.extend([size // parts] * (parts - 1) + [size - size // parts * (parts - 1)])
+    return tasks
 
 
 def simulate(sizes: list[int], workers: int, rate_bytes_s: float, target_s: float) -> float:
@@ -54,6 +68,7 @@ def main() -> None:
     parser.add_argument("--target-s", type=float, default=0.05, help="fixed cost of one target, s")
     parser.add_argument("--dollars-per-worker-hour", type=float, default=0.05)
     parser.add_argument("--dollars-per-gb-transfer", type=float, default=0.0)
+    parser.add_argument("--split-gb", type=float, help="split repositories larger than this into parts")
     args = parser.parse_args()
 
     if args.sizes:
@@ -72,16 +87,19 @@ def main() -> None:
         f"per worker: {rate / 1e6:.0f} MB/s (scan {args.worker_mb_s:.0f} MB/s, network share "
         f"{network_share / 1e6:.0f} MB/s), {args.target_s} s per target"
     )
+    tasks = split(sizes, args.split_gb * 1e9 if args.split_gb else None)
+    if len(tasks) != len(sizes):
+        print(f"split above {args.split_gb} GB: {len(tasks)} tasks")
     for workers in args.workers:
-        seconds = simulate(sizes, workers, rate, args.target_s)
-        bound = max(total / (rate * workers), ordered[-1] / rate)
+        seconds = simulate(tasks, workers, rate, args.target_s)
+        bound = max(total / (rate * workers), max(tasks) / rate)
         cost = (
             workers * seconds / 3600 * args.dollars_per_worker_hour
             + total / 1e9 * args.dollars_per_gb_transfer
         )
         print(
             f"{workers:5d} workers: {seconds / 3600:6.2f} h (lower bound {bound / 3600:.2f} h: all bytes, "
-            f"or the largest repository alone), {workers * seconds / 3600:7.0f} worker-hours, ${cost:,.0f}"
+            f"or the largest task alone), {workers * seconds / 3600:7.0f} worker-hours, ${cost:,.0f}"
         )
 
 

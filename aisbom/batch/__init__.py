@@ -5,3 +5,9 @@ job.py is what one worker does for one target (resolve, scan, render: the same p
 `aisbom scan`), index.py keeps DIR/index.jsonl and the per-target files, run.py drives an engine
 (engines/: a local process pool, or Ray) and writes each result as it arrives.
 """
+
+# With --engine ray, a local directory larger than this many MB is scanned in parts of at most
+# that size (parts.py), and of at most PART_FILES files: a directory of many small files (a
+# dataset) splits too. Here, not in parts.py, so that the command's help costs no import.
+DEFAULT_SPLIT_MB = 4000
+PART_FILES = 1000

@@ -5,6 +5,10 @@ and the worker writes nothing: the driver writes what comes back, wherever the w
 
 Every failure becomes an Outcome with `error` set, never an exception: one target's problem is
 one index line, and the run goes on.
+
+With `Settings.part_bytes` (the Ray engine), a local directory larger than that comes back as a
+Plan instead: the engine scans its parts as tasks of their own (batch/parts.py) and hands their
+results to `join_parts`, which renders the target as `run_job` would have.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from aisbom.batch.identity import identity_after, identity_before
+from aisbom.batch.parts import Part, partition
 from aisbom.errors import AisbomError
+from aisbom.pipeline import FileResult, ScanReport, scan_resolved
 from aisbom.policy import Policy
 from aisbom.sources import Resolved, resolve
 from aisbom.version import __version__
@@ -36,6 +42,8 @@ class Settings:
     bom: bool = False
     cache_dir: Path | None = None
     allow_http: bool = False
+    # Split a local directory of more than this many bytes into parts (None: never split).
+    part_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,18 +62,48 @@ class Outcome:
     report_text: str | None = None
     bom_text: str | None = None
     skipped: bool = False  # already done at this identity: `record` is the earlier one
+    plan: Plan | None = None  # too large for one task: scan these parts, then join_parts
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A target to scan in parts, and what its join needs to render it as one."""
+
+    job: Job
+    resolved: Resolved
+    identity: str | None
+    parts: tuple[Part, ...]
+    scanned_at: datetime
+    began: float  # time.time() when its first task began (parts may run on other machines)
 
 
 def run_job(job: Job) -> Outcome:
-    """Resolve, scan and render one target; never raises."""
+    """Resolve, scan and render one target (or plan its parts); never raises."""
     started = time.monotonic()
     try:
         return _run(job, started)
     except AisbomError as exc:
         return failed(job, str(exc), started)
     except Exception as exc:  # a library's surprise is one index line, never a lost target
-        text = str(exc).strip().splitlines()
-        return failed(job, f"{type(exc).__name__}: {text[0] if text else 'no message'}", started)
+        return failed(job, _surprise(exc), started)
+
+
+def join_parts(plan: Plan, *parts: tuple[FileResult, ...]) -> Outcome:
+    """The target's outcome from the results of its parts, in order: what run_job gives for the
+    whole target, or a failure when its files changed since they were cut into parts."""
+    job = plan.job
+    elapsed = time.time() - plan.began
+    try:
+        files = tuple(result for part in parts for result in part)
+        if [f.path for f in files] != [path for part in plan.parts for path in part]:
+            why = "its files changed while it was scanned in parts (a file came or went); run again"
+            return failed(job, why)
+        report = ScanReport(str(plan.resolved.path), __version__, job.settings.policy, files)
+        return _rendered(job, plan.resolved, plan.identity, report, plan.scanned_at, elapsed)
+    except AisbomError as exc:
+        return failed(job, str(exc))
+    except Exception as exc:
+        return failed(job, _surprise(exc))
 
 
 def failed(job: Job, error: str, started: float | None = None) -> Outcome:
@@ -84,12 +122,30 @@ def _run(job: Job, started: float) -> Outcome:
     if identity is not None and _already_done(job, identity):
         return Outcome(job.target, dict(job.previous or {}), skipped=True)
 
+    scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
+    parts = _parts(job, resolved)
+    if len(parts) > 1:
+        plan = Plan(job, resolved, identity, parts, scanned_at, time.time() - (time.monotonic() - started))
+        return Outcome(job.target, {}, plan=plan)
+
+    report = scan_resolved(resolved, policy=job.settings.policy)
+    return _rendered(job, resolved, identity, report, scanned_at, time.monotonic() - started)
+
+
+def _parts(job: Job, resolved: Resolved) -> tuple[Part, ...]:
+    """The parts of a local target above the size to split at; else none."""
+    if job.settings.part_bytes is None or resolved.provenance is not None:
+        return ()
+    return partition(resolved.path, job.settings.part_bytes)
+
+
+def _rendered(
+    job: Job, resolved: Resolved, identity: str | None, report: ScanReport, scanned_at: datetime, took: float
+) -> Outcome:
+    """The JSON report (and BOM) of a finished scan, and its index line."""
     from aisbom.formats import get_format
     from aisbom.formats.interface import FormatOptions
-    from aisbom.pipeline import scan_resolved
 
-    scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-    report = scan_resolved(resolved, policy=job.settings.policy)
     if resolved.provenance is not None:  # as `aisbom scan` names it: hf:// as typed, URLs as recorded
         shown = job.target if resolved.provenance.hf_repo else resolved.provenance.source_url
         report = dataclasses.replace(report, target=shown)
@@ -110,7 +166,7 @@ def _run(job: Job, started: float) -> Outcome:
         bytes=sum(f.size or 0 for f in report.files),
         source=resolved.provenance.source_url if resolved.provenance else None,
         scanned_at=scanned_at.isoformat(),
-        seconds=round(time.monotonic() - started, 3),
+        seconds=round(took, 3),
     )
     return Outcome(job.target, record, report_text, bom_text)
 
@@ -120,6 +176,11 @@ def _bom(report: Any, resolved: Resolved, scanned_at: datetime, kind: str) -> st
 
     options = BomOptions(provenance=resolved.provenance, scanned_at=scanned_at, kind=kind)
     return build_bom(report, resolved.path, options).text
+
+
+def _surprise(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else 'no message'}"
 
 
 def _already_done(job: Job, identity: str) -> bool:

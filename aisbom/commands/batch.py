@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from aisbom.batch import DEFAULT_SPLIT_MB, PART_FILES
 from aisbom.commands._scanning import build_policy
 from aisbom.errors import AisbomError
 from aisbom.policy import Policy
@@ -50,8 +51,17 @@ Examples:
 @click.option(
     "--address",
     metavar="ADDRESS",
-    help="With --engine ray: the cluster to join ('auto': the one this machine belongs to). "
-    "Default: start a local Ray instance for this run.",
+    help="With --engine ray: the cluster to join, HOST:PORT of its head, ray://HOST:PORT, or 'auto' "
+    "(the one RAY_ADDRESS names, else the one `ray start` started on this machine). "
+    "Default: start a Ray instance for this run only.",
+)
+@click.option(
+    "--split-mb",
+    type=click.IntRange(min=0),
+    metavar="MB",
+    help="With --engine ray: scan a local directory of more than MB megabytes (or "
+    f"{PART_FILES} files) in parts of at most that, one task each, joined into one report; "
+    f"0 never splits. Default: {DEFAULT_SPLIT_MB}.",
 )
 @click.option(
     "--fail-on",
@@ -83,6 +93,7 @@ def batch(
     engine: str,
     workers: int | None,
     address: str | None,
+    split_mb: int | None,
     fail_on: str,
     strict: bool,
     allow_files: tuple[Path, ...],
@@ -106,12 +117,23 @@ def batch(
     from aisbom.batch.run import run_batch
     from aisbom.batch.targets import read_targets
 
-    if address is not None and engine != "ray":
-        raise click.UsageError("--address applies to --engine ray")
+    for given, name in ((address, "--address"), (split_mb, "--split-mb")):
+        if given is not None and engine != "ray":
+            raise click.UsageError(f"{name} applies to --engine ray")
+    if split_mb is None:
+        split_mb = DEFAULT_SPLIT_MB
+    part_bytes = split_mb * 1_000_000 if engine == "ray" and split_mb else None
     try:
         listed = read_targets(_read_list(target_list), "stdin" if target_list == "-" else target_list)
         policy = build_policy(fail_on, strict, allow_files, allow_dangerous)
-        settings = Settings(policy, _policy_key(policy), bom=bom, cache_dir=cache_dir, allow_http=allow_http)
+        settings = Settings(
+            policy,
+            _policy_key(policy),
+            bom=bom,
+            cache_dir=cache_dir,
+            allow_http=allow_http,
+            part_bytes=part_bytes,
+        )
         chosen = get_engine(engine, workers or os.cpu_count() or 1, address)
     except AisbomError as exc:
         click.echo(shown(f"aisbom: error: {exc}"), err=True)
@@ -139,10 +161,12 @@ def batch(
     seconds = max(summary.seconds, 1e-6)
     startup = getattr(chosen, "startup_seconds", None)
     started = f" (of which {startup:.1f} s starting Ray)" if startup is not None else ""
+    split = getattr(chosen, "split_targets", 0)
+    parts = f" ({counted(split, 'target')} in {getattr(chosen, 'split_parts', 0)} parts)" if split else ""
     click.echo(
         shown(
             f"aisbom: batch: {counted(summary.targets, 'target')} ({summary.scanned} scanned, "
-            f"{summary.skipped} already done), {counted(summary.files, 'file')}, "
+            f"{summary.skipped} already done){parts}, {counted(summary.files, 'file')}, "
             f"{summary.bytes / 1e6:.1f} MB; {summary.clean} clean, {summary.unsafe} unsafe, "
             f"{summary.failed} failed; {summary.seconds:.1f} s{started}, "
             f"{summary.files / seconds:.0f} files/s, {summary.bytes / 1e6 / seconds:.1f} MB/s; "

@@ -4,7 +4,11 @@ is killed mid-run, and a rerun that skips what is done."""
 
 from __future__ import annotations
 
+import json
 import os
+import random
+import re
+import shutil
 import signal
 import threading
 import time
@@ -12,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _batch_helpers import batch, index, model_list, s3_twins, verdicts
+from _batch_helpers import FIXTURES, batch, index, model_list, s3_twins, verdicts
 from _s3 import aws_environment, new_bucket, require
 from click.testing import CliRunner
 
@@ -78,18 +82,6 @@ def test_ray_and_local_engines_give_identical_verdicts(
     assert "(0 scanned, 10 already done)" in err
 
 
-def _kill_first_scanning_worker(killed: list[int], stop: threading.Event) -> None:
-    """SIGKILL the first Ray worker seen running a scan task (its process title names the task)."""
-    while not stop.is_set() and not killed:
-        for process in psutil.process_iter(["pid", "cmdline"]):
-            title = " ".join(process.info["cmdline"] or [])
-            if title.startswith("ray::aisbom-scan"):
-                os.kill(process.info["pid"], signal.SIGKILL)
-                killed.append(process.info["pid"])
-                return
-        time.sleep(0.05)
-
-
 def test_a_worker_killed_mid_run_loses_no_target(ray_instance: None, tmp_path: Path) -> None:
     big = tmp_path / "big"
     big.mkdir()
@@ -100,7 +92,7 @@ def test_a_worker_killed_mid_run_loses_no_target(ray_instance: None, tmp_path: P
     listed.write_text("\n".join(targets) + "\n")
     killed: list[int] = []
     stop = threading.Event()
-    killer = threading.Thread(target=_kill_first_scanning_worker, args=(killed, stop))
+    killer = threading.Thread(target=_kill_first_worker_titled, args=("aisbom-scan", killed, stop))
     killer.start()
     try:
         code, err = ray_batch(listed, "--out", tmp_path / "out")
@@ -113,3 +105,66 @@ def test_a_worker_killed_mid_run_loses_no_target(ray_instance: None, tmp_path: P
     assert all(r["verdict"] in ("clean", "unsafe") for r in records.values()), records
     assert records[str(big)]["bytes"] == 1536 << 20
     assert code == 1 and "6 targets (6 scanned, 0 already done)" in err
+
+
+def _kill_first_worker_titled(prefix: str, killed: list[int], stop: threading.Event) -> None:
+    """SIGKILL the first Ray worker seen running a task whose name starts with `prefix`."""
+    while not stop.is_set() and not killed:
+        for process in psutil.process_iter(["pid", "cmdline"]):
+            if " ".join(process.info["cmdline"] or []).startswith(f"ray::{prefix}"):
+                os.kill(process.info["pid"], signal.SIGKILL)
+                killed.append(process.info["pid"])
+                return
+        time.sleep(0.05)
+
+
+def _large_model(root: Path) -> Path:
+    """A directory of over 1 MB: fixture models with findings, three 1.5 MB shards and a sparse
+    384 MiB file (a part that runs long enough to have its worker killed)."""
+    model = root / "large"
+    shutil.copytree(FIXTURES / "malicious" / "pytorch", model / "pytorch")
+    shutil.copytree(FIXTURES / "benign" / "safetensors", model / "safetensors")
+    for n in range(3):
+        (model / f"shard-{n}.bin").write_bytes(random.Random(n).randbytes(1_500_000))
+    with (model / "weights.bin").open("wb") as handle:
+        handle.truncate(384 << 20)
+    return model
+
+
+def test_a_target_split_into_parts_gets_the_report_of_the_whole(ray_instance: None, tmp_path: Path) -> None:
+    """Above --split-mb a local directory is scanned as one task per part, then joined: its index
+    line and its report are those of the same directory scanned as one task, although the worker
+    of one part is killed mid-run (Ray runs that part again)."""
+    model = _large_model(tmp_path)
+    small = str(FIXTURES / "benign" / "pickle")
+    listed = tmp_path / "list.txt"
+    listed.write_text(f"{model}\n{small}\n")
+    killed: list[int] = []
+    stop = threading.Event()
+    killer = threading.Thread(target=_kill_first_worker_titled, args=("aisbom-part", killed, stop))
+    killer.start()
+    try:
+        code, err = ray_batch(listed, "--out", tmp_path / "parts", "--split-mb", "1", "--bom")
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no worker scanning a part was seen to kill"
+    whole_code, whole_err = ray_batch(listed, "--out", tmp_path / "whole", "--split-mb", "0", "--bom")
+    assert code == whole_code == 1, err  # the pytorch fixtures are unsafe
+    parts = re.search(r"\(1 target in (\d+) parts\)", err)
+    assert parts and int(parts.group(1)) >= 5, err
+    assert "parts)" not in whole_err and "2 targets (2 scanned, 0 already done)" in err
+
+    split, whole = index(tmp_path / "parts"), index(tmp_path / "whole")
+    for target in (str(model), small):
+        timeless = {k: v for k, v in split[target].items() if k not in ("scanned_at", "seconds")}
+        assert timeless == {k: v for k, v in whole[target].items() if k not in ("scanned_at", "seconds")}
+        report = (tmp_path / "parts" / split[target]["report"]).read_bytes()
+        assert report == (tmp_path / "whole" / whole[target]["report"]).read_bytes()
+        boms = [  # the same but for their serial number and times, the time of the scan included
+            json.loads((out / r[target]["bom"]).read_text().replace(r[target]["scanned_at"], "SCANNED"))
+            for out, r in ((tmp_path / "parts", split), (tmp_path / "whole", whole))
+        ]
+        assert boms[0]["components"] == boms[1]["components"]
+    assert split[str(model)]["files"] == 22 + len(list((model / "safetensors").iterdir())) + 4
+    assert split[str(model)]["verdict"] == "unsafe" and split[str(model)]["bytes"] > 384 << 20
