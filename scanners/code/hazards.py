@@ -498,14 +498,23 @@ def _outside(node: ast.AST, names: _Names) -> bool:
     return False
 
 
+MAIN_BLOCK = "the __main__ block"
+
+
 def _placed(tree: ast.Module, reached: set[str]) -> Iterator[tuple[ast.AST, ast.AST | None, str, str]]:
     """Every node with its parent, when it runs and its scope, without recursion (shipped code
     can nest deeper than Python's stack)."""
     stack: list[tuple[ast.AST, ast.AST | None, str, str]] = [(tree, None, "import", "module")]
+    guard_holds = _main_guard_holds(tree)
     while stack:
         node, parent, when, scope = stack.pop()
         yield node, parent, when, scope
-        if isinstance(node, _FUNCTIONS):
+        if guard_holds and scope == "module" and isinstance(node, ast.If) and _is_main_guard(node.test):
+            # `if __name__ == "__main__":` runs only when the file is run as a script, never when
+            # a loader imports it; its else branch does run on import.
+            stack += [(child, node, when, scope) for child in reversed([node.test, *node.orelse])]
+            stack += [(child, node, "call", MAIN_BLOCK) for child in reversed(node.body)]
+        elif isinstance(node, _FUNCTIONS):
             inner_scope = node.name if scope == "module" else f"{scope}.{node.name}"
             inner_when = "load" if node.name in LOAD_METHODS or node.name in reached else "call"
             outer = [*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d)]
@@ -518,6 +527,38 @@ def _placed(tree: ast.Module, reached: set[str]) -> Iterator[tuple[ast.AST, ast.
             stack += [(child, node, when, inner_scope) for child in reversed(node.body)]
         else:
             stack += [(child, node, when, scope) for child in reversed(list(ast.iter_child_nodes(node)))]
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = {ast.dump(test.left), ast.dump(test.comparators[0])}
+    return sides == {ast.dump(ast.Name("__name__", ast.Load())), ast.dump(ast.Constant("__main__"))}
+
+
+_RENAMERS = frozenset({"globals", "vars", "locals", "setattr", "exec", "eval", "compile", "__import__"})
+
+
+def _main_guard_holds(tree: ast.Module) -> bool:
+    """Whether `__name__` is surely the module's name at import: nothing binds it, names it as a
+    string ("__name__" as a key of globals()) or reaches the module's namespace by other means.
+    Otherwise a module could set `__name__ = "__main__"` and run its guarded block on import."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and (
+            (node.id == "__name__" and not isinstance(node.ctx, ast.Load)) or node.id in _RENAMERS
+        ):
+            return False
+        if isinstance(node, ast.Attribute) and node.attr == "__name__" and not isinstance(node.ctx, ast.Load):
+            return False  # module.__name__ = "__main__" (reading a class's __name__ is common)
+        if isinstance(node, ast.keyword) and node.arg == "__name__":
+            return False  # vars(module).update(__name__="__main__")
+        if isinstance(node, ast.Constant) and node.value == "__name__":
+            return False
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and "__name__" in node.names:
+            return False
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(a.asname == "__name__" for a in node.names):
+            return False
+    return True
 
 
 def _reached_while_loading(tree: ast.Module) -> set[str]:

@@ -16,7 +16,14 @@ import tokenize
 import warnings
 
 from aisbom.scanners.code.bandit_checks import BanditFailed, run_bandit
-from aisbom.scanners.code.hazards import CRITICAL_AT_LOAD, KINDS, OBFUSCATION, Hazard, find_hazards
+from aisbom.scanners.code.hazards import (
+    CRITICAL_AT_LOAD,
+    KINDS,
+    MAIN_BLOCK,
+    OBFUSCATION,
+    Hazard,
+    find_hazards,
+)
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.severity import Severity
 from aisbom.wording import counted
@@ -145,7 +152,10 @@ def _report_hazard(hazard: Hazard, lines: list[str], ctx: ScanContext) -> None:
         at_load = hazard.when != "call"
         rule = "code-dangerous-call"
         severity = Severity.CRITICAL if at_load and hazard.kind in CRITICAL_AT_LOAD else Severity.HIGH
-    when = _WHEN.get(hazard.when, f"runs when {hazard.scope} is called")
+    if hazard.scope == MAIN_BLOCK:
+        when = "runs only when the file is run as a script"
+    else:
+        when = _WHEN.get(hazard.when, f"runs when {hazard.scope} is called")
     if hazard.when == "load" and hazard.scope != "module":
         when += f" ({hazard.scope})"
     source = _source_line(lines, hazard.line)

@@ -390,3 +390,45 @@ def test_bom_marks_code_files_and_the_model_as_needing_remote_code():
     }
     assert code == {"configuration_tiny.py", "modeling_tiny.py"}
     assert all(c["hashes"][0]["alg"] == "SHA-256" for c in model["components"])
+
+
+_GUARDED = "import os\n\n\ndef main():\n    os.system('touch {marker}')\n\n\n"
+
+
+@pytest.mark.parametrize(
+    ("prelude", "guard", "runs_on_import"),
+    [
+        ("", 'if __name__ == "__main__":\n    main()\n', False),
+        ("", 'if "__main__" == __name__:\n    main()\nelse:\n    main()\n', True),  # else runs on import
+        ('__name__ = "__main__"\n', 'if __name__ == "__main__":\n    main()\n', True),
+        ('globals()["__name__"] = "__main__"\n', 'if __name__ == "__main__":\n    main()\n', True),
+        (
+            "import sys\nsys.modules[__name__].__name__ = '__main__'\n",
+            'if __name__ == "__main__":\n    main()\n',
+            True,
+        ),
+    ],
+    ids=["guarded", "else-branch", "renamed", "renamed-by-globals", "renamed-by-module"],
+)
+def test_a_main_block_runs_only_as_a_script_unless_the_module_renames_itself(
+    tmp_path, prelude, guard, runs_on_import
+):
+    """What a loader's import runs is critical; a `__main__` block runs only when the file is
+    run as a script: high. Proved by importing each module in a child process."""
+    model = tmp_path / "model"
+    model.mkdir()
+    marker = tmp_path / MARKER
+    (model / "modeling_x.py").write_text(prelude + _GUARDED.format(marker=marker) + guard)
+    subprocess.run([sys.executable, "-c", "import modeling_x"], cwd=model, check=True, timeout=60)
+    assert marker.exists() == runs_on_import
+    [finding] = [f for f in scan_target(model).findings if dict(f.evidence).get("call") == "os.system"]
+    assert finding.severity == (Severity.CRITICAL if runs_on_import else Severity.HIGH)
+    if not runs_on_import:
+        assert "runs when main is called" in finding.message
+
+
+def test_a_payload_in_the_main_block_itself_says_it_runs_as_a_script(tmp_path):
+    (tmp_path / "modeling_x.py").write_text('import os\n\nif __name__ == "__main__":\n    os.system("id")\n')
+    [finding] = scan_target(tmp_path).findings
+    assert finding.severity == Severity.HIGH
+    assert "runs only when the file is run as a script" in finding.message
