@@ -23,6 +23,7 @@ judge every view and report the divergence. No reader here falls back silently t
 from __future__ import annotations
 
 import struct
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -103,11 +104,12 @@ class Directories:
         return out
 
     def repeated_names(self) -> list[str]:
-        """Names listed more than once by one reader (a name in two views is the divergence)."""
+        """Names listed more than once by one reader (a name in two views is the divergence).
+        Counted, not searched name by name: an archive holds up to max_members entries."""
         repeated: set[str] = set()
         for view in self.views:
-            names = [entry.name for entry in view.entries if not entry.is_dir]
-            repeated.update(name for name in names if names.count(name) > 1)
+            copies = Counter(entry.name for entry in view.entries if not entry.is_dir)
+            repeated.update(name for name, count in copies.items() if count > 1)
         return sorted(repeated)
 
     def view_of(self, reader: str) -> View | None:
