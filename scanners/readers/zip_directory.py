@@ -331,27 +331,30 @@ class _Header:
 
 
 def _zipfile_zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
-    """ZipInfo._decodeExtra: every 0x0001 field replaces the values that are still 0xFFFFFFFF."""
-    while len(extra) >= 4:
-        tag, length = struct.unpack("<HH", extra[:4])
-        if length + 4 > len(extra):
+    """ZipInfo._decodeExtra: every 0x0001 field replaces the values that are still 0xFFFFFFFF.
+    Read by position (zipfile slices off each field, so 65,535 bytes of empty fields cost it
+    half a gigabyte of copying per entry)."""
+    pos = 0
+    while len(extra) - pos >= 4:
+        tag, length = struct.unpack_from("<HH", extra, pos)
+        if length + 4 > len(extra) - pos:
             raise ZipError(f"Corrupt extra field {tag:04x} (size={length})")
         if tag == 0x0001:
-            values = extra[4 : 4 + length]
+            at, stop = pos + 4, pos + 4 + length
             for wanted in ("usize", "csize", "offset"):
                 current = {"usize": usize, "csize": csize, "offset": offset}[wanted]
                 if current == _U32 or (wanted == "usize" and current == 0xFFFF_FFFF_FFFF_FFFF):
-                    if len(values) < 8:
+                    if stop - at < 8:
                         raise ZipError("Corrupt zip64 extra field")
-                    value = struct.unpack("<Q", values[:8])[0]
-                    values = values[8:]
+                    (value,) = struct.unpack_from("<Q", extra, at)
+                    at += 8
                     if wanted == "usize":
                         usize = value
                     elif wanted == "csize":
                         csize = value
                     else:
                         offset = value
-        extra = extra[length + 4 :]
+        pos += length + 4
     return usize, csize, offset
 
 
