@@ -172,7 +172,7 @@ def _scan_sparse_member(data: Data, ctx: ScanContext, member: ScanContext, info:
     zero. Its holes cost nothing in the archive, so it is capped like compressed data (ratio and
     the file's decompression budget), and built here in one buffer: tarfile's own reader adds
     segment after segment to a bytes object, quadratic in the number of segments."""
-    segments = info.sparse or []
+    segments: list[tuple[int, int]] = list(info.sparse or [])  # type: ignore[arg-type]  # (offset, size)
     stored = sum(length for _, length in segments)
     cap = member_cap(ctx, stored)
     out = bytearray(min(info.size, cap.size))

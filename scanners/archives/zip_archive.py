@@ -117,6 +117,30 @@ def report_divergence(ctx: ScanContext, directories: zip_directory.Directories) 
         )
 
 
+class DisjointSpans:
+    """Byte ranges of an archive already read, none overlapping another. Readers that go over
+    central directory entries skip an entry whose bytes overlap one read before: thousands of
+    entries can point at the same data (the zip checks report them)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []  # sorted
+        self.ends: list[int] = []
+
+    def add(self, start: int, end: int) -> bool:
+        """Add [start, end) unless it overlaps a range already there; whether it was added."""
+        i = bisect.bisect_right(self.starts, start)
+        if (i and self.ends[i - 1] > start) or (i < len(self.starts) and self.starts[i] < end):
+            return False
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
+        return True
+
+    @staticmethod
+    def of_entry(entry: zip_reader.ZipEntry) -> tuple[int, int]:
+        """An entry's bytes, at least: its fixed local header and its compressed data."""
+        return entry.header_offset, entry.header_offset + 30 + entry.compressed_size
+
+
 class _ZipScan:
     def __init__(self, data: Data, ctx: ScanContext) -> None:
         self.data = data
@@ -140,8 +164,7 @@ class _ZipScan:
                 evidence={"name": name, "copies": str(self.seen[name])},
             )
 
-        scanned_starts: list[int] = []  # disjoint, sorted ranges of members already read
-        scanned_ends: list[int] = []
+        scanned = DisjointSpans()  # the bytes of members already read
         aliases: list[str] = []  # same local header and data as a member already read
         overlapping: list[str] = []  # data overlaps a member already read: not read again
         read_spans: dict[tuple[int, int, int], str] = {}
@@ -164,14 +187,9 @@ class _ZipScan:
             if span in read_spans:
                 aliases.append(entry.name)
                 continue
-            i = bisect.bisect_right(scanned_starts, start)
-            if (i > 0 and scanned_ends[i - 1] > start) or (
-                i < len(scanned_starts) and scanned_starts[i] < end
-            ):
+            if not scanned.add(start, end):
                 overlapping.append(entry.name)
                 continue
-            scanned_starts.insert(i, start)
-            scanned_ends.insert(i, end)
             read_spans[span] = entry.name
             self._compare_headers(member, entry, local)
             self._scan_member(member, entry, local.body, walked=False)

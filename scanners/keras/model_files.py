@@ -13,11 +13,11 @@ address-space cap: a crash or a hang becomes a finding on the file, never a lost
 
 from __future__ import annotations
 
-import bisect
 import os
 import time
 from pathlib import Path
 
+from aisbom.scanners.archives.zip_archive import DisjointSpans
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.sniff import hdf5_superblock, sniff
 from aisbom.scanners.readers import json_document, zip_directory, zip_reader
@@ -36,20 +36,10 @@ def scan_keras_zip(data: Data, ctx: ScanContext) -> None:
     # scan_zip reported what limits or unreadable directories it met. zipfile (and so Keras) cuts
     # names at a NUL and reads the last copy of a repeated name; every copy is checked here.
     directories = zip_directory.read_directories(data, max_entries=ctx.limits.max_members)
-    starts: list[int] = []  # sorted, disjoint spans of the copies read
-    ends: list[int] = []
+    read = DisjointSpans()  # a copy whose bytes overlap one read already is not read again
     for entry in directories.entries():
-        if entry.zipfile_name != CONFIG or entry.is_dir:
-            continue
-        # A copy whose bytes overlap one read already is not read again (the zip checks report
-        # it): thousands of entries can point at one large config.json.
-        start, end = entry.header_offset, entry.header_offset + 30 + entry.compressed_size
-        i = bisect.bisect_right(starts, start)
-        if (i and ends[i - 1] > start) or (i < len(starts) and starts[i] < end):
-            continue
-        starts.insert(i, start)
-        ends.insert(i, end)
-        _check_config_member(data, entry, ctx.child(CONFIG))
+        if entry.zipfile_name == CONFIG and not entry.is_dir and read.add(*DisjointSpans.of_entry(entry)):
+            _check_config_member(data, entry, ctx.child(CONFIG))
 
 
 def _check_config_member(data: Data, entry: zip_reader.ZipEntry, ctx: ScanContext) -> None:
