@@ -226,7 +226,8 @@ def pax_problem(body: bytes) -> str | None:
 def _checked_tarinfo(tarfile: Any) -> type:
     """A TarInfo that refuses a malformed pax header before tarfile parses it, as an invalid
     header: with ignore_zeros tarfile then moves on block by block, and the skipped blocks are
-    reported as a gap before the next member."""
+    reported as a gap before the next member. An old GNU sparse header whose extension blocks
+    the file cuts off is a truncated header (tarfile raised IndexError, a traceback)."""
 
     class CheckedTarInfo(tarfile.TarInfo):  # type: ignore[misc, name-defined]
         def _proc_pax(self, archive: Any) -> Any:
@@ -237,5 +238,11 @@ def _checked_tarinfo(tarfile: Any) -> type:
             if problem is not None:
                 raise tarfile.InvalidHeaderError(f"pax header: {problem}")
             return super()._proc_pax(archive)
+
+        def _proc_sparse(self, archive: Any) -> Any:
+            try:
+                return super()._proc_sparse(archive)
+            except IndexError:  # tarfile's nti() on an extension block cut off by the file's end
+                raise tarfile.TruncatedHeaderError("GNU sparse extension header cut off") from None
 
     return CheckedTarInfo

@@ -144,3 +144,24 @@ def test_zip64_extra_fields_are_read_by_position():
         sizes = zip_directory._zipfile_zip64_extra(padding + zip64, 0xFFFFFFFF, 0xFFFFFFFF, 12)
     assert sizes == (5_000_000_000, 7, 12)
     assert time.process_time() - started < 5
+
+
+def _cut_sparse_header(after: bytes = b"") -> bytes:
+    """An old GNU sparse member ('S') that announces an extension block the file does not hold."""
+    header = bytearray(tarfile.TarInfo("s").tobuf(format=tarfile.GNU_FORMAT))
+    header[156:157] = tarfile.GNUTYPE_SPARSE
+    header[482] = 1  # isextended
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header)
+    return after + bytes(header)
+
+
+def test_a_sparse_header_cut_off_in_its_extension_blocks_is_a_finding_not_a_traceback():
+    # tarfile raised IndexError (from nti() on an empty block) out of archive.next().
+    _, findings = scan(_cut_sparse_header())
+    assert [f.rule for f in findings] == ["scan-error"]
+    info = tarfile.TarInfo("first.bin")
+    info.size = 3
+    first = info.tobuf() + b"abc" + b"\0" * 509
+    _, findings = scan(_cut_sparse_header(first))
+    assert "archive-tampered" in rules(findings)  # the cut header after the member is reported
