@@ -469,8 +469,15 @@ def _report_ops(scan: _Scan) -> None:
             f"attr.{k}": ", ".join(repr(v) for v in vs[:_MAX_SHOWN]) for k, vs in code.attrs.items() if vs
         }
         judged = False
+        verdicts: dict[str, tuple[str, Severity, str] | None] = {}
         for op, named in tf_ops.items():
-            verdict = judge_op(op, code.attrs)
+            # judge_op reads the attribute values only for PrintV2 and Debug* ops, and judges
+            # every Debug* op by the same ones: judged once, not once per name (a file can name
+            # thousands of ops and hold thousands of values, which made this quadratic).
+            family = "Debug" if op.startswith("Debug") else op
+            if family not in verdicts:
+                verdicts[family] = judge_op(op, code.attrs)
+            verdict = verdicts[family]
             if verdict is None and op in PATH_OPS:
                 writes = PATH_OPS[op][1]
                 verb = "writes" if writes else "reads"
