@@ -888,7 +888,7 @@ def _put(kind: str) -> Callable[[PickleMachine, int], None]:
         key = _memo_key(m, off, kind)
         if key < 0:
             raise PickleError("negative PUT argument", off)
-        if key >= 1 << 24:
+        if key >= 1 << 24 and m.c:  # pickle.py's memo is a dict: any index costs the same
             m.assume(off, f"memo index {key}: _pickle.c allocates a table that large")
         m.kept += _MEMO_COST
         m.memo[key] = m.top(off)

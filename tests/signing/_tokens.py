@@ -105,9 +105,7 @@ KMS_KEYS = {
 }
 
 
-def make_kms_keys(endpoint: str, region: str) -> Kms:
-    import tempfile
-
+def make_kms_keys(endpoint: str, region: str, directory: Path) -> Kms:
     import boto3
 
     client = boto3.client(
@@ -117,7 +115,6 @@ def make_kms_keys(endpoint: str, region: str) -> Kms:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    directory = Path(tempfile.mkdtemp(prefix="aisbom-kms-"))
     public: dict[str, Path] = {}
     arns: dict[str, str] = {}
     for alias, (spec, usage) in KMS_KEYS.items():

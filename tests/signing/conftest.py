@@ -199,7 +199,7 @@ KMS_REGION = "eu-west-1"
 
 
 @pytest.fixture(scope="session")
-def kms_server() -> Iterator[Kms]:
+def kms_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kms]:
     """moto's KMS on a loopback port, for the session, with an ECDSA P-256, P-384, RSA, disabled
     and symmetric key under aliases."""
     try:
@@ -212,7 +212,7 @@ def kms_server() -> Iterator[Kms]:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        yield make_kms_keys(f"http://{host}:{port}", KMS_REGION)
+        yield make_kms_keys(f"http://{host}:{port}", KMS_REGION, tmp_path_factory.mktemp("kms"))
     finally:
         server.stop()
 

@@ -1,6 +1,6 @@
 """Differential test of the pickle engine against CPython's own unpicklers.
 
-    python tests/scanners/shared/pickle_differential.py [--seconds 1800] [--seed N] [--out DIR]
+    python tests/scanners/shared/pickle_differential.py [--seconds 1800] [--seed N] [--out FILE.jsonl]
 
 Generated and mutated streams go through the engine (each Reading) and, in a child process
 (pickle_worker.py, under every CPython 3.9+ found), through `_pickle.c` reading bytes in memory
@@ -10,7 +10,7 @@ import, call and method call the unpickler makes is an event; the engine's event
 same, in the same order. The engine may go on past a point where the real unpickler stopped
 only where it noted an assumption (a value whose type only the loading process knows: the
 stand-in is not the tuple or str a real object might be). Any other difference is a
-disagreement: it is printed with the stream, and saved under --out.
+disagreement: it is printed with the stream, and appended to --out (JSON lines).
 
 tests/scanners/pickles/test_pickle_differential.py runs this for a bounded time in CI.
 """
@@ -149,10 +149,12 @@ def _label(value: object, labels: dict[int, str]) -> str:
 
 def _collapse(events: list[list[object]]) -> list[list[object]]:
     """Consecutive method calls on one object are one event (SETITEMS calls __setitem__ per
-    pair, the engine records the opcode once)."""
+    pair, the engine records the opcode once). The engine's assumption notes ("?") sit between
+    events without separating them: the loader records none."""
     out: list[list[object]] = []
     for event in events:
-        if event[0] == "m" and out and out[-1] == event:
+        last = next((e for e in reversed(out) if e[0] != "?"), None)
+        if event[0] == "m" and last == event:
             continue
         out.append(event)
     return out
@@ -470,7 +472,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=int(time.time()))
-    parser.add_argument("--out", type=Path, default=None, help="write disagreements here (JSON lines)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="append disagreements to this file (JSON lines)"
+    )
     args = parser.parse_args(argv)
     pythons = interpreters()
     print(f"seed {args.seed}; interpreters: {', '.join(pythons)}", flush=True)
