@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
 from aisbom.scanners.archives.members import (
     all_zero,
@@ -37,7 +38,9 @@ def scan_tar(data: Data, ctx: ScanContext) -> None:
     import tarfile  # late: not needed for most files
 
     try:
-        archive = tarfile.open(fileobj=as_file(data), mode="r:", ignore_zeros=True)  # noqa: SIM115
+        archive = tarfile.open(  # noqa: SIM115
+            fileobj=as_file(data), mode="r:", ignore_zeros=True, tarinfo=_checked_tarinfo(tarfile)
+        )
     except (tarfile.TarError, EOFError, OSError, ValueError, UnicodeError) as exc:
         ctx.report("scan-error", f"tar archive unreadable: {exc}")
         return
@@ -74,7 +77,7 @@ def _scan_tar_members(data: Data, ctx: ScanContext, archive: tarfile.TarFile) ->
         has_data = info.isreg() or info.type not in tarfile.SUPPORTED_TYPES
         stored = tarfile.BLOCKSIZE * -(-info.size // tarfile.BLOCKSIZE) if has_data else 0
         expected = None if info.sparse is not None else info.offset_data + stored
-        _scan_tar_member(data, ctx, archive, info)
+        _scan_tar_member(data, ctx, info)
     if count == 0:
         ctx.report("scan-error", "tar archive unreadable: no valid member header found")
     elif expected is not None and not all_zero(data, expected):
@@ -127,7 +130,7 @@ def _next_member(archive: tarfile.TarFile) -> tarfile.TarInfo | None:
         return None
 
 
-def _scan_tar_member(data: Data, ctx: ScanContext, archive: tarfile.TarFile, info: tarfile.TarInfo) -> None:
+def _scan_tar_member(data: Data, ctx: ScanContext, info: tarfile.TarInfo) -> None:
     name = info.name
     member = ctx.child(name)
     check_name(member, name)
@@ -148,22 +151,98 @@ def _scan_tar_member(data: Data, ctx: ScanContext, archive: tarfile.TarFile, inf
         return
     if info.isdir() or info.size == 0:
         return
-    cap = member_cap(ctx)
     if info.sparse is not None:
-        reader = archive.extractfile(info)
-        try:
-            content = reader.read(cap.size) if reader is not None else b""
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            member.report("scan-error", f"member {name!r} could not be read: {exc}")
-            return
-    else:
-        content = data[info.offset_data : info.offset_data + min(info.size, cap.size)]
-        if info.offset_data + info.size > len(data):
-            member.report(
-                "scan-error",
-                f"member {name!r} is truncated: {len(content)} of {info.size} bytes present",
-                offset=info.offset,
-            )
+        _scan_sparse_member(data, ctx, member, info)
+        return
+    cap = member_cap(ctx)
+    content = data[info.offset_data : info.offset_data + min(info.size, cap.size)]
+    if info.offset_data + info.size > len(data):
+        member.report(
+            "scan-error",
+            f"member {name!r} is truncated: {len(content)} of {info.size} bytes present",
+            offset=info.offset,
+        )
     if info.size > cap.size:
         report_cut(member, f"member {name!r}", cap, declared_size=info.size, offset=info.offset)
     ctx.scan_nested(content, name)
+
+
+def _scan_sparse_member(data: Data, ctx: ScanContext, member: ScanContext, info: tarfile.TarInfo) -> None:
+    """A GNU sparse member: its stored segments placed at their offsets, the holes between them
+    zero. Its holes cost nothing in the archive, so it is capped like compressed data (ratio and
+    the file's decompression budget), and built here in one buffer: tarfile's own reader adds
+    segment after segment to a bytes object, quadratic in the number of segments."""
+    segments: list[tuple[int, int]] = list(info.sparse or [])  # type: ignore[arg-type]  # (offset, size)
+    stored = sum(length for _, length in segments)
+    cap = member_cap(ctx, stored)
+    out = bytearray(min(info.size, cap.size))
+    pos = info.offset_data
+    for offset, length in segments:
+        chunk = data[pos : pos + length]
+        pos += length
+        if offset < len(out):
+            piece = chunk[: len(out) - offset]
+            out[offset : offset + len(piece)] = piece
+    ctx.claim_unpacked(len(out))
+    if pos > len(data):
+        member.report(
+            "scan-error",
+            f"member {info.name!r} is truncated: its sparse segments run past the end of the archive",
+            offset=info.offset,
+        )
+    if info.size > cap.size:
+        what = f"sparse member {info.name!r}"
+        report_cut(member, what, cap, packed_size=stored, declared_size=info.size, offset=info.offset)
+    ctx.scan_nested(bytes(out), info.name)
+
+
+# A pax record: "<length> <keyword>=<value>\n"; its length field has at most 20 digits.
+_PAX_LENGTH = re.compile(rb"([0-9]{1,20}) ")
+# Digits in a row: numbers in pax records have at most 20. Python's tarfile before 3.11.10 and
+# 3.12.6 searches pax headers with regular expressions that backtrack over a run of digits
+# (CVE-2024-6232): a header of n digits costs n * n / 2 steps (1 MB: half an hour).
+_DIGIT_RUN = re.compile(rb"[0-9]{65}")
+
+
+def pax_problem(body: bytes) -> str | None:
+    """Why a pax header's records are not framed as POSIX says (what fixed tarfile releases
+    refuse), or hold a run of digits that older releases take quadratic time over; None if
+    they are fine. Linear in the header."""
+    pos = 0
+    while pos < len(body) and body[pos] != 0:
+        match = _PAX_LENGTH.match(body, pos)
+        length = int(match.group(1)) if match else 0
+        if length < 5 or pos + length > len(body):
+            return f"record at byte {pos} has no valid length"
+        keyword, equals, _ = body[match.end() : pos + length - 1].partition(b"=")  # type: ignore[union-attr]
+        if not keyword or not equals or body[pos + length - 1] != 0x0A:
+            return f"record at byte {pos} is not 'keyword=value' ended by a newline"
+        pos += length
+    if _DIGIT_RUN.search(body):
+        return "a run of more than 64 digits"
+    return None
+
+
+def _checked_tarinfo(tarfile: Any) -> type:
+    """A TarInfo that refuses a malformed pax header before tarfile parses it, as an invalid
+    header: with ignore_zeros tarfile then moves on block by block, and the skipped blocks are
+    reported as a gap before the next member. An old GNU sparse header whose extension blocks
+    the file cuts off is a truncated header (tarfile raised IndexError, a traceback)."""
+
+    class CheckedTarInfo(tarfile.TarInfo):  # type: ignore[misc, name-defined]
+        def _proc_pax(self, archive: Any) -> Any:
+            start = archive.fileobj.tell()
+            body = archive.fileobj.read(self._block(self.size))
+            archive.fileobj.seek(start)
+            problem = pax_problem(body)
+            if problem is not None:
+                raise tarfile.InvalidHeaderError(f"pax header: {problem}")
+            return super()._proc_pax(archive)
+
+        def _proc_sparse(self, archive: Any) -> Any:
+            try:
+                return super()._proc_sparse(archive)
+            except IndexError:  # tarfile's nti() on an extension block cut off by the file's end
+                raise tarfile.TruncatedHeaderError("GNU sparse extension header cut off") from None
+
+    return CheckedTarInfo

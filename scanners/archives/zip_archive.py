@@ -117,6 +117,30 @@ def report_divergence(ctx: ScanContext, directories: zip_directory.Directories) 
         )
 
 
+class DisjointSpans:
+    """Byte ranges of an archive already read, none overlapping another. Readers that go over
+    central directory entries skip an entry whose bytes overlap one read before: thousands of
+    entries can point at the same data (the zip checks report them)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []  # sorted
+        self.ends: list[int] = []
+
+    def add(self, start: int, end: int) -> bool:
+        """Add [start, end) unless it overlaps a range already there; whether it was added."""
+        i = bisect.bisect_right(self.starts, start)
+        if (i and self.ends[i - 1] > start) or (i < len(self.starts) and self.starts[i] < end):
+            return False
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
+        return True
+
+    @staticmethod
+    def of_entry(entry: zip_reader.ZipEntry) -> tuple[int, int]:
+        """An entry's bytes, at least: its fixed local header and its compressed data."""
+        return entry.header_offset, entry.header_offset + 30 + entry.compressed_size
+
+
 class _ZipScan:
     def __init__(self, data: Data, ctx: ScanContext) -> None:
         self.data = data
@@ -130,19 +154,17 @@ class _ZipScan:
         ctx, data = self.ctx, self.data
         locals_ = [_local_header(data, e.header_offset) for e in entries]
         extents = [self._extent(e, loc) for e, loc in zip(entries, locals_, strict=True)]
-        files = [e.name for e in entries if not e.is_dir]
-        self.seen.update(files)
+        self.seen.update(e.name for e in entries if not e.is_dir)
         self.count = len(entries)
         for name in repeated:
             self.ctx.report(
                 "archive-tampered",
-                f"{files.count(name)} members are called {name!r}: loaders differ on which copy wins "
+                f"{self.seen[name]} members are called {name!r}: loaders differ on which copy wins "
                 "(all copies were scanned)",
-                evidence={"name": name, "copies": str(files.count(name))},
+                evidence={"name": name, "copies": str(self.seen[name])},
             )
 
-        scanned_starts: list[int] = []  # disjoint, sorted ranges of members already read
-        scanned_ends: list[int] = []
+        scanned = DisjointSpans()  # the bytes of members already read
         aliases: list[str] = []  # same local header and data as a member already read
         overlapping: list[str] = []  # data overlaps a member already read: not read again
         read_spans: dict[tuple[int, int, int], str] = {}
@@ -165,14 +187,9 @@ class _ZipScan:
             if span in read_spans:
                 aliases.append(entry.name)
                 continue
-            i = bisect.bisect_right(scanned_starts, start)
-            if (i > 0 and scanned_ends[i - 1] > start) or (
-                i < len(scanned_starts) and scanned_starts[i] < end
-            ):
+            if not scanned.add(start, end):
                 overlapping.append(entry.name)
                 continue
-            scanned_starts.insert(i, start)
-            scanned_ends.insert(i, end)
             read_spans[span] = entry.name
             self._compare_headers(member, entry, local)
             self._scan_member(member, entry, local.body, walked=False)
@@ -412,7 +429,8 @@ class _ZipScan:
 def _walk_local_headers(data: Data, start: int, end: int) -> Iterator[tuple[zip_reader.ZipEntry, int]]:
     """Local entries in data[start:end] (with the offset of their data), one after another,
     as a streaming extractor finds them."""
-    pos = data.find(_LOCAL, start, end)
+    records = _NextRecord(data, end)
+    pos = records.find(_LOCAL, start)
     while pos >= 0:
         local = _local_header(data, pos)
         if local is None or local.body > end:
@@ -422,7 +440,7 @@ def _walk_local_headers(data: Data, start: int, end: int) -> Iterator[tuple[zip_
         # extractor inflates until the stream ends, so the data runs to the next record.
         deferred = local.flags & _DATA_DESCRIPTOR or local.method != _STORED
         if (deferred and size == 0) or size == _U32:
-            size = _guess_data_size(data, local.body, end)
+            size = _guess_data_size(records, local.body)
         yield (
             zip_reader.ZipEntry(
                 name=local.name,
@@ -436,15 +454,38 @@ def _walk_local_headers(data: Data, start: int, end: int) -> Iterator[tuple[zip_
             ),
             local.body,
         )
-        pos = data.find(_LOCAL, min(local.body + size, end), end)
+        pos = records.find(_LOCAL, min(local.body + size, end))
 
 
-def _guess_data_size(data: Data, body: int, end: int) -> int:
+class _NextRecord:
+    """Where the next record signature at or after a position is, in data[:end]. Walking headers
+    asks again and again from positions that only move forward: each answer is remembered with
+    the position it was searched from, so the file is searched once per signature, not once per
+    header (thousands of headers with deferred sizes and no descriptor would be quadratic)."""
+
+    def __init__(self, data: Data, end: int) -> None:
+        self.data = data
+        self.end = end
+        self.searched: dict[bytes, tuple[int, int]] = {}  # signature -> (searched from, found)
+
+    def find(self, signature: bytes, start: int) -> int:
+        if start >= self.end:
+            return -1
+        searched_from, found = self.searched.get(signature, (self.end, -1))
+        # Nothing lies between searched_from and found (or the end, when nothing was found).
+        if searched_from <= start and (found < 0 or found >= start):
+            return found
+        found = self.data.find(signature, start, self.end)
+        self.searched[signature] = (start, found)
+        return found
+
+
+def _guess_data_size(records: _NextRecord, body: int) -> int:
     """Sizes deferred to a data descriptor: the data ends where the next record starts."""
-    descriptor = data.find(_DESCRIPTOR, body, end)
+    descriptor = records.find(_DESCRIPTOR, body)
     if descriptor >= 0:
         return descriptor - body
-    following = [p for p in (data.find(_LOCAL, body, end), data.find(_CENTRAL, body, end)) if p >= 0]
+    following = [p for p in (records.find(_LOCAL, body), records.find(_CENTRAL, body)) if p >= 0]
     if following:
         return max(0, min(following) - body - 12)
-    return end - body
+    return records.end - body

@@ -42,6 +42,7 @@ from aisbom.severity import Severity
 _MAX_DEPTH = 512  # nesting of dicts and lists; Keras models nest a handful of levels per model
 _TIME_CHECK_EVERY = 10_000  # nodes between deadline checks
 _MAX_PLACES = 5  # places quoted per finding
+_TRAIL_HEAD, _TRAIL_TAIL = 2, 5  # enclosing objects shown in a place: outermost, innermost
 _MAX_NAMES = 40  # names quoted from one bytecode payload
 _MAX_QUOTED = 8  # strings quoted from one bytecode payload
 
@@ -169,8 +170,39 @@ class _Hit:
     severity: Severity
     message: str
     evidence: dict[str, str]
-    places: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)  # the first _MAX_PLACES, quoted
+    # Every distinct place, by hash: a config can name one object in millions of places, and
+    # keeping (or searching) them all would be quadratic.
+    distinct_places: set[int] = field(default_factory=set)
     count: int = 0
+
+
+@dataclass(frozen=True)
+class _Trail:
+    """The Keras objects around a value, outermost first, as findings show them: the outer two
+    and the inner five (a config nests up to _MAX_DEPTH levels; a whole path copied for every
+    value and joined for every finding made deep configs quadratic)."""
+
+    head: tuple[str, ...] = ()
+    tail: tuple[str, ...] = ()
+    depth: int = 0
+
+    def plus(self, label: str) -> _Trail:
+        if len(self.head) < _TRAIL_HEAD:
+            return _Trail((*self.head, label), (), self.depth + 1)
+        return _Trail(self.head, (*self.tail, label)[-_TRAIL_TAIL:], self.depth + 1)
+
+    def __bool__(self) -> bool:
+        return self.depth > 0
+
+    @property
+    def last(self) -> str:
+        return (self.tail or self.head or ("",))[-1]
+
+    def text(self) -> str:
+        skipped = self.depth - len(self.head) - len(self.tail)
+        middle = (f"... {skipped} more ...",) if skipped else ()
+        return " > ".join((*self.head, *middle, *self.tail))
 
 
 def check_keras_config(config: object, ctx: ScanContext, *, where: str = "config.json") -> None:
@@ -192,7 +224,7 @@ class _Walk:
     def run(self, config: object) -> None:
         ctx = self.ctx
         # (value, depth, trail of enclosing Keras objects, key it sits under)
-        stack: list[tuple[object, int, tuple[str, ...], str]] = [(config, 0, (), "")]
+        stack: list[tuple[object, int, _Trail, str]] = [(config, 0, _Trail(), "")]
         nodes = 0
         while stack:
             node, depth, trail, key = stack.pop()
@@ -238,13 +270,13 @@ class _Walk:
 
     # --- one Keras object ------------------------------------------------------------------
 
-    def _object(self, node: dict, trail: tuple[str, ...], key: str) -> tuple[str, ...]:
+    def _object(self, node: dict, trail: _Trail, key: str) -> _Trail:
         class_name: str = node["class_name"]
         inner = node.get("config")
         settings = inner if isinstance(inner, dict) else {}
         name = settings.get("name")
         label = _clip(class_name) + (f" {_clip(name)!r}" if isinstance(name, str) else "")
-        here = (*trail, label)
+        here = trail.plus(label)
         if class_name == "__lambda__":
             code = settings.get("code", settings.get("value"))
             extras = {"defaults": settings.get("defaults"), "closure": settings.get("closure")}
@@ -274,7 +306,7 @@ class _Walk:
 
     # --- bytecode ----------------------------------------------------------------------------
 
-    def _legacy_lambda(self, class_name: str, settings: dict, here: tuple[str, ...]) -> None:
+    def _legacy_lambda(self, class_name: str, settings: dict, here: _Trail) -> None:
         """Keras 1/2 Lambda functions: [code, defaults, closure], or code with function_type
         "lambda" (Keras 3 converts any list to a lambda when it reads an HDF5 file)."""
         for value_key, type_key, module_key in (
@@ -301,14 +333,14 @@ class _Walk:
         self,
         code: object,
         extras: dict,
-        owners: tuple[str, ...],
+        owners: _Trail,
         key: str,
         *,
         module: str | None = None,
     ) -> None:
         """A lambda held by the last of `owners` (the Keras objects around it) under `key`."""
-        owner = owners[-1] if owners else "the model config"
-        place = " > ".join(owners)
+        owner = owners.last or "the model config"
+        place = owners.text()
         key = _clip(key, 60)
         held = f"a Python lambda ({key})" if key and key != "config" else "a Python lambda"
         evidence = {"where": self.where, "object": owner}
@@ -367,9 +399,7 @@ class _Walk:
 
     # --- references to Python objects -------------------------------------------------------
 
-    def _reference(
-        self, node: dict, class_name: str, inner: object, trail: tuple[str, ...], key: str
-    ) -> None:
+    def _reference(self, node: dict, class_name: str, inner: object, trail: _Trail, key: str) -> None:
         module = node.get("module")
         module = module if isinstance(module, str) and module else None
         registered = node.get("registered_name")
@@ -399,7 +429,7 @@ class _Walk:
             message += f"; the Lambda layer calls it with {_short(arguments)}"
         if registered and registered != "function":
             evidence["registered_name"] = _clip(registered)
-        place = " > ".join(trail) + (f" ({_clip(key, 60)})" if key and key != "config" else "")
+        place = trail.text() + (f" ({_clip(key, 60)})" if key and key != "config" else "")
         self._add(
             (verdict.rule, module or "", name, registered or ""),
             verdict.rule,
@@ -409,7 +439,7 @@ class _Walk:
             place,
         )
 
-    def _named_function(self, name: str, module: str | None, here: tuple[str, ...], key: str) -> None:
+    def _named_function(self, name: str, module: str | None, here: _Trail, key: str) -> None:
         """Keras 2 Lambda functions given by name: looked up among custom objects and in the
         globals of `module` (when the loading process has imported it)."""
         if module and judge(module, name).dangerous:
@@ -428,8 +458,8 @@ class _Walk:
                 "a Lambda function given by name: the loading program must supply it "
                 "(custom_objects); the code is not in the file",
             )
-        place = " > ".join(here)
-        message = f"function {_clip(name)!r} ({key} of {here[-1]}) in {self.where}: {verdict.why}"
+        place = here.text()
+        message = f"function {_clip(name)!r} ({_clip(key, 60)} of {here.last}) in {self.where}: {verdict.why}"
         evidence = {"where": self.where, "module": _clip(module or ""), "name": _clip(name)}
         self._add(
             (verdict.rule, module or "", name, ""), verdict.rule, verdict.severity, message, evidence, place
@@ -437,7 +467,7 @@ class _Walk:
 
     # --- TensorFlow ops and other models ------------------------------------------------------
 
-    def _tf_symbol(self, symbol: object, here: tuple[str, ...]) -> None:
+    def _tf_symbol(self, symbol: object, here: _Trail) -> None:
         """TFOpLambda: a tf.* function named by its API path ("math.add", "io.write_file")."""
         if not isinstance(symbol, str):
             return
@@ -448,12 +478,12 @@ class _Walk:
                 ("keras-unsafe-reference", "tf", symbol),
                 "keras-unsafe-reference",
                 danger[0],
-                f"{here[-1]} in {self.where} calls tf.{symbol}, which {danger[1]}",
+                f"{here.last} in {self.where} calls tf.{symbol}, which {danger[1]}",
                 {"where": self.where, "function": symbol},
-                " > ".join(here),
+                here.text(),
             )
 
-    def _tf_node_def(self, node_def: object, here: tuple[str, ...]) -> None:
+    def _tf_node_def(self, node_def: object, here: _Trail) -> None:
         """TensorFlowOpLayer (tf.keras 2.0-2.3): one raw TensorFlow op, run on every call."""
         op = node_def.get("op") if isinstance(node_def, dict) else None
         danger = _tf_op_danger(op) if isinstance(op, str) else None  # only known ops: short names
@@ -462,34 +492,34 @@ class _Walk:
                 ("keras-unsafe-reference", "tf-op", str(op)),
                 "keras-unsafe-reference",
                 danger[0],
-                f"{here[-1]} in {self.where} runs the TensorFlow op {op}, which {danger[1]}",
+                f"{here.last} in {self.where} runs the TensorFlow op {op}, which {danger[1]}",
                 {"where": self.where, "op": str(op)},
-                " > ".join(here),
+                here.text(),
             )
 
-    def _saved_model_layer(self, settings: dict, here: tuple[str, ...]) -> None:
+    def _saved_model_layer(self, settings: dict, here: _Trail) -> None:
         path = _clip(str(settings.get("filepath")))
         self._add(
             ("keras-unsafe-reference", "TFSMLayer", str(path)),
             "keras-unsafe-reference",
             Severity.HIGH,
-            f"{here[-1]} in {self.where} loads the TensorFlow SavedModel at {path!r} when the model "
+            f"{here.last} in {self.where} loads the TensorFlow SavedModel at {path!r} when the model "
             "loads: its graph runs, and it is outside this file, so it was not scanned",
             {"where": self.where, "filepath": str(path)},
-            " > ".join(here),
+            here.text(),
         )
 
-    def _torch_module(self, encoded: object, here: tuple[str, ...]) -> None:
+    def _torch_module(self, encoded: object, here: _Trail) -> None:
         """TorchModuleWrapper keeps base64 torch.save() bytes, which Keras hands to torch.load."""
         if not isinstance(encoded, str):
             return
-        member = f"{self.where}: {here[-1]} module"
+        member = f"{self.where}: {here.last} module"
         try:
             raw = base64.b64decode(encoded.encode("ascii"))
         except (UnicodeEncodeError, binascii.Error, ValueError) as exc:
             self.ctx.report(
                 "scan-error",
-                f"{here[-1]} in {self.where}: its torch module is not base64 "
+                f"{here.last} in {self.where}: its torch module is not base64 "
                 f"({exc}); it could not be analysed",
                 evidence={"where": self.where},
             )
@@ -511,8 +541,10 @@ class _Walk:
         if hit is None:
             hit = self.hits[key] = _Hit(rule, severity, message, evidence)
         hit.count += 1
-        if place and place not in hit.places:
-            hit.places.append(place)
+        if place and hash(place) not in hit.distinct_places:
+            hit.distinct_places.add(hash(place))
+            if len(hit.places) < _MAX_PLACES:
+                hit.places.append(place)
 
     def _report(self) -> None:
         for hit in self.hits.values():
@@ -520,7 +552,7 @@ class _Walk:
             message = hit.message
             if hit.places:
                 shown = ", ".join(hit.places[:_MAX_PLACES])
-                more = len(hit.places) - _MAX_PLACES
+                more = len(hit.distinct_places) - len(hit.places)
                 evidence["places"] = shown + (f" and {more} more" if more > 0 else "")
                 message += f" [at {shown}" + (f" and {more} more places" if more > 0 else "") + "]"
             if hit.count > 1:

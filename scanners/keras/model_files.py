@@ -17,6 +17,7 @@ import os
 import time
 from pathlib import Path
 
+from aisbom.scanners.archives.zip_archive import DisjointSpans
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.sniff import hdf5_superblock, sniff
 from aisbom.scanners.readers import json_document, zip_directory, zip_reader
@@ -35,8 +36,9 @@ def scan_keras_zip(data: Data, ctx: ScanContext) -> None:
     # scan_zip reported what limits or unreadable directories it met. zipfile (and so Keras) cuts
     # names at a NUL and reads the last copy of a repeated name; every copy is checked here.
     directories = zip_directory.read_directories(data, max_entries=ctx.limits.max_members)
+    read = DisjointSpans()  # a copy whose bytes overlap one read already is not read again
     for entry in directories.entries():
-        if entry.zipfile_name == CONFIG and not entry.is_dir:
+        if entry.zipfile_name == CONFIG and not entry.is_dir and read.add(*DisjointSpans.of_entry(entry)):
             _check_config_member(data, entry, ctx.child(CONFIG))
 
 

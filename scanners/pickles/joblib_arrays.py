@@ -9,13 +9,13 @@ bytes and scans nested pickles, so the stream is read exactly as joblib.load rea
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.pickles.engine import Call, Global, PDict
 from aisbom.scanners.pickles.numpy_arrays import pickled_itemsize
 from aisbom.scanners.pickles.stream import scan_pickle_stream
+from aisbom.scanners.readers.dimensions import product_up_to
 
 # joblib's wrapper, and the copy scikit-learn < 0.23 bundled as sklearn.externals.joblib.
 _WRAPPERS = {
@@ -92,4 +92,4 @@ def _array_bytes(dtype: object, shape: object) -> int | None:
         return None
     typestr, state = parts
     itemsize = pickled_itemsize(typestr, state[5] if len(state) > 5 else -1)  # as numpy resolves it
-    return None if itemsize is None else math.prod(shape) * itemsize
+    return None if itemsize is None else product_up_to(shape, 1 << 64) * itemsize

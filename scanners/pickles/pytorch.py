@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from aisbom.scanners.archives.zip_archive import read_zip_member, report_divergence
+from aisbom.scanners.archives.zip_archive import DisjointSpans, read_zip_member, report_divergence
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.pickles.engine import looks_like_pickle
 from aisbom.scanners.pickles.stream import scan_pickle_stream
@@ -86,10 +86,11 @@ def _scan_torch_zip(data: Data, ctx: ScanContext, *, torchscript: bool) -> None:
             f"member {name!r} appears more than once; loaders pick different copies",
         )
     hints = ctx.hints | {"torchscript"} if torchscript else ctx.hints
+    read = DisjointSpans()  # an entry whose bytes overlap one read already is not read again
     for entry in entries:
         if entry.is_dir:
             continue
-        if _STORAGE.search(entry.name):
+        if _STORAGE.search(entry.name) or not read.add(*DisjointSpans.of_entry(entry)):
             continue
         if ctx.out_of_time():
             ctx.report(

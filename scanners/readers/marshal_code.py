@@ -37,6 +37,9 @@ class CodeSummary:
 
 def summarize(raw: bytes) -> CodeSummary:
     """Names and strings of the marshalled code object in `raw` (bounded by the caller)."""
+    problem = _unfit(raw)
+    if problem:
+        return _scraped(raw, problem)
     try:
         code = marshal.loads(raw)  # safe: builds a code object, never runs it
     except Exception as exc:  # malformed, or bytecode of another Python version
@@ -94,3 +97,80 @@ def _scraped(raw: bytes, problem: str) -> CodeSummary:
     names = sorted({s for s in found if s.isidentifier()})
     strings = [s for s in found if not s.isidentifier()]
     return CodeSummary(decoded=False, names=tuple(names), strings=tuple(strings), problem=problem)
+
+
+# Marshal records by type code (FLAG_REF 0x80 masked off): bytes of fixed size after the type.
+_FIXED = {**dict.fromkeys(b"0NFTS.", 0), ord("i"): 4, ord("r"): 4, ord("g"): 8, ord("y"): 16}
+_COUNTED = frozenset(b"([<>")  # tuple, list, set, frozenset: a 4-byte count of objects
+_DICT, _RAW4 = -1, -2  # stack entries: a dict (objects until NULL), the 4 bytes of firstlineno
+
+
+def _unfit(raw: bytes) -> str:
+    """Why marshal.loads should not be given `raw`, or "": a record it does not know here, or a
+    count larger than the bytes that follow could hold. marshal.loads allocates a tuple, list
+    or integer by the count it reads, before reading what it counts: a 3 KB payload took
+    1.7 GB and 14 s. Walked as marshal reads it (this Python's code object layout), with every
+    count still to be read held to the bytes left."""
+    pos, end = 0, len(raw)
+    stack = [1]  # objects still to read, per open container
+    pending = 1  # their sum: each takes at least one byte
+    while stack:
+        top = stack[-1]
+        if top == 0:
+            stack.pop()
+            continue
+        if top == _RAW4:
+            stack.pop()
+            pos += 4
+            continue
+        if pos >= end:
+            return "it ends inside a record"
+        kind = raw[pos] & 0x7F
+        pos += 1
+        if top == _DICT and kind == ord("0"):
+            stack.pop()
+            continue
+        if top > 0:
+            stack[-1] -= 1
+            pending -= 1
+        count, size = 0, _FIXED.get(kind)
+        if size is None:
+            if kind in _COUNTED or kind == ord("l") or kind in _LONG_STRINGS:
+                if pos + 4 > end:
+                    return "it ends inside a record"
+                (number,) = struct.unpack_from("<i", raw, pos)
+                pos += 4
+                if kind in _COUNTED:
+                    count, size = number, 0
+                elif kind == ord("l"):
+                    size = 2 * abs(number)
+                else:
+                    size = number
+            elif kind in _SHORT_STRINGS or kind == ord(")"):
+                number = raw[pos] if pos < end else 0
+                pos += 1
+                count, size = (number, 0) if kind == ord(")") else (0, number)
+            elif kind == ord("f"):  # float as text: a one-byte length
+                size = 1 + (raw[pos] if pos < end else 0)
+            elif kind == ord("x"):  # complex as text: two of them
+                first = raw[pos] if pos < end else 0
+                size = 2 + first + (raw[pos + 1 + first] if pos + 1 + first < end else 0)
+            elif kind == ord("{"):
+                stack.append(_DICT)
+                continue
+            elif kind == ord("c"):
+                # argcount .. flags (5 x 4 bytes); code, consts, names, localsplusnames,
+                # localspluskinds, filename, name, qualname; firstlineno; linetable, exceptiontable
+                pos += 20
+                stack += [2, _RAW4, 8]
+                pending += 10
+                continue
+            else:
+                return f"marshal record type {kind!r} is not read here"
+        if size < 0 or count < 0 or pos + size > end or pending + count > end - pos - size:
+            return f"a record at byte {pos} counts more than the {end - pos} bytes left could hold"
+        pos += size
+        if count:
+            stack.append(count)
+            pending += count
+    return ""

@@ -24,11 +24,11 @@ the two on every fixture.
 from __future__ import annotations
 
 import json
-import math
 import struct
 from dataclasses import dataclass
 
 from aisbom.scanners.frame.context import Data, ScanContext
+from aisbom.scanners.readers.dimensions import product_up_to
 from aisbom.wording import counted
 
 # Bits per element, from the safetensors Dtype enum (tensor.rs `bitsize`).
@@ -261,7 +261,7 @@ def _check_entry(
             return None
         return _Tensor(name, offsets[0], offsets[1])  # still placed in the layout
     begin, end = offsets
-    bits = math.prod(shape) * DTYPE_BITS[dtype]
+    bits = product_up_to(shape, _U64) * DTYPE_BITS[dtype]
     if bits >= _U64:
         _invalid(
             ctx,

@@ -94,8 +94,10 @@ class _Scan:
     ctx: ScanContext
     scopes: list[_Scope] = field(default_factory=list)
     exempt: set[str] = field(default_factory=set)  # asset tensors, re-pointed by the loader
-    # Keras metadata JSON: (source, node, JSON text, offset)
+    # Keras metadata JSON: (source, node, JSON text, offset), its bytes, and whether some was cut
     keras: list[tuple[str, str, str, int]] = field(default_factory=list)
+    keras_bytes: int = 0
+    keras_cut: bool = False
 
 
 # --- entry points ----------------------------------------------------------------------------
@@ -308,15 +310,22 @@ def _read_keras_metadata(root: Message, scan: _Scan) -> None:
 
 
 def _keras_json_fits(scan: _Scan, f: Field) -> bool:
-    limit = scan.ctx.limits.max_in_memory
-    if f.value > limit:
-        scan.ctx.report(
-            "scan-limit",
-            f"Keras metadata of {f.value} bytes exceeds {limit} bytes; not analysed",
-            offset=f.start,
-            evidence={"limit": "max_in_memory"},
-        )
+    """Whether the Keras metadata JSON in `f` is read: all of one file's metadata is parsed and
+    walked together, so together it is held to the limit of one Keras config (as parsed
+    objects it takes ten times its size)."""
+    limit = scan.ctx.limits.max_keras_config
+    if scan.keras_cut or scan.keras_bytes + f.value > limit:
+        if not scan.keras_cut:
+            scan.ctx.report(
+                "scan-limit",
+                f"Keras metadata of this file exceeds {limit} bytes (max_keras_config); the node at "
+                f"offset {f.start} and any after it were not analysed",
+                offset=f.start,
+                evidence={"limit": "max_keras_config", "limit_value": str(limit)},
+            )
+        scan.keras_cut = True
         return False
+    scan.keras_bytes += f.value
     return True
 
 

@@ -97,6 +97,9 @@ class _Reader:
         self.ctx = ctx
         self.max_tables = ctx.limits.max_tflite_tables
         self.tables = 0
+        # Strings by position: tables may share one string (a 1 KiB name named by millions of
+        # metadata entries would otherwise be decoded, and kept, once per entry).
+        self.strings: dict[int, str] = {}
 
     def need(self, pos: int, length: int, what: str) -> None:
         if pos < 0 or length < 0 or pos + length > self.size:
@@ -191,14 +194,6 @@ class _Table:
             at = start + 4 * i
             yield i, self.reader.table(at + self.reader.u32(at, what), f"{what}[{i}]")
 
-    def bytes_(self, index: int, what: str, limit: int) -> bytes | None:
-        """A [ubyte] vector (at most `limit` bytes of it)."""
-        vector = self.vector(index, 1, what)
-        if vector is None:
-            return None
-        start, length = vector
-        return bytes(self.reader.buf[start : start + min(length, limit)])
-
     def string(self, index: int, what: str) -> str | None:
         """A string; the NUL terminator FlatBuffers requires is checked. Undecodable bytes are
         kept visible as escapes."""
@@ -209,9 +204,11 @@ class _Table:
         self.reader.need(start + length, 1, f"terminator of {what}")
         if self.reader.buf[start + length] != 0:
             raise FlatBufferError(f"{what} is not NUL-terminated", start + length)
-        return bytes(self.reader.buf[start : start + min(length, _MAX_STRING)]).decode(
-            "utf-8", "backslashreplace"
-        )
+        text = self.reader.strings.get(start)
+        if text is None:
+            raw = bytes(self.reader.buf[start : start + min(length, _MAX_STRING)])
+            text = self.reader.strings[start] = raw.decode("utf-8", "backslashreplace")
+        return text
 
 
 # --- FlexBuffers (a Flex op's custom options) --------------------------------------------------
@@ -281,6 +278,34 @@ class _Scan:
     codes: int = 0
     custom: dict[int, _Code] = field(default_factory=dict)
     metadata: list[tuple[str, int, int]] = field(default_factory=list)  # name, buffer, offset
+    # Vectors are found by offset, so many tables can point at one vector, or at overlapping
+    # ones. What is read of custom options and metadata buffers is remembered by position and
+    # counted: past the file's size (plus one option blob), the rest is not read again.
+    read: set[tuple[int, ...]] = field(default_factory=set)
+    bytes_read: int = 0
+    over_budget: bool = False
+
+    def first_read(self, key: tuple[int, ...], size: int, what: str) -> bool:
+        """Whether the vector at `key` should be read now (not read before, and within the
+        budget); the first refusal on budget is reported."""
+        if key in self.read:
+            return False
+        self.read.add(key)
+        self.bytes_read += size
+        if self.bytes_read <= self.reader.size + _MAX_OPTIONS:
+            return True
+        if not self.over_budget:
+            self.over_budget = True
+            self.ctx.report(
+                "scan-limit",
+                f"TFLite tables share or overlap {what}: reading them all would read more than "
+                f"the file's {counted(self.reader.size, 'byte')} again; the rest was not analysed",
+                evidence={
+                    "limit": "tflite_reread_bytes",
+                    "limit_value": str(self.reader.size + _MAX_OPTIONS),
+                },
+            )
+        return False
 
 
 # --- entry point -----------------------------------------------------------------------------
@@ -347,15 +372,19 @@ def _read_subgraph(scan: _Scan, index: int, subgraph: _Table) -> None:
 
 
 def _read_flex_options(scan: _Scan, code: _Code, operator: _Table, where: str) -> None:
-    options = operator.bytes_(_OP_CUSTOM_OPTIONS, f"custom_options of {where}", _MAX_OPTIONS)
-    if options is None:  # a model over 2 GB keeps them after the FlatBuffer
+    vector = operator.vector(_OP_CUSTOM_OPTIONS, 1, f"custom_options of {where}")
+    if vector is None:  # a model over 2 GB keeps them after the FlatBuffer
         offset = operator.uint(_OP_LARGE_OPTIONS_OFFSET, 8)
         size = operator.uint(_OP_LARGE_OPTIONS_SIZE, 8)
         if offset > 1 and size:
             scan.reader.need(offset, size, f"large custom options of {where}")
-            options = bytes(scan.reader.buf[offset : offset + min(size, _MAX_OPTIONS)])
-    if not options:
+            vector = (offset, size)
+    if vector is None or not vector[1]:
         return
+    start, length = vector[0], min(vector[1], _MAX_OPTIONS)
+    if not scan.first_read((code.index, start, length), length, "the custom options of Flex operators"):
+        return  # the same options of the same operator code tell nothing new
+    options = bytes(scan.reader.buf[start : start + length])
     try:
         strings = _flex_strings(options)
         names = [strings[0].decode("utf-8", "backslashreplace")] if strings else []
@@ -390,7 +419,12 @@ def _read_buffers(scan: _Scan, model: _Table) -> None:
         if index not in wanted or payload is None:
             continue
         start, length = payload
-        member = f"metadata {', '.join(repr(n) for n in wanted[index])}"
+        if not scan.first_read((start, length), length, "metadata buffers"):
+            continue  # scanned already, or over the budget (reported)
+        names = wanted[index]
+        member = f"metadata {', '.join(repr(n) for n in names[:_MAX_SHOWN])}"
+        if len(names) > _MAX_SHOWN:
+            member += f" and {len(names) - _MAX_SHOWN} more"
         if length > ctx.limits.max_in_memory:
             ctx.report(
                 "scan-limit",
@@ -435,8 +469,15 @@ def _report_ops(scan: _Scan) -> None:
             f"attr.{k}": ", ".join(repr(v) for v in vs[:_MAX_SHOWN]) for k, vs in code.attrs.items() if vs
         }
         judged = False
+        verdicts: dict[str, tuple[str, Severity, str] | None] = {}
         for op, named in tf_ops.items():
-            verdict = judge_op(op, code.attrs)
+            # judge_op reads the attribute values only for PrintV2 and Debug* ops, and judges
+            # every Debug* op by the same ones: judged once, not once per name (a file can name
+            # thousands of ops and hold thousands of values, which made this quadratic).
+            family = "Debug" if op.startswith("Debug") else op
+            if family not in verdicts:
+                verdicts[family] = judge_op(op, code.attrs)
+            verdict = verdicts[family]
             if verdict is None and op in PATH_OPS:
                 writes = PATH_OPS[op][1]
                 verb = "writes" if writes else "reads"

@@ -42,3 +42,28 @@ def test_the_analysis_stops_at_the_deadline_with_a_finding():
     [limit] = [f for f in ctx.sink if f.rule == "scan-limit"]
     assert dict(limit.evidence)["limit"] == "max_seconds_per_file"
     assert "chat_template" in limit.message
+
+
+def test_a_json_file_too_large_to_parse_is_searched_for_its_keys_in_linear_time():
+    # Over max_json_bytes a document is not parsed: its top-level keys are found by a walk over
+    # strings and brackets. Before, an unterminated string of escaped quotes made the walk
+    # retry from every one of them (200 KB: about a minute).
+    from payloads import scan
+
+    data = b'{"a": {"chat_template": 1}, "b": "' + b'\\"' * 100_000
+    limits = Limits(max_json_bytes=1_000, max_keras_config=1_000)
+    started = time.process_time()
+    _, findings = scan(data, limits)
+    assert time.process_time() - started < 5
+    assert [f for f in findings if dict(f.evidence).get("limit") == "max_json_bytes"] == []
+
+
+def test_a_top_level_key_of_a_json_file_too_large_to_parse_is_still_found():
+    from payloads import scan
+
+    data = b'{"a": {"chat_template": 1}, "b": "x\\"y", "chat_template": "{{ x }}"}' + b" " * 2_000
+    _, findings = scan(data, Limits(max_json_bytes=1_000))
+    assert [f.rule for f in findings if dict(f.evidence).get("limit") == "max_json_bytes"] == ["scan-limit"]
+    nested_only = b'{"a": {"chat_template": 1}, "b": "x\\"y"}' + b" " * 2_000
+    _, findings = scan(nested_only, Limits(max_json_bytes=1_000))
+    assert not [f for f in findings if dict(f.evidence).get("limit") == "max_json_bytes"]

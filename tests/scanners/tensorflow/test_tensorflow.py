@@ -475,6 +475,20 @@ def test_unparseable_keras_metadata_json_is_a_scan_error():
     assert "keras_metadata.pb node root does not parse" in findings[0].message
 
 
+def test_keras_metadata_is_held_to_the_keras_config_limit_as_a_whole():
+    # All of a file's metadata JSON is parsed and walked together: it was held only to
+    # max_in_memory (2 GiB) per node, so a file of 1 GB of JSON took ten times that as objects.
+    data = fixture_bytes("malicious/tensorflow/keras_lambda/keras_metadata.pb")
+    metadata = parse_with_protobuf("malicious/tensorflow/keras_lambda/keras_metadata.pb")
+    sizes = [len(node.metadata.encode()) for node in metadata.nodes]
+    _, findings = scan(data, Limits(max_keras_config=sizes[0] - 1))
+    (cut,) = [f for f in findings if f.rule == "scan-limit"]
+    assert dict(cut.evidence)["limit"] == "max_keras_config"
+    assert "keras-lambda" not in {f.rule for f in findings}  # no node was read
+    _, findings = scan(data, Limits(max_keras_config=sum(sizes)))
+    assert [f.rule for f in findings] == ["keras-lambda"]
+
+
 # --- ops built here: checkpoint paths, debug and network ops ---------------------------------
 
 
