@@ -370,7 +370,7 @@ HUGGINGFACE: dict[str, frozenset[str]] = {
     "transformers.training_args": frozenset({"OptimizerNames"}),
 }
 
-# --- What torch's weights_only unpickler admits ------------------------------------------------
+# --- What torch's weights_only reader admits -----------------------------------------------------
 # torch.load with weights_only=True (the default since torch 2.6) accepts these and nothing else
 # (torch/_weights_only_unpickler.py, _get_allowed_globals and the globals torch itself marks
 # safe; torch 2.13): the legacy tensor type objects, the remaining quantization schemes, nested

@@ -1019,7 +1019,7 @@ def _ext(size: int) -> Callable[[PickleMachine, int], None]:
         code = int.from_bytes(raw, "little", signed=size == 4)
         if code <= 0:
             raise PickleError("EXT specifies code <= 0", off)
-        # No unpickler ships a registered extension (copyreg's registry starts empty, and
+        # No pickle reader ships a registered extension (copyreg's registry starts empty, and
         # neither torch nor numpy fills it): every loader stops here.
         m.run_info.extensions.append(DynamicGlobal(f"extension registry code {code}", off))
         raise PickleError(f"unregistered extension code {code}", off)

@@ -1,10 +1,10 @@
-"""The text arguments of protocol 0 opcodes, parsed exactly as each CPython unpickler parses them.
+"""The text arguments of protocol 0 opcodes, parsed exactly as each CPython pickle reader parses them.
 
 `_pickle.c` (what `pickle.load` runs) and `pickle.py` (the pure-Python `_Unpickler` some tools
 use) disagree on these, and a stream that one accepts and the other rejects is a place where
 the two run different code. Each function takes the line as read (its newline included when
 there was one) and returns the value, or raises `BadArgument`; `Divergence` marks what the
-other unpickler would do differently, so the machine can read the stream both ways.
+other reader would do differently, so the machine can read the stream both ways.
 
 `_pickle.c` (3.9-3.14): INT goes through `strtol(s, &end, 0)` (leading whitespace, a sign, a
 `0x` or leading-`0` octal prefix; a C string, so a NUL ends it) and falls back to
@@ -31,7 +31,7 @@ _STRTOD = re.compile(rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
 
 
 class BadArgument(Exception):
-    """The unpickler raises here: the stream stops."""
+    """The pickle reader raises here: the stream stops."""
 
 
 @dataclass(frozen=True)
