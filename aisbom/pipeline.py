@@ -160,6 +160,11 @@ Select = Callable[[str], bool]  # whether to scan a file, by its path relative t
 # file's path once its bytes are hashed (or, without hashing, mapped) and before they are judged.
 between_passes: Callable[[str], None] | None = None
 
+# Work of the caller's for this process while the workers hash large files (`aisbom bom` imports
+# what the BOM needs then): one step a call, False once nothing is left; called after the small
+# files. A step must not raise.
+meanwhile: Callable[[], bool] | None = None
+
 
 def scan_target(
     target: Path,
@@ -208,7 +213,7 @@ def scan_target(
     def scan_small() -> bool:
         i = next(small, None)
         if i is None:
-            return False
+            return meanwhile is not None and meanwhile()
         finish(i, scan_entry(entries[i], policy, limits, hashed=hashed))
         return True
 
