@@ -4,8 +4,11 @@ and the same answers as rfc3987_syntax gives."""
 from __future__ import annotations
 
 import importlib
+import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +84,33 @@ def test_validating_a_bom_does_not_import_rfc3987_syntax() -> None:
     errors, module = done.stdout.splitlines()
     assert "externalReferences/0/url" in errors and "exa mple.com" in errors  # still checked
     assert module == "None"
+
+
+def test_the_format_packages_left_out_check_no_format_of_the_cyclonedx_schemas() -> None:
+    """jsonschema is imported without the packages of formats the schemas never use: every
+    format the schemas use is still checked, and the packages stay importable afterwards."""
+    from cyclonedx.schema import _res
+
+    schemas = Path(_res.__file__).parent.glob("*.schema.json")
+    used = {f for path in schemas for f in re.findall(r'"format"\s*:\s*"([^"]+)"', path.read_text())}
+    script = (
+        "import json, sys, jsonschema.validators\n"
+        "print('isoduration' in sys.modules, 'idna' in sys.modules)\n"
+        "import idna\n"
+        "print(json.dumps(sorted(jsonschema.validators.Draft7Validator.FORMAT_CHECKER.checkers)))\n"
+    )
+    setup = "from aisbom.bom import iri_syntax; iri_syntax.use_for_jsonschema()\n"
+    done = subprocess.run([sys.executable, "-c", setup + script], capture_output=True, text=True, check=True)
+    absent, checked = done.stdout.splitlines()
+    assert absent == "False False"  # not imported, and not kept out for whoever imports them next
+    assert used - {"string"} <= set(json.loads(checked))  # "string" is no format jsonschema knows
+    unused = {
+        "hostname",
+        "idn-hostname",
+        "duration",
+        "json-pointer",
+        "relative-json-pointer",
+        "uri-template",
+        "color",
+    }
+    assert used and not used & unused
