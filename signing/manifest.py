@@ -12,7 +12,6 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,6 @@ import aisbom.hashing as hashing
 from aisbom.hf_snapshot import is_snapshot_link, snapshot_blobs
 from aisbom.signing.errors import TargetReadError, UnsafePathError
 from aisbom.signing.hashers import new_hasher, open_file
-from aisbom.signing.shards import shard_resources
 
 # Excluded at the top level of every directory target (same set as model_signing).
 DEFAULT_IGNORES: tuple[str, ...] = (".git", ".gitattributes", ".github", ".gitignore")
@@ -216,6 +214,8 @@ def hash_files(
     if len(items) <= 1 or max_workers <= 1:
         digests.update((name, hash_file(p, hash_type, follow_symlinks=follow_symlinks)) for name, p in items)
     else:
+        from concurrent.futures import ThreadPoolExecutor  # (and logging: not for `aisbom bom`)
+
         with ThreadPoolExecutor(max_workers=max_workers) as pool:
             hashed = pool.map(
                 lambda item: hash_file(item[1], hash_type, follow_symlinks=follow_symlinks), items
@@ -314,6 +314,8 @@ def build_manifest(
         hashed = hash_files(pending, hash_type, follow_symlinks=allow_symlinks, max_workers=max_workers)
         digests = reused | hashed
     else:
+        from aisbom.signing.shards import shard_resources
+
         digests = shard_resources(
             files, shard_size, hash_type, follow_symlinks=allow_symlinks, max_workers=max_workers
         )

@@ -111,6 +111,12 @@ def use_for_jsonschema() -> None:
     # Nor the packages of formats no CycloneDX schema uses (45 ms of CPU, arrow the most): for
     # the time of the import only, so that whoever needs them later (idna) still has them.
     blocked = [name for name in _UNUSED_FORMAT_PACKAGES if name not in sys.modules]
+    # rfc3986_validator compiles its expressions as it is imported (15 ms), for the one "uri" of
+    # jsf-0.82 (a BOM's JSF signature): imported on first use instead, checking the same.
+    lazy_uri = "rfc3986_validator" not in sys.modules and _installed("rfc3986_validator")
+    lazy_uri = lazy_uri and not _installed("rfc3987")  # (which jsonschema would prefer)
+    if lazy_uri:
+        blocked.append("rfc3986_validator")
     sys.modules.update(dict.fromkeys(blocked))  # type: ignore[arg-type]  # None: an ImportError
     try:
         import jsonschema
@@ -127,3 +133,22 @@ def use_for_jsonschema() -> None:
         checker = validator.FORMAT_CHECKER
         for name, check in (("iri", is_iri), ("iri-reference", is_iri_reference)):
             checker.checks(name)(lambda value, check=check: not isinstance(value, str) or check(value))
+        if lazy_uri:  # as jsonschema._format registers them with rfc3986_validator
+            checker.checks("uri")(functools.partial(_rfc3986, rule="URI"))
+            checker.checks("uri-reference", raises=ValueError)(
+                functools.partial(_rfc3986, rule="URI_reference")
+            )
+
+
+def _installed(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def _rfc3986(value: object, *, rule: str) -> bool:
+    if not isinstance(value, str):
+        return True
+    from rfc3986_validator import validate_rfc3986
+
+    return bool(validate_rfc3986(value, rule=rule))

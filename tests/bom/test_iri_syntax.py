@@ -124,3 +124,32 @@ def test_the_format_packages_left_out_check_no_format_of_the_cyclonedx_schemas()
         "color",
     }
     assert used and not used & unused
+
+
+def test_uri_formats_are_checked_as_rfc3986_validator_checks_them_once_it_is_imported() -> None:
+    """ "uri" (jsf-0.82) and "uri-reference" import rfc3986_validator on first use, not with
+    jsonschema, and say what it says."""
+    pytest.importorskip("rfc3986_validator")
+    script = (
+        "import json, sys\n"
+        "from aisbom.bom import iri_syntax\n"
+        "iri_syntax.use_for_jsonschema()\n"
+        "import jsonschema\n"
+        "before = 'rfc3986_validator' in sys.modules\n"
+        "checker = jsonschema.Draft7Validator.FORMAT_CHECKER\n"
+        "samples = json.loads(sys.argv[1])\n"
+        "answers = [[checker.conforms(s, 'uri'), checker.conforms(s, 'uri-reference')] for s in samples]\n"
+        "print(json.dumps([before, answers]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(SAMPLES)], capture_output=True, text=True, check=True
+    )
+    before, answers = json.loads(done.stdout)
+    from rfc3986_validator import validate_rfc3986
+
+    assert before is False
+    expected = [
+        [bool(validate_rfc3986(s, rule="URI")), bool(validate_rfc3986(s, rule="URI_reference"))]
+        for s in SAMPLES
+    ]
+    assert answers == expected
