@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.readers import json_document
-from aisbom.scanners.templates.jinja_analysis import check_template, looks_like_jinja
+from aisbom.scanners.templates.markers import looks_like_jinja
 from aisbom.wording import counted
 
 _KEY = "chat_template"
@@ -56,6 +56,14 @@ def _check_templates(values: tuple[object, ...], ctx: ScanContext) -> None:
     for value in values:
         for key, template in _templates(value):
             check_template(template, ctx, key=key)
+
+
+def check_template(template: str, ctx: ScanContext, *, key: str, lenient: bool = False) -> None:
+    """The analysis of one template, imported only when a file holds one (jinja2 and the
+    evaluator are most of a scan's start-up, and most files hold no template)."""
+    from aisbom.scanners.templates import jinja_analysis
+
+    jinja_analysis.check_template(template, ctx, key=key, lenient=lenient)
 
 
 def _templates(value: object) -> list[tuple[str, str]]:
