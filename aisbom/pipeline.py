@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -203,23 +204,47 @@ def scan_target(
             progress(result.size or 0)
 
     large_set = set(large)
-    small = iter([i for i in range(len(entries)) if i not in large_set])
+    small = [i for i in range(len(entries)) if i not in large_set]
+    # Jobs for the workers: the large files first, then, when there are many small files,
+    # batches of them. This process takes the batches from the back of the queue (and scans
+    # the small files that are not shared) while the workers take jobs from its front.
+    shared = _batches(small, workers) if forked.can_fork() else []
+    jobs: list[int | tuple[int, ...]] = [*large, *shared]
+    queue = deque(range(len(jobs)))
+    own = iter(small if not shared else ())
 
     def scan_small() -> bool:
-        i = next(small, None)
-        if i is None:
-            return False
-        finish(i, scan_entry(entries[i], policy, limits, hashed=hashed))
+        i = next(own, None)
+        if i is not None:
+            finish(i, scan_entry(entries[i], policy, limits, hashed=hashed))
+            return True
+        if not queue or not isinstance(jobs[queue[-1]], tuple):
+            return False  # a large file is only ever mapped by a worker
+        for i in jobs[queue.pop()]:  # type: ignore[union-attr]
+            finish(i, scan_entry(entries[i], policy, limits, hashed=hashed))
         return True
 
-    def in_child(i: int) -> dict[str, object]:
-        reading = inside.writer(i) if inside is not None else None
-        return _result_json(scan_entry(entries[i], policy, limits, hashed=hashed, reading=reading))
+    def in_child(job: int | tuple[int, ...]) -> dict[str, object]:
+        if isinstance(job, tuple):
+            batch = [scan_entry(entries[i], policy, limits, hashed=hashed) for i in job]
+            return {"batch": [_result_json(result) for result in batch]}
+        reading = inside.writer(job) if inside is not None else None
+        return _result_json(scan_entry(entries[job], policy, limits, hashed=hashed, reading=reading))
 
-    # The workers are forked before the scanners are imported: each imports what it needs
-    # while it hashes its first file (`_hash_and_scan`), so start-up and hashing overlap.
-    for i, answer in forked.run_all(large, in_child, workers=workers, between=scan_small):
-        finish(i, _child_result(entries[i], answer, policy, limits))
+    if shared:
+        _dispatch()  # every worker scans small files: imported once, here, before they fork
+    # Otherwise the workers are forked before the scanners are imported: each imports what it
+    # needs while it hashes its first file (`_hash_and_scan`), so start-up and hashing overlap.
+    children = workers if large or workers == 1 else workers - 1  # this process is one of them
+    for job, answer in forked.run_all(jobs, in_child, workers=children, between=scan_small, queue=queue):
+        if isinstance(job, int):
+            finish(job, _child_result(entries[job], answer, policy, limits))
+        elif isinstance(answer, forked.ChildDied):  # nothing mapped: scanned here, as it would have been
+            for i in job:
+                finish(i, scan_entry(entries[i], policy, limits, hashed=hashed))
+        else:
+            for i, one in zip(job, answer["batch"], strict=True):
+                finish(i, _child_result(entries[i], one, policy, limits))
     files = _with_findings(
         tuple(r for r in results if r is not None),
         keras_code.shipped_modules([f for r in results if r for f in r.findings], [e.path for e in entries]),
@@ -232,6 +257,19 @@ def scan_target(
         excluded=excluded,
         hashed=hashed,
     )
+
+
+# Small files shared with the workers go in batches of this many (a few tens of milliseconds of
+# work each), and only when there are at least two batches: fewer are not worth a fork.
+_BATCH = 128
+
+
+def _batches(small: list[int], workers: int) -> list[tuple[int, ...]]:
+    """The small files to share with the workers, in batches; none when this process alone
+    should scan them (a single core, or too few of them)."""
+    if workers < 2 or len(small) < 2 * _BATCH:
+        return []
+    return [tuple(small[n : n + _BATCH]) for n in range(0, len(small), _BATCH)]
 
 
 def scan_resolved(
