@@ -211,17 +211,16 @@ def scan_target(
     shared = _batches(small, workers) if forked.can_fork() else []
     jobs: list[int | tuple[int, ...]] = [*large, *shared]
     queue = deque(range(len(jobs)))
-    own = iter(small if not shared else ())
+    own = deque(small if not shared else ())
 
     def scan_small() -> bool:
-        i = next(own, None)
-        if i is not None:
-            finish(i, scan_entry(entries[i], policy, limits, hashed=hashed))
-            return True
-        if not queue or not isinstance(jobs[queue[-1]], tuple):
-            return False  # a large file is only ever mapped by a worker
-        for i in jobs[queue.pop()]:  # type: ignore[union-attr]
-            finish(i, scan_entry(entries[i], policy, limits, hashed=hashed))
+        """One small file, so that the workers are given their next job between any two."""
+        if not own and queue and isinstance(jobs[queue[-1]], tuple):
+            own.extend(jobs[queue.pop()])  # type: ignore[arg-type]
+        if not own:
+            return False  # (a large file is only ever mapped by a worker)
+        i = own.popleft()
+        finish(i, scan_entry(entries[i], policy, limits, hashed=hashed))
         return True
 
     def in_child(job: int | tuple[int, ...]) -> dict[str, object]:
@@ -232,7 +231,10 @@ def scan_target(
         return _result_json(scan_entry(entries[job], policy, limits, hashed=hashed, reading=reading))
 
     if shared:
-        _dispatch()  # every worker scans small files: imported once, here, before they fork
+        # This process scans a batch before the workers fork: they inherit the checks (and the
+        # sniffer's recognisers) it imported, rather than each importing them again.
+        while scan_small() and own:
+            pass
     # Otherwise the workers are forked before the scanners are imported: each imports what it
     # needs while it hashes its first file (`_hash_and_scan`), so start-up and hashing overlap.
     children = workers if large or workers == 1 else workers - 1  # this process is one of them
