@@ -61,13 +61,13 @@ def test_digests_equal_the_reference_tools(tmp_path: Path) -> None:
     data = tmp_path / "data.bin"
     data.write_bytes(bytes(range(256)) * 12_345)  # several 1 MiB reads
     tools = [("sha256sum", "sha256"), ("b2sum", "blake2b")]
-    pytest.importorskip("blake3")
-    if shutil.which("b3sum"):
+    if shutil.which("b3sum") and "blake3" in hashing.algorithms():
         tools.append(("b3sum", "blake3"))
     for tool, algorithm in tools:
         done = subprocess.run([tool, str(data)], capture_output=True, text=True, check=True)
         expected = done.stdout.split()[0]
         assert hash_file(data, algorithm) == expected, tool
+    pytest.importorskip("blake3")
     empty, abc = tmp_path / "empty", tmp_path / "abc"
     empty.write_bytes(b"")
     abc.write_bytes(b"abc")
