@@ -33,22 +33,11 @@ def scan_json(data: Data, ctx: ScanContext) -> None:
 
 
 def _wants_document(data: Data, ctx: ScanContext) -> bool:
-    """Whether the JSON file in `data` may hold a chat_template key, so needs parsing (a key may
-    be spelled with \\u escapes). A file too large to parse is reported when the key is one of
-    its own (top-level) keys, and is not wanted."""
-    text = json_document.utf8(data, ctx)
-    if len(data) <= ctx.limits.max_json_bytes:
-        return json_document.names_key(text, _KEY)
-    if not text or (
-        json_document.names_key(text, _KEY) and json_document.has_top_level_key(text, _KEY, ctx)
-    ):  # (no text: a UTF-16 or UTF-32 document too large to decode)
-        ctx.report(
-            "scan-limit",
-            f"JSON file with a chat_template key is {counted(len(data), 'byte')}, over the "
-            f"limit of {ctx.limits.max_json_bytes}; its templates were not analysed",
-            evidence={"limit": "max_json_bytes"},
-        )
-    return False
+    """Whether the JSON file may hold a chat template."""
+    limit = ctx.limits.max_json_bytes
+    return json_document.wants_document(
+        data, ctx, _KEY, limit=limit, limit_name="max_json_bytes", skipped="its templates were"
+    )
 
 
 def _check_templates(values: tuple[object, ...], ctx: ScanContext) -> None:
