@@ -15,6 +15,7 @@ import json
 import os
 import selectors
 import signal
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NoReturn, TypeVar
 
@@ -42,14 +43,17 @@ def run_all(
     *,
     workers: int,
     between: Callable[[], bool] | None = None,
+    queue: deque[int] | None = None,
 ) -> Iterator[tuple[T, JSON | ChildDied]]:
     """Run `work(job)` for every job in child processes, at most `workers` at a time, and yield
     (job, its JSON answer or ChildDied) as each finishes. A child takes job after job (so it
     imports the scanners it needs once); one that dies is replaced. `between`, when given, is
     called while children run and returns False once it has nothing more to do: the parent
-    does its own share of the work (small files) instead of only waiting."""
+    does its own share of the work (small files) instead of only waiting. `queue`, when given,
+    holds the indices of the jobs still to give, in order: the children take them from its
+    front, and `between` may take some from its back to do them itself (they are not yielded)."""
     every = list(jobs)
-    pending = list(range(len(every) - 1, -1, -1))
+    pending = deque(range(len(every))) if queue is None else queue
     idle: list[_Child] = []
     busy: dict[int, _Child] = {}  # answer pipe -> child
     selector = selectors.DefaultSelector()
@@ -58,7 +62,7 @@ def run_all(
         while pending or busy:
             while pending and len(busy) < max(1, workers):
                 child = idle.pop() if idle else _Child(every, work)
-                child.give(pending.pop())
+                child.give(pending.popleft())
                 busy[child.answers] = child
                 selector.register(child.answers, selectors.EVENT_READ)
             if busy_parent:

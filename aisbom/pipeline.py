@@ -5,10 +5,14 @@ from __future__ import annotations
 import mmap
 import os
 import signal
+import sys
+import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aisbom.code_elsewhere as code_elsewhere
 import aisbom.forked as forked
@@ -19,14 +23,13 @@ from aisbom.findings import Finding
 from aisbom.inventory import Entry, walk
 from aisbom.limits import Limits
 from aisbom.policy import Policy
-from aisbom.scanners.frame import registry
-from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.frame.dispatch import context_for_file, scan_blob
 from aisbom.severity import ExitCode, Severity
 from aisbom.sources.base import Resolved, check_scanned_hashes
-from aisbom.sources.hf import hub_cache_dir
 from aisbom.version import __version__
 from aisbom.wording import counted
+
+if TYPE_CHECKING:
+    from aisbom.scanners.frame.context import Data, ScanContext
 
 # A file that could not be read: the scan is an error (exit 2) whatever --fail-on says, since
 # nothing can be said of bytes never seen.
@@ -45,8 +48,6 @@ INCOMPLETE_RULES = UNREAD_RULES | frozenset(
 )
 # Files up to this size are read into memory; larger ones are memory-mapped (in a child).
 _READ_WHOLE = 1024 * 1024
-# The formats of most model weights and of the text files inside their containers.
-_COMMON_FORMATS = ("pytorch-zip", "pickle", "safetensors", "json", "text")
 
 
 @dataclass(frozen=True)
@@ -203,24 +204,49 @@ def scan_target(
             progress(result.size or 0)
 
     large_set = set(large)
-    small = iter([i for i in range(len(entries)) if i not in large_set])
+    small = [i for i in range(len(entries)) if i not in large_set]
+    # Jobs for the workers: the large files first, then, when there are many small files,
+    # batches of them. This process takes the batches from the back of the queue (and scans
+    # the small files that are not shared) while the workers take jobs from its front.
+    shared = _batches(small, workers) if forked.can_fork() else []
+    jobs: list[int | tuple[int, ...]] = [*large, *shared]
+    queue = deque(range(len(jobs)))
+    own = deque(small if not shared else ())
 
     def scan_small() -> bool:
-        i = next(small, None)
-        if i is None:
-            return False
+        """One small file, so that the workers are given their next job between any two."""
+        if not own and queue and isinstance(jobs[queue[-1]], tuple):
+            own.extend(jobs[queue.pop()])  # type: ignore[arg-type]
+        if not own:
+            return False  # (a large file is only ever mapped by a worker)
+        i = own.popleft()
         finish(i, scan_entry(entries[i], policy, limits, hashed=hashed))
         return True
 
-    def in_child(i: int) -> dict[str, object]:
-        reading = inside.writer(i) if inside is not None else None
-        return _result_json(scan_entry(entries[i], policy, limits, hashed=hashed, reading=reading))
+    def in_child(job: int | tuple[int, ...]) -> dict[str, object]:
+        if isinstance(job, tuple):
+            batch = [scan_entry(entries[i], policy, limits, hashed=hashed) for i in job]
+            return {"batch": [_result_json(result) for result in batch]}
+        reading = inside.writer(job) if inside is not None else None
+        return _result_json(scan_entry(entries[job], policy, limits, hashed=hashed, reading=reading))
 
-    if len(large) > 1 and workers > 1:
-        # What most model files need, imported once here rather than in every child.
-        registry.preload(_COMMON_FORMATS)
-    for i, answer in forked.run_all(large, in_child, workers=workers, between=scan_small):
-        finish(i, _child_result(entries[i], answer, policy, limits))
+    if shared:
+        # This process scans a batch before the workers fork: they inherit the checks (and the
+        # sniffer's recognisers) it imported, rather than each importing them again.
+        while scan_small() and own:
+            pass
+    # Otherwise the workers are forked before the scanners are imported: each imports what it
+    # needs while it hashes its first file (`_hash_and_scan`), so start-up and hashing overlap.
+    children = workers if large or workers == 1 else workers - 1  # this process is one of them
+    for job, answer in forked.run_all(jobs, in_child, workers=children, between=scan_small, queue=queue):
+        if isinstance(job, int):
+            finish(job, _child_result(entries[job], answer, policy, limits))
+        elif isinstance(answer, forked.ChildDied):  # nothing mapped: scanned here, as it would have been
+            for i in job:
+                finish(i, scan_entry(entries[i], policy, limits, hashed=hashed))
+        else:
+            for i, one in zip(job, answer["batch"], strict=True):
+                finish(i, _child_result(entries[i], one, policy, limits))
     files = _with_findings(
         tuple(r for r in results if r is not None),
         keras_code.shipped_modules([f for r in results if r for f in r.findings], [e.path for e in entries]),
@@ -233,6 +259,19 @@ def scan_target(
         excluded=excluded,
         hashed=hashed,
     )
+
+
+# Small files shared with the workers go in batches of this many (a few tens of milliseconds of
+# work each), and only when there are at least two batches: fewer are not worth a fork.
+_BATCH = 128
+
+
+def _batches(small: list[int], workers: int) -> list[tuple[int, ...]]:
+    """The small files to share with the workers, in batches; none when this process alone
+    should scan them (a single core, or too few of them)."""
+    if workers < 2 or len(small) < 2 * _BATCH:
+        return []
+    return [tuple(small[n : n + _BATCH]) for n in range(0, len(small), _BATCH)]
 
 
 def scan_resolved(
@@ -267,6 +306,10 @@ def with_code_elsewhere(
     """The report with the code of the other repositories its model imports from (auto_map
     `org/repo--module.Class`) scanned from the Hugging Face cache, offline, and restated on the
     file that names them; a repository the cache does not hold makes the scan incomplete."""
+    if not any(f.rule == code_elsewhere.REFERENCE_RULE for f in report.findings):
+        return report  # (nothing to look up: the sources and their network stack stay unimported)
+    from aisbom.sources.hf import hub_cache_dir
+
     limits = limits or Limits()
     added: list[Finding] = []
     for lookup in code_elsewhere.lookups(report.findings, cache or hub_cache_dir(), limits):
@@ -324,7 +367,7 @@ def scan_entry(
 
 
 def _not_read(entry: Entry, policy: Policy, limits: Limits, rule: str, why: str, kind: str) -> FileResult:
-    ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
+    ctx = _dispatch().context_for_file(entry.path, limits, policy, source=str(entry.absolute))
     ctx.report(rule, why)
     return _result(entry, None, None, kind, ctx)
 
@@ -333,7 +376,7 @@ def _scan_unchanged(
     entry: Entry, policy: Policy, limits: Limits, hashed: bool, reading: Callable[[int], None] | None
 ) -> FileResult | None:
     """The file's result, or None if it changed between its open and the end of its scan."""
-    ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
+    ctx = _dispatch().context_for_file(entry.path, limits, policy, source=str(entry.absolute))
     # The walk saw a regular file; should it have been swapped for a link or a FIFO since,
     # refuse the link and do not block on the FIFO.
     with hashing.open_regular(entry.absolute) as handle:
@@ -410,7 +453,11 @@ def _hash_and_scan(
         if isinstance(data, bytes):
             digest = hashing.hash_bytes(data)
         else:
-            digest = hashing.hash_mapping(data, reading=reading)
+            warming = _Warming.start(data)
+            try:
+                digest = hashing.hash_mapping(data, reading=reading)
+            finally:
+                warming.join()
     if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_RANDOM"):
         # The scanners jump about (a zip's directory at the end, HDF5 superblocks at 512, 1024
         # ... 32 MiB): without this each jump reads the device's read-ahead (MBs) from disk.
@@ -420,9 +467,63 @@ def _hash_and_scan(
     return _scan_data(entry, data, digest, ctx)
 
 
+def _dispatch() -> ModuleType:
+    """The scanners' entry points, imported on first use: a scan of large files only hands them
+    to its workers, and the parent process of such a scan never imports a scanner."""
+    import aisbom.scanners.frame.dispatch as dispatch
+
+    return dispatch
+
+
+class _Warming:
+    """The checks most model files need, imported on a thread while this process hashes its
+    first large file (hashlib releases the interpreter lock on each 8 MiB update): a worker
+    forked before any scanner was imported has them by the time the file is hashed, for nearly
+    no time of its own. Joined before the file is scanned: no thread outlives it."""
+
+    _started = False  # once per process (a forked worker starts with its parent's False)
+
+    def __init__(self, thread: threading.Thread | None) -> None:
+        self._thread = thread
+        self._interval = 0.0
+
+    @classmethod
+    def start(cls, data: Data) -> _Warming:
+        if cls._started:
+            return cls(None)
+        cls._started = True
+        thread = threading.Thread(target=_preload, args=(data,), name="aisbom-preload", daemon=True)
+        warming = cls(thread)
+        # The hashing thread waits for the lock at each update: switch often meanwhile.
+        warming._interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(warming._interval, 0.0005))
+        assert warming._thread is not None
+        warming._thread.start()
+        return warming
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            sys.setswitchinterval(self._interval)
+            self._thread = None
+
+
+def _preload(data: Data) -> None:
+    """Import the checks of the format `data` sniffs as (the sniffer reads a few of its pages;
+    the scan sniffs it again, in order, after the hash)."""
+    try:
+        from aisbom.scanners.frame import registry
+        from aisbom.scanners.frame.sniff import sniff
+
+        _dispatch()
+        registry.checks_for(sniff(data))
+    except Exception:  # noqa: BLE001, S110 - the scan imports them again and reports what fails
+        pass
+
+
 def _scan_data(entry: Entry, data: Data, digest: str | None, ctx: ScanContext) -> FileResult:
     try:
-        fmt = scan_blob(data, ctx)
+        fmt = _dispatch().scan_blob(data, ctx)
     except (MemoryError, RecursionError) as exc:
         fmt = "unknown"
         ctx.report(
@@ -502,7 +603,7 @@ def _child_result(
             tuple(_finding_from_json(entry.path, f) for f in answer["findings"]),
             tuple(_finding_from_json(entry.path, f) for f in answer["silenced"]),
         )
-    ctx = context_for_file(entry.path, limits, policy, source=str(entry.absolute))
+    ctx = _dispatch().context_for_file(entry.path, limits, policy, source=str(entry.absolute))
     if answer.signal == signal.SIGBUS:  # a page past the file's new end: it shrank under the scan
         ctx.report("file-changed", f"file shrank while it was scanned ({answer}); not judged")
         return _result(entry, None, None, "changed", ctx)

@@ -1,7 +1,7 @@
 """Every job of a release and of a consumer, timed against the references of issue 16 in one run.
 
     python benchmarks/bench_jobs.py [--files 8] [--file-mb 128] [--big-mb 8192] [--small-files 20000]
-                                    [--repeat 5] [--peers /path/to/peers/venv]
+                                    [--repeat 5] [--peers /path/to/peers/venv] [--jobs scan,big,...]
 
 Workloads, generated in a temporary directory (removed afterwards) with torch.save:
   dir    --files PyTorch checkpoints of --file-mb MiB each (float32 storages)
@@ -87,7 +87,11 @@ class Pair:
         )
 
 
-def pair(name: str, a: list[str], b: list[str], reference: str, target: str, repeat: int) -> Pair:
+def pair(
+    name: str, a: list[str], b: list[str], reference: str, target: str, repeat: int, job: str
+) -> Pair | None:
+    if job not in WANTED:
+        return None
     run_once(a), run_once(b)  # warm-up: the page cache, .pyc files
     runs_a, runs_b = [], []
     for _ in range(repeat):
@@ -103,6 +107,13 @@ def checkpoint(path: Path, megabytes: int) -> None:
     the runs it forks report is theirs, not torch's."""
     script = "import sys, torch; torch.save({'weight': torch.zeros(int(sys.argv[2]) // 4)}, sys.argv[1])"
     subprocess.run([sys.executable, "-c", script, str(path), str(megabytes << 20)], check=True)
+
+
+# What --jobs names: the rows of the table, in its order.
+JOBS = (
+    "scan", "onecore", "bom", "verify", "release", "sign", "big", "nohash", "small", "smallsign", "startup",
+)  # fmt: skip
+WANTED: set[str] = set(JOBS)
 
 
 def make_key(directory: Path) -> tuple[Path, Path]:
@@ -134,7 +145,16 @@ def main() -> None:
     parser.add_argument("--small-files", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--peers", type=Path, help="a virtual environment with picklescan, modelscan")
+    parser.add_argument(
+        "--jobs",
+        default=",".join(JOBS),
+        help=f"the jobs to run, comma-separated (default: all of {','.join(JOBS)})",
+    )
     args = parser.parse_args()
+    WANTED.clear()
+    WANTED.update(args.jobs.split(","))
+    if WANTED - set(JOBS):
+        parser.error(f"unknown jobs: {', '.join(sorted(WANTED - set(JOBS)))}")
     repeat = args.repeat
     peers = args.peers / "bin" if args.peers else None
     with tempfile.TemporaryDirectory(prefix="aisbom-bench-") as scratch:
@@ -142,10 +162,11 @@ def main() -> None:
         model, big, small, out = work / "model", work / "big.pt", work / "small", work / "out"
         for directory in (model, small, out):
             directory.mkdir()
-        for i in range(args.files):
+        for i in range(args.files if WANTED & {"scan", "onecore", "bom", "verify", "release", "sign"} else 0):
             checkpoint(model / f"shard-{i}.pt", args.file_mb)
-        checkpoint(big, args.big_mb)
-        for i in range(args.small_files):
+        if WANTED & {"big", "nohash"}:
+            checkpoint(big, args.big_mb)
+        for i in range(args.small_files if WANTED & {"small", "smallsign"} else 0):
             (small / f"{i:06d}.bin").write_bytes(os.urandom(4096))
         private, public = make_key(work)
         hashlib_loop = [sys.executable, "-c", HASHLIB]
@@ -160,7 +181,7 @@ def main() -> None:
         )
         print("|---|---|---|---|---|---|---|")
         scan = [*AISBOM, "scan", str(model), "--format", "json"]
-        pair(f"scan of {size}", scan, [*hashlib_loop, str(model)], "hashlib", "<= 0.6", repeat)
+        pair(f"scan of {size}", scan, [*hashlib_loop, str(model)], "hashlib", "<= 0.6", repeat, "scan")
         if shutil.which("taskset") and len(os.sched_getaffinity(0)) > 1:  # the scan on one core
             one_core = ["taskset", "-c", str(min(os.sched_getaffinity(0)))]
             pair(
@@ -170,13 +191,16 @@ def main() -> None:
                 "hashlib",
                 "",
                 repeat,
+                "onecore",
             )
         bom = out / "model.cdx.json"
-        pair("bom", [*AISBOM, "bom", str(model), "-o", str(bom)], scan, "scan", "<= 1.1", repeat)
+        pair("bom", [*AISBOM, "bom", str(model), "-o", str(bom)], scan, "scan", "<= 1.1", repeat, "bom")
         sig = out / "model.sig"
-        subprocess.run(
-            [*AISBOM, "sign", str(model), "--key", str(private), "--signature", str(sig)], check=True
-        )
+        if "verify" in WANTED:
+            subprocess.run([*AISBOM, "bom", str(model), "-o", str(bom)], check=True)
+            subprocess.run(
+                [*AISBOM, "sign", str(model), "--key", str(private), "--signature", str(sig)], check=True
+            )
         verify = [
             *AISBOM,
             "verify",
@@ -188,7 +212,7 @@ def main() -> None:
             "--bom",
             str(bom),
         ]
-        pair("verify --signature --bom", verify, scan, "scan", "<= 1.1", repeat)
+        pair("verify --signature --bom", verify, scan, "scan", "<= 1.1", repeat, "verify")
         release = [
             *AISBOM,
             "bom",
@@ -201,7 +225,7 @@ def main() -> None:
             "--model-signature",
             str(out / "r.sig"),
         ]
-        pair("release: bom --sign-key --sign-model", release, scan, "scan", "<= 1.1", repeat)
+        pair("release: bom --sign-key --sign-model", release, scan, "scan", "<= 1.1", repeat, "release")
         for algorithm in ("sha256", "blake2b", "blake3"):
             sign = [*AISBOM, "sign", str(model), "--key", str(private), "--signature", str(out / "s.sig")]
             pair(
@@ -211,6 +235,7 @@ def main() -> None:
                 "hashlib",
                 "",
                 repeat,
+                "sign",
             )
         ms = shutil.which("model_signing")
         ms_sign = (
@@ -226,6 +251,7 @@ def main() -> None:
                 "model_signing",
                 "",
                 repeat,
+                "sign",
             )
         big_scan = [*AISBOM, "scan", str(big), "--format", "json"]
         pair(
@@ -235,6 +261,7 @@ def main() -> None:
             "hashlib",
             "<= 1.05, <= 300 MB",
             repeat,
+            "big",
         )
         for tool, command in (("picklescan", ["-p", str(big)]), ("modelscan", ["-p", str(big)])):
             if peers is not None and (peers / tool).exists():
@@ -245,6 +272,7 @@ def main() -> None:
                     tool,
                     "<= 2 x picklescan",
                     repeat,
+                    "nohash",
                 )
         small_scan = [*AISBOM, "scan", str(small), "--format", "json"]
         if ms:
@@ -255,6 +283,7 @@ def main() -> None:
                 "model_signing",
                 "<= 0.25",
                 repeat,
+                "small",
             )
             small_sign = [
                 *AISBOM,
@@ -272,10 +301,12 @@ def main() -> None:
                 "model_signing",
                 "<= 0.5",
                 repeat,
+                "smallsign",
             )
         bare = [sys.executable, "-c", "pass"]
-        pair("aisbom --version", [*AISBOM, "--version"], bare, "python -c pass", "+0.1 s", repeat)
-        pair("aisbom scan --help", [*AISBOM, "scan", "--help"], bare, "python -c pass", "+0.1 s", repeat)
+        starts = (("aisbom --version", ["--version"]), ("aisbom scan --help", ["scan", "--help"]))
+        for name, command in starts:
+            pair(name, [*AISBOM, *command], bare, "python -c pass", "+0.1 s", repeat, "startup")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import struct
 from dataclasses import dataclass
 
 from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.templates.jinja_analysis import check_template, looks_like_jinja
+from aisbom.scanners.templates.jinja_analysis import check_template
+from aisbom.scanners.templates.markers import looks_like_jinja
 from aisbom.severity import Severity
 from aisbom.wording import counted
 

@@ -22,7 +22,6 @@ from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.frame.sniff import hdf5_superblock, sniff
 from aisbom.scanners.readers import json_document, zip_directory, zip_reader
 from aisbom.scanners.readers.child_process import Failure, ask
-from aisbom.wording import counted
 
 CONFIG = "config.json"  # the member keras.saving.load_model reads
 _CONFIG_ATTRIBUTES = ("model_config", "training_config")  # the attributes Keras reads
@@ -118,24 +117,13 @@ def scan_json(data: Data, ctx: ScanContext) -> None:
 
 
 def _wants_document(data: Data, ctx: ScanContext) -> bool:
-    """Whether the JSON file in `data` may be a Keras model config, so needs parsing: config.json
-    of an unpacked .keras directory or a Hugging Face Keras repository (load_model reads both),
-    model.json (model_from_json). Datasets hold many JSON files: a file without the key costs
-    one byte search. A file too large to parse is reported when class_name is one of its own
-    (top-level) keys, and is not wanted."""
-    text = json_document.utf8(data, ctx)
-    if len(data) <= ctx.limits.max_keras_config:
-        return json_document.names_key(text, _KERAS_KEY)
-    if not text or (
-        json_document.names_key(text, _KERAS_KEY) and json_document.has_top_level_key(text, _KERAS_KEY, ctx)
-    ):  # (no text: a UTF-16 or UTF-32 document too large to decode)
-        ctx.report(
-            "scan-limit",
-            f"JSON file with a Keras class_name is {counted(len(data), 'byte')}, more than "
-            f"max_keras_config ({ctx.limits.max_keras_config}); it was not analysed",
-            evidence={"limit": "max_keras_config"},
-        )
-    return False
+    """Whether the JSON file may be a Keras model config: config.json of an unpacked .keras
+    directory or a Hugging Face Keras repository (load_model reads both), model.json
+    (model_from_json)."""
+    limit = ctx.limits.max_keras_config
+    return json_document.wants_document(
+        data, ctx, _KERAS_KEY, limit=limit, limit_name="max_keras_config", skipped="its model config was"
+    )
 
 
 def scan_hdf5(data: Data, ctx: ScanContext) -> None:

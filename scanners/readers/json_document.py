@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.readers.fresh_stack import retry_on_fresh_stack
+from aisbom.wording import counted
 
 # A template starting `{{ bos_token }}` (or `{%`, `{#`) sniffs as JSON, but no JSON document
 # starts so: json.loads, and so every JSON loader, refuses it.
@@ -143,6 +144,27 @@ def names_key(data: Data, key: str) -> bool:
     if pattern is None:
         pattern = _PATTERNS[key] = _key_pattern(key)
     return pattern.search(data) is not None  # type: ignore[call-overload]
+
+
+def wants_document(
+    data: Data, ctx: ScanContext, key: str, *, limit: int, limit_name: str, skipped: str
+) -> bool:
+    """Whether the JSON file in `data` may hold `key`, so needs parsing (a key may be spelled with
+    \\u escapes): datasets hold many JSON files, and a file without the key costs one byte search.
+    A file over `limit` bytes is not wanted; it is reported (`skipped` says what went unanalysed)
+    when `key` is one of its own top-level keys, or when it is a UTF-16/32 document too large to
+    decode for the search."""
+    text = utf8(data, ctx)
+    if len(data) <= limit:
+        return names_key(text, key)
+    if not text or (names_key(text, key) and has_top_level_key(text, key, ctx)):
+        ctx.report(
+            "scan-limit",
+            f"JSON file with a {key} key is {counted(len(data), 'byte')}, more than "
+            f"{limit_name} ({limit}); {skipped} not analysed",
+            evidence={"limit": limit_name},
+        )
+    return False
 
 
 # A bracket or the quote that opens a string; a string's body after its opening quote (possessive:

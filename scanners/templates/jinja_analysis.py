@@ -76,13 +76,6 @@ _VALUE_MAKERS = frozenset({"cycler", "joiner", "lipsum"})
 _ATTRIBUTE_KWARG_FILTERS = frozenset({"map", "sort", "groupby", "sum", "unique", "min", "max"})
 _ATTRIBUTE_ARG_FILTERS = frozenset({"selectattr", "rejectattr", "groupby"})
 
-# Bytes without either of these hold no Jinja statement or expression: nothing to analyse.
-_JINJA_MARKERS = (b"{%", b"{{")
-
-
-def looks_like_jinja(raw: bytes) -> bool:
-    return any(marker in raw for marker in _JINJA_MARKERS)
-
 
 _MAX_FINDINGS = 20  # per template: one escape is enough, a flood helps nobody
 

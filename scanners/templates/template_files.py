@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.readers import json_document
-from aisbom.scanners.templates.jinja_analysis import check_template, looks_like_jinja
+from aisbom.scanners.templates.markers import looks_like_jinja
 from aisbom.wording import counted
 
 _KEY = "chat_template"
@@ -33,22 +33,11 @@ def scan_json(data: Data, ctx: ScanContext) -> None:
 
 
 def _wants_document(data: Data, ctx: ScanContext) -> bool:
-    """Whether the JSON file in `data` may hold a chat_template key, so needs parsing (a key may
-    be spelled with \\u escapes). A file too large to parse is reported when the key is one of
-    its own (top-level) keys, and is not wanted."""
-    text = json_document.utf8(data, ctx)
-    if len(data) <= ctx.limits.max_json_bytes:
-        return json_document.names_key(text, _KEY)
-    if not text or (
-        json_document.names_key(text, _KEY) and json_document.has_top_level_key(text, _KEY, ctx)
-    ):  # (no text: a UTF-16 or UTF-32 document too large to decode)
-        ctx.report(
-            "scan-limit",
-            f"JSON file with a chat_template key is {counted(len(data), 'byte')}, over the "
-            f"limit of {ctx.limits.max_json_bytes}; its templates were not analysed",
-            evidence={"limit": "max_json_bytes"},
-        )
-    return False
+    """Whether the JSON file may hold a chat template."""
+    limit = ctx.limits.max_json_bytes
+    return json_document.wants_document(
+        data, ctx, _KEY, limit=limit, limit_name="max_json_bytes", skipped="its templates were"
+    )
 
 
 def _check_templates(values: tuple[object, ...], ctx: ScanContext) -> None:
@@ -56,6 +45,14 @@ def _check_templates(values: tuple[object, ...], ctx: ScanContext) -> None:
     for value in values:
         for key, template in _templates(value):
             check_template(template, ctx, key=key)
+
+
+def check_template(template: str, ctx: ScanContext, *, key: str, lenient: bool = False) -> None:
+    """The analysis of one template, imported only when a file holds one (jinja2 and the
+    evaluator are most of a scan's start-up, and most files hold no template)."""
+    from aisbom.scanners.templates import jinja_analysis
+
+    jinja_analysis.check_template(template, ctx, key=key, lenient=lenient)
 
 
 def _templates(value: object) -> list[tuple[str, str]]:
