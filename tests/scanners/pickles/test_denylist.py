@@ -117,3 +117,14 @@ def test_star_imports_of_modules_not_walked_resolve_in_few_names(tmp_path: Path)
     assert table[("pkg", "shell")] == {"process"}  # re-exported by the package's star import
     assert ("pkg", "run") not in table
     assert len(program._resolved) < 20, sorted(program._resolved)  # 8; 77 before
+
+
+def test_the_table_is_sorted_so_one_modules_lines_are_found_by_bisection() -> None:
+    """generated_categories finds a module's lines by binary search: the generator must write
+    them sorted, header apart."""
+    lines = [line for line in _GENERATED.read_bytes().split(b"\n") if line and not line.startswith(b"#")]
+    assert lines == sorted(lines)
+    assert generated_categories("imaplib", "IMAP4_stream") == {"network"}
+    assert generated_categories("imaplib", "IMAP4_stream.open") == {"file-write", "process"}
+    assert not generated_categories("imaplib", "IMAP4_stream.op")  # whole names only
+    assert not generated_categories("imaplib_", "IMAP4")  # whole modules only
