@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable
-
-try:  # pragma: no branch - CPython always has it; the fallback keeps other interpreters right
-    from _json import make_encoder as _c_make_encoder
-except ImportError:  # pragma: no cover
-    _c_make_encoder = None
+from _json import make_encoder as _c_make_encoder
+from collections.abc import Callable
+from typing import Any
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _INDENT = "  "
@@ -29,11 +26,7 @@ _INDENT = "  "
 
 def dumps(document: Any) -> str:
     """`document` as indented JSON text (non-ASCII kept as is), ending with a newline."""
-    if _c_make_encoder is None:  # pragma: no cover
-        text = json.dumps(document, indent=2, ensure_ascii=False)
-    else:
-        text = _layout(document, 0, set())
-    text += "\n"
+    text = _layout(document, 0, set()) + "\n"
     if text.isascii():  # the common case, and ~500 times quicker than the search below
         return text
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
@@ -77,10 +70,7 @@ def _enter(container: object, path: set[int]) -> None:
 
 def _is_flat(items: Any) -> bool:
     """No item is a non-empty container: the C encoder lays them all out as indent=2 does."""
-    for item in items:
-        if item and isinstance(item, (dict, list, tuple)):
-            return False
-    return True
+    return not any(item and isinstance(item, (dict, list, tuple)) for item in items)
 
 
 def _key(key: Any) -> str:

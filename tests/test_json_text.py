@@ -31,9 +31,7 @@ def reference(document: object) -> str:
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-FIXTURE_DIRS = sorted(
-    p for p in FIXTURES_DIR.glob("*/*") if p.is_dir() and not p.name.startswith("__")
-)
+FIXTURE_DIRS = sorted(p for p in FIXTURES_DIR.glob("*/*") if p.is_dir() and not p.name.startswith("__"))
 
 
 @pytest.mark.parametrize("directory", FIXTURE_DIRS, ids=lambda p: f"{p.parent.name}/{p.name}")
