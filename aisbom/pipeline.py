@@ -52,6 +52,8 @@ _READ_WHOLE = 1024 * 1024
 
 @dataclass(frozen=True)
 class FileResult:
+    """One file's scan: its size, hash, format and findings."""
+
     path: str
     size: int | None
     sha256: str | None
@@ -68,6 +70,8 @@ class FileResult:
 
 @dataclass(frozen=True)
 class ScanReport:
+    """A whole scan: every file's result, the policy, and the verdict and exit code."""
+
     target: str
     tool_version: str
     policy: Policy
