@@ -35,6 +35,7 @@ _TORCH_LEGACY_TEXT = b"L" + str(_TORCH_LEGACY_MAGIC).encode() + b"L\n."  # proto
 _MAGIC = [(offset, magic, name) for name, fmt in FORMATS.items() for offset, magic in fmt.magic]
 # The same magic numbers by offset: most files match none, which one startswith per offset says.
 _MAGIC_AT = {offset: tuple(magic for at, magic, _name in _MAGIC if at == offset) for offset, _m, _n in _MAGIC}
+_MAGIC_AT_ITEMS = tuple(_MAGIC_AT.items())
 # Formats that recognise themselves, asked after the containers and pickles, before the guesses
 # by first bytes (TensorFlow, ONNX) and before "text" or "data".
 _RECOGNISERS = [(name, fmt.recognise) for name, fmt in FORMATS.items() if fmt.recognise]
@@ -45,15 +46,18 @@ _recognisers: list[tuple[str, Callable[[Data], bool]]] = []
 
 def sniff(data: Data) -> str:
     head = data[:512]
-    if any(head.startswith(magics, offset) for offset, magics in _MAGIC_AT.items()):
-        for offset, magic, name in _MAGIC:  # the first in the registry's order
-            if head[offset : offset + len(magic)] == magic:
-                return name
+    for offset, magics in _MAGIC_AT_ITEMS:
+        if head.startswith(magics, offset):
+            for at, magic, name in _MAGIC:  # the first in the registry's order
+                if head[at : at + len(magic)] == magic:
+                    return name
     if hdf5_superblock(data) is not None:  # after a user block (h5py, Keras and libhdf5 read it)
         return "hdf5"
     if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] in _BZIP2_BLOCKS:
         return "bzip2"
-    if _looks_like_lzma_alone(data[:_TRIAL]):
+    # The test needs this first byte (0x5d), as _looks_like_zlib needs 0x78: the 4 KiB copy is
+    # made only for files that have it.
+    if head[:1] == b"\x5d" and _looks_like_lzma_alone(data[:_TRIAL]):
         return "lzma"
     starts_as_pickle = head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5
     # A zip with data in front is still a zip to zipfile, but torch.load and numpy.load check
@@ -70,7 +74,7 @@ def sniff(data: Data) -> str:
         if _TORCH_LEGACY_LONG1 in head[:16] or head.startswith(_TORCH_LEGACY_TEXT):
             return "pytorch-legacy"
         return "joblib" if _looks_like_joblib(data) else "pickle"
-    if joblib_zfile_start(head) is not None or _looks_like_zlib(data[:_TRIAL]):
+    if joblib_zfile_start(head) is not None or (head[:1] == b"\x78" and _looks_like_zlib(data[:_TRIAL])):
         return "zlib"
     if _pickle_heuristic()(data):
         return "joblib" if _looks_like_joblib(data) else "pickle"
