@@ -165,6 +165,11 @@ Select = Callable[[str], bool]  # whether to scan a file, by its path relative t
 # file's path once its bytes are hashed (or, without hashing, mapped) and before they are judged.
 between_passes: Callable[[str], None] | None = None
 
+# Work of the caller's for this process while the workers hash large files (`aisbom bom` imports
+# what the BOM needs then): one step a call, False once nothing is left; called after the small
+# files. A step must not raise.
+meanwhile: Callable[[], bool] | None = None
+
 
 def scan_target(
     target: Path,
@@ -221,8 +226,8 @@ def scan_target(
         """One small file, so that the workers are given their next job between any two."""
         if not own and queue and isinstance(jobs[queue[-1]], tuple):
             own.extend(jobs[queue.pop()])  # type: ignore[arg-type]
-        if not own:
-            return False  # (a large file is only ever mapped by a worker)
+        if not own:  # (a large file is only ever mapped by a worker)
+            return meanwhile is not None and meanwhile()
         i = own.popleft()
         finish(i, scan_entry(entries[i], policy, limits, hashed=hashed))
         return True

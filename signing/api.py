@@ -28,11 +28,9 @@ from aisbom.signing.manifest import (
     normalize_ignore,
     walk,
 )
-from aisbom.signing.resource_names import SINGLE_FILE_COMPAT_NAME
+from aisbom.signing.resource_names import DEFAULT_SIGNATURE_NAME, SINGLE_FILE_COMPAT_NAME
 from aisbom.signing.statement import decode_statement, encode_statement
 from aisbom.signing.verify import ManifestDiff, compare
-
-DEFAULT_SIGNATURE_NAME = "model.sig"
 
 
 def default_signature_path(target: Path) -> Path:

@@ -7,19 +7,19 @@ manifests are equal exactly when every file has the same content.
 
 from __future__ import annotations
 
+import mmap
 import os
 import posixpath
 import stat
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aisbom.forked as forked
 import aisbom.hashing as hashing
 from aisbom.hf_snapshot import is_snapshot_link, snapshot_blobs
 from aisbom.signing.errors import TargetReadError, UnsafePathError
 from aisbom.signing.hashers import new_hasher, open_file
-from aisbom.signing.shards import shard_resources
 
 # Excluded at the top level of every directory target (same set as model_signing).
 DEFAULT_IGNORES: tuple[str, ...] = (".git", ".gitattributes", ".github", ".gitignore")
@@ -190,6 +190,10 @@ def hash_bytes(data: bytes, hash_type: str = "sha256") -> str:
     return str(hasher.hexdigest())
 
 
+# Files larger than this are hashed through a memory mapping in forked children (`_hash_mapped`).
+_MAPPED = 1 << 20
+
+
 def hash_files(
     files: Mapping[str, Path],
     hash_type: str = "sha256",
@@ -197,15 +201,73 @@ def hash_files(
     follow_symlinks: bool = False,
     max_workers: int | None = None,
 ) -> dict[str, str]:
-    """Hash many files, several at a time: hashlib releases the GIL on large updates."""
+    """Hash many files, several at a time: large ones in child processes (`_hash_mapped`), the
+    rest on threads here (hashlib releases the GIL on large updates)."""
     if max_workers is None:
         max_workers = min(8, os.cpu_count() or 1)
     items = list(files.items())
+    # (blake3 hashes on threads of its own, which a forked child would not have)
+    mapped = forked.can_fork() and hash_type != "blake3"
+    large = [(n, p) for n, p in items if _size(p, follow_symlinks) > _MAPPED] if mapped else []
+    digests = _hash_mapped(large, hash_type, follow_symlinks, max_workers) if large else {}
+    items = [(name, path) for name, path in items if name not in digests]
     if len(items) <= 1 or max_workers <= 1:
-        return {name: hash_file(p, hash_type, follow_symlinks=follow_symlinks) for name, p in items}
-    with ThreadPoolExecutor(max_workers=max_workers) as pool:
-        digests = pool.map(lambda item: hash_file(item[1], hash_type, follow_symlinks=follow_symlinks), items)
-        return {name: digest for (name, _), digest in zip(items, digests, strict=True)}
+        digests.update((name, hash_file(p, hash_type, follow_symlinks=follow_symlinks)) for name, p in items)
+    else:
+        from concurrent.futures import ThreadPoolExecutor  # (and logging: not for `aisbom bom`)
+
+        with ThreadPoolExecutor(max_workers=max_workers) as pool:
+            hashed = pool.map(
+                lambda item: hash_file(item[1], hash_type, follow_symlinks=follow_symlinks), items
+            )
+            digests.update((name, digest) for (name, _), digest in zip(items, hashed, strict=True))
+    return {name: digests[name] for name in files}
+
+
+def _size(path: Path, follow_symlinks: bool) -> int:
+    """The size the file has now; 0 for one that cannot be seen (hashed here, which says why)."""
+    try:
+        return os.stat(path, follow_symlinks=follow_symlinks).st_size
+    except OSError:
+        return 0
+
+
+def _hash_mapped(
+    items: list[tuple[str, Path]], hash_type: str, follow_symlinks: bool, workers: int
+) -> dict[str, str]:
+    """Digests of large files, each hashed in a forked child through a memory mapping, as the
+    scan hashes them (`aisbom.forked`): no byte is copied into a process, the files hash on
+    every core at once, and a file truncated meanwhile ends its child (SIGBUS), not this
+    process. A file another process changes is an error naming it, as when it is read."""
+    new_hasher(hash_type)  # an algorithm this installation lacks: the error, before any child
+
+    def work(item: tuple[str, Path]) -> dict[str, object]:
+        try:
+            return {"digest": _mapped_digest(item[1], hash_type, follow_symlinks)}
+        except TargetReadError as exc:
+            return {"error": exc.args[0], "path": exc.path}
+
+    digests: dict[str, str] = {}
+    for (name, path), answer in forked.run_all(items, work, workers=max(1, workers)):
+        if isinstance(answer, forked.ChildDied):
+            raise TargetReadError(
+                f"cannot read: {answer} (did it change while it was hashed?)", path=str(path)
+            )
+        if "error" in answer:
+            raise TargetReadError(str(answer["error"]), path=answer.get("path"))
+        digests[name] = str(answer["digest"])
+    return digests
+
+
+def _mapped_digest(path: Path, hash_type: str, follow_symlinks: bool) -> str:
+    with open_file(path, follow_symlinks=follow_symlinks) as handle:
+        try:
+            if os.fstat(handle.fileno()).st_size == 0:  # an empty file cannot be mapped
+                return hash_bytes(b"", hash_type)
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                return hashing.hash_mapping(mapped, hash_type)
+        except OSError as exc:
+            raise TargetReadError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
 
 
 def model_name(target: Path) -> str:
@@ -252,6 +314,8 @@ def build_manifest(
         hashed = hash_files(pending, hash_type, follow_symlinks=allow_symlinks, max_workers=max_workers)
         digests = reused | hashed
     else:
+        from aisbom.signing.shards import shard_resources
+
         digests = shard_resources(
             files, shard_size, hash_type, follow_symlinks=allow_symlinks, max_workers=max_workers
         )

@@ -7,6 +7,9 @@ from __future__ import annotations
 from aisbom.relative_paths import name_problem
 from aisbom.signing.errors import StatementError
 
+# Where a directory's signature goes, inside it (model_signing's name).
+DEFAULT_SIGNATURE_NAME = "model.sig"
+
 # model_signing 1.1.1 names the only resource of a single-file model "." (OMS says basename).
 SINGLE_FILE_COMPAT_NAME = "."
 

@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 import aisbom.hashing as hashing
-from aisbom.signing.compat_v0_2 import PREDICATE_TYPE_V0_1, decode_digests_v0_1
 from aisbom.signing.errors import StatementError
 from aisbom.signing.manifest import Manifest
 from aisbom.signing.resource_names import SINGLE_FILE_COMPAT_NAME, check_resource_name
@@ -89,6 +88,9 @@ def decode_statement(payload: bytes) -> Manifest:
         raise StatementError("signed payload is not a JSON object")
     if doc.get("_type") != STATEMENT_TYPE:
         raise StatementError(f"not an in-toto Statement v1 (_type {doc.get('_type')!r})")
+    # (imported here: it needs cryptography, which a BOM's root digest does not)
+    from aisbom.signing.compat_v0_2 import PREDICATE_TYPE_V0_1, decode_digests_v0_1
+
     if doc.get("predicateType") == PREDICATE_TYPE_V0_1:
         return decode_digests_v0_1(doc)
     if doc.get("predicateType") != PREDICATE_TYPE:

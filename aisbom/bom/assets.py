@@ -21,8 +21,8 @@ from aisbom.findings import Finding
 from aisbom.pipeline import INCOMPLETE_RULES, FileResult, ScanReport
 from aisbom.provenance import FileSource, Provenance
 from aisbom.severity import Severity
-from aisbom.signing.api import DEFAULT_SIGNATURE_NAME
 from aisbom.signing.manifest import DEFAULT_IGNORES, is_ignored
+from aisbom.signing.resource_names import DEFAULT_SIGNATURE_NAME
 from aisbom.signing.statement import root_digest
 
 # Formats whose loading runs code by design, whatever the scan found in them.

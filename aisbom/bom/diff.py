@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aisbom.bom.check import BomError, schema_errors
+from aisbom.bom.check import BomError, schema_errors, schema_errors_meanwhile
 from aisbom.terminal_text import shown
 from aisbom.wording import counted
 
@@ -96,9 +97,11 @@ def read_bom_bytes(path: Path) -> bytes:
         raise BomError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
 
 
-def parse_bom(data: bytes, *, source: str) -> dict[str, Any]:
+def parse_bom(data: bytes, *, source: str, meanwhile: Callable[[], None] | None = None) -> dict[str, Any]:
     """`load_bom` for bytes already read (`aisbom verify` checks a BOM's signature over the very
-    bytes it then parses). `source` names the BOM in errors."""
+    bytes it then parses). `source` names the BOM in errors. `meanwhile`, when given, runs once
+    the bytes are known to be a CycloneDX JSON document, while its schema is checked (in a child
+    process: `check.schema_errors_meanwhile`); it must not raise."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -110,7 +113,11 @@ def parse_bom(data: bytes, *, source: str) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("bomFormat") != "CycloneDX":
         raise BomError("not a CycloneDX BOM (bomFormat is not CycloneDX)", path=source)
     version = doc.get("specVersion")
-    problems = schema_errors(text, version if isinstance(version, str) else "", strict=False)
+    declared = version if isinstance(version, str) else ""
+    if meanwhile is None:
+        problems = schema_errors(text, declared, strict=False)
+    else:
+        problems = schema_errors_meanwhile(text, declared, strict=False, meanwhile=meanwhile)
     if problems:
         raise BomError(f"not a valid CycloneDX {version} BOM: {problems[0]}", path=source)
     return doc

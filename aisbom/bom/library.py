@@ -43,6 +43,28 @@ TOOL_REF = "tool:aisbom"
 SUBJECT_REF = "subject"
 
 
+# The library's modules `build_core` uses, for `prepare`.
+_LIBRARY_MODULES = (
+    "cyclonedx.model.bom",
+    "cyclonedx.model.component",
+    "cyclonedx.model.definition",
+    "cyclonedx.model.dependency",
+    "cyclonedx.model.impact_analysis",
+    "cyclonedx.model.lifecycle",
+    "cyclonedx.model.vulnerability",
+    "cyclonedx.output.json",
+)
+
+
+def prepare() -> None:
+    """Import the library ahead of `build_core` (it takes about 0.1 s of CPU): `aisbom bom` does
+    it while the scan's workers hash, when this process would otherwise wait."""
+    import importlib
+
+    for name in _LIBRARY_MODULES:
+        importlib.import_module(name)  # our own dependency's modules, named above
+
+
 def build_core(
     models: Sequence[ModelAsset],
     *,
@@ -436,6 +458,8 @@ def _dataset(dataset: DatasetAsset) -> Component:
 
 def _licenses(ids: Sequence[str], other_name: str | None, other_link: str | None) -> list[Any]:
     """Hugging Face licence ids are lower-case SPDX ids, or names like `openrail`, or `other`."""
+    if not ids:
+        return []  # (without importing the licence factory: it compiles the SPDX list, 30 ms)
     from cyclonedx.contrib.license.factories import LicenseFactory
     from cyclonedx.model import XsUri
     from cyclonedx.model.license import DisjunctiveLicense, LicenseAcknowledgement, LicenseExpression

@@ -3,9 +3,11 @@ evidence."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -231,9 +233,6 @@ def bom(
     source gives them, and when the bytes were acquired (or, from the cache, the cached file's
     modification time, marked so).
     """
-    from aisbom.bom.assets import Identity
-    from aisbom.bom.build import BomOptions, build_bom
-
     method = SigningMethod(
         key=sign_key,
         certificate=sign_certificate,
@@ -249,11 +248,13 @@ def bom(
     _check_model_signing(sign_model, model_signature, method.given)
     signer, bom_signature = _bom_signer(method, output, bom_signature)
 
-    identity = Identity(name=model_name, version=model_version, supplier=supplier)
+    described = (model_name, model_version, supplier)
     if is_project_target(target, project_dir):
+        from aisbom.bom.build import BomOptions
+
         if kind is not None:
             raise click.UsageError("--kind applies to a TARGET; aisbom.toml declares each asset's kind")
-        if identity != Identity() or model_signature is not None:
+        if described != (None, None, None) or model_signature is not None:
             raise click.UsageError(
                 "--name, --version, --supplier and --model-signature describe one model TARGET; "
                 "aisbom.toml describes the system"
@@ -286,9 +287,16 @@ def bom(
         if sign_model and model_signature is None:
             model_signature = _default_model_signature(target, resolved)
         scanned_at = datetime.now(timezone.utc).replace(microsecond=0)
-        report: ScanReport = scan_resolved(
-            target, resolved, fail_on, strict, allow_files, progress, allow_dangerous
+        report: ScanReport = _scan_and_prepare(
+            spec_version,
+            lambda: scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous),
+            # a model signature is referenced by its path; a fetched model's files by their URLs
+            iris=model_signature is not None or resolved.provenance is not None,
         )
+        from aisbom.bom.assets import Identity
+        from aisbom.bom.build import BomOptions, build_bom
+
+        identity = Identity(name=model_name, version=model_version, supplier=supplier)
         report, signature = _model_signature(
             report, resolved.path, sign_model, model_signature, signer, (output, bom_signature)
         )
@@ -310,6 +318,45 @@ def bom(
         click.echo(shown(f"aisbom: error: {exc}"), err=True)
         sys.exit(ExitCode.ERROR)
     emit(built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT")
+
+
+def _scan_and_prepare(spec_version: str, scan: Callable[[], ScanReport], *, iris: bool) -> ScanReport:
+    """The scan, during which this process imports the BOM's libraries and loads its schema
+    (about 0.2 s of CPU) while the workers hash, instead of waiting for them: the fixed cost of
+    a BOM then shares the cores with the hashing rather than following it. With `iris`, the
+    BOM will hold IRIs: the expressions that check them are compiled then too."""
+    import aisbom.pipeline as pipeline
+
+    def prepare_bom() -> None:
+        import aisbom.bom.build  # noqa: F401 - the BOM's own modules
+        from aisbom.bom import library
+
+        library.prepare()
+
+    def prepare_schema() -> None:
+        from aisbom.bom import check
+
+        check.prepare(spec_version, strict=True)
+        if iris:
+            from aisbom.bom import iri_syntax
+
+            iri_syntax.is_iri_reference("model.sig")  # compiles the expressions of ASCII IRIs
+
+    steps = iter((prepare_bom, prepare_schema))
+
+    def step() -> bool:
+        for one in steps:
+            # Only early: the BOM imports them again, and fails there if it must.
+            with contextlib.suppress(Exception):
+                one()
+            return True
+        return False
+
+    pipeline.meanwhile = step
+    try:
+        return scan()
+    finally:
+        pipeline.meanwhile = None
 
 
 def _model_signature(

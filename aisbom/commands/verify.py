@@ -358,17 +358,29 @@ def _verify_with_bom(
                 click.echo(line)
             return ExitCode.UNSAFE
         click.echo(shown(f"Verified: BOM {bom}: signed by {checked.signer}"))
-    expected = file_hashes(parse_bom(data, source=str(bom)), source=str(bom))
+    # The model's signature is checked (its files hashed) while a child process checks the BOM
+    # against its schema; what it finds is told, or raised, once the BOM is known to be valid.
+    outcome: list[VerifyResult | Exception] = []
+
+    def check_model() -> None:
+        assert verifier is not None
+        try:
+            outcome.append(_verify_model(model, verifier, signature, options))
+        except Exception as exc:  # noqa: BLE001 - raised again below, after the BOM's check
+            outcome.append(exc)
+
+    meanwhile = check_model if signature is not None else None
+    expected = file_hashes(parse_bom(data, source=str(bom), meanwhile=meanwhile), source=str(bom))
 
     code = ExitCode.CLEAN
     known = None
     if signature is not None:
-        assert verifier is not None
-        try:
-            result = _verify_model(model, verifier, signature, options)
-        except VerificationFailure as exc:
-            click.echo(shown(f"FAILED: {model.shown}: {exc}"))
+        (result,) = outcome
+        if isinstance(result, VerificationFailure):
+            click.echo(shown(f"FAILED: {model.shown}: {result}"))
             code = ExitCode.UNSAFE
+        elif isinstance(result, Exception):
+            raise result
         else:
             _echo_signature_result(model.shown, result)
             if not result.ok:

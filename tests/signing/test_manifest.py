@@ -75,6 +75,27 @@ def test_thread_pool_gives_the_same_digests(model_dir: Path) -> None:
     assert hash_files(files, max_workers=4) == hash_files(files, max_workers=1)
 
 
+@pytest.mark.parametrize("hash_type", ["sha256", "blake2b"])
+def test_large_files_hashed_in_children_give_the_digests_of_their_bytes(
+    tmp_path: Path, hash_type: str
+) -> None:
+    """Files over 1 MiB are hashed through a mapping in forked children, the others here: in
+    either way, the digest of the bytes, under the file's own name."""
+    contents = {
+        "empty": b"",
+        "small": os.urandom(4096),
+        "a.bin": os.urandom((1 << 20) + 1),
+        "b.bin": os.urandom(3 * CHUNK_SIZE + 7),
+        "c.bin": os.urandom(9 * CHUNK_SIZE),
+    }
+    for name, data in contents.items():
+        (tmp_path / name).write_bytes(data)
+    expected = {name: hashlib.new(hash_type, data).hexdigest() for name, data in contents.items()}
+    for workers in (1, 2, 4):
+        digests = hash_files({n: tmp_path / n for n in contents}, hash_type, max_workers=workers)
+        assert digests == expected and list(digests) == list(contents)
+
+
 def test_escaping_symlink_is_refused(model_dir: Path, tmp_path: Path) -> None:
     outside = tmp_path / "secret"
     outside.write_text("outside\n")

@@ -259,6 +259,25 @@ def test_signature_and_bom_must_both_pass(model: Path, bom: Path, key: KeyPair, 
     assert "signature by public key" in result.stdout and "against the BOM" in result.stdout
 
 
+def test_an_invalid_bom_is_told_before_the_signature_checked_meanwhile(
+    model: Path, keys: dict[str, KeyPair], tmp_path: Path
+) -> None:
+    """The model's signature is checked while a child process checks the BOM's schema: an
+    invalid BOM is still the one verdict, and nothing of the signature is told."""
+    sig = tmp_path / "model.sig"
+    assert run("sign", model, "--signature", sig, "--key", keys["other"].private).exit_code == 0
+    invalid = tmp_path / "invalid.cdx.json"
+    invalid.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": 3}')
+    for key in (keys["other"], keys["p256"]):  # the signature valid, then by another key
+        result = run("verify", model, "--signature", sig, "--key", key.public, "--bom", invalid)
+        assert result.exit_code == 2, result.output
+        assert result.stdout == ""
+        assert result.stderr == (
+            f"aisbom: error: {invalid}: not a valid CycloneDX 1.6 BOM: schema: at /components: "
+            "3 is not of type 'array'\n"
+        )
+
+
 def test_a_bom_match_does_not_excuse_a_bad_signature(
     model: Path, bom: Path, keys: dict[str, KeyPair], tmp_path: Path
 ) -> None:
