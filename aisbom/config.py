@@ -39,6 +39,8 @@ FAIL_ON = tuple(s.label for s in Severity if s >= Severity.LOW)
 
 @dataclass(frozen=True)
 class Settings:
+    """The scan settings a configuration file gives."""
+
     path: Path  # the file
     table: str  # "[tool.aisbom]" or "[scan]"
     values: Mapping[str, Any]  # checked: str, bool, tuple[str, ...] / tuple[Path, ...], dict[str, int|float]

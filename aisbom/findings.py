@@ -12,6 +12,8 @@ MEMBER_SEPARATOR = "!"  # outer.zip!inner.tar!data.pkl, as in jar: URLs
 
 @dataclass(frozen=True)
 class Finding:
+    """One thing a check saw: its rule, severity, file (and member) and why it matters."""
+
     rule: str
     severity: Severity
     message: str

@@ -26,6 +26,8 @@ from aisbom.hf_snapshot import is_snapshot_link, snapshot_blobs
 
 @dataclass(frozen=True)
 class Entry:
+    """One file the walk found, with the identity its scan must see again."""
+
     path: str  # relative to the target, '/'-separated; the file name for a single-file target
     absolute: str
     problem: str | None = None  # why it will not be read (symlink out of target, special file ...)

@@ -15,6 +15,8 @@ GiB = 1024 * MiB
 
 @dataclass(frozen=True)
 class Limits:
+    """Every bound of a scan; hitting one is a finding, never a crash."""
+
     # Decompressed bytes one archive member or compressed stream may produce.
     max_member_size: int = 2 * GiB
     # Decompressed bytes all containers of one top-level file may produce together.

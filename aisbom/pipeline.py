@@ -52,6 +52,8 @@ _READ_WHOLE = 1024 * 1024
 
 @dataclass(frozen=True)
 class FileResult:
+    """One file's scan: its size, hash, format and findings."""
+
     path: str
     size: int | None
     sha256: str | None
@@ -68,6 +70,8 @@ class FileResult:
 
 @dataclass(frozen=True)
 class ScanReport:
+    """A whole scan: every file's result, the policy, and the verdict and exit code."""
+
     target: str
     tool_version: str
     policy: Policy
@@ -384,20 +388,23 @@ def _scan_unchanged(
     ctx = _dispatch().context_for_file(entry.path, limits, policy, source=str(entry.absolute))
     # The walk saw a regular file; should it have been swapped for a link or a FIFO since,
     # refuse the link and do not block on the FIFO.
-    with hashing.open_regular(entry.absolute) as handle:
-        before = _identity(os.fstat(handle.fileno()))
+    fd, info = hashing.open_regular_fd(entry.absolute)
+    try:
+        before = _identity(info)
         if entry.identity is not None and before[:2] != entry.identity:
             raise _Replaced  # a link or a rename put another file at this path: maybe outside
         if before[2] <= _READ_WHOLE:
-            data: Data = handle.read()
+            data: Data = hashing.read_to_end(fd, before[2])
             result = _hash_and_scan(entry, data, hashed, ctx)
         else:
             # Hashing reads every page of the mapping (dropping each from the process once
             # hashed, so it does not grow with the file), and the scanners then touch only the
             # pages they parse, from the cache: the bytes judged are the bytes hashed.
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
                 result = _hash_and_scan(entry, mapped, hashed, ctx, reading)
-        after = _identity(os.fstat(handle.fileno()))
+        after = _identity(os.fstat(fd))
+    finally:
+        os.close(fd)
     try:  # a parser that reopens the file by its path (HDF5's) must have read this same file
         on_path = os.stat(entry.absolute, follow_symlinks=False)
     except OSError:

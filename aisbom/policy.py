@@ -30,6 +30,8 @@ class AllowFile:
 
 @dataclass(frozen=True)
 class Policy:
+    """What fails a scan: the severity threshold, strictness and allowlists."""
+
     fail_on: Severity = Severity.HIGH
     # --strict: anything outside the allowlist fails, whatever its severity.
     strict: bool = False

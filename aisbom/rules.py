@@ -14,6 +14,8 @@ CONVERT = "Convert the weights to safetensors (or another non-executable format)
 
 @dataclass(frozen=True)
 class Rule:
+    """One rule of the table: its id, default severity and what it means."""
+
     id: str
     severity: Severity  # default; a scanner may raise or lower it with a reason
     title: str

@@ -15,6 +15,8 @@ from fnmatch import fnmatchcase
 
 @dataclass(frozen=True)
 class Selection:
+    """The --include and --exclude patterns of a scan."""
+
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 

@@ -122,7 +122,6 @@ def resolve_target(
     target: str, sha256: str | None, allow_http: bool, cache_dir: Path | None, progress: bool | None
 ) -> Resolved:
     """Make TARGET local (downloading it if it is remote). Raises AisbomError."""
-    from aisbom.provenance import ACQUIRED_FROM_CACHE_MTIME
     from aisbom.sources import resolve
 
     show_progress = sys.stderr.isatty() if progress is None else progress
@@ -137,6 +136,8 @@ def resolve_target(
         click.echo(shown(f"aisbom: note: {note}"), err=True)
     prov = resolved.provenance
     if prov is not None:  # say where the bytes are: they stay in the cache, whatever the verdict
+        from aisbom.provenance import ACQUIRED_FROM_CACHE_MTIME  # late: a local target has none
+
         if prov.hf_repo:
             how = "from the cache" if prov.acquired_by == ACQUIRED_FROM_CACHE_MTIME else "downloaded"
             where = f"commit {prov.revision} ({how}) at {resolved.path}"

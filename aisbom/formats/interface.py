@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class FormatOptions:
+    """How a report is rendered (colour, detail, provenance)."""
+
     color: bool = False  # text: ANSI colours, for a terminal
     verbose: bool = False  # text: informational findings too
     quiet: bool = False  # text: only the verdict and the failing findings

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aisbom.errors import TargetError, UsageError
-from aisbom.provenance import Provenance
+
+if TYPE_CHECKING:  # a local scan never builds one: provenance's dataclasses cost ~2 ms of start-up
+    from aisbom.provenance import Provenance
 
 # Called as bytes arrive: (bytes received so far, total bytes expected or None).
 DownloadProgress = Callable[[int, "int | None"], None]

@@ -49,6 +49,8 @@ class Budget:
 
 @dataclass(frozen=True)
 class ScanContext:
+    """What a check gets with the bytes: the file, limits, policy, budget and dispatch."""
+
     path: str  # the top-level file, relative to the target
     limits: Limits
     policy: Policy

@@ -23,6 +23,8 @@ from aisbom.scanners.frame.context import Check, Data
 
 @dataclass(frozen=True)
 class Format:
+    """A sniffed format: its checks, magic numbers and structural recogniser."""
+
     checks: tuple[str, ...]  # "module:function", each called as function(data, ctx), in this order
     magic: tuple[tuple[int, bytes], ...] = ()  # (offset, bytes) that identify it, tried first
     # "module:function": called with the bytes when no magic number matched and they are not a

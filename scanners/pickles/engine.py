@@ -127,6 +127,8 @@ class Mutation:
 
 @dataclass
 class PickleRun:
+    """What one pass of the symbolic machine over a pickle stream saw."""
+
     start: int
     reading: Reading = Reading.C_MEMORY
     end: int | None = None  # offset just after STOP; None if the stream broke

@@ -85,6 +85,8 @@ class PByteArray:
 
 @dataclass(eq=False)
 class PDict:
+    """A dict the pickle builds, as the symbolic machine tracks it."""
+
     items: list[tuple[object, object]] = field(default_factory=list)
     # str keys -> their last value, over items[:_indexed]: items are only ever appended, so a
     # lookup reads each new item once (a BUILD hook asking a shared state of 150,000 items
@@ -104,11 +106,15 @@ class PDict:
 
 @dataclass(eq=False)
 class PList:
+    """A list the pickle builds, as the symbolic machine tracks it."""
+
     items: list[object] = field(default_factory=list)
 
 
 @dataclass(eq=False)
 class PSet:
+    """A set or frozenset the pickle builds, as the symbolic machine tracks it."""
+
     items: list[object] = field(default_factory=list)
     frozen: bool = False
 

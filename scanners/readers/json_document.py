@@ -37,6 +37,8 @@ _ARRAY_ITEM_STARTS = tuple('{["-0123456789tfn]')
 
 @dataclass(frozen=True)
 class JsonDocument:
+    """A JSON document as json.loads reads it, with every chat template it holds."""
+
     value: dict[str, object]  # as json.loads returns it: of duplicate keys, the last one wins
     # Every "chat_template" value, including ones a later duplicate key hides from json.loads
     # (another JSON parser may keep the first).

@@ -29,6 +29,8 @@ _PRINTABLE = re.compile(rb"[\x20-\x7e]+\Z")
 
 @dataclass(frozen=True)
 class CodeSummary:
+    """The names a marshalled code object uses, read without running it."""
+
     decoded: bool  # a code object was rebuilt (names are exact), else strings were scraped
     names: tuple[str, ...]  # globals, attributes, imports and closure names it uses, sorted
     strings: tuple[str, ...]  # string constants, in order of appearance

@@ -76,6 +76,8 @@ class View:
 
 @dataclass(frozen=True)
 class Directories:
+    """Every reading of a zip's directory that the loaders could make."""
+
     views: tuple[View, ...]  # distinct successful readings, the zipfile one first
     failures: dict[str, str] = field(default_factory=dict)  # reader -> why it cannot open the file
 

@@ -32,6 +32,8 @@ class ZipError(Exception):
 
 @dataclass(frozen=True)
 class ZipEntry:
+    """One central directory entry of a zip."""
+
     name: str
     method: int
     flags: int
@@ -57,6 +59,8 @@ class ZipEntry:
 
 @dataclass(frozen=True)
 class MemberData:
+    """A zip member's bytes and what its local header says."""
+
     data: bytes
     local_name: str | None  # the name in the local header, if it differs from the central one
     crc_ok: bool
