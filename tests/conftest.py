@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
 sys.path.insert(0, str(FIXTURES))
+
+# Tests import fixture builders and make loaders import the fixtures' model code in place: no
+# __pycache__ may appear in fixtures/, where a later scan of the same directory would also find
+# the compiled code (a marshal-code finding the fixture does not have). Inherited by every child.
+sys.dont_write_bytecode = True
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 
 
 @pytest.fixture
