@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,11 @@ sys.path.insert(0, str(FIXTURES))
 
 # Tests import fixture builders and make loaders import the fixtures' model code in place: no
 # __pycache__ may appear in fixtures/, where a later scan of the same directory would also find
-# the compiled code (a marshal-code finding the fixture does not have). Inherited by every child.
-sys.dont_write_bytecode = True
-os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+# the compiled code (a marshal-code finding the fixture does not have). Bytecode goes to a cache
+# of its own instead (inherited by every child, so the many CLI runs still start from bytecode).
+_PYCACHE = Path(tempfile.gettempdir()) / "aisbom-tests-pycache"
+sys.pycache_prefix = str(_PYCACHE)
+os.environ["PYTHONPYCACHEPREFIX"] = str(_PYCACHE)
 
 
 @pytest.fixture
