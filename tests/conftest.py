@@ -16,10 +16,13 @@ sys.path.insert(0, str(FIXTURES))
 # Tests import fixture builders and make loaders import the fixtures' model code in place: no
 # __pycache__ may appear in fixtures/, where a later scan of the same directory would also find
 # the compiled code (a marshal-code finding the fixture does not have). Bytecode goes to a cache
-# of its own instead (inherited by every child, so the many CLI runs still start from bytecode).
+# of its own instead, also where the environment asked for none (inherited by every child: the
+# many CLI runs in children then start from bytecode rather than compiling aisbom each time).
 _PYCACHE = Path(tempfile.gettempdir()) / "aisbom-tests-pycache"
 sys.pycache_prefix = str(_PYCACHE)
 os.environ["PYTHONPYCACHEPREFIX"] = str(_PYCACHE)
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @pytest.fixture
