@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -38,3 +40,26 @@ def scan_bytes():
         return fmt, list(ctx.sink)
 
     return scan
+
+
+def pickle_in_zip(pickle_bytes: bytes, tensor_bytes: int, *, folder: str = "model") -> bytes:
+    """A PyTorch-style zip: the pickle (`folder/data.pkl`) and `tensor_bytes` stored bytes of
+    tensor data, for tests whose file must be large (hashed in a worker) or whose pickle varies."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(f"{folder}/data.pkl", pickle_bytes)
+        zf.writestr(f"{folder}/data/0", bytes(tensor_bytes))
+    return out.getvalue()
+
+
+@pytest.fixture
+def hook():
+    """Install a hook the scan calls with a file's path between its hash and its verdict
+    (aisbom.pipeline.between_passes), for one test."""
+    from aisbom import pipeline
+
+    def install(function):
+        pipeline.between_passes = function
+
+    yield install
+    pipeline.between_passes = None

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import resource
-import zipfile
 
 import pytest
 from click.testing import CliRunner
@@ -16,17 +14,13 @@ from aisbom.cli import cli
 from aisbom.errors import UsageError
 from aisbom.pipeline import scan_target
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, pickle_in_zip
 
 MALICIOUS = (FIXTURES / "malicious" / "pickle" / "dotted_logging_os_system.pkl").read_bytes()
 
 
 def checkpoint(pickle_bytes: bytes, tensor_bytes: int) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr("archive/data.pkl", pickle_bytes)
-        zf.writestr("archive/data/0", bytes(tensor_bytes))
-    return out.getvalue()
+    return pickle_in_zip(pickle_bytes, tensor_bytes, folder="archive")
 
 
 def _evicted(path) -> None:

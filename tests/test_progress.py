@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,15 +37,6 @@ class Watcher:
     def expect(self, total: int, inside: Callable[[], int]) -> None:
         self.total = total
         self.inside = inside
-
-
-@pytest.fixture
-def hook() -> Iterator[Callable[[Callable[[str], None]], None]]:
-    def install(function: Callable[[str], None]) -> None:
-        pipeline.between_passes = function
-
-    yield install
-    pipeline.between_passes = None
 
 
 def test_the_bytes_hashed_inside_an_unfinished_large_file_count(tmp_path: Path, hook) -> None:

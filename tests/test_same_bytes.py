@@ -9,12 +9,10 @@ as another process could do at that moment. Large files are scanned in a child p
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 
 import pytest
 
@@ -25,37 +23,17 @@ from aisbom.pipeline import scan_target
 from aisbom.policy import Policy
 from aisbom.severity import ExitCode
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, pickle_in_zip
 
 MALICIOUS = (FIXTURES / "malicious" / "pickle" / "dotted_logging_os_system.pkl").read_bytes()
 BENIGN = b"(lp0\nI1\naI2\na."  # a list of two ints, protocol 0
 
 
-def archive(pickle_bytes: bytes, padding: int) -> bytes:
-    """A zip holding a pickle and `padding` stored bytes: the pickle is what is judged."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr("model/data.pkl", pickle_bytes)
-        zf.writestr("model/data/0", bytes(padding))
-    return out.getvalue()
-
-
-@pytest.fixture
-def hook():
-    """Install a between-passes hook for one test."""
-
-    def install(function):
-        pipeline.between_passes = function
-
-    yield install
-    pipeline.between_passes = None
-
-
 @pytest.mark.parametrize("padding", [1000, 3 << 20], ids=["in-memory", "mapped-in-child"])
 def test_a_file_rewritten_once_between_hash_and_scan_is_scanned_again(tmp_path, hook, padding):
     target = tmp_path / "model.pt"
-    target.write_bytes(archive(BENIGN, padding))
-    malicious = archive(MALICIOUS, padding)
+    target.write_bytes(pickle_in_zip(BENIGN, padding))
+    malicious = pickle_in_zip(MALICIOUS, padding)
     calls = []
 
     def rewrite_once(path: str) -> None:
@@ -73,7 +51,7 @@ def test_a_file_rewritten_once_between_hash_and_scan_is_scanned_again(tmp_path, 
 @pytest.mark.parametrize("padding", [1000, 3 << 20], ids=["in-memory", "mapped-in-child"])
 def test_a_file_that_keeps_changing_is_judged_by_nobody(tmp_path, hook, padding):
     target = tmp_path / "model.pt"
-    versions = [archive(BENIGN, padding), archive(MALICIOUS, padding)]
+    versions = [pickle_in_zip(BENIGN, padding), pickle_in_zip(MALICIOUS, padding)]
     target.write_bytes(versions[0])
     (tmp_path / "other.pkl").write_bytes(BENIGN)
     flips = []
@@ -94,7 +72,7 @@ def test_a_file_that_keeps_changing_is_judged_by_nobody(tmp_path, hook, padding)
 
 def test_a_file_truncated_under_its_mapping_is_reported_not_a_crash(tmp_path, hook):
     big = tmp_path / "model.pt"
-    big.write_bytes(archive(BENIGN, 3 << 20))
+    big.write_bytes(pickle_in_zip(BENIGN, 3 << 20))
     (tmp_path / "z.pkl").write_bytes(MALICIOUS)
     # The zip's end record is at the end of the file: its scan touches a page past the new end.
     hook(lambda path: os.truncate(big, 8192) if path == "model.pt" else None)
@@ -110,7 +88,7 @@ def test_a_file_truncated_under_its_mapping_is_reported_not_a_crash(tmp_path, ho
 
 def test_the_cli_reports_a_truncation_with_exit_2_and_a_whole_report(tmp_path):
     big = tmp_path / "model.pt"
-    big.write_bytes(archive(BENIGN, 3 << 20))
+    big.write_bytes(pickle_in_zip(BENIGN, 3 << 20))
     (tmp_path / "a.pkl").write_bytes(BENIGN)
     script = (
         "import os, sys; from aisbom import pipeline; from aisbom.cli import cli\n"
@@ -166,7 +144,7 @@ def test_a_file_grown_during_its_scan_is_scanned_again(tmp_path, hook):
 def test_scanned_results_survive_the_trip_from_the_child(tmp_path):
     """A large file's findings, members and evidence are the same as when scanned here."""
     big = tmp_path / "model.pt"
-    big.write_bytes(archive(MALICIOUS, 3 << 20))
+    big.write_bytes(pickle_in_zip(MALICIOUS, 3 << 20))
     [in_child] = scan_target(tmp_path).files
     [entry] = walk(tmp_path)[1]
     assert in_child == pipeline.scan_entry(entry, Policy(), Limits())

@@ -6,26 +6,15 @@ the hash. Every scan here still finds what it must."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, pickle_in_zip
 
 MALICIOUS = (FIXTURES / "malicious" / "pickle" / "dotted_logging_os_system.pkl").read_bytes()
 BENIGN = b"(lp0\nI1\naI2\na."  # a list of two ints, protocol 0
-
-
-def checkpoint(pickle_bytes: bytes, padding: int) -> bytes:
-    """A PyTorch-style zip: the pickle, and `padding` stored bytes of tensor data."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
-        zf.writestr("model/data.pkl", pickle_bytes)
-        zf.writestr("model/data/0", bytes(padding))
-    return out.getvalue()
 
 
 def scan_in_a_new_process(target: Path, before_judging: str = "None") -> dict:
@@ -49,8 +38,8 @@ print(json.dumps({{
 
 
 def test_large_files_are_judged_by_workers_and_their_parent_imports_no_scanner(tmp_path: Path) -> None:
-    (tmp_path / "a.pt").write_bytes(checkpoint(MALICIOUS, 3 << 20))
-    (tmp_path / "b.pt").write_bytes(checkpoint(BENIGN, 2 << 20))
+    (tmp_path / "a.pt").write_bytes(pickle_in_zip(MALICIOUS, 3 << 20))
+    (tmp_path / "b.pt").write_bytes(pickle_in_zip(BENIGN, 2 << 20))
     result = scan_in_a_new_process(tmp_path)
     # Each worker's first file: its checks were imported while it was hashed, and still ran.
     assert "pickle-dangerous-global" in result["rules"]["a.pt"]
@@ -64,7 +53,7 @@ def test_large_files_are_judged_by_workers_and_their_parent_imports_no_scanner(t
 def test_no_thread_outlives_the_hash_of_a_large_file(tmp_path: Path) -> None:
     """The checks are imported on a thread while the file is hashed: joined before the file is
     judged, so a worker never forks, or dies, with a thread half-way through an import."""
-    (tmp_path / "model.pt").write_bytes(checkpoint(MALICIOUS, 3 << 20))
+    (tmp_path / "model.pt").write_bytes(pickle_in_zip(MALICIOUS, 3 << 20))
     seen = tmp_path.parent / f"{tmp_path.name}-threads"
     hook = f"lambda path: open({str(seen)!r}, 'a').write(f'{{threading.active_count()}}\\n')"
     result = scan_in_a_new_process(tmp_path, hook)

@@ -8,8 +8,6 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-
 from aisbom import pipeline
 from aisbom.pipeline import scan_target
 
@@ -39,15 +37,6 @@ def test_shared_small_files_give_the_report_one_process_gives(tmp_path: Path) ->
     assert as_compared(shared) == as_compared(alone)
     assert sum(f.rule == "pickle-dangerous-global" for f in shared.findings) > 10
     assert shared.exit_code == alone.exit_code
-
-
-@pytest.fixture
-def hook():
-    def install(function):
-        pipeline.between_passes = function
-
-    yield install
-    pipeline.between_passes = None
 
 
 def test_a_batch_whose_worker_dies_is_scanned_here(tmp_path: Path, hook) -> None:
