@@ -17,6 +17,9 @@ from collections.abc import Callable
 from typing import Any, BinaryIO, NamedTuple
 
 CHUNK_SIZE = 1 << 20  # 1 MiB reads: large enough to run SHA-256 at full speed
+# Files up to this size are read whole; larger ones are hashed through a memory mapping in a
+# forked child (aisbom.forked), by the scan and by signing alike.
+MAPPED_ABOVE = 1 << 20
 
 # Name -> constructor of the algorithms a signature may name (blake3 when its package is there).
 _ALGORITHMS: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "blake2b": hashlib.blake2b}

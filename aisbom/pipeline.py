@@ -46,8 +46,6 @@ INCOMPLETE_RULES = UNREAD_RULES | frozenset(
         "model-code-elsewhere-unchecked",
     }
 )
-# Files up to this size are read into memory; larger ones are memory-mapped (in a child).
-_READ_WHOLE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -197,7 +195,7 @@ def scan_target(
     # Large files are hashed and scanned in child processes, on every core at once, and a file
     # truncated under its mapping ends only its child (aisbom.forked); small files are cheaper
     # here than a child's start, and this process scans them while the children run.
-    large = [i for i, e in enumerate(entries) if e.size > _READ_WHOLE and not e.problem]
+    large = [i for i, e in enumerate(entries) if e.size > hashing.MAPPED_ABOVE and not e.problem]
     if not forked.can_fork():
         large = []
     expect = getattr(progress, "expect", None)
@@ -393,7 +391,7 @@ def _scan_unchanged(
         before = _identity(info)
         if entry.identity is not None and before[:2] != entry.identity:
             raise _Replaced  # a link or a rename put another file at this path: maybe outside
-        if before[2] <= _READ_WHOLE:
+        if before[2] <= hashing.MAPPED_ABOVE:
             data: Data = hashing.read_to_end(fd, before[2])
             result = _hash_and_scan(entry, data, hashed, ctx)
         else:

@@ -190,10 +190,6 @@ def hash_bytes(data: bytes, hash_type: str = "sha256") -> str:
     return str(hasher.hexdigest())
 
 
-# Files larger than this are hashed through a memory mapping in forked children (`_hash_mapped`).
-_MAPPED = 1 << 20
-
-
 def hash_files(
     files: Mapping[str, Path],
     hash_type: str = "sha256",
@@ -208,7 +204,7 @@ def hash_files(
     items = list(files.items())
     # (blake3 hashes on threads of its own, which a forked child would not have)
     mapped = forked.can_fork() and hash_type != "blake3"
-    large = [(n, p) for n, p in items if _size(p, follow_symlinks) > _MAPPED] if mapped else []
+    large = [(n, p) for n, p in items if _size(p, follow_symlinks) > hashing.MAPPED_ABOVE] if mapped else []
     digests = _hash_mapped(large, hash_type, follow_symlinks, max_workers) if large else {}
     items = [(name, path) for name, path in items if name not in digests]
     if len(items) <= 1 or max_workers <= 1:
