@@ -293,6 +293,7 @@ def bom(
             lambda: scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous),
             # a model signature is referenced by its path; a fetched model's files by their URLs
             iris=model_signature is not None or resolved.provenance is not None,
+            signing=sign_model,
         )
         from aisbom.bom.assets import Identity
         from aisbom.bom.build import BomOptions, build_bom
@@ -321,14 +322,17 @@ def bom(
     emit(built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT")
 
 
-def _scan_and_prepare(spec_version: str, scan: Callable[[], ScanReport], *, iris: bool) -> ScanReport:
+def _scan_and_prepare(
+    spec_version: str, scan: Callable[[], ScanReport], *, iris: bool, signing: bool = False
+) -> ScanReport:
     """The scan, during which a thread of this process imports the BOM's libraries and loads its
     schema (about 0.2 s of CPU) while the workers hash, instead of after them: the fixed cost of
     a BOM then shares the cores with the hashing rather than following it. With `iris`, the
-    BOM will hold IRIs: the expressions that check them are compiled then too."""
+    BOM will hold IRIs: the expressions that check them are compiled then too; with `signing`,
+    the model is signed after the scan: the signing modules are imported then too."""
     import aisbom.pipeline as pipeline
 
-    preparing = _Preparing(spec_version, iris=iris)
+    preparing = _Preparing(spec_version, iris=iris, signing=signing)
     pipeline.meanwhile = preparing.start
     try:
         report = scan()
@@ -345,9 +349,10 @@ class _Preparing:
     0.1 s there kept a worker that finished a file waiting for its next one. While it runs, the
     lock changes hands often, so that a worker's answer is read (and its next job given) at once."""
 
-    def __init__(self, spec_version: str, *, iris: bool) -> None:
+    def __init__(self, spec_version: str, *, iris: bool, signing: bool) -> None:
         self._spec_version = spec_version
         self._iris = iris
+        self._signing = signing
         self._thread: threading.Thread | None = None
         self._interval = sys.getswitchinterval()
 
@@ -381,6 +386,10 @@ class _Preparing:
                 from aisbom.bom import iri_syntax
 
                 iri_syntax.is_iri_reference("model.sig")  # compiles the expressions of ASCII IRIs
+        if self._signing:
+            with contextlib.suppress(Exception):
+                import aisbom.bom.model_signature  # noqa: F401
+                import aisbom.signing.api  # noqa: F401
 
 
 def _model_signature(
