@@ -66,6 +66,8 @@ class _Zlib:
 
 @dataclass(frozen=True)
 class _Format:
+    """One compressed format: how to decode it and how its readers treat what follows."""
+
     name: str
     label: str  # the member name of the decompressed content
     new: Callable[[], _Decompressor] | None  # None: no decoder installed
@@ -127,6 +129,8 @@ def _format(name: str) -> _Format | None:
 
 @dataclass
 class _Result:
+    """What decoding one compressed file gave, and where and why it stopped."""
+
     out: bytes
     cut: bool = False  # stopped at the cap
     error: str | None = None  # corrupt, truncated or out of time

@@ -53,6 +53,8 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 @dataclass(frozen=True)
 class _Reference:
+    """One reference a config makes to a module of code the loader imports."""
+
     key: str  # where in the file: "auto_map.AutoModel"
     module: str  # the module path the loader imports, relative to the model: "modeling_x"
     cls: str

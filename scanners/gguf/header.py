@@ -49,6 +49,8 @@ class _Stop(Exception):
 
 @dataclass
 class _TensorInfo:
+    """One tensor's entry in the GGUF tensor-info table."""
+
     name: str
     dims: tuple[int, ...]
     ggml_type: int

@@ -157,6 +157,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 @dataclass(frozen=True)
 class _Verdict:
+    """The rule, severity and reason a config place is reported with."""
+
     rule: str
     severity: Severity
     why: str

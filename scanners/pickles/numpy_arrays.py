@@ -67,6 +67,8 @@ class _BadHeader(Exception):
 
 @dataclass(frozen=True)
 class _Dtype:
+    """What a dtype string says about an array's items."""
+
     itemsize: int | None  # None: not understood
     objects: bool | None  # holds Python objects; None: not understood
 

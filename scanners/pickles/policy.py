@@ -352,6 +352,8 @@ _DANGEROUS_SEGMENTS = frozenset(
 
 @dataclass(frozen=True)
 class Verdict:
+    """The policy's answer for one global: allowed, or why not."""
+
     allowed: bool
     dangerous: bool = False
     reason: str = ""

@@ -74,6 +74,8 @@ _TIME_CHECK_EVERY = 4096  # events judged between deadline checks
 
 @dataclass
 class _GlobalUse:
+    """One global the pickle fetches, and how it is used."""
+
     glob: Global
     use: Use
     count: int = 1  # times it was fetched
@@ -83,6 +85,8 @@ class _GlobalUse:
 
 @dataclass
 class _Analysis:
+    """What one pickle stream does with globals, and the nested payloads it carries."""
+
     uses: dict[tuple[str, str], _GlobalUse] = field(default_factory=dict)
     dynamic: list[tuple[str, int]] = field(default_factory=list)  # (what, offset)
     nested: list[tuple[str, object, int]] = field(default_factory=list)  # (label, bytes, offset)

@@ -75,6 +75,8 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_Pairs, parse_constant=_reject_con
 
 @dataclass(frozen=True)
 class _Tensor:
+    """One tensor of the header: its name and the bytes its offsets give."""
+
     name: str
     begin: int
     end: int

@@ -34,6 +34,8 @@ _MAX_LISTED = 5
 
 @dataclass(frozen=True)
 class _Reading:
+    """One reading of a header: its tensors, or why it was refused."""
+
     tensors: dict[str, tuple[str, tuple[int, ...]]] | None  # name -> (dtype, shape); None: refused
     error: str = ""
 
