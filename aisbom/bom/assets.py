@@ -15,15 +15,18 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aisbom.bom.card import CardFacts, card_from_directory
 from aisbom.findings import Finding
 from aisbom.pipeline import INCOMPLETE_RULES, FileResult, ScanReport
-from aisbom.provenance import FileSource, Provenance
 from aisbom.severity import Severity
 from aisbom.signing.manifest import DEFAULT_IGNORES, is_ignored
 from aisbom.signing.resource_names import DEFAULT_SIGNATURE_NAME
 from aisbom.signing.statement import root_digest
+
+if TYPE_CHECKING:  # a local model has no provenance record
+    from aisbom.provenance import FileSource, Provenance
 
 # Formats whose loading runs code by design, whatever the scan found in them.
 UNSAFE_FORMATS = frozenset({"pickle", "pytorch-zip", "pytorch-legacy", "torchscript", "joblib"})

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aisbom.bom.assets import ModelAsset
 from aisbom.bom.etsi_catalogue import CATALOGUE
-from aisbom.bom.project_assets import DataAsset, ProjectEvidence
 from aisbom.pipeline import ScanReport
-from aisbom.provenance import ACQUIRED_FROM_CACHE_MTIME
 from aisbom.wording import agree, counted
+
+if TYPE_CHECKING:  # only a dataset's or a project's BOM has them
+    from aisbom.bom.project_assets import DataAsset, ProjectEvidence
 
 Status = Literal["evidenced", "partly", "not-evidenced"]
 STATUS_TEXT = {"evidenced": "Evidenced", "partly": "Partly evidenced", "not-evidenced": "Not evidenced"}
@@ -849,6 +850,10 @@ def _acquired(asset: Any) -> str:
 def _acquired_by(asset: Any) -> str:
     """Marks a time that is a cache file's modification time, not a witnessed download."""
     how = asset.provenance.acquired_by if asset.provenance else None
+    if how is None:
+        return ""
+    from aisbom.provenance import ACQUIRED_FROM_CACHE_MTIME  # late: a local target has none
+
     return f" ({how})" if how == ACQUIRED_FROM_CACHE_MTIME else ""
 
 

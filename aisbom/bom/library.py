@@ -24,9 +24,7 @@ from aisbom.bom.etsi_catalogue import (
     STANDARD_VERSION,
     requirement_ref,
 )
-from aisbom.bom.project_assets import DataAsset, SystemAsset
 from aisbom.findings import Finding
-from aisbom.provenance import FileSource, Provenance
 from aisbom.rules import RULES
 from aisbom.version import __version__
 
@@ -37,6 +35,9 @@ if TYPE_CHECKING:  # the library is imported lazily: it is slow to import and on
     from cyclonedx.model.dependency import Dependency
     from cyclonedx.model.vulnerability import Vulnerability, VulnerabilityAnalysis
     from packageurl import PackageURL
+
+    from aisbom.bom.project_assets import DataAsset, SystemAsset
+    from aisbom.provenance import FileSource, Provenance
 
 STANDARD_REF = "standard:etsi-en-304-223"
 TOOL_REF = "tool:aisbom"
