@@ -34,6 +34,8 @@ class JustificationRequired(UsageError):
 
 @dataclass(frozen=True)
 class BomOptions:
+    """How to build a BOM: what the command line says besides the scan."""
+
     spec_version: str = "1.6"
     # No serial number and no timestamps: same input, same bytes.
     reproducible: bool = False
@@ -52,6 +54,8 @@ class BomOptions:
 
 @dataclass(frozen=True)
 class BuiltBom:
+    """A finished, checked BOM and what it was built from."""
+
     doc: dict[str, Any]  # the CycloneDX document
     text: str  # what gets written: checked, deterministic
     models: tuple[ModelAsset, ...]

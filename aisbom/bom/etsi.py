@@ -29,6 +29,8 @@ SCORES = {"evidenced": 1, "partly": 0.5, "not-evidenced": 0}
 
 @dataclass(frozen=True)
 class Evidence:
+    """Something aisbom computed or read that a claim rests on."""
+
     key: str
     description: str
     data_name: str | None = None
@@ -37,6 +39,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Claim:
+    """What the BOM claims of a target (a bom-ref), on the grounds of some evidence."""
+
     key: str
     target: str  # bom-ref of what the claim is about
     predicate: str
@@ -47,6 +51,8 @@ class Claim:
 
 @dataclass(frozen=True)
 class Assessment:
+    """Whether the BOM evidences one requirement of the standard, and why."""
+
     requirement: str
     status: Status
     rationale: str
@@ -56,6 +62,8 @@ class Assessment:
 
 @dataclass(frozen=True)
 class Declaration:
+    """Everything the BOM declares of the standard: evidence, claims and assessments."""
+
     evidence: tuple[Evidence, ...]
     claims: tuple[Claim, ...]
     assessments: tuple[Assessment, ...]
