@@ -15,15 +15,18 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aisbom.bom.card import CardFacts, card_from_directory
 from aisbom.findings import Finding
 from aisbom.pipeline import INCOMPLETE_RULES, FileResult, ScanReport
-from aisbom.provenance import FileSource, Provenance
 from aisbom.severity import Severity
 from aisbom.signing.manifest import DEFAULT_IGNORES, is_ignored
 from aisbom.signing.resource_names import DEFAULT_SIGNATURE_NAME
 from aisbom.signing.statement import root_digest
+
+if TYPE_CHECKING:  # a local model has no provenance record
+    from aisbom.provenance import FileSource, Provenance
 
 # Formats whose loading runs code by design, whatever the scan found in them.
 UNSAFE_FORMATS = frozenset({"pickle", "pytorch-zip", "pytorch-legacy", "torchscript", "joblib"})
@@ -50,6 +53,8 @@ _HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$
 
 @dataclass(frozen=True)
 class FileAsset:
+    """One file of a model or dataset: its scan result and what the BOM says of it."""
+
     result: FileResult
     bom_ref: str
     verdict: str  # clean | unsafe | incomplete | error
@@ -63,6 +68,8 @@ class FileAsset:
 
 @dataclass(frozen=True)
 class DatasetAsset:
+    """A dataset the model card says the model was trained or evaluated on."""
+
     id: str  # as the model card names it (a Hugging Face dataset id by convention)
     bom_ref: str
     url: str | None  # derived from the id, only when it is a valid Hub id
@@ -90,6 +97,8 @@ class SignatureRef:
 
 @dataclass(frozen=True)
 class Supplier:
+    """Who supplies a model, and who said so."""
+
     name: str
     url: str | None = None
     said_by: str = "operator"  # operator | model card | source (the Hub organisation)
@@ -97,6 +106,8 @@ class Supplier:
 
 @dataclass(frozen=True)
 class ModelAsset:
+    """One model: its files, card, identity and provenance, and what documents it poorly."""
+
     name: str
     bom_ref: str
     files: tuple[FileAsset, ...]

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aisbom.json_text as json_text
 from aisbom.bom.assets import Identity, ModelAsset, SignatureRef, model_from_report
@@ -16,10 +16,12 @@ from aisbom.bom.check import SUPPORTED, BomError, validate
 from aisbom.bom.etsi import assess
 from aisbom.bom.extensions import extend
 from aisbom.bom.library import SUBJECT_REF, build_core
-from aisbom.bom.project_assets import DataAsset, ProjectEvidence, SystemAsset, dataset_from_report
 from aisbom.errors import UsageError
 from aisbom.pipeline import ScanReport
-from aisbom.provenance import Provenance
+
+if TYPE_CHECKING:  # a model's BOM needs neither (their dataclasses take 6 ms to create)
+    from aisbom.bom.project_assets import DataAsset, ProjectEvidence, SystemAsset
+    from aisbom.provenance import Provenance
 
 # What a scan target can be: a model (a machine-learning-model component with its card) or a
 # dataset (a `data` component of type dataset, as an inventory's dataset is; no model card).
@@ -32,6 +34,8 @@ class JustificationRequired(UsageError):
 
 @dataclass(frozen=True)
 class BomOptions:
+    """How to build a BOM: what the command line says besides the scan."""
+
     spec_version: str = "1.6"
     # No serial number and no timestamps: same input, same bytes.
     reproducible: bool = False
@@ -50,6 +54,8 @@ class BomOptions:
 
 @dataclass(frozen=True)
 class BuiltBom:
+    """A finished, checked BOM and what it was built from."""
+
     doc: dict[str, Any]  # the CycloneDX document
     text: str  # what gets written: checked, deterministic
     models: tuple[ModelAsset, ...]
@@ -82,6 +88,8 @@ def build_bom(report: ScanReport, target: Path, options: BomOptions | None = Non
     data: list[DataAsset] = []
     if options.kind == "dataset":
         # Documentation gaps (5.2.3-2) are assessed for models only: nothing to justify.
+        from aisbom.bom.project_assets import dataset_from_report
+
         data.append(dataset_from_report(report, target, provenance=provenance, scanned_at=created))
     else:
         model = model_from_report(

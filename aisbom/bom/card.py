@@ -10,6 +10,7 @@ Markdown sections are matched by heading, outside fenced code blocks.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -79,26 +80,39 @@ TASK_IO = {
     "voice-activity-detection": ("audio", "speech segments"),
 }
 
+
+class _Expression:
+    """A regular expression compiled when a README first needs it, not at import: a model
+    without one never does (the expressions below take 2 ms of CPU to compile)."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._source = (pattern, flags)
+
+    @functools.cached_property
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(*self._source)
+
+
 # CycloneDX modelParameters.approach.type, as a card's prose names it. "supervised" alone must
 # not match inside the others.
 APPROACHES = (
-    ("self-supervised", re.compile(r"\bself[- ]supervised\b", re.I)),
-    ("semi-supervised", re.compile(r"\bsemi[- ]supervised\b", re.I)),
-    ("unsupervised", re.compile(r"\bunsupervised\b", re.I)),
-    ("reinforcement-learning", re.compile(r"\breinforcement[- ]learning\b", re.I)),
-    ("supervised", re.compile(r"(?<![-\w])(?<!self )(?<!semi )supervised\b", re.I)),
+    ("self-supervised", _Expression(r"\bself[- ]supervised\b", re.I)),
+    ("semi-supervised", _Expression(r"\bsemi[- ]supervised\b", re.I)),
+    ("unsupervised", _Expression(r"\bunsupervised\b", re.I)),
+    ("reinforcement-learning", _Expression(r"\breinforcement[- ]learning\b", re.I)),
+    ("supervised", _Expression(r"(?<![-\w])(?<!self )(?<!semi )supervised\b", re.I)),
 )
 
 # A paragraph of a use section that states what the model does not do or cannot take: a
 # limitation, wherever the card put it ("By default, input text longer than 256 word pieces is
 # truncated." sits under "Intended uses" in all-MiniLM-L6-v2's card).
-_LIMITATION_CUES = re.compile(
+_LIMITATION_CUES = _Expression(
     r"\b(truncat\w*|not (?:intended|suitable|designed|meant|recommended)|should not be used|"
     r"cannot|can not|does not (?:work|support|handle)|limited to|out of scope)\b",
     re.I,
 )
 # The Hugging Face model card template's "Model Details" bullets.
-_DETAIL_BULLET = re.compile(
+_DETAIL_BULLET = _Expression(
     r"^\s*[-*]\s*\*\*(developed by|shared by|model creator)(?:\s*\[optional\])?\s*:?\s*\*\*\s*:?\s*(.+?)\s*$",
     re.I,
 )
@@ -284,7 +298,8 @@ def _take_metadata(meta: dict[str, Any], fields: dict[str, Any]) -> None:
     fields["licenses"] = _strings(meta.get("license"))
     fields["license_name"] = _string(meta.get("license_name"))
     link = _string(meta.get("license_link"))
-    fields["license_link"] = link if link and _URL.match(link) else None  # relative links are not URLs
+    # Relative links are not URLs.
+    fields["license_link"] = link if link and _URL.compiled.match(link) else None
     fields["datasets"] = _strings(meta.get("datasets"))
     fields["languages"] = _strings(meta.get("language"))
     fields["tags"] = _strings(meta.get("tags"))
@@ -363,19 +378,19 @@ def _co2(value: object) -> tuple[tuple[str, str], ...]:
     return tuple(out) if any(k == "emissions" for k, _ in out) else ()
 
 
-_URL = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_URL = _Expression(r"^https?://[^\s<>\"{}|\\^`]+$")
+_FENCE = _Expression(r"^\s{0,3}(```|~~~)")
+_HEADING = _Expression(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_COMMENT = _Expression(r"<!--.*?-->", re.DOTALL)
+_LINK = _Expression(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
 def _take_sections(body: str, fields: dict[str, Any]) -> None:
     """Split the body into (heading, direct paragraphs) outside code fences."""
     sections: list[tuple[int, str, list[str]]] = [(0, "", [])]
     fence: str | None = None
-    for line in _COMMENT.sub("", body).split("\n"):
-        marker = _FENCE.match(line)
+    for line in _COMMENT.compiled.sub("", body).split("\n"):
+        marker = _FENCE.compiled.match(line)
         if fence is not None:
             if marker and marker.group(1) == fence:
                 fence = None
@@ -384,10 +399,10 @@ def _take_sections(body: str, fields: dict[str, Any]) -> None:
             fence = marker.group(1)
             sections[-1][2].append("")  # a code block ends a paragraph
             continue
-        bullet = _DETAIL_BULLET.match(line)
+        bullet = _DETAIL_BULLET.compiled.match(line)
         if bullet:
             _take_detail(bullet.group(1).lower(), _clean(bullet.group(2)), fields)
-        heading = _HEADING.match(line)
+        heading = _HEADING.compiled.match(line)
         if heading:
             sections.append((len(heading.group(1)), heading.group(2).strip(), []))
         else:
@@ -399,7 +414,7 @@ def _take_sections(body: str, fields: dict[str, Any]) -> None:
     approaches: set[str] = set()
     for level, title, lines in sections:
         paragraphs = _paragraphs(lines)
-        approaches |= {kind for p in paragraphs for kind, pattern in APPROACHES if pattern.search(p)}
+        approaches |= {kind for p in paragraphs for kind, pattern in APPROACHES if pattern.compiled.search(p)}
         if level == 1 and "title" not in fields and title:
             fields["title"] = _title(title)
             if paragraphs:
@@ -407,8 +422,8 @@ def _take_sections(body: str, fields: dict[str, Any]) -> None:
             continue
         kind = _section_kind(title)
         if kind == "use":
-            use_cases += [p for p in paragraphs if not _LIMITATION_CUES.search(p)]
-            limitations += [p for p in paragraphs if _LIMITATION_CUES.search(p)]
+            use_cases += [p for p in paragraphs if not _LIMITATION_CUES.compiled.search(p)]
+            limitations += [p for p in paragraphs if _LIMITATION_CUES.compiled.search(p)]
         elif kind == "limitation":
             prefix = "Out of scope: " if "scope" in _norm(title) else ""
             limitations += [prefix + p for p in paragraphs]
@@ -477,7 +492,7 @@ def _paragraphs(lines: list[str]) -> list[str]:
 
 
 def _clean(text: str) -> str:
-    return " ".join(_LINK.sub(r"\1", text).split())
+    return " ".join(_LINK.compiled.sub(r"\1", text).split())
 
 
 # --- config.json -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from aisbom.bom import iri_syntax
+from aisbom.bom import iri_syntax, lasting
 from aisbom.errors import AisbomError
 
 SUPPORTED = ("1.6", "1.7")
@@ -46,9 +46,10 @@ def validate(doc: dict[str, Any], text: str) -> None:
 
 def prepare(spec_version: str, *, strict: bool) -> None:
     """Import jsonschema and load the schema of `spec_version` ahead of `schema_errors` (about
-    0.1 s of CPU): `aisbom bom` does it while the scan's workers hash."""
-    with contextlib.suppress(ValueError, KeyError, NotImplementedError):  # schema_errors says so
-        _validator(spec_version, strict)
+    0.1 s of CPU): `aisbom bom` does it while the scan's workers hash. What they create lasts:
+    it is frozen (aisbom.bom.lasting)."""
+    with lasting.frozen_after(), contextlib.suppress(ValueError, KeyError, NotImplementedError):
+        _validator(spec_version, strict)  # (schema_errors says what is wrong with the version)
 
 
 @functools.cache

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aisbom.bom.assets import ModelAsset
 from aisbom.bom.etsi_catalogue import CATALOGUE
-from aisbom.bom.project_assets import DataAsset, ProjectEvidence
 from aisbom.pipeline import ScanReport
-from aisbom.provenance import ACQUIRED_FROM_CACHE_MTIME
 from aisbom.wording import agree, counted
+
+if TYPE_CHECKING:  # only a dataset's or a project's BOM has them
+    from aisbom.bom.project_assets import DataAsset, ProjectEvidence
 
 Status = Literal["evidenced", "partly", "not-evidenced"]
 STATUS_TEXT = {"evidenced": "Evidenced", "partly": "Partly evidenced", "not-evidenced": "Not evidenced"}
@@ -28,6 +29,8 @@ SCORES = {"evidenced": 1, "partly": 0.5, "not-evidenced": 0}
 
 @dataclass(frozen=True)
 class Evidence:
+    """Something aisbom computed or read that a claim rests on."""
+
     key: str
     description: str
     data_name: str | None = None
@@ -36,6 +39,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Claim:
+    """What the BOM claims of a target (a bom-ref), on the grounds of some evidence."""
+
     key: str
     target: str  # bom-ref of what the claim is about
     predicate: str
@@ -46,6 +51,8 @@ class Claim:
 
 @dataclass(frozen=True)
 class Assessment:
+    """Whether the BOM evidences one requirement of the standard, and why."""
+
     requirement: str
     status: Status
     rationale: str
@@ -55,6 +62,8 @@ class Assessment:
 
 @dataclass(frozen=True)
 class Declaration:
+    """Everything the BOM declares of the standard: evidence, claims and assessments."""
+
     evidence: tuple[Evidence, ...]
     claims: tuple[Claim, ...]
     assessments: tuple[Assessment, ...]
@@ -849,6 +858,10 @@ def _acquired(asset: Any) -> str:
 def _acquired_by(asset: Any) -> str:
     """Marks a time that is a cache file's modification time, not a witnessed download."""
     how = asset.provenance.acquired_by if asset.provenance else None
+    if how is None:
+        return ""
+    from aisbom.provenance import ACQUIRED_FROM_CACHE_MTIME  # late: a local target has none
+
     return f" ({how})" if how == ACQUIRED_FROM_CACHE_MTIME else ""
 
 

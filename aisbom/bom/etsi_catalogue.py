@@ -29,6 +29,8 @@ MODAL_UNKNOWN = "unknown"
 
 @dataclass(frozen=True)
 class Requirement:
+    """One principle or provision of the standard."""
+
     id: str  # the EN identifier, e.g. 5.2.4-1.2; a clause id (5.2.1) for a principle
     text: str
     modal: str = ""  # shall | should | unknown (not in aisbom's reference); empty for a principle

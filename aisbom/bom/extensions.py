@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aisbom.bom.assets import ModelAsset, iso
 from aisbom.bom.etsi import SCORES, STATUS_TEXT, Declaration
 from aisbom.bom.etsi_catalogue import requirement_ref
 from aisbom.bom.library import SUBJECT_REF, TOOL_REF
-from aisbom.bom.project_assets import DataAsset
+
+if TYPE_CHECKING:  # only a dataset's or a project's BOM has them
+    from aisbom.bom.project_assets import DataAsset
 
 TOP_LEVEL_ORDER = (
     "$schema",

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from aisbom.bom import lasting
 from aisbom.bom.assets import DatasetAsset, FileAsset, ModelAsset, Supplier, iso
 from aisbom.bom.etsi_catalogue import (
     CATALOGUE,
@@ -24,9 +25,7 @@ from aisbom.bom.etsi_catalogue import (
     STANDARD_VERSION,
     requirement_ref,
 )
-from aisbom.bom.project_assets import DataAsset, SystemAsset
 from aisbom.findings import Finding
-from aisbom.provenance import FileSource, Provenance
 from aisbom.rules import RULES
 from aisbom.version import __version__
 
@@ -38,6 +37,9 @@ if TYPE_CHECKING:  # the library is imported lazily: it is slow to import and on
     from cyclonedx.model.vulnerability import Vulnerability, VulnerabilityAnalysis
     from packageurl import PackageURL
 
+    from aisbom.bom.project_assets import DataAsset, SystemAsset
+    from aisbom.provenance import FileSource, Provenance
+
 STANDARD_REF = "standard:etsi-en-304-223"
 TOOL_REF = "tool:aisbom"
 SUBJECT_REF = "subject"
@@ -46,15 +48,16 @@ SUBJECT_REF = "subject"
 def prepare() -> None:
     """Import the library's modules that `build_core` uses ahead of it (they take about 0.1 s of
     CPU): `aisbom bom` does it while the scan's workers hash, when this process would otherwise
-    wait."""
-    import cyclonedx.model.bom  # noqa: F401
-    import cyclonedx.model.component  # noqa: F401
-    import cyclonedx.model.definition  # noqa: F401
-    import cyclonedx.model.dependency  # noqa: F401
-    import cyclonedx.model.impact_analysis  # noqa: F401
-    import cyclonedx.model.lifecycle  # noqa: F401
-    import cyclonedx.model.vulnerability  # noqa: F401
-    import cyclonedx.output.json  # noqa: F401
+    wait. What they create lasts: it is frozen (aisbom.bom.lasting)."""
+    with lasting.frozen_after():
+        import cyclonedx.model.bom  # noqa: F401
+        import cyclonedx.model.component  # noqa: F401
+        import cyclonedx.model.definition  # noqa: F401
+        import cyclonedx.model.dependency  # noqa: F401
+        import cyclonedx.model.impact_analysis  # noqa: F401
+        import cyclonedx.model.lifecycle  # noqa: F401
+        import cyclonedx.model.vulnerability  # noqa: F401
+        import cyclonedx.output.json  # noqa: F401
 
 
 def build_core(
