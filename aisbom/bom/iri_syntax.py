@@ -12,8 +12,6 @@ import functools
 import re
 import sys
 
-from aisbom.bom import date_time_syntax
-
 _UCSCHAR = (
     "\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef"
     "\U00010000-\U0001fffd\U00020000-\U0002fffd\U00030000-\U0003fffd\U00040000-\U0004fffd"
@@ -106,8 +104,7 @@ _UNUSED_FORMAT_PACKAGES = (
 
 def use_for_jsonschema() -> None:
     """Before jsonschema is first imported: check "iri" and "iri-reference" here rather than
-    with rfc3987_syntax, and "date-time" in date_time_syntax. Once jsonschema is imported, its
-    checkers stay as they are."""
+    with rfc3987_syntax. Once jsonschema is imported, its checkers stay as they are."""
     if "jsonschema" in sys.modules:
         return
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # an ImportError
@@ -120,11 +117,6 @@ def use_for_jsonschema() -> None:
     lazy_uri = lazy_uri and not _installed("rfc3987")  # (which jsonschema would prefer)
     if lazy_uri:
         blocked.append("rfc3986_validator")
-    # rfc3339_validator brings six, calendar and locale (3 ms) for "date-time": checked the same
-    # way in date_time_syntax instead.
-    own_date_time = "rfc3339_validator" not in sys.modules
-    if own_date_time:
-        blocked.append("rfc3339_validator")
     sys.modules.update(dict.fromkeys(blocked))  # type: ignore[arg-type]  # None: an ImportError
     try:
         import jsonschema
@@ -133,8 +125,11 @@ def use_for_jsonschema() -> None:
             if sys.modules.get(name, True) is None:
                 del sys.modules[name]
 
-    later = (jsonschema.Draft201909Validator, jsonschema.Draft202012Validator)
-    for validator in (jsonschema.Draft7Validator, *later):
+    for validator in (
+        jsonschema.Draft7Validator,
+        jsonschema.Draft201909Validator,
+        jsonschema.Draft202012Validator,
+    ):
         checker = validator.FORMAT_CHECKER
         for name, check in (("iri", is_iri), ("iri-reference", is_iri_reference)):
             checker.checks(name)(lambda value, check=check: not isinstance(value, str) or check(value))
@@ -143,13 +138,6 @@ def use_for_jsonschema() -> None:
             checker.checks("uri-reference", raises=ValueError)(
                 functools.partial(_rfc3986, rule="URI_reference")
             )
-
-    if own_date_time:  # as jsonschema._format registers them with rfc3339_validator
-        drafts = (jsonschema.Draft3Validator, jsonschema.Draft4Validator, jsonschema.Draft6Validator)
-        for validator in (*drafts, jsonschema.Draft7Validator, *later):
-            validator.FORMAT_CHECKER.checks("date-time")(date_time_syntax.is_date_time)
-        for validator in (jsonschema.Draft7Validator, *later):  # (draft 3's "time" is another)
-            validator.FORMAT_CHECKER.checks("time")(date_time_syntax.is_time)
 
 
 def _installed(name: str) -> bool:
