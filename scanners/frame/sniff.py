@@ -44,6 +44,28 @@ _RECOGNISERS = [(name, fmt.recognise) for name, fmt in FORMATS.items() if fmt.re
 _recognisers: list[tuple[str, Callable[[Data], bool]]] = []
 
 
+def _needs_tables() -> tuple[int, tuple[tuple[int, tuple[int, ...]], ...]]:
+    """The recognisers (bit i: the i-th) asked of every file, and for each offset the registry's
+    `needs` name, the recognisers each value of the byte there admits."""
+    always = 0
+    tables: dict[int, list[int]] = {}
+    for bit, (_name, fmt) in enumerate((n, f) for n, f in FORMATS.items() if f.recognise):
+        if not fmt.needs:
+            always |= 1 << bit
+        for offset, values in fmt.needs:
+            table = tables.setdefault(offset, [0] * 256)
+            for value in values:
+                table[value] |= 1 << bit
+    return always, tuple((offset, tuple(table)) for offset, table in sorted(tables.items()))
+
+
+# A recogniser whose `needs` a file's first bytes do not meet would refuse it by its own first
+# test: it is not asked (on random bytes, one or two of the sixteen are).
+_ASKED_ALWAYS, _ADMITTED_AT = _needs_tables()
+# Mask of recognisers -> those recognisers, imported, in the registry's order.
+_asked: dict[int, list[tuple[str, Callable[[Data], bool]]]] = {}
+
+
 def sniff(data: Data) -> str:
     head = data[:512]
     for offset, magics in _MAGIC_AT_ITEMS:
@@ -78,7 +100,7 @@ def sniff(data: Data) -> str:
         return "zlib"
     if _pickle_heuristic()(data):
         return "joblib" if _looks_like_joblib(data) else "pickle"
-    for name, recognise in _recognisers or _resolve_recognisers():  # strict tests of structure
+    for name, recognise in _recognisers_for(head):  # strict tests of structure
         if recognise(data):
             return name
     if head[:1] in (b"\x08", b"\x0a", b"\x12"):
@@ -184,6 +206,19 @@ def _looks_like_lzma_alone(head: bytes) -> bool:
 def _resolve_recognisers() -> list[tuple[str, Callable[[Data], bool]]]:
     _recognisers[:] = [(name, load(recognise)) for name, recognise in _RECOGNISERS]
     return _recognisers
+
+
+def _recognisers_for(head: bytes) -> list[tuple[str, Callable[[Data], bool]]]:
+    """The recognisers whose `needs` the first bytes meet, in order: the others cannot claim them."""
+    mask = _ASKED_ALWAYS
+    for offset, admitted in _ADMITTED_AT:
+        if offset < len(head):
+            mask |= admitted[head[offset]]
+    asked = _asked.get(mask)
+    if asked is None:
+        every = _recognisers or _resolve_recognisers()  # all at once: forked workers inherit them
+        asked = _asked[mask] = [pair for bit, pair in enumerate(every) if mask >> bit & 1]
+    return asked
 
 
 _looks_like_pickle: list[Callable[[Data], bool]] = []
