@@ -168,9 +168,14 @@ def open_regular_fd(
 def read_to_end(fd: int, size: int) -> bytes:
     """Everything from the descriptor's position to the end of the file, as `read()` of a file
     object gives it (a file grown since its fstat is read to its new end): `size` is the size
-    that fstat saw, so the first read is usually the only one with data."""
+    that fstat saw, so the first read is usually the only one with data.
+
+    A first read that returns the `size` bytes fstat saw ends there, without the read that would
+    only find the end (a system call, ~2 us a small file): a file that holds more by then has
+    another size or modification time than the fstat said, which the caller checks after its
+    scan (aisbom.pipeline) as it must for any write after the read."""
     data = os.read(fd, size + 1)
-    if not data:
+    if not data or len(data) == size:
         return data
     more = []
     while chunk := os.read(fd, 64 * 1024):  # at the end: small, as an empty read allocates it

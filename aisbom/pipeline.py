@@ -400,16 +400,17 @@ def _scan_unchanged(
             # pages they parse, from the cache: the bytes judged are the bytes hashed.
             with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
                 result = _hash_and_scan(entry, mapped, hashed, ctx, reading)
-        after = _identity(os.fstat(fd))
+        # The path's lstat, taken while the descriptor holds the file open: the same device and
+        # inode are then the very file read (no other file can have its inode while it is open),
+        # with the size and times an fstat of it would give; and a parser that reopens the file
+        # by its path (HDF5's) read this same file. One system call, not an fstat and an lstat.
+        try:
+            after = _identity(os.stat(entry.absolute, follow_symlinks=False))
+        except OSError:
+            return None
     finally:
         os.close(fd)
-    try:  # a parser that reopens the file by its path (HDF5's) must have read this same file
-        on_path = os.stat(entry.absolute, follow_symlinks=False)
-    except OSError:
-        return None
-    if after != before or (on_path.st_dev, on_path.st_ino) != before[:2]:
-        return None
-    return result
+    return result if after == before else None
 
 
 def _cores() -> int:
