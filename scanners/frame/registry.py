@@ -176,9 +176,10 @@ FORMATS: dict[str, Format] = {
 # (a tar whose first member name holds a pickle, a zip after a pickle) and whose first bytes
 # run as a pickle is also checked as one. (recognise, check, formats already read that way),
 # asked after the format's own checks.
+LOOKS_LIKE_PICKLE = "aisbom.scanners.pickles.engine:looks_like_pickle"  # (sniff asks it too)
 ALSO: tuple[tuple[str, str, frozenset[str]], ...] = (
     (
-        "aisbom.scanners.pickles.engine:looks_like_pickle",
+        LOOKS_LIKE_PICKLE,
         _PICKLE,
         frozenset({"pickle", "joblib", "pytorch-legacy"}),
     ),
@@ -216,9 +217,17 @@ def checks_for(fmt: str) -> tuple[Check, ...]:
     return () if entry is None else tuple(load(target) for target in entry.checks)
 
 
-def also_checks(fmt: str, data: Data) -> tuple[Check, ...]:
-    """Checks of formats that a loader would also take `data` for (see ALSO)."""
-    return tuple(load(check) for recognise, check, read in ALSO if fmt not in read and load(recognise)(data))
+def also_checks(fmt: str, data: Data, answered: dict[str, bool] | None = None) -> tuple[Check, ...]:
+    """Checks of formats that a loader would also take `data` for (see ALSO). `answered`: what
+    the recognisers already said of `data` (the sniffer's), by their "module:function"."""
+    return tuple(
+        load(check) for recognise, check, read in ALSO if fmt not in read and _says(recognise, data, answered)
+    )
+
+
+def _says(recognise: str, data: Data, answered: dict[str, bool] | None) -> bool:
+    held = answered.get(recognise) if answered else None
+    return bool(load(recognise)(data)) if held is None else held
 
 
 def checks_for_name(name: str) -> tuple[Check, ...]:

@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable
 
 from aisbom.scanners.frame.context import Data
-from aisbom.scanners.frame.registry import FORMATS, load
+from aisbom.scanners.frame.registry import FORMATS, LOOKS_LIKE_PICKLE, load
 from aisbom.scanners.readers import json_document, protobuf_wire, zip_reader
 
 # PyTorch's legacy (non-zip) format starts with a pickle of this magic number.
@@ -66,7 +66,9 @@ _ASKED_ALWAYS, _ADMITTED_AT = _needs_tables()
 _asked: dict[int, list[tuple[str, Callable[[Data], bool]]]] = {}
 
 
-def sniff(data: Data) -> str:
+def sniff(data: Data, answered: dict[str, bool] | None = None) -> str:
+    """The format of `data`. `answered`, when given, is told what the recognisers that a check
+    would ask again said of it (the pickle test: registry.ALSO), by their "module:function"."""
     head = data[:512]
     for offset, magics in _MAGIC_AT_ITEMS:
         if head.startswith(magics, offset):
@@ -87,7 +89,7 @@ def sniff(data: Data) -> str:
     # (of any protocol) followed by a zip is a pickle (its trailing zip is scanned too).
     zip_kind = None if starts_as_pickle else _zip_kind(data)
     if zip_kind is not None:
-        if head[:4] == b"PK\x03\x04" or not _pickle_heuristic()(data):
+        if head[:4] == b"PK\x03\x04" or not _runs_as_pickle(data, answered):
             return zip_kind
         return "pickle"
     if _looks_like_safetensors(data):
@@ -98,7 +100,7 @@ def sniff(data: Data) -> str:
         return "joblib" if _looks_like_joblib(data) else "pickle"
     if joblib_zfile_start(head) is not None or (head[:1] == b"\x78" and _looks_like_zlib(data[:_TRIAL])):
         return "zlib"
-    if _pickle_heuristic()(data):
+    if _runs_as_pickle(data, answered):
         return "joblib" if _looks_like_joblib(data) else "pickle"
     for name, recognise in _recognisers_for(head):  # strict tests of structure
         if recognise(data):
@@ -224,12 +226,13 @@ def _recognisers_for(head: bytes) -> list[tuple[str, Callable[[Data], bool]]]:
 _looks_like_pickle: list[Callable[[Data], bool]] = []
 
 
-def _pickle_heuristic() -> Callable[[Data], bool]:
+def _runs_as_pickle(data: Data, answered: dict[str, bool] | None) -> bool:
     if not _looks_like_pickle:
-        from aisbom.scanners.pickles.engine import looks_like_pickle  # late: the engine is large
-
-        _looks_like_pickle.append(looks_like_pickle)
-    return _looks_like_pickle[0]
+        _looks_like_pickle.append(load(LOOKS_LIKE_PICKLE))  # late: the engine is large
+    says = _looks_like_pickle[0](data)
+    if answered is not None:
+        answered[LOOKS_LIKE_PICKLE] = says
+    return says
 
 
 def _looks_like_joblib(data: Data) -> bool:

@@ -15,7 +15,7 @@ import pytest
 from catalog import FIXTURES_DIR, UNANALYSED
 
 import aisbom.scanners.frame.sniff as sniffing
-from aisbom.scanners.frame.registry import FORMATS, load
+from aisbom.scanners.frame.registry import FORMATS, LOOKS_LIKE_PICKLE, also_checks, load
 from aisbom.scanners.readers import json_document
 
 
@@ -151,3 +151,19 @@ def test_json_is_refused_by_its_first_byte_as_by_its_decoded_start():
     inputs = list(_json_inputs())
     assert [json_document.looks_like_json(data) for data in inputs] == [_json_as_before(d) for d in inputs]
     assert sum(map(json_document.looks_like_json, inputs)) > 50
+
+
+def test_the_pickle_test_is_asked_once_and_its_answer_is_its_own():
+    """The sniffer hands on what the pickle test said (registry.ALSO asks it again otherwise):
+    the answer it hands on is the test's, and the checks added on it are the same."""
+    looks_like_pickle = load(LOOKS_LIKE_PICKLE)
+    inputs = [*_inputs(), *_json_inputs()]
+    handed_on = 0
+    for data in inputs:
+        answered: dict[str, bool] = {}
+        fmt = sniffing.sniff(data, answered)
+        if LOOKS_LIKE_PICKLE in answered:
+            handed_on += 1
+            assert answered[LOOKS_LIKE_PICKLE] == looks_like_pickle(data)
+        assert also_checks(fmt, data, answered) == also_checks(fmt, data)
+    assert handed_on > len(inputs) / 2
