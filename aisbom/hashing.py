@@ -145,16 +145,17 @@ def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = False)
     return open(fd, "rb", buffering=0)  # noqa: SIM115 (returned open)
 
 
+# O_NONBLOCK: should a FIFO have replaced the file since the walk, open must not hang.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
 def open_regular_fd(
     path: str | os.PathLike[str], *, follow_symlinks: bool = False
 ) -> tuple[int, os.stat_result]:
     """`open_regular` as a bare descriptor and its fstat (the caller closes it): a scan of many
     small files saves the file object, and the fstat and lseek its readall makes (~10 us a file)."""
-    # O_NONBLOCK: should a FIFO have replaced the file since the walk, open must not hang.
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-    if not follow_symlinks:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags)
+    fd = os.open(path, _OPEN_FLAGS if follow_symlinks else _OPEN_FLAGS | _NOFOLLOW)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

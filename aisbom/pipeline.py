@@ -48,7 +48,7 @@ INCOMPLETE_RULES = UNREAD_RULES | frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # (no __dict__: one object a file for the collector, not two)
 class FileResult:
     """One file's scan: its size, hash, format and findings."""
 
@@ -481,9 +481,14 @@ def _hash_and_scan(
 def _dispatch() -> ModuleType:
     """The scanners' entry points, imported on first use: a scan of large files only hands them
     to its workers, and the parent process of such a scan never imports a scanner."""
-    import aisbom.scanners.frame.dispatch as dispatch
+    if not _imported:
+        import aisbom.scanners.frame.dispatch as dispatch
 
-    return dispatch
+        _imported.append(dispatch)
+    return _imported[0]
+
+
+_imported: list[ModuleType] = []  # (an import statement per call cost ~1 us a file)
 
 
 class _Warming:
@@ -555,6 +560,8 @@ def _scan_data(entry: Entry, data: Data, digest: str | None, ctx: ScanContext) -
 
 def _result(entry: Entry, size: int | None, digest: str | None, fmt: str, ctx: ScanContext) -> FileResult:
     """The file's result: what its scan found, and apart, what an allow file silenced."""
+    if not ctx.sink:  # most files
+        return FileResult(entry.path, size, digest, fmt, ())
     found = tuple(f for f in ctx.sink if f.silenced_by is None)
     silenced = tuple(f for f in ctx.sink if f.silenced_by is not None)
     return FileResult(entry.path, size, digest, fmt, found, silenced)
