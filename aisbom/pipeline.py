@@ -163,9 +163,10 @@ Select = Callable[[str], bool]  # whether to scan a file, by its path relative t
 # file's path once its bytes are hashed (or, without hashing, mapped) and before they are judged.
 between_passes: Callable[[str], None] | None = None
 
-# Work of the caller's for this process while the workers hash large files (`aisbom bom` imports
-# what the BOM needs then): one step a call, False once nothing is left; called after the small
-# files. A step must not raise.
+# Work of the caller's for this process while the workers hash large files (`aisbom bom` starts
+# a thread that imports what the BOM needs then): one short step a call (the workers wait for
+# their next job meanwhile), False once nothing is left; called after the small files, first
+# once the workers are forked. A step must not raise.
 meanwhile: Callable[[], bool] | None = None
 
 

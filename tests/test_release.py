@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import threading
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,37 @@ def test_a_release_reads_each_file_once(tmp_path, key):
     if read == 0:
         pytest.skip("this file system keeps files in memory (tmpfs): nothing to measure")
     assert size <= read < size * 1.25
+
+
+def test_the_bom_libraries_load_on_a_thread_while_the_workers_hash(tmp_path, monkeypatch):
+    """Neither before the workers start (the thread would slow their start) nor between their
+    jobs (a worker that finished a file would wait for its next one); done before the BOM is
+    built."""
+    from aisbom import forked
+    from aisbom.bom import build
+    from aisbom.commands import bom as bom_command
+
+    seen: dict[str, object] = {}
+    start, build_bom = bom_command._Preparing.start, build.build_bom
+
+    def starting(self):  # type: ignore[no-untyped-def]
+        seen["workers"] = len(forked._PARENT_ENDS) // 2  # two pipe ends per live worker
+        return start(self)
+
+    def building(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen["preparing"] = [t.name for t in threading.enumerate() if t.name == "aisbom-bom-prepare"]
+        return build_bom(*args, **kwargs)
+
+    monkeypatch.setattr(bom_command._Preparing, "start", starting)
+    monkeypatch.setattr(build, "build_bom", building)
+    root = model(tmp_path)
+    (root / "more.bin").write_bytes(os.urandom(3 << 20))
+    result = invoke("bom", root, "-o", tmp_path / "b.json")
+    assert result.exit_code == 0, result.output
+    assert seen["workers"] >= 1
+    assert seen["preparing"] == []
+    assert pipeline.meanwhile is None
+    assert json.loads((tmp_path / "b.json").read_text())["components"]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import os
 import sys
+import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -292,6 +293,7 @@ def bom(
             lambda: scan_resolved(target, resolved, fail_on, strict, allow_files, progress, allow_dangerous),
             # a model signature is referenced by its path; a fetched model's files by their URLs
             iris=model_signature is not None or resolved.provenance is not None,
+            signing=sign_model,
         )
         from aisbom.bom.assets import Identity
         from aisbom.bom.build import BomOptions, build_bom
@@ -320,43 +322,74 @@ def bom(
     emit(built, report, output, spec_version, signer, bom_signature, how_to_justify="--justify TEXT")
 
 
-def _scan_and_prepare(spec_version: str, scan: Callable[[], ScanReport], *, iris: bool) -> ScanReport:
-    """The scan, during which this process imports the BOM's libraries and loads its schema
-    (about 0.2 s of CPU) while the workers hash, instead of waiting for them: the fixed cost of
+def _scan_and_prepare(
+    spec_version: str, scan: Callable[[], ScanReport], *, iris: bool, signing: bool = False
+) -> ScanReport:
+    """The scan, during which a thread of this process imports the BOM's libraries and loads its
+    schema (about 0.2 s of CPU) while the workers hash, instead of after them: the fixed cost of
     a BOM then shares the cores with the hashing rather than following it. With `iris`, the
-    BOM will hold IRIs: the expressions that check them are compiled then too."""
+    BOM will hold IRIs: the expressions that check them are compiled then too; with `signing`,
+    the model is signed after the scan: the signing modules are imported then too."""
     import aisbom.pipeline as pipeline
 
-    def prepare_bom() -> None:
-        import aisbom.bom.build  # noqa: F401 - the BOM's own modules
-        from aisbom.bom import library
-
-        library.prepare()
-
-    def prepare_schema() -> None:
-        from aisbom.bom import check
-
-        check.prepare(spec_version, strict=True)
-        if iris:
-            from aisbom.bom import iri_syntax
-
-            iri_syntax.is_iri_reference("model.sig")  # compiles the expressions of ASCII IRIs
-
-    steps = iter((prepare_bom, prepare_schema))
-
-    def step() -> bool:
-        for one in steps:
-            # Only early: the BOM imports them again, and fails there if it must.
-            with contextlib.suppress(Exception):
-                one()
-            return True
-        return False
-
-    pipeline.meanwhile = step
+    preparing = _Preparing(spec_version, iris=iris, signing=signing)
+    pipeline.meanwhile = preparing.start
     try:
-        return scan()
+        report = scan()
     finally:
         pipeline.meanwhile = None
+    preparing.finish()
+    return report
+
+
+class _Preparing:
+    """The BOM's imports, on a thread. It starts once the workers are forked (`pipeline.meanwhile`
+    is first called then): before, it would slow this process's own start of them, the two
+    threads sharing the interpreter lock. On a thread, not between the workers' jobs: a step of
+    0.1 s there kept a worker that finished a file waiting for its next one. While it runs, the
+    lock changes hands often, so that a worker's answer is read (and its next job given) at once."""
+
+    def __init__(self, spec_version: str, *, iris: bool, signing: bool) -> None:
+        self._spec_version = spec_version
+        self._iris = iris
+        self._signing = signing
+        self._thread: threading.Thread | None = None
+        self._interval = sys.getswitchinterval()
+
+    def start(self) -> bool:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._prepare, name="aisbom-bom-prepare", daemon=True)
+            sys.setswitchinterval(min(self._interval, 0.0005))
+            self._thread.start()
+        return False  # nothing left for the scan's own loop to do
+
+    def finish(self) -> None:
+        """Wait for the imports (or do them now, had the scan no workers)."""
+        if self._thread is None:
+            self._prepare()
+            return
+        self._thread.join()
+        sys.setswitchinterval(self._interval)
+
+    def _prepare(self) -> None:
+        # Only early: the BOM imports them again, and fails there if it must.
+        with contextlib.suppress(Exception):
+            import aisbom.bom.build  # noqa: F401 - the BOM's own modules
+            from aisbom.bom import library
+
+            library.prepare()
+        with contextlib.suppress(Exception):
+            from aisbom.bom import check
+
+            check.prepare(self._spec_version, strict=True)
+            if self._iris:
+                from aisbom.bom import iri_syntax
+
+                iri_syntax.is_iri_reference("model.sig")  # compiles the expressions of ASCII IRIs
+        if self._signing:
+            with contextlib.suppress(Exception):
+                import aisbom.bom.model_signature  # noqa: F401
+                import aisbom.signing.api  # noqa: F401
 
 
 def _model_signature(
