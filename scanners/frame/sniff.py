@@ -3,8 +3,9 @@
 Misleading extensions are a classic bypass (a pickle called `weights.safetensors`), so the
 name plays no part here. Order matters: strong magic numbers first (the registry lists them),
 then structural checks, then the pickle heuristic (protocol 0/1 pickles are plain ASCII), then
-the formats that recognise themselves (each a strict test of its own structure), then the
-protobuf guesses of TensorFlow and ONNX, then text.
+the formats that recognise themselves (each a strict test of its own structure, asked only of
+files whose first bytes it could claim: the registry's `needs`), then the protobuf guesses of
+TensorFlow and ONNX, then text.
 
 A format is claimed only on strong evidence: a magic number of three bytes or more, or
 structure that parses (a zip directory a reader finds, a compressed stream whose first 4 KiB
@@ -49,10 +50,11 @@ def _needs_tables() -> tuple[int, tuple[tuple[int, tuple[int, ...]], ...]]:
     `needs` name, the recognisers each value of the byte there admits."""
     always = 0
     tables: dict[int, list[int]] = {}
-    for bit, (_name, fmt) in enumerate((n, f) for n, f in FORMATS.items() if f.recognise):
-        if not fmt.needs:
+    for bit, (name, _recognise) in enumerate(_RECOGNISERS):
+        needs = FORMATS[name].needs
+        if not needs:
             always |= 1 << bit
-        for offset, values in fmt.needs:
+        for offset, values in needs:
             table = tables.setdefault(offset, [0] * 256)
             for value in values:
                 table[value] |= 1 << bit
