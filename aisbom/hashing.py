@@ -145,16 +145,17 @@ def open_regular(path: str | os.PathLike[str], *, follow_symlinks: bool = False)
     return open(fd, "rb", buffering=0)  # noqa: SIM115 (returned open)
 
 
+# O_NONBLOCK: should a FIFO have replaced the file since the walk, open must not hang.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
 def open_regular_fd(
     path: str | os.PathLike[str], *, follow_symlinks: bool = False
 ) -> tuple[int, os.stat_result]:
     """`open_regular` as a bare descriptor and its fstat (the caller closes it): a scan of many
     small files saves the file object, and the fstat and lseek its readall makes (~10 us a file)."""
-    # O_NONBLOCK: should a FIFO have replaced the file since the walk, open must not hang.
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-    if not follow_symlinks:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags)
+    fd = os.open(path, _OPEN_FLAGS if follow_symlinks else _OPEN_FLAGS | _NOFOLLOW)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -168,9 +169,14 @@ def open_regular_fd(
 def read_to_end(fd: int, size: int) -> bytes:
     """Everything from the descriptor's position to the end of the file, as `read()` of a file
     object gives it (a file grown since its fstat is read to its new end): `size` is the size
-    that fstat saw, so the first read is usually the only one with data."""
+    that fstat saw, so the first read is usually the only one with data.
+
+    A first read that returns the `size` bytes fstat saw ends there, without the read that would
+    only find the end (a system call, ~2 us a small file): a file that holds more by then has
+    another size or modification time than the fstat said, which the caller checks after its
+    scan (aisbom.pipeline) as it must for any write after the read."""
     data = os.read(fd, size + 1)
-    if not data:
+    if not data or len(data) == size:
         return data
     more = []
     while chunk := os.read(fd, 64 * 1024):  # at the end: small, as an empty read allocates it

@@ -24,7 +24,7 @@ from aisbom.errors import TargetError
 from aisbom.hf_snapshot import is_snapshot_link, snapshot_blobs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # (no __dict__: a walk of a million files keeps a million)
 class Entry:
     """One file the walk found, with the identity its scan must see again."""
 
@@ -66,9 +66,10 @@ def walk(target: Path) -> tuple[Path, list[Entry]]:
             )
             continue
         subdirs = []
+        inside = os.path.join(directory, "")  # (+ name: os.path.join's path, for a listed name)
         for name, listed in children:
             rel = prefix + name
-            absolute = os.path.join(directory, name)
+            absolute = inside + name
             entry = _classify(listed, absolute, rel, root, blobs)
             if isinstance(entry, tuple):
                 subdirs.append((absolute, rel + "/", entry))
@@ -119,6 +120,8 @@ def _classify(
     or an Entry with an empty path for things to skip silently."""
     if isinstance(info, OSError):
         return Entry(rel, absolute, f"cannot stat: {info.strerror}", _UNREAD)
+    if stat.S_ISREG(info.st_mode):  # first: most entries are files
+        return Entry(rel, absolute, size=info.st_size, identity=(info.st_dev, info.st_ino))
     if stat.S_ISLNK(info.st_mode):
         try:
             return _classify_symlink(absolute, rel, root, blobs)
@@ -126,8 +129,6 @@ def _classify(
             return Entry(rel, absolute, f"cannot stat: {exc.strerror}", _UNREAD)
     if stat.S_ISDIR(info.st_mode):
         return _identity(info)
-    if stat.S_ISREG(info.st_mode):
-        return Entry(rel, absolute, size=info.st_size, identity=_identity(info))
     return Entry(rel, absolute, "not a regular file (device, FIFO or socket); not read", _UNREAD)
 
 

@@ -48,7 +48,7 @@ INCOMPLETE_RULES = UNREAD_RULES | frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # (no __dict__: one object a file for the collector, not two)
 class FileResult:
     """One file's scan: its size, hash, format and findings."""
 
@@ -401,16 +401,17 @@ def _scan_unchanged(
             # pages they parse, from the cache: the bytes judged are the bytes hashed.
             with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
                 result = _hash_and_scan(entry, mapped, hashed, ctx, reading)
-        after = _identity(os.fstat(fd))
+        # The path's lstat, taken while the descriptor holds the file open: the same device and
+        # inode are then the very file read (no other file can have its inode while it is open),
+        # with the size and times an fstat of it would give; and a parser that reopens the file
+        # by its path (HDF5's) read this same file. One system call, not an fstat and an lstat.
+        try:
+            after = _identity(os.stat(entry.absolute, follow_symlinks=False))
+        except OSError:
+            return None
     finally:
         os.close(fd)
-    try:  # a parser that reopens the file by its path (HDF5's) must have read this same file
-        on_path = os.stat(entry.absolute, follow_symlinks=False)
-    except OSError:
-        return None
-    if after != before or (on_path.st_dev, on_path.st_ino) != before[:2]:
-        return None
-    return result
+    return result if after == before else None
 
 
 def _cores() -> int:
@@ -481,9 +482,14 @@ def _hash_and_scan(
 def _dispatch() -> ModuleType:
     """The scanners' entry points, imported on first use: a scan of large files only hands them
     to its workers, and the parent process of such a scan never imports a scanner."""
-    import aisbom.scanners.frame.dispatch as dispatch
+    if not _imported:
+        import aisbom.scanners.frame.dispatch as dispatch
 
-    return dispatch
+        _imported.append(dispatch)
+    return _imported[0]
+
+
+_imported: list[ModuleType] = []  # (an import statement per call cost ~1 us a file)
 
 
 class _Warming:
@@ -555,6 +561,8 @@ def _scan_data(entry: Entry, data: Data, digest: str | None, ctx: ScanContext) -
 
 def _result(entry: Entry, size: int | None, digest: str | None, fmt: str, ctx: ScanContext) -> FileResult:
     """The file's result: what its scan found, and apart, what an allow file silenced."""
+    if not ctx.sink:  # most files
+        return FileResult(entry.path, size, digest, fmt, ())
     found = tuple(f for f in ctx.sink if f.silenced_by is None)
     silenced = tuple(f for f in ctx.sink if f.silenced_by is not None)
     return FileResult(entry.path, size, digest, fmt, found, silenced)

@@ -98,3 +98,17 @@ def test_a_lone_surrogate_is_escaped_and_reads_back():
     text = json_text.dumps({"path": "caf\udce9.bin", "n": math.inf})
     assert text.isascii() is False or "\\udce9" in text
     assert json.loads(text)["path"] == "caf\udce9.bin"
+
+
+def test_runs_of_flat_records_between_nested_ones_are_the_bytes_of_json_dumps():
+    """A scan's list of files where a few hold findings: the runs of files without any are laid
+    out a run at a time, the others one by one, and the text is still json.dumps's."""
+    files = [
+        {"path": f"{i:06d}.bin", "size": i, "findings": [], "silenced": [], "note": None} for i in range(1000)
+    ]
+    for i in (0, 1, 97, 98, 500, 999):
+        files[i]["findings"] = [{"rule": "r", "evidence": {"k": "v"}, "members": []}]
+    files[300]["path"] = 'a "{[" name},\n{'  # brackets in a string: its run is laid out one by one
+    files[301] = {}
+    for document in ({"files": files}, files, files[1:3], files[97:99], files[2:5]):
+        assert json_text.dumps(document) == reference(document)

@@ -23,8 +23,8 @@ def report_dict(report: ScanReport) -> dict[str, object]:
                 "size": file.size,
                 "sha256": file.sha256,
                 "format": file.format,
-                "findings": [f.to_dict() for f in file.findings],
-                "silenced": [f.to_dict() for f in file.silenced],
+                "findings": [f.to_dict() for f in file.findings] if file.findings else [],
+                "silenced": [f.to_dict() for f in file.silenced] if file.silenced else [],
             }
         )
     return {

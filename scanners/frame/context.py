@@ -61,7 +61,7 @@ class ScanContext:
     depth: int = 0
     # Loader hints from the enclosing container, e.g. "torchscript" (whose pickle loader
     # never imports Python modules) or "joblib" (inline array data inside the pickle).
-    hints: frozenset[str] = field(default_factory=frozenset)
+    hints: frozenset[str] = frozenset()
     # The top-level file on disk, when there is one: for parsers that run in a child process
     # (libhdf5) and must reopen the file rather than receive a copy of a large mapping.
     source: str | None = None

@@ -23,9 +23,10 @@ def context_for_file(path: str, limits: Limits, policy: Policy, *, source: str |
 
 def scan_blob(data: Data, ctx: ScanContext) -> str:
     """Sniff `data`, run the checks of its format, and return the format's name."""
-    fmt = sniff(data)
+    answered: dict[str, bool] = {}  # (the pickle test, asked once of a file that is no pickle)
+    fmt = sniff(data, answered)
     check_name(fmt, data, ctx)  # the name decides nothing; a model-format name on other content is reported
-    checks = checks_for(fmt) + also_checks(fmt, data) + checks_for_name(ctx.name)
+    checks = checks_for(fmt) + also_checks(fmt, data, answered) + checks_for_name(ctx.name)
     if checks:
         if ctx.out_of_time():
             ctx.report(

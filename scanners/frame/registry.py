@@ -31,6 +31,12 @@ class Format:
     # container, safetensors or a pickle; before sniff's guesses by first bytes (TensorFlow, ONNX)
     # and before they are called text or data. True claims them for this format.
     recognise: str | None = None
+    # What `recognise` needs of the first bytes, so that sniff asks it only of the files that have
+    # it (most binary files have none): (offset, values) pairs, of which one must hold, i.e. the
+    # byte at `offset` is one of `values`. Each restates a test the recogniser makes itself (its
+    # line below says which); empty: asked of every file. tests/scanners/frame/
+    # test_sniff_shortcuts.py holds each recogniser to it.
+    needs: tuple[tuple[int, bytes], ...] = ()
 
 
 _COMPRESSED = "aisbom.scanners.archives.compressed:scan_compressed"
@@ -52,6 +58,8 @@ _U = "aisbom.scanners.unanalysed"
 # Code shipped with a model: the files that make a loader import it (auto_map, modules.json,
 # model_index.json, TorchServe manifests, MLmodel), read by name, and the Python files themselves.
 _CODE = "aisbom.scanners.code"
+# What \\s matches in a bytes pattern (the `needs` of recognisers whose patterns skip it).
+_REGEX_SPACE = b" \t\n\r\x0b\x0c"
 
 FORMATS: dict[str, Format] = {
     # Formats with a magic number, tried in this order (the first that matches wins).
@@ -102,24 +110,60 @@ FORMATS: dict[str, Format] = {
     "onnx": Format(("aisbom.scanners.onnx.model:scan_onnx",)),
     # Formats that recognise themselves, asked in this order after the magic numbers, containers and
     # pickles, before TensorFlow's and ONNX's protobuf guesses (a Core ML model starts as ONNX does).
-    "coreml": Format((f"{_U}.coreml:scan_coreml",), recognise=f"{_U}.coreml:is_coreml"),
-    "coreml-weights": Format((f"{_U}.coreml:scan_weights",), recognise=f"{_U}.coreml:is_weights"),
-    "tensorrt": Format((f"{_U}.tensorrt:scan_tensorrt",), recognise=f"{_U}.tensorrt:is_tensorrt"),
-    "openvino-ir": Format((*_TEXT, f"{_U}.openvino:scan_openvino"), recognise=f"{_U}.openvino:is_openvino"),
-    "paddle-program": Format((f"{_U}.paddle:scan_paddle",), recognise=f"{_U}.paddle:is_paddle"),
-    "mxnet-symbol": Format((*_JSON, f"{_U}.mxnet:scan_symbol"), recognise=f"{_U}.mxnet:is_symbol"),
-    "mxnet-params": Format((f"{_U}.mxnet:scan_params",), recognise=f"{_U}.mxnet:is_params"),
-    "ncnn": Format((*_TEXT, f"{_U}.ncnn:scan_ncnn"), recognise=f"{_U}.ncnn:is_ncnn"),
-    "caffe": Format((f"{_U}.caffe:scan_caffe",), recognise=f"{_U}.caffe:is_caffe"),
+    "coreml": Format(  # model_type: its first field is 1 (varint) or 2 (bytes)
+        (f"{_U}.coreml:scan_coreml",), recognise=f"{_U}.coreml:is_coreml", needs=((0, b"\x08\x12"),)
+    ),
+    "coreml-weights": Format(  # is_weights: version 2 as a 32-bit little-endian integer at 4
+        (f"{_U}.coreml:scan_weights",), recognise=f"{_U}.coreml:is_weights", needs=((4, b"\x02"),)
+    ),
+    "tensorrt": Format(  # plan_offset: an ftrt or ptrt tag first, or a length and then "{"
+        (f"{_U}.tensorrt:scan_tensorrt",),
+        recognise=f"{_U}.tensorrt:is_tensorrt",
+        needs=((0, b"fp"), (4, b"{")),
+    ),
+    "openvino-ir": Format(  # _ROOT: a BOM, whitespace or the first "<"
+        (*_TEXT, f"{_U}.openvino:scan_openvino"),
+        recognise=f"{_U}.openvino:is_openvino",
+        needs=((0, b"\xef<" + _REGEX_SPACE),),
+    ),
+    "paddle-program": Format(  # block_count: field 1 (blocks) first
+        (f"{_U}.paddle:scan_paddle",), recognise=f"{_U}.paddle:is_paddle", needs=((0, b"\x0a"),)
+    ),
+    "mxnet-symbol": Format(  # _SYMBOL_HEAD: whitespace or the "{"
+        (*_JSON, f"{_U}.mxnet:scan_symbol"),
+        recognise=f"{_U}.mxnet:is_symbol",
+        needs=((0, b"{" + _REGEX_SPACE),),
+    ),
+    "mxnet-params": Format(  # PARAMS_MAGIC starts 0x12
+        (f"{_U}.mxnet:scan_params",), recognise=f"{_U}.mxnet:is_params", needs=((0, b"\x12"),)
+    ),
+    "ncnn": Format(  # TEXT_MAGICS start "7", BINARY_MAGIC 0xdd
+        (*_TEXT, f"{_U}.ncnn:scan_ncnn"), recognise=f"{_U}.ncnn:is_ncnn", needs=((0, b"7\xdd"),)
+    ),
+    "caffe": Format(  # layer_count: its first byte test
+        (f"{_U}.caffe:scan_caffe",), recognise=f"{_U}.caffe:is_caffe", needs=((0, b"\x0a\x12\xa2"),)
+    ),
+    # Its words may stand anywhere in the first 64 KiB: asked of every file.
     "caffe-prototxt": Format((*_TEXT, f"{_U}.caffe:scan_prototxt"), recognise=f"{_U}.caffe:is_prototxt"),
-    "darknet-cfg": Format((*_TEXT, f"{_U}.darknet:scan_darknet"), recognise=f"{_U}.darknet:is_darknet"),
-    "ggml": Format((f"{_U}.ggml:scan_ggml",), recognise=f"{_U}.ggml:is_ggml"),
-    "executorch": Format((f"{_U}.executorch:scan_executorch",), recognise=f"{_U}.executorch:is_executorch"),
-    "ort": Format((f"{_U}.onnxruntime:scan_ort",), recognise=f"{_U}.onnxruntime:is_ort"),
+    "darknet-cfg": Format(  # _FIRST_SECTION: a BOM, whitespace, a comment or the "["
+        (*_TEXT, f"{_U}.darknet:scan_darknet"),
+        recognise=f"{_U}.darknet:is_darknet",
+        needs=((0, b"\xef#;[" + _REGEX_SPACE),),
+    ),
+    "ggml": Format(  # MAGICS start l, f, t or a
+        (f"{_U}.ggml:scan_ggml",), recognise=f"{_U}.ggml:is_ggml", needs=((0, b"lfta"),)
+    ),
+    "executorch": Format(  # is_executorch: "ET" at 4
+        (f"{_U}.executorch:scan_executorch",), recognise=f"{_U}.executorch:is_executorch", needs=((4, b"E"),)
+    ),
+    "ort": Format(  # is_ort: "ORTM" at 4
+        (f"{_U}.onnxruntime:scan_ort",), recognise=f"{_U}.onnxruntime:is_ort", needs=((4, b"O"),)
+    ),
     # Python code objects (.pyc files, marshal.dumps(code)): identified, not executed.
     "marshal": Format(
         ("aisbom.scanners.pickles.marshal_file:scan_marshal",),
         recognise="aisbom.scanners.pickles.marshal_file:looks_like_marshal",
+        needs=((0, b"\x63\xe3"), (2, b"\r")),  # _code_start: a code type byte first, or a .pyc header
     ),
     # Chat templates (tokenizer_config.json, chat_template.json) and Keras model configs
     # (config.json of unpacked .keras directories, model.json); template files.
@@ -132,9 +176,10 @@ FORMATS: dict[str, Format] = {
 # (a tar whose first member name holds a pickle, a zip after a pickle) and whose first bytes
 # run as a pickle is also checked as one. (recognise, check, formats already read that way),
 # asked after the format's own checks.
+LOOKS_LIKE_PICKLE = "aisbom.scanners.pickles.engine:looks_like_pickle"  # (sniff asks it too)
 ALSO: tuple[tuple[str, str, frozenset[str]], ...] = (
     (
-        "aisbom.scanners.pickles.engine:looks_like_pickle",
+        LOOKS_LIKE_PICKLE,
         _PICKLE,
         frozenset({"pickle", "joblib", "pytorch-legacy"}),
     ),
@@ -172,9 +217,17 @@ def checks_for(fmt: str) -> tuple[Check, ...]:
     return () if entry is None else tuple(load(target) for target in entry.checks)
 
 
-def also_checks(fmt: str, data: Data) -> tuple[Check, ...]:
-    """Checks of formats that a loader would also take `data` for (see ALSO)."""
-    return tuple(load(check) for recognise, check, read in ALSO if fmt not in read and load(recognise)(data))
+def also_checks(fmt: str, data: Data, answered: dict[str, bool] | None = None) -> tuple[Check, ...]:
+    """Checks of formats that a loader would also take `data` for (see ALSO). `answered`: what
+    the recognisers already said of `data` (the sniffer's), by their "module:function"."""
+    return tuple(
+        load(check) for recognise, check, read in ALSO if fmt not in read and _says(recognise, data, answered)
+    )
+
+
+def _says(recognise: str, data: Data, answered: dict[str, bool] | None) -> bool:
+    held = answered.get(recognise) if answered else None
+    return bool(load(recognise)(data)) if held is None else held
 
 
 def checks_for_name(name: str) -> tuple[Check, ...]:

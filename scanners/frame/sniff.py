@@ -3,8 +3,9 @@
 Misleading extensions are a classic bypass (a pickle called `weights.safetensors`), so the
 name plays no part here. Order matters: strong magic numbers first (the registry lists them),
 then structural checks, then the pickle heuristic (protocol 0/1 pickles are plain ASCII), then
-the formats that recognise themselves (each a strict test of its own structure), then the
-protobuf guesses of TensorFlow and ONNX, then text.
+the formats that recognise themselves (each a strict test of its own structure, asked only of
+files whose first bytes it could claim: the registry's `needs`), then the protobuf guesses of
+TensorFlow and ONNX, then text.
 
 A format is claimed only on strong evidence: a magic number of three bytes or more, or
 structure that parses (a zip directory a reader finds, a compressed stream whose first 4 KiB
@@ -23,7 +24,7 @@ import zlib
 from collections.abc import Callable
 
 from aisbom.scanners.frame.context import Data
-from aisbom.scanners.frame.registry import FORMATS, load
+from aisbom.scanners.frame.registry import FORMATS, LOOKS_LIKE_PICKLE, load
 from aisbom.scanners.readers import json_document, protobuf_wire, zip_reader
 
 # PyTorch's legacy (non-zip) format starts with a pickle of this magic number.
@@ -44,7 +45,32 @@ _RECOGNISERS = [(name, fmt.recognise) for name, fmt in FORMATS.items() if fmt.re
 _recognisers: list[tuple[str, Callable[[Data], bool]]] = []
 
 
-def sniff(data: Data) -> str:
+def _needs_tables() -> tuple[int, tuple[tuple[int, tuple[int, ...]], ...]]:
+    """The recognisers (bit i: the i-th) asked of every file, and for each offset the registry's
+    `needs` name, the recognisers each value of the byte there admits."""
+    always = 0
+    tables: dict[int, list[int]] = {}
+    for bit, (name, _recognise) in enumerate(_RECOGNISERS):
+        needs = FORMATS[name].needs
+        if not needs:
+            always |= 1 << bit
+        for offset, values in needs:
+            table = tables.setdefault(offset, [0] * 256)
+            for value in values:
+                table[value] |= 1 << bit
+    return always, tuple((offset, tuple(table)) for offset, table in sorted(tables.items()))
+
+
+# A recogniser whose `needs` a file's first bytes do not meet would refuse it by its own first
+# test: it is not asked (on random bytes, one or two of the sixteen are).
+_ASKED_ALWAYS, _ADMITTED_AT = _needs_tables()
+# Mask of recognisers -> those recognisers, imported, in the registry's order.
+_asked: dict[int, list[tuple[str, Callable[[Data], bool]]]] = {}
+
+
+def sniff(data: Data, answered: dict[str, bool] | None = None) -> str:
+    """The format of `data`. `answered`, when given, is told what the recognisers that a check
+    would ask again said of it (the pickle test: registry.ALSO), by their "module:function"."""
     head = data[:512]
     for offset, magics in _MAGIC_AT_ITEMS:
         if head.startswith(magics, offset):
@@ -65,7 +91,7 @@ def sniff(data: Data) -> str:
     # (of any protocol) followed by a zip is a pickle (its trailing zip is scanned too).
     zip_kind = None if starts_as_pickle else _zip_kind(data)
     if zip_kind is not None:
-        if head[:4] == b"PK\x03\x04" or not _pickle_heuristic()(data):
+        if head[:4] == b"PK\x03\x04" or not _runs_as_pickle(data, answered):
             return zip_kind
         return "pickle"
     if _looks_like_safetensors(data):
@@ -76,9 +102,9 @@ def sniff(data: Data) -> str:
         return "joblib" if _looks_like_joblib(data) else "pickle"
     if joblib_zfile_start(head) is not None or (head[:1] == b"\x78" and _looks_like_zlib(data[:_TRIAL])):
         return "zlib"
-    if _pickle_heuristic()(data):
+    if _runs_as_pickle(data, answered):
         return "joblib" if _looks_like_joblib(data) else "pickle"
-    for name, recognise in _recognisers or _resolve_recognisers():  # strict tests of structure
+    for name, recognise in _recognisers_for(head):  # strict tests of structure
         if recognise(data):
             return name
     if head[:1] in (b"\x08", b"\x0a", b"\x12"):
@@ -106,9 +132,10 @@ HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 def hdf5_superblock(data: Data) -> int | None:
     """Where the HDF5 superblock starts: at 0, or after a user block of 512, 1024, 2048 ...
     bytes (the places libhdf5 searches), whatever the user block holds; None if nowhere."""
-    offset = 0
-    while offset + len(HDF5_MAGIC) <= len(data):
-        if data[offset : offset + len(HDF5_MAGIC)] == HDF5_MAGIC:
+    offset, end = 0, len(data) - len(HDF5_MAGIC)
+    while offset <= end:
+        # (Its first byte first: no slice copied at the offsets of nearly every file.)
+        if data[offset] == 0x89 and data[offset : offset + len(HDF5_MAGIC)] == HDF5_MAGIC:
             return offset
         offset = offset * 2 if offset else 512
     return None
@@ -186,15 +213,29 @@ def _resolve_recognisers() -> list[tuple[str, Callable[[Data], bool]]]:
     return _recognisers
 
 
+def _recognisers_for(head: bytes) -> list[tuple[str, Callable[[Data], bool]]]:
+    """The recognisers whose `needs` the first bytes meet, in order: the others cannot claim them."""
+    mask = _ASKED_ALWAYS
+    for offset, admitted in _ADMITTED_AT:
+        if offset < len(head):
+            mask |= admitted[head[offset]]
+    asked = _asked.get(mask)
+    if asked is None:
+        every = _recognisers or _resolve_recognisers()  # all at once: forked workers inherit them
+        asked = _asked[mask] = [pair for bit, pair in enumerate(every) if mask >> bit & 1]
+    return asked
+
+
 _looks_like_pickle: list[Callable[[Data], bool]] = []
 
 
-def _pickle_heuristic() -> Callable[[Data], bool]:
+def _runs_as_pickle(data: Data, answered: dict[str, bool] | None) -> bool:
     if not _looks_like_pickle:
-        from aisbom.scanners.pickles.engine import looks_like_pickle  # late: the engine is large
-
-        _looks_like_pickle.append(looks_like_pickle)
-    return _looks_like_pickle[0]
+        _looks_like_pickle.append(load(LOOKS_LIKE_PICKLE))  # late: the engine is large
+    says = _looks_like_pickle[0](data)
+    if answered is not None:
+        answered[LOOKS_LIKE_PICKLE] = says
+    return says
 
 
 def _looks_like_joblib(data: Data) -> bool:

@@ -25,6 +25,7 @@ def looks_like_marshal(data: Data) -> bool:
 
 
 def _code_start(data: Data) -> int | None:
+    # (The registry's `needs` restate this: a .pyc header's b"\r" at 2, or a code type byte first.)
     head = bytes(data[:64])
     if len(head) > 4 and head[2:4] == b"\r\n":
         for size in _PYC_HEADERS:

@@ -73,32 +73,54 @@ def start(data: Data) -> str:
     Whitespace may run for any length, so it is skipped without a window."""
     name = encoding(data)
     if name in ("utf-8", "utf-8-sig"):
-        skip = _SPACE.match(data, 3 if name == "utf-8-sig" else 0)  # type: ignore[call-overload]
-        at = skip.end() if skip else 0
-        window = bytes(data[at : at + _WINDOW])
-        try:
-            text = window.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            if exc.start < len(window) - 4:  # not text (a character cut at the window is fine)
-                return ""
-            text = window[: exc.start].decode("utf-8")
-    else:
-        decoder = codecs.getincrementaldecoder(name)("strict")
-        text = ""
-        try:
-            for at in range(0, len(data), 4096):
-                text = (text + decoder.decode(bytes(data[at : at + 4096]))).lstrip(_TEXT_SPACE)
-                if len(text) >= _WINDOW // 4:
-                    break
-        except UnicodeDecodeError:
+        return _utf8_start(data, _utf8_text_at(data, name))
+    return _other_start(data, name)
+
+
+def _utf8_text_at(data: Data, name: str) -> int:
+    """Where the text after the leading whitespace starts, in bytes of UTF-8."""
+    skip = _SPACE.match(data, 3 if name == "utf-8-sig" else 0)  # type: ignore[call-overload]
+    return skip.end() if skip else 0
+
+
+def _utf8_start(data: Data, at: int) -> str:
+    window = bytes(data[at : at + _WINDOW])
+    try:
+        text = window.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(window) - 4:  # not text (a character cut at the window is fine)
             return ""
+        text = window[: exc.start].decode("utf-8")
+    return "" if "\x00" in text else text
+
+
+def _other_start(data: Data, name: str) -> str:
+    decoder = codecs.getincrementaldecoder(name)("strict")
+    text = ""
+    try:
+        for at in range(0, len(data), 4096):
+            text = (text + decoder.decode(bytes(data[at : at + 4096]))).lstrip(_TEXT_SPACE)
+            if len(text) >= _WINDOW // 4:
+                break
+    except UnicodeDecodeError:
+        return ""
     return "" if "\x00" in text else text
 
 
 def looks_like_json(data: Data) -> bool:
     """An object (or a template that only looks like one), or an array of JSON values, after any
     amount of whitespace, in any encoding json.loads detects."""
-    first = start(data)
+    name = encoding(data)
+    if name in ("utf-8", "utf-8-sig"):
+        at = _utf8_text_at(data, name)
+        # Decoded, the text starts with the character this byte starts (UTF-8 is self-
+        # synchronising), "{" or "[" only if the byte is one: most binary files stop here,
+        # before 512 bytes are decoded.
+        if data[at : at + 1] not in (b"{", b"["):
+            return False
+        first = _utf8_start(data, at)
+    else:
+        first = _other_start(data, name)
     if first[:1] == "{":
         return True
     return first[:1] == "[" and first[1:].lstrip(_TEXT_SPACE)[:1] in _ARRAY_ITEM_STARTS
