@@ -338,6 +338,7 @@ def _scan_and_prepare(
         report = scan()
     finally:
         pipeline.meanwhile = None
+        preparing.wait()  # also when the scan failed: no import is left half done at exit
     preparing.finish()
     return report
 
@@ -363,13 +364,17 @@ class _Preparing:
             self._thread.start()
         return False  # nothing left for the scan's own loop to do
 
+    def wait(self) -> None:
+        """Wait for the thread, if it started, and hand the lock over at the usual pace again."""
+        if self._thread is not None:
+            self._thread.join()
+            sys.setswitchinterval(self._interval)
+
     def finish(self) -> None:
-        """Wait for the imports (or do them now, had the scan no workers)."""
+        """The imports done: on the thread, or now if the scan had no workers to start it."""
         if self._thread is None:
             self._prepare()
-            return
-        self._thread.join()
-        sys.setswitchinterval(self._interval)
+        self.wait()
 
     def _prepare(self) -> None:
         # Only early: the BOM imports them again, and fails there if it must.
