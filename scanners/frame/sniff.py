@@ -40,8 +40,7 @@ _MAGIC_AT_ITEMS = tuple(_MAGIC_AT.items())
 # Formats that recognise themselves, asked after the containers and pickles, before the guesses
 # by first bytes (TensorFlow, ONNX) and before "text" or "data".
 _RECOGNISERS = [(name, fmt.recognise) for name, fmt in FORMATS.items() if fmt.recognise]
-# The same, imported: resolved by the first file that gets that far (`registry.load` on every
-# file cost ~8 us of a 4 KiB file's ~35 us sniff).
+# The same, all imported (by _resolve_recognisers, for the tests that ask every one).
 _recognisers: list[tuple[str, Callable[[Data], bool]]] = []
 
 
@@ -64,7 +63,8 @@ def _needs_tables() -> tuple[int, tuple[tuple[int, tuple[int, ...]], ...]]:
 # A recogniser whose `needs` a file's first bytes do not meet would refuse it by its own first
 # test: it is not asked (on random bytes, one or two of the sixteen are).
 _ASKED_ALWAYS, _ADMITTED_AT = _needs_tables()
-# Mask of recognisers -> those recognisers, imported, in the registry's order.
+# Mask of recognisers -> those recognisers, imported, in the registry's order (`registry.load`
+# on every file cost ~8 us of a 4 KiB file's ~35 us sniff).
 _asked: dict[int, list[tuple[str, Callable[[Data], bool]]]] = {}
 
 
@@ -221,8 +221,11 @@ def _recognisers_for(head: bytes) -> list[tuple[str, Callable[[Data], bool]]]:
             mask |= admitted[head[offset]]
     asked = _asked.get(mask)
     if asked is None:
-        every = _recognisers or _resolve_recognisers()  # all at once: forked workers inherit them
-        asked = _asked[mask] = [pair for bit, pair in enumerate(every) if mask >> bit & 1]
+        # Only these are imported: the first bytes of most files admit one or two of the sixteen
+        # (importing all of them cost ~8 ms of a small scan's CPU).
+        asked = _asked[mask] = [
+            (name, load(recognise)) for bit, (name, recognise) in enumerate(_RECOGNISERS) if mask >> bit & 1
+        ]
     return asked
 
 
