@@ -14,7 +14,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
-import aisbom.code_elsewhere as code_elsewhere
 import aisbom.forked as forked
 import aisbom.hashing as hashing
 import aisbom.keras_code as keras_code
@@ -314,8 +313,9 @@ def with_code_elsewhere(
     """The report with the code of the other repositories its model imports from (auto_map
     `org/repo--module.Class`) scanned from the Hugging Face cache, offline, and restated on the
     file that names them; a repository the cache does not hold makes the scan incomplete."""
-    if not any(f.rule == code_elsewhere.REFERENCE_RULE for f in report.findings):
+    if not any(f.rule == "model-code-elsewhere" for f in report.findings):
         return report  # (nothing to look up: the sources and their network stack stay unimported)
+    import aisbom.code_elsewhere as code_elsewhere  # here: most scans have nothing to look up
     from aisbom.sources.hf import hub_cache_dir
 
     limits = limits or Limits()
