@@ -24,7 +24,6 @@ from aisbom.scanners.archives.members import (
     too_many,
 )
 from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.pickles.numpy_arrays import holds_no_objects
 from aisbom.scanners.readers import zip_directory, zip_reader
 from aisbom.wording import counted
 
@@ -71,8 +70,13 @@ def read_zip_member(data: Data, entry: zip_reader.ZipEntry, member: ScanContext)
     `member`, the member's context. Raises zip_reader.ZipError when it cannot be read."""
     compressed = entry.method != _STORED
     packed_size = entry.compressed_size if compressed else None
-    # The data of a NumPy array of numbers cannot hold code: it is not judged by its ratio.
-    plain = compressed and holds_no_objects(zip_reader.read_member(data, entry, max_size=4096).data)
+    plain = False
+    if compressed:
+        # Imported here: PyTorch stores its members, and only compressed ones are asked this.
+        from aisbom.scanners.pickles.numpy_arrays import holds_no_objects
+
+        # The data of a NumPy array of numbers cannot hold code: it is not judged by its ratio.
+        plain = holds_no_objects(zip_reader.read_member(data, entry, max_size=4096).data)
     cap = member_cap(member, packed_size, ratio=not plain)
     got = zip_reader.read_member(data, entry, max_size=cap.size)
     if compressed:
