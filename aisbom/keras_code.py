@@ -21,7 +21,8 @@ from aisbom.findings import Finding
 from aisbom.severity import Severity
 
 _KERAS_REFERENCE_RULES = frozenset({"keras-custom-object", "keras-unsafe-reference"})
-_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# Compiled on first use (re caches it): only Keras findings are matched.
+_MODULE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 _OPTION = "the loading program imports it to register the objects (Keras < 3.9: load_model does)"
 
 
@@ -31,7 +32,7 @@ def shipped_modules(findings: Iterable[Finding], paths: Iterable[str]) -> list[F
     modules: dict[str, dict[str, str]] = {}  # model path -> {module: file}
     for finding in findings:
         module = dict(finding.evidence).get("module", "")
-        if finding.rule not in _KERAS_REFERENCE_RULES or not _MODULE.match(module):
+        if finding.rule not in _KERAS_REFERENCE_RULES or not re.match(_MODULE, module):
             continue
         shipped = _module_file(module, posixpath.dirname(finding.path), files)
         if shipped is not None:

@@ -16,7 +16,8 @@ import aisbom.hashing as hashing
 from aisbom.errors import UsageError
 from aisbom.severity import Severity
 
-_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# Compiled on first use (re caches it): only a scan given allow files reads one.
+_DOTTED = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def load_allow_file(path: Path) -> AllowFile:
         else:
             module, _, name = line.rpartition(".")
         module, name = module.strip(), name.strip()
-        if not (module and name and _DOTTED.match(module) and _DOTTED.match(name)):
+        if not (module and name and re.match(_DOTTED, module) and re.match(_DOTTED, name)):
             raise UsageError(
                 f"line {number}: expected 'module:qualname' or 'module.qualname', got {raw.strip()!r}",
                 path=str(path),
