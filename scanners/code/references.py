@@ -47,8 +47,9 @@ _TORCHSERVE_BUILTIN_HANDLERS = frozenset(
         "base_handler",
     }
 )
-# A Hub repository id as transformers accepts it before `--`.
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+# A Hub repository id as transformers accepts it before `--` (compiled on first use, re caches
+# it: few configs name another repository).
+_REPO_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _class_references(key: str, value: object, ctx: ScanContext) -> list[_Refere
 
 
 def _elsewhere(ctx: ScanContext, key: str, repo: str, reference: str) -> None:
-    valid = _REPO_ID.match(repo) is not None and reference.count(".") == 1
+    valid = re.match(_REPO_ID, repo) is not None and reference.count(".") == 1
     ctx.report(
         "model-code-elsewhere",
         f"{ctx.name} {key}: transformers downloads {reference.split('.')[0]}.py from the Hub repository "

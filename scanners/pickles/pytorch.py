@@ -34,10 +34,11 @@ from aisbom.scanners.readers import zip_directory, zip_reader
 # `<prefix>/constants/<key>`. They are bytes, not pickles, and are the bulk of the file.
 _STORAGE = re.compile(r"(^|/)(data|constants)/\d+$")
 _LEGACY_PICKLES = 5
-_TORCHSCRIPT_CODE = re.compile(r"(^|/)code/.*\.py$")
-_DEF = re.compile(r"^\s*def\s+([A-Za-z_][A-Za-z0-9_]*)")
+# The TorchScript patterns are compiled on first use (re caches them): most archives have no code.
+_TORCHSCRIPT_CODE = r"(^|/)code/.*\.py$"
+_DEF = r"^\s*def\s+([A-Za-z_][A-Za-z0-9_]*)"
 # Operators that read or write files, or load native libraries, reachable from TorchScript.
-_UNSAFE_TORCHSCRIPT_OP = re.compile(
+_UNSAFE_TORCHSCRIPT_OP = (
     r"\b((?:torch|ops\.aten)\.(?:from_file|save|load|_load_for_mobile|_save_for_mobile)"
     r"|(?:torch\.)?ops\.load_library|torch\.classes\.load_library)\s*\("
 )
@@ -116,7 +117,7 @@ def _scan_torch_zip(data: Data, ctx: ScanContext, *, torchscript: bool) -> None:
                 f"member {entry.name!r} fails its CRC check; torch.load does not check it",
             )
         payload = member.data
-        if torchscript and _TORCHSCRIPT_CODE.search(entry.name):
+        if torchscript and re.search(_TORCHSCRIPT_CODE, entry.name):
             _scan_torchscript_code(payload, ctx.child(entry.name))
         elif entry.name.endswith(".pkl") or _is_pickle(payload):
             scan_pickle_stream(payload, ctx.child(entry.name, hints=hints))
@@ -131,11 +132,12 @@ def _scan_torchscript_code(source: bytes, ctx: ScanContext) -> None:
     operators that reach the file system or load native code."""
     text = source.decode("utf-8", "replace")
     method = "?"
+    definitions, unsafe_ops = re.compile(_DEF), re.compile(_UNSAFE_TORCHSCRIPT_OP)
     for number, line in enumerate(text.splitlines(), start=1):
-        definition = _DEF.match(line)
+        definition = definitions.match(line)
         if definition:
             method = definition.group(1)
-        for match in _UNSAFE_TORCHSCRIPT_OP.finditer(line):
+        for match in unsafe_ops.finditer(line):
             when = "when the archive is loaded" if method == "__setstate__" else "when it is called"
             ctx.report(
                 "torchscript-unsafe-op",

@@ -22,13 +22,14 @@ CAFFE = Unanalysed(
 # input_shape, layer.
 _NET_FIELDS = {1: LEN, 2: LEN, 3: LEN, 4: VARINT, 5: VARINT, 6: LEN, 7: VARINT, 8: LEN, 100: LEN}
 _LAYER, _V1_LAYER = 100, 2
-_IDENTIFIER = re.compile(rb"[A-Za-z][A-Za-z0-9_]*\Z")
+_IDENTIFIER = rb"[A-Za-z][A-Za-z0-9_]*\Z"
 _MAX_LAYERS = 1_000_000
 # Indentation is horizontal space only: `^\s*` under MULTILINE spans every following blank
-# line from every line start, quadratic in a run of newlines (22 s for 64 KiB of them).
-_TEXT_LAYER = re.compile(rb"^[ \t\r\f\v]*layers?\s*\{", re.MULTILINE)
-_TEXT_TYPE = re.compile(rb"^[ \t\r\f\v]*type\s*:\s*\"?[A-Za-z_]+", re.MULTILINE)
-_TEXT_BLOB = re.compile(rb"^[ \t\r\f\v]*(?:top|bottom)\s*:\s*\"", re.MULTILINE)
+# line from every line start, quadratic in a run of newlines (22 s for 64 KiB of them). These
+# patterns are compiled on first use (re caches them): few files have the words they need.
+_TEXT_LAYER = rb"^[ \t\r\f\v]*layers?\s*\{"
+_TEXT_TYPE = rb"^[ \t\r\f\v]*type\s*:\s*\"?[A-Za-z_]+"
+_TEXT_BLOB = rb"^[ \t\r\f\v]*(?:top|bottom)\s*:\s*\""
 _TEXT_HEAD = 64 * 1024
 
 
@@ -61,7 +62,7 @@ def _is_layer(data: Data, start: int, end: int, *, v1: bool) -> bool:
     kind = seen.get(type_field)
     if name_field not in seen or kind is None or kind.wire_type != type_wire:
         return False
-    return v1 or bool(_IDENTIFIER.match(bytes(data[kind.start : kind.end])))
+    return v1 or bool(re.match(_IDENTIFIER, bytes(data[kind.start : kind.end])))
 
 
 def is_caffe(data: Data) -> bool:
@@ -79,7 +80,7 @@ def is_prototxt(data: Data) -> bool:
     # step per byte, and almost no file (binary data above all) has these words.
     if b"layer" not in head or b"type" not in head or (b"top" not in head and b"bottom" not in head):
         return False
-    return all(pattern.search(head) for pattern in (_TEXT_LAYER, _TEXT_TYPE, _TEXT_BLOB))
+    return all(re.search(pattern, head, re.MULTILINE) for pattern in (_TEXT_LAYER, _TEXT_TYPE, _TEXT_BLOB))
 
 
 def scan_prototxt(data: Data, ctx: ScanContext) -> None:
