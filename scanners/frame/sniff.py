@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from aisbom.scanners.frame.context import Data
 from aisbom.scanners.frame.registry import FORMATS, LOOKS_LIKE_PICKLE, load
-from aisbom.scanners.readers import json_document, protobuf_wire, zip_reader
+from aisbom.scanners.readers import json_document, zip_reader
 
 # PyTorch's legacy (non-zip) format starts with a pickle of this magic number.
 _TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -290,6 +290,8 @@ def _looks_like_onnx(data: Data) -> bool:
     # short (a broken download) is still ONNX when two whole ModelProto fields precede the cut.
     if not (len(data) > 4 and data[0] == 0x08 and data[1] < 0x20 and data[2] in b"\x12\x1a\x22\x2a\x3a\x42"):
         return False
+    from aisbom.scanners.readers import protobuf_wire  # here: only these first bytes need it
+
     whole: list[int] = []
     try:
         for field in protobuf_wire.iter_fields(data, 0, len(data), protobuf_wire.Bounds(max_fields=4096)):

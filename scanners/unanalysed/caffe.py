@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 from aisbom.scanners.frame.context import Data, ScanContext
-from aisbom.scanners.readers.protobuf_wire import LEN, VARINT, Bounds, WireError, iter_fields
 from aisbom.scanners.unanalysed.finding import Unanalysed, report_not_analysed
 from aisbom.wording import counted
 
@@ -18,9 +17,6 @@ CAFFE = Unanalysed(
     "Caffe (or OpenCV's readNetFromCaffe) creates every layer by its type; a Python layer makes "
     "Caffe import the module its python_param names and instantiate the class named there",
 )
-# NetParameter: name, layers (V1), input, input_dim, force_backward, state, debug_info,
-# input_shape, layer.
-_NET_FIELDS = {1: LEN, 2: LEN, 3: LEN, 4: VARINT, 5: VARINT, 6: LEN, 7: VARINT, 8: LEN, 100: LEN}
 _LAYER, _V1_LAYER = 100, 2
 _IDENTIFIER = rb"[A-Za-z][A-Za-z0-9_]*\Z"
 _MAX_LAYERS = 1_000_000
@@ -37,10 +33,16 @@ def layer_count(data: Data) -> int | None:
     """How many layers the NetParameter in `data` has, or None if it is not one."""
     if len(data) < 8 or data[0] not in (0x0A, 0x12, 0xA2):
         return None
+    # Imported here: is_prototxt brings this module to nearly every scan, and few files start so.
+    from aisbom.scanners.readers.protobuf_wire import LEN, VARINT, Bounds, WireError, iter_fields
+
+    # NetParameter: name, layers (V1), input, input_dim, force_backward, state, debug_info,
+    # input_shape, layer.
+    net_fields = {1: LEN, 2: LEN, 3: LEN, 4: VARINT, 5: VARINT, 6: LEN, 7: VARINT, 8: LEN, 100: LEN}
     layers = []
     try:
         for field in iter_fields(data, 0, len(data), Bounds(max_fields=_MAX_LAYERS)):
-            expected = _NET_FIELDS.get(field.number)
+            expected = net_fields.get(field.number)
             if expected != field.wire_type and not (field.number == 4 and field.wire_type == LEN):
                 return None  # (input_dim may be packed)
             if field.number in (_LAYER, _V1_LAYER):
@@ -54,6 +56,8 @@ def layer_count(data: Data) -> int | None:
 
 def _is_layer(data: Data, start: int, end: int, *, v1: bool) -> bool:
     """A LayerParameter whose type (2) is a name (V1: name 4, type an enum, 5)."""
+    from aisbom.scanners.readers.protobuf_wire import LEN, VARINT, Bounds, iter_fields
+
     name_field, type_field, type_wire = (4, 5, VARINT) if v1 else (1, 2, LEN)
     seen = {}
     for field in iter_fields(data, start, end, Bounds(max_fields=_MAX_LAYERS)):
