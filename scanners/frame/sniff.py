@@ -40,8 +40,6 @@ _MAGIC_AT_ITEMS = tuple(_MAGIC_AT.items())
 # Formats that recognise themselves, asked after the containers and pickles, before the guesses
 # by first bytes (TensorFlow, ONNX) and before "text" or "data".
 _RECOGNISERS = [(name, fmt.recognise) for name, fmt in FORMATS.items() if fmt.recognise]
-# The same, all imported (by _resolve_recognisers, for the tests that ask every one).
-_recognisers: list[tuple[str, Callable[[Data], bool]]] = []
 
 
 def _needs_tables() -> tuple[int, tuple[tuple[int, tuple[int, ...]], ...]]:
@@ -206,11 +204,6 @@ def _looks_like_lzma_alone(head: bytes) -> bool:
     except lzma.LZMAError:
         return False
     return True
-
-
-def _resolve_recognisers() -> list[tuple[str, Callable[[Data], bool]]]:
-    _recognisers[:] = [(name, load(recognise)) for name, recognise in _RECOGNISERS]
-    return _recognisers
 
 
 def _recognisers_for(head: bytes) -> list[tuple[str, Callable[[Data], bool]]]:

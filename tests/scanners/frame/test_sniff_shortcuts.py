@@ -92,7 +92,7 @@ def test_random_bytes_of_every_first_byte():
 
 
 def _every_recogniser_asked(head: bytes) -> list[tuple[str, Callable[[bytes], bool]]]:
-    return sniffing._recognisers or sniffing._resolve_recognisers()
+    return _recognisers()
 
 
 def _inputs() -> Iterator[bytes]:
