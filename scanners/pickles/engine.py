@@ -21,6 +21,7 @@ from __future__ import annotations
 import _compat_pickle
 import codecs
 import enum
+import mmap
 import re
 import struct
 import time
@@ -81,6 +82,10 @@ _INLINE_BYTES = 64 * 1024
 _INLINE_STR = 1024 * 1024
 _MAX_NAME = 64 * 1024 * 1024  # a module or attribute name longer than this is not decoded
 _MAX_NUMBER_LINE = 64 * 1024 * 1024  # nor an INT/LONG/FLOAT literal
+# A newline is looked for this many bytes at a time in a mapped file, each stretch searched
+# dropped from the process: a text argument with no newline for gigabytes (a safetensors file
+# whose header length starts with "P" or "F") would otherwise map the whole file into it.
+_NEWLINE_STEP = 8 * 1024 * 1024
 _CHECK_EVERY = 1 << 16  # opcodes between time and memory checks
 _MAX_NOTES = 64  # divergences and assumptions kept per run
 # What the machine keeps, estimated in bytes (CPython 3.11, 64-bit): a value pushed (a small
@@ -167,6 +172,38 @@ class _Limit(Exception):
 # BUILD hook: (instance, state, position after the BUILD opcode) -> where to continue, or None.
 # joblib writes raw array bytes right after the BUILD of a NumpyArrayWrapper.
 BuildHook = Callable[[object, object, int], int | None]
+
+
+def _find_newline(data: Data, start: int) -> int:
+    """`data.find(b"\\n", start)`; in a mapped file, with the memory of one step at a time."""
+    if not isinstance(data, mmap.mmap) or len(data) - start <= _NEWLINE_STEP:
+        return data.find(b"\n", start)
+    known = _last_search
+    if known is not None and known[0] is data and known[1] <= start <= known[2]:
+        return known[3]  # the other reading of the same line: searched once
+    at = start
+    nl = -1
+    while at < len(data):
+        end = min(at + _NEWLINE_STEP, len(data))
+        nl = data.find(b"\n", at, end)
+        if nl >= 0:
+            break
+        if hasattr(mmap, "MADV_DONTNEED"):  # (the pages stay in the page cache for other readers)
+            first = at - at % mmap.PAGESIZE
+            data.madvise(mmap.MADV_DONTNEED, first, end - first)
+        at = end
+    _remember(data, start, nl)
+    return nl
+
+
+# The last long search: (the data, from, up to, its answer). Both readings of a pickle (C's and
+# pickle.py's) read the same line; the data is held, so no other mapping can take its identity.
+_last_search: tuple[mmap.mmap, int, int, int] | None = None
+
+
+def _remember(data: mmap.mmap, start: int, nl: int) -> None:
+    global _last_search
+    _last_search = (data, start, nl if nl >= 0 else len(data), nl)
 
 
 class PickleMachine:
@@ -322,14 +359,14 @@ class PickleMachine:
     def _line_end(self, offset: int) -> int:
         """Where the current line ends (just after its newline, or the end of the data), after
         applying frame rules. Under _pickle.c a line must end with a newline."""
-        nl = self.data.find(b"\n", self.pos)
+        nl = _find_newline(self.data, self.pos)
         frame_end = self.frame_end
         if frame_end is not None:
             if self.pos >= frame_end:
                 self.frame_end = None
             elif nl < 0 or nl >= frame_end:
                 self.cross_frame_end(offset, frame_end, False)
-                nl = self.data.find(b"\n", self.pos)
+                nl = _find_newline(self.data, self.pos)
         if nl >= 0:
             return nl + 1
         if self.c:
