@@ -10,7 +10,6 @@ Markdown sections are matched by heading, outside fenced code blocks.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import os
@@ -81,40 +80,29 @@ TASK_IO = {
 }
 
 
-class _Expression:
-    """A regular expression compiled when a README first needs it, not at import: a model
-    without one never does (the expressions below take 2 ms of CPU to compile)."""
-
-    def __init__(self, pattern: str, flags: int = 0) -> None:
-        self._source = (pattern, flags)
-
-    @functools.cached_property
-    def compiled(self) -> re.Pattern[str]:
-        return re.compile(*self._source)
-
-
+# The expressions that read a README are kept as text and compiled on first use (re caches them),
+# as elsewhere in aisbom: a model without a README never needs them (2 ms of CPU to compile).
 # CycloneDX modelParameters.approach.type, as a card's prose names it. "supervised" alone must
 # not match inside the others.
 APPROACHES = (
-    ("self-supervised", _Expression(r"\bself[- ]supervised\b", re.I)),
-    ("semi-supervised", _Expression(r"\bsemi[- ]supervised\b", re.I)),
-    ("unsupervised", _Expression(r"\bunsupervised\b", re.I)),
-    ("reinforcement-learning", _Expression(r"\breinforcement[- ]learning\b", re.I)),
-    ("supervised", _Expression(r"(?<![-\w])(?<!self )(?<!semi )supervised\b", re.I)),
+    ("self-supervised", r"(?i)\bself[- ]supervised\b"),
+    ("semi-supervised", r"(?i)\bsemi[- ]supervised\b"),
+    ("unsupervised", r"(?i)\bunsupervised\b"),
+    ("reinforcement-learning", r"(?i)\breinforcement[- ]learning\b"),
+    ("supervised", r"(?i)(?<![-\w])(?<!self )(?<!semi )supervised\b"),
 )
 
 # A paragraph of a use section that states what the model does not do or cannot take: a
 # limitation, wherever the card put it ("By default, input text longer than 256 word pieces is
 # truncated." sits under "Intended uses" in all-MiniLM-L6-v2's card).
-_LIMITATION_CUES = _Expression(
-    r"\b(truncat\w*|not (?:intended|suitable|designed|meant|recommended)|should not be used|"
-    r"cannot|can not|does not (?:work|support|handle)|limited to|out of scope)\b",
-    re.I,
+_LIMITATION_CUES = (
+    r"(?i)\b(truncat\w*|not (?:intended|suitable|designed|meant|recommended)|should not be used|"
+    r"cannot|can not|does not (?:work|support|handle)|limited to|out of scope)\b"
 )
 # The Hugging Face model card template's "Model Details" bullets.
-_DETAIL_BULLET = _Expression(
-    r"^\s*[-*]\s*\*\*(developed by|shared by|model creator)(?:\s*\[optional\])?\s*:?\s*\*\*\s*:?\s*(.+?)\s*$",
-    re.I,
+_DETAIL_BULLET = (
+    r"(?i)^\s*[-*]\s*\*\*(developed by|shared by|model creator)(?:\s*\[optional\])?"
+    r"\s*:?\s*\*\*\s*:?\s*(.+?)\s*$"
 )
 
 
@@ -299,7 +287,7 @@ def _take_metadata(meta: dict[str, Any], fields: dict[str, Any]) -> None:
     fields["license_name"] = _string(meta.get("license_name"))
     link = _string(meta.get("license_link"))
     # Relative links are not URLs.
-    fields["license_link"] = link if link and _URL.compiled.match(link) else None
+    fields["license_link"] = link if link and re.match(_URL, link) else None
     fields["datasets"] = _strings(meta.get("datasets"))
     fields["languages"] = _strings(meta.get("language"))
     fields["tags"] = _strings(meta.get("tags"))
@@ -378,19 +366,19 @@ def _co2(value: object) -> tuple[tuple[str, str], ...]:
     return tuple(out) if any(k == "emissions" for k, _ in out) else ()
 
 
-_URL = _Expression(r"^https?://[^\s<>\"{}|\\^`]+$")
-_FENCE = _Expression(r"^\s{0,3}(```|~~~)")
-_HEADING = _Expression(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_COMMENT = _Expression(r"<!--.*?-->", re.DOTALL)
-_LINK = _Expression(r"!?\[([^\]]*)\]\([^)]*\)")
+_URL = r"^https?://[^\s<>\"{}|\\^`]+$"
+_FENCE = r"^\s{0,3}(```|~~~)"
+_HEADING = r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$"
+_COMMENT = r"(?s)<!--.*?-->"
+_LINK = r"!?\[([^\]]*)\]\([^)]*\)"
 
 
 def _take_sections(body: str, fields: dict[str, Any]) -> None:
     """Split the body into (heading, direct paragraphs) outside code fences."""
     sections: list[tuple[int, str, list[str]]] = [(0, "", [])]
     fence: str | None = None
-    for line in _COMMENT.compiled.sub("", body).split("\n"):
-        marker = _FENCE.compiled.match(line)
+    for line in re.sub(_COMMENT, "", body).split("\n"):
+        marker = re.match(_FENCE, line)
         if fence is not None:
             if marker and marker.group(1) == fence:
                 fence = None
@@ -399,10 +387,10 @@ def _take_sections(body: str, fields: dict[str, Any]) -> None:
             fence = marker.group(1)
             sections[-1][2].append("")  # a code block ends a paragraph
             continue
-        bullet = _DETAIL_BULLET.compiled.match(line)
+        bullet = re.match(_DETAIL_BULLET, line)
         if bullet:
             _take_detail(bullet.group(1).lower(), _clean(bullet.group(2)), fields)
-        heading = _HEADING.compiled.match(line)
+        heading = re.match(_HEADING, line)
         if heading:
             sections.append((len(heading.group(1)), heading.group(2).strip(), []))
         else:
@@ -414,7 +402,7 @@ def _take_sections(body: str, fields: dict[str, Any]) -> None:
     approaches: set[str] = set()
     for level, title, lines in sections:
         paragraphs = _paragraphs(lines)
-        approaches |= {kind for p in paragraphs for kind, pattern in APPROACHES if pattern.compiled.search(p)}
+        approaches |= {kind for p in paragraphs for kind, pattern in APPROACHES if re.search(pattern, p)}
         if level == 1 and "title" not in fields and title:
             fields["title"] = _title(title)
             if paragraphs:
@@ -422,8 +410,8 @@ def _take_sections(body: str, fields: dict[str, Any]) -> None:
             continue
         kind = _section_kind(title)
         if kind == "use":
-            use_cases += [p for p in paragraphs if not _LIMITATION_CUES.compiled.search(p)]
-            limitations += [p for p in paragraphs if _LIMITATION_CUES.compiled.search(p)]
+            use_cases += [p for p in paragraphs if not re.search(_LIMITATION_CUES, p)]
+            limitations += [p for p in paragraphs if re.search(_LIMITATION_CUES, p)]
         elif kind == "limitation":
             prefix = "Out of scope: " if "scope" in _norm(title) else ""
             limitations += [prefix + p for p in paragraphs]
@@ -492,7 +480,7 @@ def _paragraphs(lines: list[str]) -> list[str]:
 
 
 def _clean(text: str) -> str:
-    return " ".join(_LINK.compiled.sub(r"\1", text).split())
+    return " ".join(re.sub(_LINK, r"\1", text).split())
 
 
 # --- config.json -------------------------------------------------------------------------------
