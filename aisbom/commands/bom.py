@@ -371,10 +371,9 @@ class _Preparing:
             sys.setswitchinterval(self._interval)
 
     def finish(self) -> None:
-        """The imports done: on the thread, or now if the scan had no workers to start it."""
+        """After `wait`: the imports now, if the scan had no workers to start the thread."""
         if self._thread is None:
             self._prepare()
-        self.wait()
 
     def _prepare(self) -> None:
         # Only early: the BOM imports them again, and fails there if it must.
