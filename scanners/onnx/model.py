@@ -30,11 +30,15 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aisbom.scanners.frame.context import Data, ScanContext
 from aisbom.scanners.readers import protobuf_wire as wire
 from aisbom.scanners.readers.dimensions import product_up_to
 from aisbom.severity import Severity
+
+if TYPE_CHECKING:
+    from aisbom.scanners.onnx.library import OnnxLibrary
 
 # Messages up to this size are copied into the skeleton whole: nothing in them is big enough
 # to be worth stripping, and copying is far cheaper than walking their fields in Python.
@@ -129,10 +133,12 @@ def scan_onnx(data: Data, ctx: ScanContext) -> None:
         )
         return
 
-    import onnx  # late: a heavy import, needed only when an ONNX file is found
     from google.protobuf.message import DecodeError
 
-    model = onnx.ModelProto()
+    from aisbom.scanners.onnx.library import onnx_library  # late: only when an ONNX file is found
+
+    onnx = onnx_library()
+    model = onnx.proto.ModelProto()
     try:
         model.ParseFromString(skeleton)
     except (DecodeError, RecursionError, ValueError) as exc:
@@ -269,9 +275,9 @@ class _Payload:
 
 
 class _ModelCheck:
-    def __init__(self, onnx_module, model, ctx: ScanContext, stats_key: str):
-        self.onnx = onnx_module
-        self.TensorProto = onnx_module.TensorProto
+    def __init__(self, onnx: OnnxLibrary, model, ctx: ScanContext, stats_key: str):
+        self.onnx = onnx
+        self.TensorProto = onnx.proto.TensorProto
         self.model = model
         self.ctx = ctx
         self.stats_key = stats_key
@@ -368,7 +374,7 @@ class _ModelCheck:
             key = (domain, op)
             if key not in self.has_schema:
                 try:
-                    self.has_schema[key] = self.onnx.defs.has(op, "" if domain == "ai.onnx" else domain)
+                    self.has_schema[key] = self.onnx.has_schema(op, "" if domain == "ai.onnx" else domain)
                 except TypeError:  # a name that is not valid UTF-8 (onnx's C++ refuses it): no op has it
                     self.has_schema[key] = False
             if not self.has_schema[key]:
@@ -401,7 +407,7 @@ class _ModelCheck:
             self.ctx.report(
                 "onnx-custom-op",
                 f"{count} node(s) use operator {op!r}, which is not in the standard domain "
-                f"{domain or 'ai.onnx'!r} as known to onnx {self.onnx.__version__}: a runtime runs it "
+                f"{domain or 'ai.onnx'!r} as known to onnx {self.onnx.version}: a runtime runs it "
                 "only if a custom library registers it (or it is newer than this onnx)",
                 severity=Severity.LOW,
                 evidence={"domain": domain, "op_type": op},
