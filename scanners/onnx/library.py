@@ -22,7 +22,6 @@ loads. If onnx's files are not laid out as expected, onnx is imported the ordina
 from __future__ import annotations
 
 import contextlib
-import importlib
 import importlib._bootstrap
 import importlib.abc
 import importlib.machinery
@@ -79,7 +78,9 @@ def _load() -> OnnxLibrary:
                 sys.meta_path.insert(0, _HandOver([proto, native]))
                 return OnnxLibrary(proto, native)
     # onnx is imported already (or being imported), or laid out in a way this module does not know.
-    return OnnxLibrary(importlib.import_module("onnx.onnx_pb"), importlib.import_module(_NATIVE))
+    from onnx import onnx_cpp2py_export, onnx_pb
+
+    return OnnxLibrary(onnx_pb, onnx_cpp2py_export)
 
 
 def _import_lock(name: str) -> AbstractContextManager[object]:
