@@ -422,7 +422,7 @@ def _check_model_signing(sign_model: bool, model_signature: Path | None, signing
 def _default_model_signature(target: str, resolved: Resolved) -> Path:
     if resolved.provenance is not None:
         raise click.UsageError(f"{target} is remote: give --model-signature FILE")
-    from aisbom.signing.api import default_signature_path
+    from aisbom.signing.resource_names import default_signature_path
 
     return default_signature_path(resolved.path)
 
@@ -464,7 +464,7 @@ def _bom_signer(
     if output is None:
         raise click.UsageError("signing the BOM needs -o FILE")
     if bom_signature is None:
-        from aisbom.signing.api import default_signature_path
+        from aisbom.signing.resource_names import default_signature_path
 
         bom_signature = default_signature_path(output)
     try:
