@@ -87,7 +87,7 @@ def _import_lock(name: str) -> AbstractContextManager[object]:
     """The lock the import system holds while it loads `name`. An `import onnx` in another
     thread waits for it at the extension (and then finds the finder), or it is seen to have
     started: the extension is never initialised twice."""
-    lock = getattr(importlib._bootstrap, "_ModuleLockManager", None)  # CPython 3.3 to 3.14 at least
+    lock = getattr(importlib._bootstrap, "_ModuleLockManager", None)  # in CPython 3.10 to 3.13 (checked)
     return lock(name) if lock is not None else contextlib.nullcontext()
 
 
@@ -120,6 +120,7 @@ class _HandOver(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
+        # Never waits here: CPython 3.11 asks finders while it holds the global import lock.
         module = self._modules.get(fullname)
         if module is None:
             return None
