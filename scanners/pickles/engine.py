@@ -523,64 +523,112 @@ _PLAIN_FLOAT = re.compile(rb"-?[0-9]+\.[0-9]+(?:e-?[0-9]{1,2})?\n")
 _PLAIN_KEY = re.compile(rb"[0-9]{1,18}\n")
 
 
-def _number_line(m: PickleMachine, off: int, what: str) -> bytes | None:
-    line = m.readline(off, limit=_MAX_NUMBER_LINE)
-    if line is None:
+def _number_line(
+    m: PickleMachine,
+    off: int,
+    what: str,
+    c_parse: Callable[[bytes], object],
+    py_parse: Callable[[bytes], object],
+) -> bytes | _Literal | None:
+    """The line of an INT/LONG/FLOAT: the bytes of a short one, what both grammars make of a
+    long one, None past `_MAX_NUMBER_LINE` (not parsed)."""
+    end = m._line_end(off)
+    start = m.pos
+    m.pos = end
+    if end - start > _MAX_NUMBER_LINE:
         m.assume(off, f"{what} literal over {_MAX_NUMBER_LINE} bytes was not parsed")
         return None
-    if m.c and len(line) < 2:
+    if m.c and end - start < 2:
         raise PickleError("pickle data was truncated", off)
-    return line
+    if end - start <= _LONG_LITERAL:
+        return m.data[start:end]
+    return _long_literal(m.data, start, end, c_parse, py_parse)
+
+
+@dataclass(frozen=True)
+class _Literal:
+    """What `_pickle.c`'s and `pickle.py`'s grammars make of one long number literal: the
+    value, or the BadArgument they raise."""
+
+    head: bytes  # its first bytes, for messages
+    newline: bool
+    c: object
+    py: object
+
+
+def _outcome(parse: Callable[[bytes], object], line: bytes) -> object:
+    try:
+        return parse(line)
+    except BadArgument as exc:
+        return exc
+
+
+# Long literals of the mapped file last read, by (start, end, grammar): every reading of a
+# pickle (up to four when they diverge) and the format sniffing read the same line, which costs
+# a copy and a pass of each grammar over it; read once, the outcome serves them all. The mapping
+# is held, so no other one can take its identity (bytes data is not kept: it would stay alive).
+_LONG_LITERAL = 64 * 1024
+_MAX_LITERALS_KEPT = 64
+_literals: tuple[mmap.mmap, dict[tuple[int, int, object], _Literal]] | None = None
+
+
+def _long_literal(
+    data: Data, start: int, end: int, c_parse: Callable[[bytes], object], py_parse: Callable[[bytes], object]
+) -> _Literal:
+    global _literals
+    kept = _literals[1] if _literals is not None and _literals[0] is data else None
+    key = (start, end, c_parse)
+    if kept is not None and key in kept:
+        return kept[key]
+    line = data[start:end]
+    literal = _Literal(line[:40], line.endswith(b"\n"), _outcome(c_parse, line), _outcome(py_parse, line))
+    if isinstance(data, mmap.mmap):
+        if kept is None or len(kept) >= _MAX_LITERALS_KEPT:
+            kept = {}
+            _literals = (data, kept)
+        kept[key] = literal
+    return literal
 
 
 def _parse(
     m: PickleMachine,
     off: int,
-    line: bytes,
+    line: bytes | _Literal,
     c_parse: Callable[[bytes], object],
     py_parse: Callable[[bytes], object],
     what: str,
 ) -> object:
     """Parse `line` as this reading of CPython does; note where the other one would not."""
-    mine, other = (c_parse, py_parse) if m.c else (py_parse, c_parse)
-    try:
-        value = mine(line)
-    except BadArgument as exc:
-        if m.c and line.endswith(b"\n"):
-            _diverges_if_accepted(m, off, line, other, what)
-        raise PickleError(f"invalid {what} argument {line[:40]!r}: {exc}", off) from None
-    if line.endswith(b"\n"):
-        try:
-            other(line)
-        except BadArgument:
-            m.diverge(off, f"{what} argument {line[:40]!r} is refused by the other reading")
-    if isinstance(value, BigInt):
-        m.assume(off, f"{what} literal of {value.digits} digits: over the default int_max_str_digits")
-    return value
-
-
-def _diverges_if_accepted(
-    m: PickleMachine, off: int, line: bytes, other: Callable[[bytes], object], what: str
-) -> None:
-    try:
-        other(line)
-    except BadArgument:
-        return
-    m.diverge(off, f"{what} argument {line[:40]!r} is accepted by the other reading")
+    if isinstance(line, _Literal):
+        head, newline, c_value, py_value = line.head, line.newline, line.c, line.py
+    else:  # (the other grammar is asked only where it matters: _pickle.c needs the newline)
+        head, newline = line[:40], line.endswith(b"\n")
+        c_value = _outcome(c_parse, line) if m.c or newline else None
+        py_value = _outcome(py_parse, line) if newline or not m.c else None
+    mine, other = (c_value, py_value) if m.c else (py_value, c_value)
+    if isinstance(mine, BadArgument):
+        if m.c and newline and not isinstance(other, BadArgument):
+            m.diverge(off, f"{what} argument {head!r} is accepted by the other reading")
+        raise PickleError(f"invalid {what} argument {head!r}: {mine}", off) from None
+    if newline and isinstance(other, BadArgument):
+        m.diverge(off, f"{what} argument {head!r} is refused by the other reading")
+    if isinstance(mine, BigInt):
+        m.assume(off, f"{what} literal of {mine.digits} digits: over the default int_max_str_digits")
+    return mine
 
 
 def _op_int(m: PickleMachine, off: int) -> None:
-    line = _number_line(m, off, "INT")
+    line = _number_line(m, off, "INT", grammar.c_int, grammar.py_int)
     if line is None:
         m.push(BigInt(_MAX_NUMBER_LINE))
-    elif _PLAIN_INT.fullmatch(line):
+    elif isinstance(line, bytes) and _PLAIN_INT.fullmatch(line):
         m.push(False if line == b"00\n" else True if line == b"01\n" else int(line))
     else:
         m.push(_parse(m, off, line, grammar.c_int, grammar.py_int, "INT"))
 
 
 def _op_long(m: PickleMachine, off: int) -> None:
-    line = _number_line(m, off, "LONG")
+    line = _number_line(m, off, "LONG", grammar.c_long, grammar.py_long)
     if line is None:
         m.push(BigInt(_MAX_NUMBER_LINE))
     else:
@@ -588,11 +636,11 @@ def _op_long(m: PickleMachine, off: int) -> None:
 
 
 def _op_float(m: PickleMachine, off: int) -> None:
-    line = _number_line(m, off, "FLOAT")
+    line = _number_line(m, off, "FLOAT", grammar.c_float, grammar.py_float)
     if line is None:
         m.push(0.0)
-    elif _PLAIN_FLOAT.fullmatch(line):
-        m.push(float(line))
+    elif isinstance(line, bytes) and len(line) <= 32 and _PLAIN_FLOAT.fullmatch(line):
+        m.push(float(line))  # (the length first: a long run of digits would backtrack)
     else:
         m.push(_parse(m, off, line, grammar.c_float, grammar.py_float, "FLOAT"))
 
