@@ -31,6 +31,7 @@ _STRTOL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([
 # Where underscores may go and what a leading zero allows are checked after the match.
 _DECIMAL = re.compile(rb"\s*[+-]?([0-9][0-9_]*)\s*")
 _ZEROS = re.compile(rb"[0_]*")
+_ZEROS_ONLY = re.compile(rb"0*")  # strtol's leading zeros, which add nothing to the value
 _STRTOD = re.compile(
     rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?P<word>(?i:inf(?:inity)?|nan)))"
 )
@@ -85,10 +86,11 @@ def c_int(line: bytes) -> int | bool | BigInt:
     else:
         group = next(g for g in (2, 3, 4) if match.start(g) >= 0)  # hex, octal, decimal
         start, stop = match.span(group)
+        start = _ZEROS_ONLY.match(s, start, stop).end()  # type: ignore[union-attr]
         if stop - start > 24:  # past a C long: strtol overflows (the digits are not copied)
             value = _LONG_MAX + 1
         else:
-            magnitude = int(s[start:stop], (16, 8, 10)[group - 2])
+            magnitude = int(s[start:stop] or b"0", (16, 8, 10)[group - 2])
             value = -magnitude if match.group(1) == b"-" else magnitude
         end = match.end()
     if end < len(s) and s[end : end + 1] != b"\n" or not _LONG_MIN <= value <= _LONG_MAX:

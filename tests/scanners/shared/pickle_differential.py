@@ -223,6 +223,39 @@ _FLOATS = [
     b"infinit", b".", b"1.", b".5", b"1e", b"0x10", b"1.5\x00x", b"\x00", b"", b"2", b"-0.0",
 ]  # fmt: skip
 
+# Literals past the engine's long-line path (64 KiB) and the default int_max_str_digits (4300):
+# the ones both readings accept must be read exactly, the ones a reading refuses refused there.
+_LONG = 70_000
+LONG_INTS = [
+    b"1" * _LONG, b"0" * _LONG, b" " * _LONG + b"1", b"1" + b" " * _LONG, b"1_" * _LONG + b"1",
+    b"1_" * _LONG, b"1" * _LONG + b"x", b"12\x00" + b"1" * _LONG, b"1" * _LONG + b"\x00",
+    b"0x" + b"f" * _LONG, b"0x" + b"0" * _LONG, b"0o" + b"7" * _LONG, b"-" + b"9" * _LONG,
+    b"0" * _LONG + b"1", b"1__1" + b"1" * _LONG,
+]  # fmt: skip
+LONG_FLOATS = [
+    b"1" * _LONG, b"1" * _LONG + b".5", b"0." + b"0" * _LONG + b"1", b"1e" + b"1" * _LONG,
+    b"1e-" + b"1" * _LONG, b"1e" + b"0" * _LONG + b"1", b"1" * _LONG + b"e-70010", b" " * _LONG + b"1.5",
+    b"1_" * _LONG + b"1", b"1" * _LONG + b"x", b"1" * _LONG + b"\x00x", b"0" * _LONG, b"." + b"5" * _LONG,
+    b"-" + b"0" * _LONG + b"e99999", b"inf" + b" " * _LONG,
+]  # fmt: skip
+
+
+def long_literal_streams() -> list[bytes]:
+    """Each long literal as INT, LONG or FLOAT, followed by a call the readings that accept it
+    make (a stand-in's, never resolved), and long GLOBAL/INST names and STRING/UNICODE lines."""
+    after = b"0cmy_pkg\nTool\n)R."
+    streams = [op + text + b"\n" + after for op in (b"I", b"L") for text in LONG_INTS]
+    streams += [b"L" + text + b"L\n" + after for text in LONG_INTS[:4]]
+    streams += [b"F" + text + b"\n" + after for text in LONG_FLOATS]
+    name = b"a" * _LONG
+    streams += [
+        b"c" + name + b"\nTool\n)R.", b"cmy_pkg\n" + name + b"\n)R.", b"(i" + name + b"\nTool\n.",
+        b"S'" + name + b"'\n" + after, b'S"' + name + b"'\n" + after, b"V" + name + b"\n" + after,
+        b"\x80\x02\x8b" + struct.pack("<i", _LONG) + b"\x01" * _LONG + b"0" + after,
+        b"\x80\x02\x8b" + struct.pack("<i", 1 << 30) + b"\x01" * 8 + b"0" + after,
+    ]
+    return streams
+
 
 class Generator:
     """Random pickles that are mostly well formed (so that they get far), with the grammar
@@ -296,12 +329,13 @@ class Generator:
         rng = self.rng
         kind = rng.randrange(14)
         text = rng.choice([b"x", b"os", b"system", b"__setstate__", b"", b"\xe9", b"a" * 200])
+        ints = LONG_INTS if rng.random() < 0.02 else _INTS
         if kind == 0:
-            return b"I" + rng.choice(_INTS) + rng.choice([b"\n", b"\n", b"\n", b""])
+            return b"I" + rng.choice(ints) + rng.choice([b"\n", b"\n", b"\n", b""])
         if kind == 1:
-            return b"L" + rng.choice(_INTS) + rng.choice([b"L\n", b"\n", b"LL\n"])
+            return b"L" + rng.choice(ints) + rng.choice([b"L\n", b"\n", b"LL\n"])
         if kind == 2:
-            return b"F" + rng.choice(_FLOATS) + b"\n"
+            return b"F" + rng.choice(LONG_FLOATS if rng.random() < 0.02 else _FLOATS) + b"\n"
         if kind == 3:
             quote = rng.choice([b"'", b'"', b""])
             body = rng.choice([b"abc", b"\\x41", b"\\q", b"\\x4", b"it's", b""])
