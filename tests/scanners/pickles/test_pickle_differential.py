@@ -39,5 +39,8 @@ def test_long_literals_are_read_as_each_cpython_reading_reads_them() -> None:
         finally:
             worker.stop()
     assert tally.skipped == 0, tally
-    shown = [json.dumps({k: d[k] for k in ("mode", "python", "why")}) + " " + d["data"][:80] for d in tally.disagreements]
+    shown = [
+        json.dumps({k: d[k] for k in ("mode", "python", "why")}) + " " + d["data"][:80]
+        for d in tally.disagreements
+    ]
     assert tally.disagreements == [], "\n".join(shown[:10])

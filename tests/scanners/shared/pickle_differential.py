@@ -32,6 +32,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aisbom.scanners.pickles import engine
 from aisbom.scanners.pickles.engine import (
     Call,
     DynamicGlobal,
@@ -41,11 +42,10 @@ from aisbom.scanners.pickles.engine import (
     Reading,
     run_pickle,
 )
-from aisbom.scanners.pickles.engine import _MAX_NAME
 
 WORKER = Path(__file__).with_name("pickle_worker.py")
 TOO_LONG = "(a name too long to analyse)"
-MAX_NAME = _MAX_NAME  # bytes: the engine decodes no longer module or attribute name
+MAX_NAME = engine._MAX_NAME  # bytes: the engine decodes no longer module or attribute name
 # Real unpickler mode -> the engine's reading of it.
 MODES = {"memory": Reading.C_MEMORY, "stream": Reading.C_STREAM, "py": Reading.PY}
 
@@ -263,8 +263,12 @@ def long_literal_streams() -> list[bytes]:
     streams += [b"F" + text + b"\n" + after for text in LONG_FLOATS]
     name = b"a" * _LONG
     streams += [
-        b"c" + name + b"\nTool\n)R.", b"cmy_pkg\n" + name + b"\n)R.", b"(i" + name + b"\nTool\n.",
-        b"S'" + name + b"'\n" + after, b'S"' + name + b"'\n" + after, b"V" + name + b"\n" + after,
+        b"c" + name + b"\nTool\n)R.",
+        b"cmy_pkg\n" + name + b"\n)R.",
+        b"(i" + name + b"\nTool\n.",
+        b"S'" + name + b"'\n" + after,
+        b'S"' + name + b"'\n" + after,
+        b"V" + name + b"\n" + after,
         b"\x80\x02\x8b" + struct.pack("<i", _LONG) + b"\x01" * _LONG + after,
         b"\x80\x02\x8b" + struct.pack("<i", 1 << 30) + b"\x01" * 8 + after,
         b"c" + b"a" * 1000 + b"\nTool\n)R.",  # under the engine's name limit: decoded
