@@ -1234,14 +1234,22 @@ def _truthy(value: object) -> bool:
     return bool(value)
 
 
+_ASCII = re.compile(rb"[\x00-\x7f]*")
+
+
 def _op_persid(m: PickleMachine, off: int) -> None:
     line = m.text_line(off)
-    if isinstance(line, tuple):
-        raise PickleError("persistent id too long", off)
-    try:
-        pid = line.decode("ascii")
-    except UnicodeDecodeError:
-        raise PickleError("persistent IDs in protocol 0 must be ASCII strings", off) from None
+    pid: str | LongStr
+    if isinstance(line, tuple):  # any length is handed to persistent_load: checked in place
+        start, end = line
+        if _ASCII.fullmatch(m.data, start, end) is None:
+            raise PickleError("persistent IDs in protocol 0 must be ASCII strings", off)
+        pid = LongStr(start, end, "latin-1")  # (ASCII reads the same)
+    else:
+        try:
+            pid = line.decode("ascii")
+        except UnicodeDecodeError:
+            raise PickleError("persistent IDs in protocol 0 must be ASCII strings", off) from None
     m.push(m.persistent(pid, off))
 
 

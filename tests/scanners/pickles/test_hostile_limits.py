@@ -201,6 +201,7 @@ _LITERAL_VERDICTS = {
     "inst-module": {"pickle-dynamic-call"},
     "string": {"pickle-unknown-call"},
     "unicode": {"pickle-unknown-call"},
+    "persid": {"pickle-unknown-call"},  # (the engine stopped at a PERSID over 1 MiB)
 }
 
 

@@ -269,6 +269,8 @@ def long_literal_streams() -> list[bytes]:
         b"S'" + name + b"'\n" + after,
         b'S"' + name + b"'\n" + after,
         b"V" + name + b"\n" + after,
+        b"P" + name * 16 + b"\n" + after,  # over 1 MiB: handed to persistent_load all the same
+        b"P" + name * 16 + b"\xe9\n" + after,
         b"\x80\x02\x8b" + struct.pack("<i", _LONG) + b"\x01" * _LONG + after,
         b"\x80\x02\x8b" + struct.pack("<i", 1 << 30) + b"\x01" * 8 + after,
         b"c" + b"a" * 1000 + b"\nTool\n)R.",  # under the engine's name limit: decoded
