@@ -569,7 +569,8 @@ def _outcome(parse: Callable[[bytes], object], line: bytes) -> object:
 # Long literals of the mapped file last read, by (start, end, grammar): every reading of a
 # pickle (up to four when they diverge) and the format sniffing read the same line, which costs
 # a copy and a pass of each grammar over it; read once, the outcome serves them all. The mapping
-# is held, so no other one can take its identity (bytes data is not kept: it would stay alive).
+# is held, so no other one can take its identity (bytes data is not kept: it would stay alive,
+# and neither is an int of megabytes).
 _LONG_LITERAL = 64 * 1024
 _MAX_LITERALS_KEPT = 64
 _literals: tuple[mmap.mmap, dict[tuple[int, int, object], _Literal]] | None = None
@@ -585,12 +586,17 @@ def _long_literal(
         return kept[key]
     line = data[start:end]
     literal = _Literal(line[:40], line.endswith(b"\n"), _outcome(c_parse, line), _outcome(py_parse, line))
-    if isinstance(data, mmap.mmap):
+    if isinstance(data, mmap.mmap) and not any(_large(v) for v in (literal.c, literal.py)):
         if kept is None or len(kept) >= _MAX_LITERALS_KEPT:
             kept = {}
             _literals = (data, kept)
         kept[key] = literal
     return literal
+
+
+def _large(value: object) -> bool:
+    """An int of megabytes (a long hexadecimal literal): not kept after the scan."""
+    return type(value) is int and value.bit_length() > 1 << 16
 
 
 def _parse(
@@ -1237,12 +1243,26 @@ def _truthy(value: object) -> bool:
 _ASCII = re.compile(rb"[\x00-\x7f]*")
 
 
+def _all_ascii(data: Data, start: int, end: int) -> bool:
+    """`data[start:end].isascii()`, read in place; a mapped file a step at a time, each stretch
+    read dropped from the process again (as `_find_newline` does)."""
+    step = _NEWLINE_STEP if isinstance(data, mmap.mmap) else max(end - start, 1)
+    for at in range(start, end, step):
+        stop = min(at + step, end)
+        if _ASCII.fullmatch(data, at, stop) is None:
+            return False
+        if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            first = at - at % mmap.PAGESIZE
+            data.madvise(mmap.MADV_DONTNEED, first, stop - first)
+    return True
+
+
 def _op_persid(m: PickleMachine, off: int) -> None:
     line = m.text_line(off)
     pid: str | LongStr
     if isinstance(line, tuple):  # any length is handed to persistent_load: checked in place
         start, end = line
-        if _ASCII.fullmatch(m.data, start, end) is None:
+        if not _all_ascii(m.data, start, end):
             raise PickleError("persistent IDs in protocol 0 must be ASCII strings", off)
         pid = LongStr(start, end, "latin-1")  # (ASCII reads the same)
     else:
