@@ -219,3 +219,14 @@ def test_a_literal_of_megabytes_is_read_as_the_real_readings_read_it_in_bounded_
     assert figures["exit"] == 1
     assert figures["max_rss"] < 300 * MiB, figures
     assert max(len(f["message"]) for f in findings) < 200 * 1024
+
+
+def test_a_huge_int_handed_to_a_call_is_described_not_converted_to_text(tmp_path):
+    # Before: str() of a 5000-digit hexadecimal LONG raised ValueError inside the report of the
+    # call (int_max_str_digits): the scan said "internal error" and not what the pickle calls.
+    path = tmp_path / "hexarg.pkl"
+    path.write_bytes(b"cmy_pkg\nTool\n(L0x" + b"f" * 5000 + b"L\ntR.")
+    figures, findings = scan_in_child(path, tmp_path)
+    calls = [f for f in findings if f["rule"] == "pickle-unknown-call"]
+    assert [f["evidence"]["call"] for f in calls] == ["my_pkg.Tool(<integer of about 6021 digits>)"]
+    assert not [f for f in findings if f["rule"] == "scan-error"]
