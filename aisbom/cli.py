@@ -120,8 +120,8 @@ def main() -> None:
         cli(prog_name="aisbom")
     finally:
         # The command is done. On its way out the interpreter runs full collections over every
-        # object still alive, which only costs time: 30 ms after a scan, 60-90 ms after a BOM,
-        # with cyclonedx and jsonschema loaded. Frozen objects are skipped. Nothing here relies
+        # object still alive, which only costs time: 30 ms after a scan, more after a BOM, with
+        # cyclonedx-python-lib loaded. Frozen objects are skipped. Nothing here relies
         # on a collection to clean up: temporary files go through `finally` and atexit.
         gc.freeze()
 

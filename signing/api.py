@@ -28,17 +28,9 @@ from aisbom.signing.manifest import (
     normalize_ignore,
     walk,
 )
-from aisbom.signing.resource_names import DEFAULT_SIGNATURE_NAME, SINGLE_FILE_COMPAT_NAME
+from aisbom.signing.resource_names import SINGLE_FILE_COMPAT_NAME, default_signature_path
 from aisbom.signing.statement import decode_statement, encode_statement
 from aisbom.signing.verify import ManifestDiff, compare
-
-
-def default_signature_path(target: Path) -> Path:
-    """`TARGET/model.sig` for a directory (model_signing's name), `TARGET.sig` for a file."""
-    target = Path(target)
-    if target.is_dir():
-        return target / DEFAULT_SIGNATURE_NAME
-    return target.with_name(target.name + ".sig")
 
 
 def _name_inside(target: Path, path: Path) -> str | None:

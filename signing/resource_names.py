@@ -4,6 +4,8 @@ writes it. Every statement encoding (OMS v1.0, model_signing v0.2.0) holds names
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aisbom.relative_paths import name_problem
 from aisbom.signing.errors import StatementError
 
@@ -12,6 +14,15 @@ DEFAULT_SIGNATURE_NAME = "model.sig"
 
 # model_signing 1.1.1 names the only resource of a single-file model "." (OMS says basename).
 SINGLE_FILE_COMPAT_NAME = "."
+
+
+def default_signature_path(target: Path) -> Path:
+    """`TARGET/model.sig` for a directory (model_signing's name), `TARGET.sig` for a file. Here,
+    not in `api`: a release names its signatures before its scan, without the signing modules."""
+    target = Path(target)
+    if target.is_dir():
+        return target / DEFAULT_SIGNATURE_NAME
+    return target.with_name(target.name + ".sig")
 
 
 def check_resource_name(name: object, *, what: str = "resource name") -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +131,10 @@ def _hash_all(
     workers = min(8, os.cpu_count() or 1) if max_workers is None else max_workers
     if len(work) <= 1 or workers <= 1:
         return [hash_range(p, s, e, hash_type, follow_symlinks=follow_symlinks) for p, s, e in work]
+    # Imported here: concurrent.futures brings logging (10 ms), and most signatures cover one
+    # shard of each file, hashed without threads.
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(
             pool.map(

@@ -5,7 +5,7 @@ Layers, each importing only those before it: `card` (facts; where the bytes came
 `aisbom.provenance`, shared with the sources that record it) -> `assets`
 (what the BOM describes) -> `etsi` (what that evidences of `etsi_catalogue`) -> `library` (what
 cyclonedx-python-lib models) and `extensions` (what it does not) -> `check` -> `build`.
-`diff` reads finished BOMs as plain JSON; `lasting` takes the libraries' slow imports out of the
+`diff` reads finished BOMs as plain JSON; `lasting` takes the library's slow imports out of the
 cyclic collector's way.
 """
 

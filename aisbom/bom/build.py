@@ -123,7 +123,7 @@ def build_bom(report: ScanReport, target: Path, options: BomOptions | None = Non
         doc, models, declaration, spec_version=options.spec_version, created=created, data_assets=data
     )
     text = dumps(doc)
-    validate(doc, text)
+    validate(doc)
     return BuiltBom(doc, text, tuple(models), tuple(data), None, created, f"CycloneDX {options.spec_version}")
 
 
@@ -175,7 +175,7 @@ def build_system_bom(
         trained_on=trained_on,
     )
     text = dumps(doc)
-    validate(doc, text)
+    validate(doc)
     return BuiltBom(
         doc, text, tuple(models), project.data, project.system, created, f"CycloneDX {options.spec_version}"
     )

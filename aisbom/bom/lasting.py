@@ -1,6 +1,6 @@
 """Imports that last as long as the process, taken out of the cyclic collector's way.
 
-cyclonedx-python-lib and jsonschema create some 100,000 objects as they are imported (classes,
+cyclonedx-python-lib creates some 100,000 objects as it is imported (classes,
 functions, their dicts), all alive until the process ends. Imported with the collector on, each
 of them is walked again by the young collections that follow (about 10 ms of CPU in an
 `aisbom bom`, where nothing else collects much). Frozen, they are skipped from then on.

@@ -60,7 +60,7 @@ def test_output_is_stable_json_with_sorted_collections(tmp_path: Path):
 def test_an_invalid_bom_is_never_written(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     import aisbom.bom.build as build
 
-    def broken(doc, text):  # type: ignore[no-untyped-def]
+    def broken(doc):  # type: ignore[no-untyped-def]
         raise BomError("the generated BOM is not valid: schema: at /: broken on purpose")
 
     monkeypatch.setattr(build, "validate", broken)

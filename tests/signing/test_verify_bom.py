@@ -274,7 +274,7 @@ def test_an_invalid_bom_is_told_before_the_signature_checked_meanwhile(
         assert result.stdout == ""
         assert result.stderr == (
             f"aisbom: error: {invalid}: not a valid CycloneDX 1.6 BOM: schema: at /components: "
-            "3 is not of type 'array'\n"
+            '3 is not of type "array"\n'
         )
 
 
