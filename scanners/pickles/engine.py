@@ -80,7 +80,10 @@ __all__ = [
 # Constants larger than these are kept as references into the data, not copied.
 _INLINE_BYTES = 64 * 1024
 _INLINE_STR = 1024 * 1024
-_MAX_NAME = 64 * 1024 * 1024  # a module or attribute name longer than this is not decoded
+# A module or attribute name longer than this is not decoded: it is a name no allowlist holds
+# (a module found on disk has a path of at most 4 KiB), and a 60 MiB name copied into every
+# finding took 11 s and 780 MiB to report. It counts as a global computed at load time.
+_MAX_NAME = 64 * 1024
 _MAX_NUMBER_LINE = 64 * 1024 * 1024  # nor an INT/LONG/FLOAT literal
 # A newline is looked for this many bytes at a time in a mapped file, each stretch searched
 # dropped from the process: a text argument with no newline for gigabytes (a safetensors file
@@ -523,64 +526,115 @@ _PLAIN_FLOAT = re.compile(rb"-?[0-9]+\.[0-9]+(?:e-?[0-9]{1,2})?\n")
 _PLAIN_KEY = re.compile(rb"[0-9]{1,18}\n")
 
 
-def _number_line(m: PickleMachine, off: int, what: str) -> bytes | None:
-    line = m.readline(off, limit=_MAX_NUMBER_LINE)
-    if line is None:
+def _number_line(
+    m: PickleMachine,
+    off: int,
+    what: str,
+    c_parse: Callable[[bytes], object],
+    py_parse: Callable[[bytes], object],
+) -> bytes | _Literal | None:
+    """The line of an INT/LONG/FLOAT: the bytes of a short one, what both grammars make of a
+    long one, None past `_MAX_NUMBER_LINE` (not parsed)."""
+    end = m._line_end(off)
+    start = m.pos
+    m.pos = end
+    if end - start > _MAX_NUMBER_LINE:
         m.assume(off, f"{what} literal over {_MAX_NUMBER_LINE} bytes was not parsed")
         return None
-    if m.c and len(line) < 2:
+    if m.c and end - start < 2:
         raise PickleError("pickle data was truncated", off)
-    return line
+    if end - start <= _LONG_LITERAL:
+        return m.data[start:end]
+    return _long_literal(m.data, start, end, c_parse, py_parse)
+
+
+@dataclass(frozen=True)
+class _Literal:
+    """What `_pickle.c`'s and `pickle.py`'s grammars make of one long number literal: the
+    value, or the BadArgument they raise."""
+
+    head: bytes  # its first bytes, for messages
+    newline: bool
+    c: object
+    py: object
+
+
+def _outcome(parse: Callable[[bytes], object], line: bytes) -> object:
+    try:
+        return parse(line)
+    except BadArgument as exc:
+        return exc
+
+
+# Long literals of the mapped file last read, by (start, end, grammar): every reading of a
+# pickle (up to four when they diverge) and the format sniffing read the same line, which costs
+# a copy and a pass of each grammar over it; read once, the outcome serves them all. The mapping
+# is held, so no other one can take its identity (bytes data is not kept: it would stay alive).
+# What is kept lives until a long literal of another file: at most the size of this file's
+# literals (an int of a long hexadecimal literal included; parsing it again for every reading
+# cost more: 3.2 s against 1.0 s of CPU for 63 MiB).
+_LONG_LITERAL = 64 * 1024
+_MAX_LITERALS_KEPT = 64
+_literals: tuple[mmap.mmap, dict[tuple[int, int, object], _Literal]] | None = None
+
+
+def _long_literal(
+    data: Data, start: int, end: int, c_parse: Callable[[bytes], object], py_parse: Callable[[bytes], object]
+) -> _Literal:
+    global _literals
+    kept = _literals[1] if _literals is not None and _literals[0] is data else None
+    key = (start, end, c_parse)
+    if kept is not None and key in kept:
+        return kept[key]
+    line = data[start:end]
+    literal = _Literal(line[:40], line.endswith(b"\n"), _outcome(c_parse, line), _outcome(py_parse, line))
+    if isinstance(data, mmap.mmap):
+        if kept is None or len(kept) >= _MAX_LITERALS_KEPT:
+            kept = {}
+            _literals = (data, kept)
+        kept[key] = literal
+    return literal
 
 
 def _parse(
     m: PickleMachine,
     off: int,
-    line: bytes,
+    line: bytes | _Literal,
     c_parse: Callable[[bytes], object],
     py_parse: Callable[[bytes], object],
     what: str,
 ) -> object:
     """Parse `line` as this reading of CPython does; note where the other one would not."""
-    mine, other = (c_parse, py_parse) if m.c else (py_parse, c_parse)
-    try:
-        value = mine(line)
-    except BadArgument as exc:
-        if m.c and line.endswith(b"\n"):
-            _diverges_if_accepted(m, off, line, other, what)
-        raise PickleError(f"invalid {what} argument {line[:40]!r}: {exc}", off) from None
-    if line.endswith(b"\n"):
-        try:
-            other(line)
-        except BadArgument:
-            m.diverge(off, f"{what} argument {line[:40]!r} is refused by the other reading")
-    if isinstance(value, BigInt):
-        m.assume(off, f"{what} literal of {value.digits} digits: over the default int_max_str_digits")
-    return value
-
-
-def _diverges_if_accepted(
-    m: PickleMachine, off: int, line: bytes, other: Callable[[bytes], object], what: str
-) -> None:
-    try:
-        other(line)
-    except BadArgument:
-        return
-    m.diverge(off, f"{what} argument {line[:40]!r} is accepted by the other reading")
+    if isinstance(line, _Literal):
+        head, newline, c_value, py_value = line.head, line.newline, line.c, line.py
+    else:  # (the other grammar is asked only where it matters: _pickle.c needs the newline)
+        head, newline = line[:40], line.endswith(b"\n")
+        c_value = _outcome(c_parse, line) if m.c or newline else None
+        py_value = _outcome(py_parse, line) if newline or not m.c else None
+    mine, other = (c_value, py_value) if m.c else (py_value, c_value)
+    if isinstance(mine, BadArgument):
+        if m.c and newline and not isinstance(other, BadArgument):
+            m.diverge(off, f"{what} argument {head!r} is accepted by the other reading")
+        raise PickleError(f"invalid {what} argument {head!r}: {mine}", off) from None
+    if newline and isinstance(other, BadArgument):
+        m.diverge(off, f"{what} argument {head!r} is refused by the other reading")
+    if isinstance(mine, BigInt):
+        m.assume(off, f"{what} literal of {mine.digits} digits: over the default int_max_str_digits")
+    return mine
 
 
 def _op_int(m: PickleMachine, off: int) -> None:
-    line = _number_line(m, off, "INT")
+    line = _number_line(m, off, "INT", grammar.c_int, grammar.py_int)
     if line is None:
         m.push(BigInt(_MAX_NUMBER_LINE))
-    elif _PLAIN_INT.fullmatch(line):
+    elif isinstance(line, bytes) and _PLAIN_INT.fullmatch(line):
         m.push(False if line == b"00\n" else True if line == b"01\n" else int(line))
     else:
         m.push(_parse(m, off, line, grammar.c_int, grammar.py_int, "INT"))
 
 
 def _op_long(m: PickleMachine, off: int) -> None:
-    line = _number_line(m, off, "LONG")
+    line = _number_line(m, off, "LONG", grammar.c_long, grammar.py_long)
     if line is None:
         m.push(BigInt(_MAX_NUMBER_LINE))
     else:
@@ -588,11 +642,11 @@ def _op_long(m: PickleMachine, off: int) -> None:
 
 
 def _op_float(m: PickleMachine, off: int) -> None:
-    line = _number_line(m, off, "FLOAT")
+    line = _number_line(m, off, "FLOAT", grammar.c_float, grammar.py_float)
     if line is None:
         m.push(0.0)
-    elif _PLAIN_FLOAT.fullmatch(line):
-        m.push(float(line))
+    elif isinstance(line, bytes) and len(line) <= 32 and _PLAIN_FLOAT.fullmatch(line):
+        m.push(float(line))  # (the length first: a long run of digits would backtrack)
     else:
         m.push(_parse(m, off, line, grammar.c_float, grammar.py_float, "FLOAT"))
 
@@ -1183,14 +1237,36 @@ def _truthy(value: object) -> bool:
     return bool(value)
 
 
+_ASCII = re.compile(rb"[\x00-\x7f]*")
+
+
+def _all_ascii(data: Data, start: int, end: int) -> bool:
+    """`data[start:end].isascii()`, read in place; a mapped file a step at a time, each stretch
+    read dropped from the process again (as `_find_newline` does)."""
+    step = _NEWLINE_STEP if isinstance(data, mmap.mmap) else max(end - start, 1)
+    for at in range(start, end, step):
+        stop = min(at + step, end)
+        if _ASCII.fullmatch(data, at, stop) is None:
+            return False
+        if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            first = at - at % mmap.PAGESIZE
+            data.madvise(mmap.MADV_DONTNEED, first, stop - first)
+    return True
+
+
 def _op_persid(m: PickleMachine, off: int) -> None:
     line = m.text_line(off)
-    if isinstance(line, tuple):
-        raise PickleError("persistent id too long", off)
-    try:
-        pid = line.decode("ascii")
-    except UnicodeDecodeError:
-        raise PickleError("persistent IDs in protocol 0 must be ASCII strings", off) from None
+    pid: str | LongStr
+    if isinstance(line, tuple):  # any length is handed to persistent_load: checked in place
+        start, end = line
+        if not _all_ascii(m.data, start, end):
+            raise PickleError("persistent IDs in protocol 0 must be ASCII strings", off)
+        pid = LongStr(start, end, "latin-1")  # (ASCII reads the same)
+    else:
+        try:
+            pid = line.decode("ascii")
+        except UnicodeDecodeError:
+            raise PickleError("persistent IDs in protocol 0 must be ASCII strings", off) from None
     m.push(m.persistent(pid, off))
 
 
@@ -1408,6 +1484,8 @@ def describe(value: object, depth: int = 0, budget: list[int] | None = None) -> 
         return f"<string of {counted(value.end - value.start, 'byte')} at offset {value.start}>"
     if isinstance(value, BigInt):
         return f"<integer of about {value.digits} digits>"
+    if type(value) is int and value.bit_length() > 256:  # (str() of a long int is quadratic, or refused)
+        return f"<integer of about {value.bit_length() * 30103 // 100000 + 1} digits>"
     if isinstance(value, PByteArray):
         return f"bytearray({describe(value.data, depth + 1, budget)})"
     if isinstance(value, PList):

@@ -26,8 +26,15 @@ MAX_STR_DIGITS = 4300
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 
 _STRTOL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))")
-_DECIMAL = re.compile(rb"\s*[+-]?(?:0(?:_?0)*|[1-9](?:_?[0-9])*)\s*")
-_STRTOD = re.compile(rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf(?:inity)?|nan))")
+# A decimal literal's shape, in character classes only: a repeated group such as (?:_?[0-9])*
+# keeps a backtracking record per character in re (a 64 MiB literal took 8 GB and a minute).
+# Where underscores may go and what a leading zero allows are checked after the match.
+_DECIMAL = re.compile(rb"\s*[+-]?([0-9][0-9_]*)\s*")
+_ZEROS = re.compile(rb"[0_]*")
+_ZEROS_ONLY = re.compile(rb"0*")  # strtol's leading zeros, which add nothing to the value
+_STRTOD = re.compile(
+    rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?P<word>(?i:inf(?:inity)?|nan)))"
+)
 
 
 class BadArgument(Exception):
@@ -53,9 +60,21 @@ def _python_int(text: bytes, base: int) -> int | BigInt:
     try:
         return int(text, base)
     except ValueError:
-        if len(text) > MAX_STR_DIGITS and _DECIMAL.fullmatch(text):
+        if len(text) > MAX_STR_DIGITS and _is_decimal(text):
             return BigInt(len(text))
         raise BadArgument("invalid integer literal") from None
+
+
+def _is_decimal(text: bytes) -> bool:
+    """Whether `text` is a decimal int literal as int(text, 0) reads it, whatever its length:
+    one underscore at most between two digits, and no leading zero unless the value is zero."""
+    match = _DECIMAL.fullmatch(text)
+    if match is None:
+        return False
+    start, end = match.span(1)
+    if text[end - 1] == 0x5F or text.find(b"__", start, end) >= 0:  # "1_" or "1__0"
+        return False
+    return text[start] != 0x30 or _ZEROS.fullmatch(text, start, end) is not None
 
 
 def c_int(line: bytes) -> int | bool | BigInt:
@@ -65,13 +84,14 @@ def c_int(line: bytes) -> int | bool | BigInt:
     if match is None:
         end, value = 0, 0  # no conversion: strtol leaves end at the start
     else:
-        sign, hexa, octal, decimal = match.groups()
-        digits = hexa or octal or decimal
-        if len(digits) > 24:  # past a C long: strtol overflows
+        group = next(g for g in (2, 3, 4) if match.start(g) >= 0)  # hex, octal, decimal
+        start, stop = match.span(group)
+        start = _ZEROS_ONLY.match(s, start, stop).end()  # type: ignore[union-attr]
+        if stop - start > 24:  # past a C long: strtol overflows (the digits are not copied)
             value = _LONG_MAX + 1
         else:
-            magnitude = int(digits, 16 if hexa else 8 if octal else 10)
-            value = -magnitude if sign == b"-" else magnitude
+            magnitude = int(s[start:stop] or b"0", (16, 8, 10)[group - 2])
+            value = -magnitude if match.group(1) == b"-" else magnitude
         end = match.end()
     if end < len(s) and s[end : end + 1] != b"\n" or not _LONG_MIN <= value <= _LONG_MAX:
         return _python_int(s, 0)  # "maybe we've got something long"
@@ -112,9 +132,8 @@ def c_float(line: bytes) -> float:
     end = match.end()
     if end < len(s) and s[end : end + 1] != b"\n":
         raise BadArgument("could not convert string to float")
-    text = match.group(0)
-    value = float(text)
-    if math.isinf(value) and b"inf" not in text.lower():
+    value = float(match.group(0))
+    if math.isinf(value) and match.group("word") is None:
         raise BadArgument("value too large to convert to float")
     return value
 

@@ -179,3 +179,54 @@ def test_a_dict_state_answers_the_last_value_assigned_as_it_grows():
 def test_the_mark_limit_is_exact(count):
     run = run_pickle(hostile_pickles.many_marks(count), max_marks=100_000)
     assert (run.limit_name == "max_pickle_marks") is (count > 100_000)
+
+
+# --- text literals of any length (and LONG4) ---------------------------------------------------
+
+# What the real readings do with each literal of hostile_pickles.LITERALS (checked against
+# pickle.loads and pickle._loads in test_pickle_differential), and so what the scan reports of
+# the call of my_pkg.Tool after it: the readings that accept the literal make the call.
+_LITERAL_VERDICTS = {
+    "float-overflow": {"pickle-divergent-reading", "pickle-malformed", "pickle-unknown-call"},
+    "float-tiny": {"pickle-unknown-call"},
+    "float-exponent": {"pickle-divergent-reading", "pickle-malformed", "pickle-unknown-call"},
+    # Over 4300 digits: ValueError in a default process; read on as a process that raised
+    # sys.set_int_max_str_digits would (the engine notes the assumption).
+    "int-decimal": {"pickle-unknown-call"},
+    "long-decimal": {"pickle-unknown-call"},
+    "long-hex": {"pickle-unknown-call"},
+    "int-spaces": {"pickle-unknown-call"},
+    "long4": {"pickle-unknown-call"},
+    "global-module": {"pickle-dynamic-call"},  # a name no allowlist holds, not decoded
+    "inst-module": {"pickle-dynamic-call"},
+    "string": {"pickle-unknown-call"},
+    "unicode": {"pickle-unknown-call"},
+    "persid": {"pickle-unknown-call"},  # (the engine stopped at a PERSID over 1 MiB)
+}
+
+
+@pytest.mark.parametrize("kind", sorted(hostile_pickles.LITERALS))
+def test_a_literal_of_megabytes_is_read_as_the_real_readings_read_it_in_bounded_memory(tmp_path, kind):
+    # 8 MiB: past the engine's long-line path (64 KiB), int_max_str_digits (4300) and the name
+    # limit (64 KiB). Before, an INT of 8 MiB of digits kept ~1 GB in re's backtracking record
+    # (64 MiB: 76 s of CPU), and a GLOBAL module name of 8 MiB went whole into every finding.
+    assert set(_LITERAL_VERDICTS) == set(hostile_pickles.LITERALS)
+    path = tmp_path / f"{kind}.pkl"
+    path.write_bytes(hostile_pickles.long_literal(kind, 8 * MiB))
+    figures, findings = scan_in_child(path, tmp_path)
+    rules = {f["rule"] for f in findings} - {"pickle-format"}
+    assert rules == _LITERAL_VERDICTS[kind], findings
+    assert figures["exit"] == 1
+    assert figures["max_rss"] < 300 * MiB, figures
+    assert max(len(f["message"]) for f in findings) < 200 * 1024
+
+
+def test_a_huge_int_handed_to_a_call_is_described_not_converted_to_text(tmp_path):
+    # Before: str() of a 5000-digit hexadecimal LONG raised ValueError inside the report of the
+    # call (int_max_str_digits): the scan said "internal error" and not what the pickle calls.
+    path = tmp_path / "hexarg.pkl"
+    path.write_bytes(b"cmy_pkg\nTool\n(L0x" + b"f" * 5000 + b"L\ntR.")
+    figures, findings = scan_in_child(path, tmp_path)
+    calls = [f for f in findings if f["rule"] == "pickle-unknown-call"]
+    assert [f["evidence"]["call"] for f in calls] == ["my_pkg.Tool(<integer of about 6021 digits>)"]
+    assert not [f for f in findings if f["rule"] == "scan-error"]

@@ -85,3 +85,27 @@ def test_the_second_reading_of_a_line_reuses_the_search_of_the_same_mapping_only
     finally:
         first.close()
         other.close()
+
+
+def test_a_long_literal_is_parsed_once_per_mapping_for_every_reading(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(engine, "_literals", None)
+    content = b"F" + b"1" * (engine._LONG_LITERAL + 10) + b"\n."
+    first, other = _mapped(tmp_path, content), None
+    try:
+        c_run = engine.run_pickle(first)
+        outcome = engine._literals
+        py_run = engine.run_pickle(first, reading=engine.Reading.PY)
+        assert engine._literals is outcome and outcome is not None and outcome[0] is first
+        assert "too large" in (c_run.error or "") and py_run.end == len(content)  # OverflowError; inf
+        other_path = tmp_path / "other.bin"
+        other_path.write_bytes(content)
+        with other_path.open("rb") as f:
+            other = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        engine.run_pickle(other)
+        assert engine._literals is not None and engine._literals[0] is other  # another mapping: afresh
+        engine.run_pickle(content)  # bytes are not kept
+        assert engine._literals[0] is other
+    finally:
+        first.close()
+        if other is not None:
+            other.close()

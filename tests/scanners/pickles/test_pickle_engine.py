@@ -334,10 +334,17 @@ def test_construct_only_classes_pass_when_built_and_fail_when_called(scan_bytes)
 
 def test_text_arguments_of_any_length_are_read_like_pickle_c(scan_bytes):
     # A FLOAT or INT line over 1 MiB is valid to _pickle.c: what follows it still runs.
-    for line in (b"F" + b"1" * (2 * 1024 * 1024) + b".5\n", b"I" + b"0x" + b"f" * (2 * 1024 * 1024) + b"\n"):
+    digits = b"1" * (2 * 1024 * 1024)
+    for line in (b"F" + digits + b"e-2097160\n", b"I" + b"0x" + b"f" * (2 * 1024 * 1024) + b"\n"):
         data = line + b"0cos\nsystem\n(S'touch x'\ntR."
         run = run_pickle(data)
         assert [c.func.dotted for c in run.calls] == ["os.system"], run.error
+    # 1.1e2097151: _pickle.c raises OverflowError there, pickle.py reads inf and goes on.
+    overflowing = b"F" + digits + b".5\n0cos\nsystem\n(S'touch x'\ntR."
+    c_run, py_run = run_pickle(overflowing), run_pickle(overflowing, reading=Reading.PY)
+    assert "too large" in (c_run.error or "") and not c_run.calls
+    assert "refused by the other reading" in py_run.divergences[0][1]
+    assert [c.func.dotted for c in py_run.calls] == ["os.system"]
 
 
 def test_protocol0_data_strings_have_no_length_bound(scan_bytes):

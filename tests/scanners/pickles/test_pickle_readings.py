@@ -15,7 +15,9 @@ import sys
 import pytest
 from pickle_differential import MODES, Worker, compare
 
+from aisbom.scanners.pickles import grammar
 from aisbom.scanners.pickles.engine import Reading, run_pickle
+from aisbom.scanners.pickles.grammar import BigInt
 from aisbom.severity import Severity
 
 PAYLOAD = b"cos\nsystem\n(S'touch x'\ntR."
@@ -54,6 +56,40 @@ def test_an_integer_past_the_default_digit_limit_is_an_assumption_not_the_end() 
     # A default process refuses it; one that raised sys.set_int_max_str_digits reads on.
     run = run_pickle(b"I" + b"9" * 5000 + b"\n0" + PAYLOAD)
     assert [c.func.dotted for c in run.calls] == ["os.system"] and run.assumptions
+
+
+DECIMALS = [
+    b"9" * 5000, b" -" + b"9" * 5000 + b"\n", b"+" + b"1_2" * 2500, b"0" * 5000, b"0_0" * 2500,
+    b"1" * 5000 + b"_", b"_" + b"1" * 5000, b"1__2" + b"1" * 5000, b"0" * 5000 + b"1", b"- " + b"1" * 5000,
+    b"1" * 5000 + b"x",
+    b"1" * 5000 + b" \t\n", b"\x0b" + b"1" * 5000, b"\x1c" + b"1" * 5000, b"1" * 5000 + b"\x00",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", DECIMALS, ids=lambda t: repr(t[:12] + t[-6:]))
+def test_a_decimal_past_the_digit_limit_is_one_int_would_read_with_the_limit_lifted(text: bytes) -> None:
+    # Past 4300 digits every default process refuses it; the engine reads on (a BigInt) only
+    # where a process that lifted the limit would: int() itself is the judge of the syntax.
+    try:
+        previous = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)
+    except AttributeError:  # Python < 3.11 has no limit to lift
+        pytest.skip("no int_max_str_digits")
+    try:
+        int(text, 0)
+        accepted = True
+    except ValueError:
+        accepted = False
+    finally:
+        sys.set_int_max_str_digits(previous)
+    assert isinstance(grammar_outcome(text), BigInt) == accepted
+
+
+def grammar_outcome(text: bytes) -> object:
+    try:
+        return grammar.py_long(text + b"\n")
+    except grammar.BadArgument as exc:
+        return exc
 
 
 @pytest.mark.parametrize(
