@@ -582,7 +582,8 @@ def _long_literal(
     data: Data, start: int, end: int, c_parse: Callable[[bytes], object], py_parse: Callable[[bytes], object]
 ) -> _Literal:
     global _literals
-    kept = _literals[1] if _literals is not None and _literals[0] is data else None
+    held = _literals  # (read once: a thread scanning another file may replace it meanwhile)
+    kept = held[1] if held is not None and held[0] is data else None
     key = (start, end, c_parse)
     if kept is not None and key in kept:
         return kept[key]
