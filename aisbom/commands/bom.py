@@ -324,7 +324,7 @@ def _scan_and_prepare(
     spec_version: str, scan: Callable[[], ScanReport], *, signing: bool = False
 ) -> ScanReport:
     """The scan, during which a thread of this process imports the BOM's libraries and compiles
-    its schema (about 0.15 s of CPU) while the workers hash, instead of after them: the fixed
+    its schema (about 0.2 s of CPU) while the workers hash, instead of after them: the fixed
     cost of a BOM then shares the cores with the hashing rather than following it. With
     `signing`, the model is signed after the scan: the signing modules are imported then too."""
     import aisbom.pipeline as pipeline
