@@ -2,7 +2,7 @@
 
 The official JSON schemas (the ones cyclonedx-python-lib ships, so validation works offline) are
 checked with jsonschema-rs, a compiled validator: importing it, compiling the schema and
-validating a BOM take about 30 ms of CPU, where the library's own `JsonStrictValidator` (the
+validating a BOM take 30-40 ms of CPU, where the library's own `JsonStrictValidator` (the
 pure-Python jsonschema) took about 0.15 s for the same, more than any other step of `aisbom bom`
 but the hashing, and compared the items of an array pairwise (45 s for a model of 5,000 files).
 The schema says nothing about references, so this module also checks that every bom-ref is
@@ -122,7 +122,7 @@ def schema_errors_meanwhile(
 ) -> list[str]:
     """`schema_errors`, worked out in a child process while this one runs `meanwhile` (which
     must not raise): `aisbom verify` hashes the model then, so importing the validator,
-    compiling the schema and validating (about 30 ms of CPU) share the cores with the hashing
+    compiling the schema and validating (30-40 ms of CPU) share the cores with the hashing
     instead of preceding it.
     Where there is no fork, or should the child die, both run here, one after the other."""
     import aisbom.forked as forked
