@@ -8,6 +8,10 @@ Workloads, generated in a temporary directory (removed afterwards) with torch.sa
   big    one PyTorch checkpoint of --big-mb MiB
   small  --small-files files of 4 KiB
 
+The `floor` job times benchmarks/floor.py, the least a Python program can do for a scan (fork,
+map and hash) and for a BOM (the same, plus cyclonedx-python-lib in a third process): the bounds
+under aisbom's ratios on this machine.
+
 Each command runs in a process of its own, alternately with its reference (A B A B ...), after
 one warm-up run of each (the page cache holds the files: the figures are CPU-bound, as on a
 machine that just downloaded the model; and the bytecode of every module is written, as an
@@ -112,6 +116,7 @@ def checkpoint(path: Path, megabytes: int) -> None:
 # What --jobs names: the rows of the table, in its order.
 JOBS = (
     "scan", "onecore", "bom", "verify", "release", "sign", "big", "nohash", "small", "smallsign", "startup",
+    "floor",
 )  # fmt: skip
 WANTED: set[str] = set(JOBS)
 
@@ -162,7 +167,8 @@ def main() -> None:
         model, big, small, out = work / "model", work / "big.pt", work / "small", work / "out"
         for directory in (model, small, out):
             directory.mkdir()
-        for i in range(args.files if WANTED & {"scan", "onecore", "bom", "verify", "release", "sign"} else 0):
+        dir_jobs = {"scan", "onecore", "bom", "verify", "release", "sign", "floor"}
+        for i in range(args.files if WANTED & dir_jobs else 0):
             checkpoint(model / f"shard-{i}.pt", args.file_mb)
         if WANTED & {"big", "nohash"}:
             checkpoint(big, args.big_mb)
@@ -303,6 +309,12 @@ def main() -> None:
                 repeat,
                 "smallsign",
             )
+        # The least any Python program can take for these jobs here (benchmarks/floor.py): the
+        # bounds under the targets of scan (hashing only) and of bom (cyclonedx-python-lib's part).
+        floor = [sys.executable, str(Path(__file__).with_name("floor.py")), str(model)]
+        floor_bom = [*floor, "--bom", str(out / "floor.cdx.json")]
+        pair("floor: fork, map, hash", floor, [*hashlib_loop, str(model)], "hashlib", "", repeat, "floor")
+        pair("floor with a cyclonedx BOM", floor_bom, floor, "floor", "", repeat, "floor")
         bare = [sys.executable, "-c", "pass"]
         starts = (("aisbom --version", ["--version"]), ("aisbom scan --help", ["scan", "--help"]))
         for name, command in starts:
