@@ -9,8 +9,8 @@ Workloads, generated in a temporary directory (removed afterwards) with torch.sa
   small  --small-files files of 4 KiB
 
 The `floor` job times benchmarks/floor.py, the least a Python program can do for a scan (fork,
-map and hash) and for a BOM (the same, plus cyclonedx-python-lib in a third process): the bounds
-under aisbom's ratios on this machine.
+map and hash; then the same behind a click command line) and for a BOM (plus cyclonedx-python-lib
+in a third process): the bounds under aisbom's ratios on this machine.
 
 Each command runs in a process of its own, alternately with its reference (A B A B ...), after
 one warm-up run of each (the page cache holds the files: the figures are CPU-bound, as on a
@@ -313,7 +313,9 @@ def main() -> None:
         # bounds under the targets of scan (hashing only) and of bom (cyclonedx-python-lib's part).
         floor = [sys.executable, str(Path(__file__).with_name("floor.py")), str(model)]
         floor_bom = [*floor, "--bom", str(out / "floor.cdx.json")]
-        pair("floor: fork, map, hash", floor, [*hashlib_loop, str(model)], "hashlib", "", repeat, "floor")
+        by_hashlib = [*hashlib_loop, str(model)]
+        pair("floor: fork, map, hash", floor, by_hashlib, "hashlib", "", repeat, "floor")
+        pair("floor, its CLI by click", [*floor, "--click"], by_hashlib, "hashlib", "", repeat, "floor")
         pair("floor with a cyclonedx BOM", floor_bom, floor, "floor", "", repeat, "floor")
         bare = [sys.executable, "-c", "pass"]
         starts = (("aisbom --version", ["--version"]), ("aisbom scan --help", ["scan", "--help"]))

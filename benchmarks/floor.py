@@ -2,7 +2,7 @@
 built with cyclonedx-python-lib: the floors that bench_jobs.py's `floor` job sets beside the
 targets of issue 16.
 
-    python benchmarks/floor.py DIR [--bom OUT.json] [--workers 2]
+    python benchmarks/floor.py DIR [--bom OUT.json] [--click] [--workers 2]
 
 Nothing but what the job needs: the interpreter starts, forks the workers at once (no CLI, no
 policy, no scanner, no report), and each maps its share of the files and hashes it with hashlib
@@ -10,7 +10,9 @@ in 8 MiB updates, as aisbom's workers do. With --bom, a third process forked fir
 cyclonedx-python-lib while the workers hash (on the core that is otherwise idle then), reads
 their digests from a pipe and writes a BOM with one file component and its SHA-256 per file. It
 does not check the BOM against the schema, and records nothing else, so it is a lower bound for
-`aisbom bom`. Benchmark code only: aisbom never runs it.
+`aisbom bom`. With --click, the directory is first taken from the command line by a click
+command, as any CLI built on click (aisbom's, by its design) must. Benchmark code only: aisbom
+never runs it.
 """
 
 from __future__ import annotations
@@ -67,6 +69,21 @@ def forked(run, *args) -> int:  # noqa: ANN001 - a benchmark's helper
     return pid
 
 
+def click_parsed(directory: str) -> str:
+    import click
+
+    @click.command()
+    @click.argument("target", type=click.Path(exists=True))
+    def scan(target: str) -> str:
+        return target
+
+    try:
+        return scan.main([directory], standalone_mode=False)
+    except click.ClickException as problem:
+        problem.show()
+        raise SystemExit(problem.exit_code) from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -74,7 +91,10 @@ def main() -> None:
     parser.add_argument("directory")
     parser.add_argument("--bom", help="also write a BOM of the files here")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--click", action="store_true", help="parse the directory with click first")
     args = parser.parse_args()
+    if args.click:
+        args.directory = click_parsed(args.directory)
     paths = sorted(os.path.join(root, name) for root, _, names in os.walk(args.directory) for name in names)
     children = []
     # The digests go to the BOM's process, or nowhere (the floor of a scan hashes only).
