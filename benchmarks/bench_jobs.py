@@ -10,7 +10,8 @@ Workloads, generated in a temporary directory (removed afterwards) with torch.sa
 
 The `floor` job times benchmarks/floor.py, the least a Python program can do for a scan (fork,
 map and hash; then the same behind a click command line) and for a BOM (plus cyclonedx-python-lib
-in a third process): the bounds under aisbom's ratios on this machine.
+in a third process; then checked by its schema, as DESIGN.md requires): the bounds under
+aisbom's ratios on this machine.
 
 Each command runs in a process of its own, alternately with its reference (A B A B ...), after
 one warm-up run of each (the page cache holds the files: the figures are CPU-bound, as on a
@@ -317,6 +318,7 @@ def main() -> None:
         pair("floor: fork, map, hash", floor, by_hashlib, "hashlib", "", repeat, "floor")
         pair("floor, its CLI by click", [*floor, "--click"], by_hashlib, "hashlib", "", repeat, "floor")
         pair("floor with a cyclonedx BOM", floor_bom, floor, "floor", "", repeat, "floor")
+        pair("the same, checked by its schema", [*floor_bom, "--check"], floor, "floor", "", repeat, "floor")
         bare = [sys.executable, "-c", "pass"]
         starts = (("aisbom --version", ["--version"]), ("aisbom scan --help", ["scan", "--help"]))
         for name, command in starts:

@@ -2,17 +2,18 @@
 built with cyclonedx-python-lib: the floors that bench_jobs.py's `floor` job sets beside the
 targets of issue 16.
 
-    python benchmarks/floor.py DIR [--bom OUT.json] [--click] [--workers 2]
+    python benchmarks/floor.py DIR [--bom OUT.json [--check]] [--click] [--workers 2]
 
 Nothing but what the job needs: the interpreter starts, forks the workers at once (no CLI, no
 policy, no scanner, no report), and each maps its share of the files and hashes it with hashlib
 in 8 MiB updates, as aisbom's workers do. With --bom, a third process forked first imports
-cyclonedx-python-lib while the workers hash (on the core that is otherwise idle then), reads
-their digests from a pipe and writes a BOM with one file component and its SHA-256 per file. It
-does not check the BOM against the schema, and records nothing else, so it is a lower bound for
-`aisbom bom`. With --click, the directory is first taken from the command line by a click
-command, as any CLI built on click (aisbom's, by its design) must. Benchmark code only: aisbom
-never runs it.
+cyclonedx-python-lib while the workers hash (the three share the cores), reads their digests
+from a pipe and writes a BOM with one file component and its SHA-256 per file. It records
+nothing else, so it is a lower bound for `aisbom bom`; with --check, the BOM is also
+checked against the official schema before it is written, as DESIGN.md requires (by aisbom's
+checker, `aisbom.bom.check`: jsonschema-rs). With --click, the directory is first taken from
+the command line by a click command, as any CLI built on click (aisbom's, by its design) must.
+Benchmark code only: aisbom never runs it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
-def write_bom(paths: list[str], root: str, digests: tuple[int, int], output: str) -> None:
+def write_bom(paths: list[str], root: str, digests: tuple[int, int], output: str, check: bool) -> None:
     """In the BOM's own process: the library's import overlaps the hashing."""
     digests_from, digests_to = digests
     os.close(digests_to)  # the workers' end: the digests end when the last worker's closes
@@ -53,8 +54,14 @@ def write_bom(paths: list[str], root: str, digests: tuple[int, int], output: str
         bom.components.add(
             Component(name=os.path.relpath(path, root), type=ComponentType.FILE, hashes=hashes)
         )
+    text = JsonV1Dot6(bom).output_as_string()
+    if check:
+        from aisbom.bom.check import schema_errors
+
+        if problems := schema_errors(text, "1.6", strict=True):
+            raise SystemExit(f"the floor's BOM is not valid: {problems}")
     with open(output, "w", encoding="utf-8") as file:
-        file.write(JsonV1Dot6(bom).output_as_string())
+        file.write(text)
 
 
 def forked(run, *args) -> int:  # noqa: ANN001 - a benchmark's helper
@@ -90,6 +97,7 @@ def main() -> None:
     )
     parser.add_argument("directory")
     parser.add_argument("--bom", help="also write a BOM of the files here")
+    parser.add_argument("--check", action="store_true", help="check the BOM against the schema")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--click", action="store_true", help="parse the directory with click first")
     args = parser.parse_args()
@@ -100,7 +108,8 @@ def main() -> None:
     # The digests go to the BOM's process, or nowhere (the floor of a scan hashes only).
     digests_from, digests_to = os.pipe() if args.bom else (-1, os.open(os.devnull, os.O_WRONLY))
     if args.bom:
-        children.append(forked(write_bom, paths, args.directory, (digests_from, digests_to), args.bom))
+        pipe = (digests_from, digests_to)
+        children.append(forked(write_bom, paths, args.directory, pipe, args.bom, args.check))
         os.close(digests_from)
 
     def hash_share(first: int) -> None:
