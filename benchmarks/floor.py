@@ -22,6 +22,8 @@ import argparse
 import hashlib
 import mmap
 import os
+import sys
+import traceback
 
 UPDATE = 8 << 20
 
@@ -59,19 +61,23 @@ def write_bom(paths: list[str], root: str, digests: tuple[int, int], output: str
         from aisbom.bom.check import schema_errors
 
         if problems := schema_errors(text, "1.6", strict=True):
-            raise SystemExit(f"the floor's BOM is not valid: {problems}")
+            raise ValueError(f"the floor's BOM is not valid: {problems}")
     with open(output, "w", encoding="utf-8") as file:
         file.write(text)
 
 
 def forked(run, *args) -> int:  # noqa: ANN001 - a benchmark's helper
+    """`run(*args)` in a child process; its pid. A child that fails prints why, exits 1."""
     pid = os.fork()
     if pid == 0:
         status = 1
         try:
             run(*args)
             status = 0
+        except BaseException:  # noqa: BLE001 - shown here, counted by the parent
+            traceback.print_exc()
         finally:
+            sys.stderr.flush()
             os._exit(status)
     return pid
 
@@ -101,6 +107,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--click", action="store_true", help="parse the directory with click first")
     args = parser.parse_args()
+    if args.check and not args.bom:
+        parser.error("--check checks the BOM that --bom writes")
     if args.click:
         args.directory = click_parsed(args.directory)
     paths = sorted(os.path.join(root, name) for root, _, names in os.walk(args.directory) for name in names)
