@@ -75,6 +75,11 @@ def _load() -> OnnxLibrary:
         with _import_lock(_NATIVE):
             if "onnx" not in sys.modules:  # nor is it being imported: its import would wait here
                 proto, native = (_execute(spec) for spec in found)
+                # An extension with single-phase init (pybind11: onnx 1.16 to 1.19) is put in
+                # sys.modules by CPython as it loads; `import onnx` would then reuse it without
+                # binding it on the package. Taken out, it is handed over like the other.
+                if sys.modules.get(_NATIVE) is native:
+                    del sys.modules[_NATIVE]
                 sys.meta_path.insert(0, _HandOver([proto, native]))
                 return OnnxLibrary(proto, native)
     # onnx is imported already (or being imported), or laid out in a way this module does not know.
