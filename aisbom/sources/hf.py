@@ -443,7 +443,7 @@ def _published_cached(
 ) -> tuple[dict[str, dict[str, Any]] | None, str | None]:
     """What the Hub published per file of this commit, from the tree listing huggingface_hub
     caches beside the snapshots (`trees/<commit>.json`, written by `snapshot_download` since
-    huggingface_hub 1.x), read here because the client's `get_cached_repo_tree` drops the LFS
+    huggingface_hub 1.22), read here because the client's `get_cached_repo_tree` drops the LFS
     sha256. Returns (listing, None), or (None, why there is none to use)."""
     folder = cache / f"{ref.repo_type}s--{ref.repo_id.replace('/', '--')}"
     path = folder / "trees" / f"{commit}.json"
