@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -192,9 +193,13 @@ def wants_document(
 
 
 # A bracket or the quote that opens a string; a string's body after its opening quote (possessive:
-# it never gives back what it matched); the colon that makes a string a key.
+# it never gives back what it matched, so no state is kept per repetition); the colon that makes
+# a string a key.
 _STRUCTURE = re.compile(rb'["{}\[\]]')
-_STRING_BODY = re.compile(rb'[^"\\]*+(?:\\.[^"\\]*+)*+', re.DOTALL)
+_STRING_BODY = re.compile(rb'[^"\\]*+(?:\\.[^"\\]*+)*+', re.DOTALL) if sys.version_info >= (3, 11) else None
+# Python 3.10 has no possessive quantifiers, and a repeated group keeps state per repetition
+# there (32 MB of \" took 2.3 GB in one match): at most this many escapes per match instead.
+_STRING_PART = re.compile(rb'[^"\\]*(?:\\.[^"\\]*){0,1024}', re.DOTALL)
 _COLON = re.compile(rb"[ \t\r\n]*:")
 _TIME_CHECK_EVERY = 100_000  # tokens between deadline checks
 
@@ -216,14 +221,36 @@ def has_top_level_key(data: Data, key: str, ctx: ScanContext) -> bool:
             depth += 1 if token.group() in (b"{", b"[") else -1
             pos = token.end()
             continue
-        body: re.Match[bytes] = _STRING_BODY.match(data, token.end())  # type: ignore[call-overload, assignment]
-        end = body.end()  # the pattern matches the empty string: it always matches
+        end = _string_end(data, token.end(), ctx)
+        if end is None:
+            return True
         if data[end : end + 1] != b'"':
             return False  # the document ends inside a string
         pos = end + 1
-        if depth == 1 and _COLON.match(data, pos) and _string(body.group()) == key:  # type: ignore[call-overload]
+        if depth != 1 or not _COLON.match(data, pos):  # type: ignore[call-overload]
+            continue  # not one of the object's own keys
+        if _string(bytes(data[token.end() : end])) == key:
             return True
     return False
+
+
+def _string_end(data: Data, start: int, ctx: ScanContext) -> int | None:
+    """Where the body of the string that starts at `start` ends: at its closing quote, or where
+    the data ends or a lone backslash ends it. None when out of time."""
+    # (Both patterns match the empty string: they always match.)
+    if _STRING_BODY is not None:
+        body: re.Match[bytes] | None = _STRING_BODY.match(data, start)  # type: ignore[call-overload]
+        return body.end() if body else start
+    pos, parts = start, 0
+    while True:
+        part: re.Match[bytes] | None = _STRING_PART.match(data, pos)  # type: ignore[call-overload]
+        end = part.end() if part else pos
+        if end == pos or data[end : end + 1] != b"\\":
+            return end  # a quote, the end of the data, or a lone backslash before it
+        pos = end  # the 1,025th escape: the next part starts with it
+        parts += 1
+        if parts % 100 == 0 and ctx.out_of_time():
+            return None
 
 
 def _string(body: bytes) -> str | None:

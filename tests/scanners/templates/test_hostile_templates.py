@@ -3,7 +3,10 @@ the file's deadline with a scan-limit finding."""
 
 from __future__ import annotations
 
+import random
 import time
+
+import pytest
 
 from aisbom.limits import Limits
 from aisbom.policy import Policy
@@ -67,3 +70,52 @@ def test_a_top_level_key_of_a_json_file_too_large_to_parse_is_still_found():
     nested_only = b'{"a": {"chat_template": 1}, "b": "x\\"y"}' + b" " * 2_000
     _, findings = scan(nested_only, Limits(max_json_bytes=1_000))
     assert not [f for f in findings if dict(f.evidence).get("limit") == "max_json_bytes"]
+
+
+def _string_end_oracle(data: bytes) -> int:
+    """Where a JSON string's body ends, byte by byte: at the quote no backslash escapes, or at
+    the end of the data (or of the data but a lone backslash)."""
+    pos = 0
+    while pos < len(data) and data[pos : pos + 1] != b'"':
+        if data[pos : pos + 1] == b"\\":
+            if pos + 1 == len(data):
+                return pos
+            pos += 1
+        pos += 1
+    return pos
+
+
+_BODIES = [
+    b"",
+    b'"',
+    b'abc"rest',
+    b'x\\"y"z',
+    b"unterminated",
+    b"a\\",
+    b"\\",
+    b'\\"' * 1024 + b'"',
+    b'\\"' * 1025 + b'"tail',
+    b'\\"' * 3000 + b"\\",
+    b"\\\\" * 3000 + b'"',
+    b"\\\\" * 3000 + b'\\""',
+    b"plain" * 500 + b'\\n\\u00e9"',
+    # seeded mixes of the four bytes that matter
+    *(bytes(random.Random(seed).choice(b'\\\\\\"ab') for _ in range(4000)) for seed in range(20)),
+]
+
+
+@pytest.mark.parametrize("possessive", [True, False], ids=["Python 3.11+ pattern", "Python 3.10 parts"])
+@pytest.mark.parametrize("body", _BODIES, ids=range(len(_BODIES)))
+def test_a_string_body_ends_where_a_byte_by_byte_reading_ends_it(monkeypatch, possessive, body):
+    # The walk over a JSON document too large to parse finds each string's end with one possessive
+    # pattern where Python has them (3.11+), and in parts of at most 1,024 escapes on 3.10 (a
+    # repeated group there keeps state per repetition). Both are held to the byte-by-byte reading.
+    from aisbom.scanners.readers import json_document
+
+    if possessive and json_document._STRING_BODY is None:
+        pytest.skip("possessive quantifiers need Python 3.11")
+    if not possessive:
+        monkeypatch.setattr(json_document, "_STRING_BODY", None)
+    ctx = context_for_file("tokenizer_config.json", Limits(), Policy())
+    for rest in (body, body + b" trailing"):  # the data ends in the body, or goes on after it
+        assert json_document._string_end(b'"' + rest, 1, ctx) == 1 + _string_end_oracle(rest)
