@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import signal
+import sys
 from pathlib import Path
 
 import click
@@ -118,6 +120,20 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminated)
     try:
         cli(prog_name="aisbom")
+    except Exception as exc:
+        # An error no command expected is a bug. Left to the interpreter, its traceback would end
+        # the process with status 1, which says "unsafe": one line and status 2 instead (an
+        # error), and with AISBOM_DEBUG set, the traceback as well.
+        if os.environ.get("AISBOM_DEBUG"):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        sys.stderr.write(
+            f"aisbom: internal error: {type(exc).__name__}: {first} (a bug in aisbom {__version__}; "
+            "please report it, with the traceback that AISBOM_DEBUG=1 shows)\n"
+        )
+        from aisbom.severity import ExitCode
+
+        sys.exit(ExitCode.ERROR)
     finally:
         # The command is done. On its way out the interpreter runs full collections over every
         # object still alive, which only costs time: 30 ms after a scan, more after a BOM, with

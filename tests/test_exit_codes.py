@@ -152,3 +152,45 @@ def test_lock_of_an_asset_emptied_since_it_was_added(tmp_path: Path, monkeypatch
     [asset] = json.loads(out)["assets"]
     assert code == 2 and asset["action"] == "error"
     assert asset["message"].startswith("not locked: nothing was scanned")
+
+
+_BROKEN_SCAN = """
+import sys
+import aisbom.cli, aisbom.pipeline
+
+def broken(*args, **kwargs):
+    raise ZeroDivisionError("division by zero\\nsecond line")
+
+aisbom.pipeline.scan_target = broken
+sys.argv = ["aisbom", "scan", sys.argv[1]]
+aisbom.cli.main()
+"""
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unexpected_error_is_one_line_and_exit_2_not_a_traceback_that_says_unsafe(debug):
+    # A bug anywhere under a command (here: the pipeline itself raising). Left to the interpreter,
+    # its traceback exited 1, the status of an unsafe model. AISBOM_DEBUG shows the traceback.
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "AISBOM_DEBUG"}
+    if debug:
+        env["AISBOM_DEBUG"] = "1"
+    command = [sys.executable, "-c", _BROKEN_SCAN, str(BENIGN)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    if debug:
+        assert result.returncode == 1  # the interpreter's own status for an uncaught exception
+        assert "Traceback" in result.stderr and "ZeroDivisionError: division by zero" in result.stderr
+    else:
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            "aisbom: internal error: ZeroDivisionError: division by zero (a bug in aisbom "
+            f"{aisbom_version()}; please report it, with the traceback that AISBOM_DEBUG=1 shows)"
+        ]
+
+
+def aisbom_version() -> str:
+    from aisbom.version import __version__
+
+    return __version__
