@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import io
 import os
 import signal
 import sys
@@ -118,6 +119,12 @@ def main() -> None:
     # SIGTERM ends a run as SIGINT does, through every `finally`: no temporary file or worker
     # process is left behind, and what was being written keeps its old content.
     signal.signal(signal.SIGTERM, _terminated)
+    # Reports hold characters (an ellipsis, a dash, any file name) that a terminal or pipe in a
+    # legacy encoding (ISO 8859-1, say) cannot show: they are escaped there, where Python's strict
+    # default failed the command halfway through its report. (click turns ASCII into UTF-8.)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
     try:
         cli(prog_name="aisbom")
     except Exception as exc:

@@ -194,3 +194,19 @@ def aisbom_version() -> str:
     from aisbom.version import __version__
 
     return __version__
+
+
+def test_a_terminal_in_a_legacy_encoding_gets_the_whole_report_with_escapes():
+    # A report holds characters ISO 8859-1 lacks (a dash, an ellipsis): with Python's strict
+    # default, the scan stopped halfway through its report.
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    command = [sys.executable, "-m", "aisbom", "scan", str(DEMO)]
+    result = subprocess.run(command, capture_output=True, env=env, timeout=120)
+    assert result.returncode == 1, result.stderr
+    report = result.stdout.decode("latin-1")
+    assert "runs this code \\u2014 fix" in report
+    assert report.rstrip().endswith("Result: UNSAFE (1 critical, 2 low); failing at high or above")
+    assert result.stderr == b""
