@@ -105,21 +105,33 @@ def _library_reading(data: Data, ctx: ScanContext) -> _Reading | None:
         return None  # the library refuses these too (HeaderTooLarge, InvalidHeaderLength)
     from safetensors import SafetensorError, deserialize, safe_open  # late: rarely needed
 
-    try:
-        if len(data) <= _WHOLE:
+    if len(data) <= _WHOLE:
+        try:
             listed = deserialize(bytes(data))
-            return _Reading({name: (info["dtype"], tuple(info["shape"])) for name, info in listed})
-        with (
-            _sparse_copy(bytes(data[: 8 + length]), len(data)) as path,
-            safe_open(path, framework="numpy") as f,
-        ):
-            tensors = {}
-            for name in f.keys():  # noqa: SIM118 (safe_open has keys(), not iteration)
-                part = f.get_slice(name)
-                tensors[name] = (part.get_dtype(), tuple(part.get_shape()))
-            return _Reading(tensors)
-    except (SafetensorError, ValueError, OSError) as exc:
-        return _Reading(None, str(exc)[:200])
+        except (SafetensorError, ValueError) as exc:
+            return _Reading(None, str(exc)[:200])
+        return _Reading({name: (info["dtype"], tuple(info["shape"])) for name, info in listed})
+    try:
+        copy = _sparse_copy(bytes(data[: 8 + length]), len(data))
+        with copy as path:
+            try:
+                with safe_open(path, framework="numpy") as f:
+                    tensors = {}
+                    for name in f.keys():  # noqa: SIM118 (safe_open has keys(), not iteration)
+                        part = f.get_slice(name)
+                        tensors[name] = (part.get_dtype(), tuple(part.get_shape()))
+                    return _Reading(tensors)
+            except (SafetensorError, ValueError) as exc:
+                return _Reading(None, str(exc)[:200])
+    except OSError as exc:
+        # The temporary copy could not be made or read (a full or read-only temporary
+        # directory): the library never saw the header, which is no verdict of its own.
+        ctx.report(
+            "scan-error",
+            f"the safetensors library's second reading of the header could not run ({exc})",
+            evidence={"library": "safetensors"},
+        )
+        return None
 
 
 class _sparse_copy:  # noqa: N801 (a context manager used like a function)

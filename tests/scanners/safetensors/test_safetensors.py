@@ -313,6 +313,21 @@ def test_large_files_are_handed_to_the_library_as_a_sparse_copy(tmp_path):
     assert set(Path(tempfile.gettempdir()).glob("aisbom-*")) == before
 
 
+def test_a_sparse_copy_that_cannot_be_made_is_an_incomplete_scan_not_a_disagreement(monkeypatch, tmp_path):
+    """No writable temporary directory (full or read-only): the library never saw the header, so
+    there is no verdict of its own to compare. The check did not complete: a scan-error, which
+    makes the scan incomplete, and not the parser-disagreement it was reported as before."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    data = save({"big": np.zeros((1024, 1024), dtype=np.float32)})
+    fmt, findings = scan(data)
+    assert fmt == "safetensors"
+    assert [f.rule for f in findings] == ["scan-error"]
+    assert "second reading of the header could not run" in findings[0].message
+    assert "No such file or directory" in findings[0].message
+
+
 def test_leading_whitespace_of_any_length_is_still_safetensors(tmp_path):
     header = " " * 2048 + json.dumps({"w": entry(0, 16)})
     data = st(header, F16)
