@@ -191,12 +191,18 @@ def _find_newline(data: Data, start: int) -> int:
         nl = data.find(b"\n", at, end)
         if nl >= 0:
             break
-        if hasattr(mmap, "MADV_DONTNEED"):  # (the pages stay in the page cache for other readers)
-            first = at - at % mmap.PAGESIZE
-            data.madvise(mmap.MADV_DONTNEED, first, end - first)
+        _drop_pages(data, at, end)
         at = end
     _remember(data, start, nl)
     return nl
+
+
+def _drop_pages(data: mmap.mmap, start: int, end: int) -> None:
+    """Give back this process's memory of a stretch of the mapping just read (the pages stay in
+    the page cache for other readers)."""
+    if hasattr(mmap, "MADV_DONTNEED"):
+        first = start - start % mmap.PAGESIZE
+        data.madvise(mmap.MADV_DONTNEED, first, end - first)
 
 
 # The last long search: (the data, from, up to, its answer). Both readings of a pickle (C's and
@@ -1249,9 +1255,8 @@ def _all_ascii(data: Data, start: int, end: int) -> bool:
         stop = min(at + step, end)
         if _ASCII.fullmatch(data, at, stop) is None:
             return False
-        if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
-            first = at - at % mmap.PAGESIZE
-            data.madvise(mmap.MADV_DONTNEED, first, stop - first)
+        if isinstance(data, mmap.mmap):
+            _drop_pages(data, at, stop)
     return True
 
 
