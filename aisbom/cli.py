@@ -133,7 +133,7 @@ def main() -> None:
         # error), and with AISBOM_DEBUG set, the traceback as well.
         if os.environ.get("AISBOM_DEBUG"):
             raise
-        first = str(exc).splitlines()[0] if str(exc) else ""
+        first = (str(exc).splitlines() or [""])[0]
         sys.stderr.write(
             f"aisbom: internal error: {type(exc).__name__}: {first} (a bug in aisbom {__version__}; "
             "please report it, with the traceback that AISBOM_DEBUG=1 shows)\n"

@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from aisbom.cli import cli
+from aisbom.version import __version__
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "fixtures" / "demo"
@@ -171,9 +174,6 @@ aisbom.cli.main()
 def test_an_unexpected_error_is_one_line_and_exit_2_not_a_traceback_that_says_unsafe(debug):
     # A bug anywhere under a command (here: the pipeline itself raising). Left to the interpreter,
     # its traceback exited 1, the status of an unsafe model. AISBOM_DEBUG shows the traceback.
-    import subprocess
-    import sys
-
     env = {k: v for k, v in os.environ.items() if k != "AISBOM_DEBUG"}
     if debug:
         env["AISBOM_DEBUG"] = "1"
@@ -186,22 +186,13 @@ def test_an_unexpected_error_is_one_line_and_exit_2_not_a_traceback_that_says_un
         assert result.returncode == 2
         assert result.stderr.splitlines() == [
             "aisbom: internal error: ZeroDivisionError: division by zero (a bug in aisbom "
-            f"{aisbom_version()}; please report it, with the traceback that AISBOM_DEBUG=1 shows)"
+            f"{__version__}; please report it, with the traceback that AISBOM_DEBUG=1 shows)"
         ]
-
-
-def aisbom_version() -> str:
-    from aisbom.version import __version__
-
-    return __version__
 
 
 def test_a_terminal_in_a_legacy_encoding_gets_the_whole_report_with_escapes():
     # A report holds characters ISO 8859-1 lacks (a dash, an ellipsis): with Python's strict
     # default, the scan stopped halfway through its report.
-    import subprocess
-    import sys
-
     env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
     command = [sys.executable, "-m", "aisbom", "scan", str(DEMO)]
     result = subprocess.run(command, capture_output=True, env=env, timeout=120)
