@@ -112,8 +112,7 @@ def _library_reading(data: Data, ctx: ScanContext) -> _Reading | None:
             return _Reading(None, str(exc)[:200])
         return _Reading({name: (info["dtype"], tuple(info["shape"])) for name, info in listed})
     try:
-        copy = _sparse_copy(bytes(data[: 8 + length]), len(data))
-        with copy as path:
+        with _sparse_copy(bytes(data[: 8 + length]), len(data)) as path:
             try:
                 with safe_open(path, framework="numpy") as f:
                     tensors = {}
@@ -142,9 +141,13 @@ class _sparse_copy:  # noqa: N801 (a context manager used like a function)
 
     def __enter__(self) -> str:
         fd, self.path = tempfile.mkstemp(prefix="aisbom-", suffix=".safetensors")
-        with os.fdopen(fd, "wb") as f:
-            f.write(self.head)
-            f.truncate(self.size)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(self.head)
+                f.truncate(self.size)
+        except BaseException:
+            os.unlink(self.path)  # (a full disk: nothing is left behind)
+            raise
         return self.path
 
     def __exit__(self, *exc: object) -> None:

@@ -328,6 +328,38 @@ def test_a_sparse_copy_that_cannot_be_made_is_an_incomplete_scan_not_a_disagreem
     assert "No such file or directory" in findings[0].message
 
 
+_FILE_SIZE_LIMITED = """
+import json, resource, signal, sys, tempfile
+from pathlib import Path
+from aisbom.pipeline import scan_target
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+tempfile.tempdir = sys.argv[2]
+findings = scan_target(Path(sys.argv[1])).findings
+print(json.dumps([[f.rule, f.message] for f in findings]))
+"""
+
+
+def test_a_sparse_copy_cut_short_by_a_full_disk_is_removed(tmp_path):
+    """The copy is made, then cannot be written (here: a file size limit, as a full disk would
+    refuse it): a scan-error, and nothing is left in the temporary directory."""
+    import subprocess
+    import sys
+
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(save({"big": np.zeros((1024, 1024), dtype=np.float32)}))
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    command = [sys.executable, "-c", _FILE_SIZE_LIMITED, str(model), str(temporary)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(result.stdout)
+    assert [rule for rule, _ in findings] == ["scan-error"], findings
+    assert "File too large" in findings[0][1]
+    assert list(temporary.iterdir()) == []
+
+
 def test_leading_whitespace_of_any_length_is_still_safetensors(tmp_path):
     header = " " * 2048 + json.dumps({"w": entry(0, 16)})
     data = st(header, F16)
